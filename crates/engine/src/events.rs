@@ -1,0 +1,328 @@
+//! What the engine tells the world: events for every accepted effect, typed rejection
+//! reasons, and per-transaction receipts.
+
+use bincode::{Decode, Encode};
+use ledger_types::{
+    Address, AssetId, ClientOrderId, MarketId, OrderId, OrderKind, Side, TimeInForce, TxHash,
+};
+use serde::{Deserialize, Serialize};
+
+/// Why an order left the book without trading (or an order's remainder was dropped).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpireReason {
+    /// An IOC order's (or market order's) unfilled remainder.
+    IocRemainder,
+    /// Self-trade prevention removed it.
+    SelfTrade,
+    /// A market order ran out of the taker's balance before its quantity was filled.
+    InsufficientBalance,
+    /// A market order's protection price was reached.
+    PriceBound,
+}
+
+/// Why an order was cancelled.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// `CancelOrder` by its owner.
+    User,
+    /// `CancelAll` by its owner.
+    CancelAll,
+}
+
+/// One trade between a resting (maker) order and an incoming (taker) order.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Fill {
+    /// Sequential trade id, unique per chain.
+    pub trade_id: u64,
+    /// Market.
+    pub market: MarketId,
+    /// Execution price in ticks (always the maker's price).
+    pub price: u64,
+    /// Quantity in lots.
+    pub quantity: u64,
+    /// Side of the taker (the maker is on the other side).
+    pub taker_side: Side,
+    /// Resting order.
+    pub maker_order: OrderId,
+    /// Resting order's client id.
+    pub maker_client_order_id: Option<ClientOrderId>,
+    /// Resting order's account.
+    pub maker: Address,
+    /// Incoming order.
+    pub taker_order: OrderId,
+    /// Incoming order's client id.
+    pub taker_client_order_id: Option<ClientOrderId>,
+    /// Incoming order's account.
+    pub taker: Address,
+    /// Fee the maker paid, in quote units.
+    pub maker_fee: u128,
+    /// Fee the taker paid, in quote units.
+    pub taker_fee: u128,
+    /// Lots left on the maker order after this fill.
+    pub maker_remaining: u64,
+    /// Lots left on the taker order after this fill.
+    pub taker_remaining: u64,
+}
+
+/// An accepted effect.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An order passed every check and is about to match (and possibly rest).
+    OrderAccepted {
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market.
+        market: MarketId,
+        /// Side.
+        side: Side,
+        /// Kind.
+        kind: OrderKind,
+        /// Time in force.
+        time_in_force: TimeInForce,
+        /// Limit price in ticks (`None` for an unbounded market order).
+        price: Option<u64>,
+        /// Quantity in lots.
+        quantity: u64,
+    },
+    /// A trade.
+    Fill(Fill),
+    /// The rest of an order now rests on the book.
+    OrderRested {
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market.
+        market: MarketId,
+        /// Side.
+        side: Side,
+        /// Price in ticks.
+        price: u64,
+        /// Lots resting.
+        remaining: u64,
+    },
+    /// An order was cancelled by its owner.
+    OrderCancelled {
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market.
+        market: MarketId,
+        /// Lots that were still open.
+        remaining: u64,
+        /// Why.
+        reason: CancelReason,
+    },
+    /// An order (or the rest of one) was dropped by the engine.
+    OrderExpired {
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market.
+        market: MarketId,
+        /// Lots dropped.
+        remaining: u64,
+        /// Why.
+        reason: ExpireReason,
+    },
+    /// Funds moved between accounts.
+    Transferred {
+        /// Sender.
+        from: Address,
+        /// Receiver.
+        to: Address,
+        /// Asset.
+        asset: AssetId,
+        /// Amount in the asset's smallest units.
+        amount: u128,
+    },
+}
+
+impl Event {
+    /// The market the event concerns, if any.
+    pub fn market(&self) -> Option<MarketId> {
+        match self {
+            Event::OrderAccepted { market, .. }
+            | Event::OrderRested { market, .. }
+            | Event::OrderCancelled { market, .. }
+            | Event::OrderExpired { market, .. } => Some(*market),
+            Event::Fill(f) => Some(f.market),
+            Event::Transferred { .. } => None,
+        }
+    }
+
+    /// Every account the event concerns (one or two).
+    pub fn accounts(&self) -> Vec<Address> {
+        match self {
+            Event::OrderAccepted { account, .. }
+            | Event::OrderRested { account, .. }
+            | Event::OrderCancelled { account, .. }
+            | Event::OrderExpired { account, .. } => vec![*account],
+            Event::Fill(f) if f.maker == f.taker => vec![f.maker],
+            Event::Fill(f) => vec![f.maker, f.taker],
+            Event::Transferred { from, to, .. } => vec![*from, *to],
+        }
+    }
+}
+
+/// Why a transaction was rejected. A rejection for a wrong chain id or nonce has no
+/// effect at all; any other rejection consumes the nonce (the transaction was executed
+/// and failed) but changes nothing else.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Rejection {
+    /// The transaction names another chain.
+    #[error("transaction is for chain {got:?}, this chain is {expected:?}")]
+    WrongChainId {
+        /// This chain.
+        expected: String,
+        /// The transaction's.
+        got: String,
+    },
+    /// The nonce was already used.
+    #[error("nonce {got} already used; next nonce is {expected}")]
+    NonceReplayed {
+        /// Next expected nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The nonce skips ahead.
+    #[error("nonce {got} is ahead; next nonce is {expected}")]
+    NonceTooHigh {
+        /// Next expected nonce.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// No such market.
+    #[error("unknown market {0:?}")]
+    UnknownMarket(MarketId),
+    /// No such asset.
+    #[error("unknown asset {0:?}")]
+    UnknownAsset(AssetId),
+    /// A limit order needs a price.
+    #[error("a limit order needs a price")]
+    MissingPrice,
+    /// The price is not a positive multiple of the tick size.
+    #[error("price is not a positive multiple of the market's tick size")]
+    InvalidPrice,
+    /// The quantity is not a positive multiple of the lot size.
+    #[error("quantity is not a positive multiple of the market's lot size")]
+    InvalidQuantity,
+    /// The quantity is below the market's minimum.
+    #[error("quantity below the market's minimum size ({min_lots} lots)")]
+    BelowMinSize {
+        /// The minimum in lots.
+        min_lots: u64,
+    },
+    /// Market orders must be IOC or FOK.
+    #[error("market orders must be IOC or FOK")]
+    InvalidTimeInForce,
+    /// Not enough free balance.
+    #[error("insufficient balance of asset {asset:?}: need {needed}, have {available} (smallest units)")]
+    InsufficientBalance {
+        /// Asset.
+        asset: AssetId,
+        /// Needed, in smallest units.
+        needed: u128,
+        /// Free, in smallest units.
+        available: u128,
+    },
+    /// A post-only order would have traded on arrival.
+    #[error("post-only order would cross the book")]
+    PostOnlyWouldCross,
+    /// A fill-or-kill order cannot be filled completely now.
+    #[error("fill-or-kill order cannot be filled completely")]
+    FillOrKillUnfilled,
+    /// A market order found nothing to trade against.
+    #[error("no liquidity on the other side of the book")]
+    NoLiquidity,
+    /// The account already has an open order with this client order id.
+    #[error("client order id already used by an open order")]
+    DuplicateClientOrderId,
+    /// No open order of the sender matches.
+    #[error("no open order of this account matches")]
+    OrderNotFound,
+    /// The account has too many open orders.
+    #[error("too many open orders (limit {limit})")]
+    TooManyOpenOrders {
+        /// The limit.
+        limit: u32,
+    },
+    /// The amount is zero or not a multiple of the asset's smallest unit.
+    #[error("amount must be positive with at most the asset's decimals")]
+    InvalidAmount,
+    /// A transfer to oneself.
+    #[error("cannot transfer to the sending account")]
+    SelfTransfer,
+    /// A value does not fit the engine's integer range.
+    #[error("amount too large")]
+    Overflow,
+}
+
+impl Rejection {
+    /// A stable snake_case name for the reason (used in RPC errors and receipts).
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            Rejection::WrongChainId { .. } => "wrong_chain_id",
+            Rejection::NonceReplayed { .. } => "nonce_replayed",
+            Rejection::NonceTooHigh { .. } => "nonce_too_high",
+            Rejection::UnknownMarket(_) => "unknown_market",
+            Rejection::UnknownAsset(_) => "unknown_asset",
+            Rejection::MissingPrice => "missing_price",
+            Rejection::InvalidPrice => "invalid_price",
+            Rejection::InvalidQuantity => "invalid_quantity",
+            Rejection::BelowMinSize { .. } => "below_min_size",
+            Rejection::InvalidTimeInForce => "invalid_time_in_force",
+            Rejection::InsufficientBalance { .. } => "insufficient_balance",
+            Rejection::PostOnlyWouldCross => "post_only_would_cross",
+            Rejection::FillOrKillUnfilled => "fill_or_kill_unfilled",
+            Rejection::NoLiquidity => "no_liquidity",
+            Rejection::DuplicateClientOrderId => "duplicate_client_order_id",
+            Rejection::OrderNotFound => "order_not_found",
+            Rejection::TooManyOpenOrders { .. } => "too_many_open_orders",
+            Rejection::InvalidAmount => "invalid_amount",
+            Rejection::SelfTransfer => "self_transfer",
+            Rejection::Overflow => "overflow",
+        }
+    }
+
+    /// True if the rejection left the nonce unconsumed (wrong chain or nonce).
+    pub fn is_stateless(&self) -> bool {
+        matches!(
+            self,
+            Rejection::WrongChainId { .. }
+                | Rejection::NonceReplayed { .. }
+                | Rejection::NonceTooHigh { .. }
+        )
+    }
+}
+
+/// The outcome of one transaction in a block.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Transaction id.
+    pub tx_hash: TxHash,
+    /// Sender.
+    pub sender: Address,
+    /// `Ok` if executed, or why it was rejected.
+    pub result: Result<(), Rejection>,
+    /// The events it caused, in order.
+    pub events: Vec<Event>,
+}
