@@ -1,0 +1,1240 @@
+//! Streamlet (Chan and Shi, "Streamlet: Textbook Streamlined Blockchains", 2020) as a
+//! sans-IO state machine.
+//!
+//! # The protocol
+//!
+//! n permissioned validators (the genesis `validators`, each an ed25519 key). Time is
+//! divided into epochs of 2Δ; epoch `e` starts at `genesis_time_ms + e * 2Δ`. Epoch 0
+//! holds only the genesis block, which is notarized and final by definition.
+//!
+//! - **Leader.** "Each epoch has a designated leader chosen at random by a publicly known
+//!   hash function": `validators[H(e) mod n]`, `H` = SHA-256 tagged
+//!   `ledger-node/streamlet/leader/v1` over the epoch number ([`leader_index`]).
+//! - **Propose.** "The epoch's designated leader proposes a new block extending from the
+//!   longest notarized chain it has seen (if there are multiple, break ties
+//!   arbitrarily)." Ties are broken by keeping the chain that reached that length first.
+//! - **Vote.** "Every player votes for the first proposal they see from the epoch's
+//!   leader, as long as the proposed block extends from (one of) the longest notarized
+//!   chain(s) that the voter has seen. A vote is a signature on the proposed block."
+//! - **Notarize.** "When a block gains votes from at least 2n/3 distinct players, it
+//!   becomes notarized. A chain is notarized if its constituent blocks are all
+//!   notarized." The quorum is `ceil(2n/3)` ([`two_thirds_quorum`]).
+//! - **Finalize.** "If in any notarized chain, there are three adjacent blocks with
+//!   consecutive epoch numbers, the prefix of the chain up to the second of the three
+//!   blocks is considered final."
+//! - **Echo.** "Every honest player echoes every message it hears (for the first time)
+//!   to all other players": the state machine returns [`Delivery::New`] for a valid,
+//!   first-seen message and the transport relays exactly those (gossip in the node,
+//!   an explicit re-broadcast in the simulator).
+//!
+//! # Driving it
+//!
+//! Inputs ([`Input`]): `Start { now_ms }` once (also after a restart), `EpochTimer`
+//! when a timer set by `Output::SetTimer` fires, peer messages, the block the driver
+//! built when asked (`BlockBuilt`), and notarized blocks with certificates fetched by
+//! block sync (`CertifiedBlock`). Outputs ([`Output`]) are executed **in order**; in
+//! particular `Output::Persist` (the validator's [`SafetyRecord`]) must be durable before
+//! any later output of the same call is acted on: it always precedes the proposal or
+//! vote it protects. `Finalized` outputs come in chain order, each block exactly once.
+//!
+//! ```
+//! use ledger_consensus::streamlet::{Input, Output, Streamlet, StreamletConfig};
+//! use ledger_types::{Genesis, Keypair};
+//! let key = Keypair::for_testing("v0");
+//! let genesis = Genesis::for_testing(&[], &[key.public()]);
+//! let config = StreamletConfig::from_genesis(&genesis).unwrap();
+//! let mut node = Streamlet::with_keypair(config, Some(key));
+//! let out = node.handle(Input::Start { now_ms: 250 }).unwrap();
+//! // Epoch 1 (200..400 ms with Δ = 100) has begun; the single validator leads it.
+//! let Some(Output::BuildBlock { epoch, .. }) = out.iter().find(|o| matches!(o, Output::BuildBlock { .. })) else { panic!() };
+//! let out = node.handle(Input::BlockBuilt { epoch: *epoch, txs: vec![] }).unwrap();
+//! assert!(matches!(out[0], Output::Persist(_)));
+//! ```
+//!
+//! Signatures are checked through the pluggable [`Verifier`] (ed25519 by default), and
+//! transactions through the [`PayloadValidator`] hook (see [`crate::payload`]).
+//!
+//! # Deviations from the paper (all deliberate)
+//!
+//! 1. Votes cover `(chain, epoch, block hash)` rather than "the block"; the hash commits
+//!    to the whole block. A vote counts only for a block whose header has that epoch.
+//! 2. A validator votes only while it is *in* the proposal's epoch (a proposal for an
+//!    epoch that has not started is kept and considered when the epoch starts); a
+//!    proposal that arrives after its epoch is still stored (it may become notarized)
+//!    but never voted for. Only the first proposal of the epoch is ever considered, as
+//!    the paper says.
+//! 3. Bounded memory against Byzantine validators: at most
+//!    [`MAX_PROPOSALS_PER_EPOCH`] distinct proposals per epoch and
+//!    [`MAX_VOTES_PER_VALIDATOR_EPOCH`] distinct votes per validator and epoch are
+//!    stored (further ones are rejected; the first two are already evidence), at most
+//!    `max_orphans` blocks whose parent is unknown, and messages more than
+//!    `max_epoch_lead` epochs ahead of the local epoch are rejected.
+//! 4. State at or below the final tip's epoch is pruned; messages for those epochs are
+//!    [`Delivery::Stale`] (they can no longer change anything: epochs increase along a
+//!    chain, so such a block is final or conflicts with a final block).
+//! 5. Restart safety (the paper has no crashes-and-recoveries): a validator records
+//!    its last epoch and the height of its highest vote ([`SafetyRecord`]) before it
+//!    sends; after a restart it never proposes or votes in an epoch at or below it and
+//!    never votes below that height (the paper's vote rule with the knowledge the
+//!    node provably had).
+//! 6. Epoch 0 is the genesis epoch: the first proposals are in epoch 1.
+
+mod messages;
+#[cfg(test)]
+mod tests;
+mod validators;
+
+pub use messages::{
+    signing_bytes, streamlet_fields, CertVote, Certificate, Evidence, Message, Proposal,
+    SafetyRecord, Vote, PROPOSAL_TAG, VOTE_TAG,
+};
+pub use validators::{
+    leader_index, two_thirds_quorum, CertificateError, ConfigError, ValidatorSet, LEADER_DOMAIN,
+};
+
+use crate::crypto::{Ed25519Verifier, Signer, Verifier};
+use crate::payload::{AcceptAllPayloads, Delivery, PayloadValidator};
+use ledger_types::{
+    Block, BlockHeader, ConsensusHeader, ConsensusParams, Genesis, Hash, Keypair, PublicKey,
+    Signature, SignedTx,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most distinct proposals kept per epoch (an honest leader makes one).
+pub const MAX_PROPOSALS_PER_EPOCH: usize = 4;
+/// Most distinct votes kept per validator and epoch (an honest validator casts one).
+pub const MAX_VOTES_PER_VALIDATOR_EPOCH: usize = 4;
+/// Default of [`StreamletConfig::max_epoch_lead`].
+pub const DEFAULT_MAX_EPOCH_LEAD: u64 = 8;
+/// Default of [`StreamletConfig::max_orphans`].
+pub const DEFAULT_MAX_ORPHANS: usize = 1024;
+/// Most evidence items kept in memory (all are also emitted as outputs).
+pub const MAX_KEPT_EVIDENCE: usize = 1024;
+
+/// Static configuration of a Streamlet instance.
+#[derive(Clone, Debug)]
+pub struct StreamletConfig {
+    /// Chain identity signed into every proposal and vote (the genesis hash).
+    pub chain: Hash,
+    /// The genesis block (height 0, epoch 0).
+    pub genesis: Block,
+    /// Start of epoch 0, in milliseconds since the Unix epoch.
+    pub genesis_time_ms: u64,
+    /// Δ in milliseconds; an epoch lasts 2Δ.
+    pub delta_ms: u64,
+    /// The validators and the quorum.
+    pub validators: ValidatorSet,
+    /// Messages for epochs more than this far ahead of the local epoch are rejected.
+    pub max_epoch_lead: u64,
+    /// Most blocks kept while their parent is unknown.
+    pub max_orphans: usize,
+}
+
+impl StreamletConfig {
+    /// The configuration a genesis document describes.
+    pub fn from_genesis(genesis: &Genesis) -> Result<StreamletConfig, ConfigError> {
+        let ConsensusParams::Streamlet(p) = &genesis.consensus else {
+            return Err(ConfigError::WrongProtocol(genesis.consensus.kind()));
+        };
+        if p.delta_ms == 0 {
+            return Err(ConfigError::InvalidParameter {
+                name: "delta_ms",
+                message: "must be positive".into(),
+            });
+        }
+        Ok(StreamletConfig {
+            chain: genesis.hash(),
+            genesis: genesis.block(),
+            genesis_time_ms: genesis.genesis_time_ms,
+            delta_ms: p.delta_ms,
+            validators: ValidatorSet::new(genesis.validator_keys())?,
+            max_epoch_lead: DEFAULT_MAX_EPOCH_LEAD,
+            max_orphans: DEFAULT_MAX_ORPHANS,
+        })
+    }
+
+    /// Length of an epoch (2Δ) in milliseconds.
+    pub fn epoch_ms(&self) -> u64 {
+        self.delta_ms.saturating_mul(2).max(1)
+    }
+
+    /// When `epoch` starts, in milliseconds since the Unix epoch.
+    pub fn epoch_start_ms(&self, epoch: u64) -> u64 {
+        self.genesis_time_ms
+            .saturating_add(epoch.saturating_mul(self.epoch_ms()))
+    }
+
+    /// The epoch running at `now_ms`.
+    pub fn epoch_at(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.genesis_time_ms) / self.epoch_ms()
+    }
+}
+
+/// An input to the state machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The node starts (or restarts) at this wall-clock time.
+    Start {
+        /// Milliseconds since the Unix epoch.
+        now_ms: u64,
+    },
+    /// The timer set by `Output::SetTimer { epoch, .. }` fired: `epoch` begins.
+    EpochTimer {
+        /// The epoch that begins.
+        epoch: u64,
+    },
+    /// A message from the network (any peer; authenticity comes from its signature).
+    Message(Message),
+    /// The answer to `Output::BuildBlock`: the transactions the mempool chose.
+    BlockBuilt {
+        /// The epoch of the request.
+        epoch: u64,
+        /// Transactions for the block, in order.
+        txs: Vec<SignedTx>,
+    },
+    /// A notarized block with its certificate, from block sync (or the node's store).
+    CertifiedBlock {
+        /// The block.
+        block: Block,
+        /// Its notarization certificate.
+        certificate: Certificate,
+    },
+}
+
+/// An effect for the driver to carry out, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Durably store this record (replacing the previous one) **before** acting on any
+    /// later output: it precedes the proposal or vote it protects.
+    Persist(SafetyRecord),
+    /// Send to every validator (gossip).
+    Broadcast(Message),
+    /// Deliver `Input::EpochTimer { epoch }` at `at_ms` (wall clock).
+    SetTimer {
+        /// Milliseconds since the Unix epoch.
+        at_ms: u64,
+        /// The epoch that begins then.
+        epoch: u64,
+    },
+    /// This node leads `epoch`: answer with `Input::BlockBuilt { epoch, txs }`.
+    BuildBlock {
+        /// The epoch.
+        epoch: u64,
+        /// The parent chosen (tip of a longest notarized chain).
+        parent: Hash,
+        /// Height of the block to build.
+        height: u64,
+    },
+    /// A block became notarized (store it with its certificate for restarts and sync).
+    Notarized {
+        /// The block.
+        block: Block,
+        /// The votes that notarized it.
+        certificate: Certificate,
+    },
+    /// A block became final. Emitted in chain order, each block exactly once.
+    Finalized {
+        /// The block.
+        block: Block,
+        /// Its notarization certificate.
+        certificate: Certificate,
+    },
+    /// A validator equivocated (kept as evidence).
+    Evidence(Evidence),
+    /// A block with this hash is referenced but unknown: fetch it (with its certificate
+    /// if notarized) from peers.
+    RequestBlock {
+        /// The missing block.
+        hash: Hash,
+    },
+    /// Alarm: a chain that conflicts with the local final chain met the finality rule.
+    /// Impossible with fewer than n/3 Byzantine validators; nothing is finalized.
+    ConflictingFinality {
+        /// The local final tip.
+        final_tip: Hash,
+        /// The conflicting block that met the rule.
+        conflicting: Hash,
+    },
+}
+
+/// Why an input was rejected. A rejected input changes nothing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum StreamletError {
+    /// The block header is not a Streamlet header.
+    #[error("not a Streamlet block header")]
+    NotStreamletHeader,
+    /// The signer is not a validator.
+    #[error("{0} is not a validator")]
+    NotAValidator(PublicKey),
+    /// A proposal from someone other than the epoch's leader.
+    #[error("epoch {epoch} is led by {expected}, not {got}")]
+    WrongLeader {
+        /// The epoch.
+        epoch: u64,
+        /// Its leader.
+        expected: PublicKey,
+        /// The proposer named.
+        got: PublicKey,
+    },
+    /// Epoch 0 belongs to the genesis block.
+    #[error("epoch 0 has no proposals or votes")]
+    GenesisEpoch,
+    /// The message is too far in the future.
+    #[error("epoch {epoch} is too far ahead of the local epoch {current}")]
+    EpochTooFarAhead {
+        /// The message's epoch.
+        epoch: u64,
+        /// The local epoch.
+        current: u64,
+    },
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// The header's transaction root does not match the transactions.
+    #[error("transaction root does not match the transactions")]
+    TxRootMismatch,
+    /// The payload validator refused the block.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    /// The height is not the parent's plus one.
+    #[error("height {height} does not follow parent height {parent_height}")]
+    BadHeight {
+        /// The block's height.
+        height: u64,
+        /// The parent's height.
+        parent_height: u64,
+    },
+    /// A block's epoch must exceed its parent's.
+    #[error("epoch {epoch} is not after the parent's epoch {parent_epoch}")]
+    EpochNotAfterParent {
+        /// The block's epoch.
+        epoch: u64,
+        /// The parent's epoch.
+        parent_epoch: u64,
+    },
+    /// The leader already made too many different proposals this epoch.
+    #[error("too many proposals in epoch {epoch}")]
+    TooManyProposals {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// The validator already cast too many different votes this epoch.
+    #[error("{voter} cast too many votes in epoch {epoch}")]
+    TooManyVotes {
+        /// The voter.
+        voter: PublicKey,
+        /// The epoch.
+        epoch: u64,
+    },
+    /// Too many blocks wait for unknown parents.
+    #[error("too many blocks with unknown parents")]
+    TooManyOrphans,
+    /// A certificate did not verify.
+    #[error("bad certificate: {0}")]
+    Certificate(#[from] CertificateError),
+    /// `BlockBuilt` for an epoch that is not the one requested or is over.
+    #[error("no block was requested for epoch {epoch} (current epoch {current})")]
+    StaleBuild {
+        /// The epoch answered.
+        epoch: u64,
+        /// The local epoch.
+        current: u64,
+    },
+    /// Restored state is inconsistent.
+    #[error("cannot restore: {0}")]
+    Restore(String),
+}
+
+/// What a restarted node loads from its store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreState {
+    /// The last final block (the genesis block if none).
+    pub final_block: Block,
+    /// Notarized blocks above it, with certificates, in any order.
+    pub notarized: Vec<(Block, Certificate)>,
+    /// The last persisted [`SafetyRecord`] (default if the node never voted).
+    pub safety: SafetyRecord,
+}
+
+struct Entry {
+    block: Block,
+    epoch: u64,
+    height: u64,
+    parent: Hash,
+    notarized: bool,
+    chain_notarized: bool,
+    children: Vec<Hash>,
+}
+
+#[derive(Default)]
+struct EpochState {
+    /// Distinct proposals: signature, hash, header.
+    proposals: Vec<(Signature, Hash, BlockHeader)>,
+    first_proposal: Option<Hash>,
+    /// Votes sorted by (validator, block).
+    votes: Vec<(u32, Hash, Signature)>,
+    /// Validators already reported for equivocation this epoch.
+    reported: Vec<u32>,
+    proposal_reported: bool,
+}
+
+impl EpochState {
+    fn vote_pos(&self, v: u32, block: &Hash) -> Result<usize, usize> {
+        self.votes
+            .binary_search_by(|(i, h, _)| (*i, h).cmp(&(v, block)))
+    }
+    fn votes_of(&self, v: u32) -> impl Iterator<Item = &(u32, Hash, Signature)> {
+        let start = self.votes.partition_point(|(i, _, _)| *i < v);
+        self.votes[start..].iter().take_while(move |(i, _, _)| *i == v)
+    }
+}
+
+/// The Streamlet state machine of one node (validator or observer).
+pub struct Streamlet<V: Verifier = Ed25519Verifier> {
+    cfg: StreamletConfig,
+    verifier: V,
+    signer: Option<Box<dyn Signer + Send>>,
+    me: Option<u32>,
+    payload: Box<dyn PayloadValidator + Send>,
+    current_epoch: u64,
+    safety: SafetyRecord,
+    pending_build: Option<(u64, Hash, u64)>,
+    blocks: BTreeMap<Hash, Entry>,
+    tallies: BTreeMap<(Hash, u64), Vec<(u32, Signature)>>,
+    epochs: BTreeMap<u64, EpochState>,
+    orphans: BTreeMap<Hash, Vec<(Hash, Block)>>,
+    orphan_count: usize,
+    requested: BTreeSet<Hash>,
+    best: (u64, Hash),
+    final_tip: Hash,
+    final_height: u64,
+    final_epoch: u64,
+    needs_prune: bool,
+    evidence: Vec<Evidence>,
+}
+
+impl Streamlet<Ed25519Verifier> {
+    /// A node with real ed25519 signatures; `key` is `None` for a non-voting observer.
+    pub fn with_keypair(cfg: StreamletConfig, key: Option<Keypair>) -> Streamlet<Ed25519Verifier> {
+        Streamlet::new(
+            cfg,
+            Ed25519Verifier,
+            key.map(|k| Box::new(k) as Box<dyn Signer + Send>),
+        )
+    }
+}
+
+impl<V: Verifier> Streamlet<V> {
+    /// A fresh node at genesis. `signer` is this validator's key (`None`: observer, or a
+    /// key that is not in the validator set, which then never votes).
+    pub fn new(cfg: StreamletConfig, verifier: V, signer: Option<Box<dyn Signer + Send>>) -> Self {
+        let root = cfg.genesis.clone();
+        Self::with_root(cfg, verifier, signer, root, SafetyRecord::default())
+    }
+
+    fn with_root(
+        cfg: StreamletConfig,
+        verifier: V,
+        signer: Option<Box<dyn Signer + Send>>,
+        root: Block,
+        safety: SafetyRecord,
+    ) -> Self {
+        let me = signer
+            .as_ref()
+            .and_then(|s| cfg.validators.index_of(&s.public()));
+        let hash = root.hash();
+        let epoch = streamlet_fields(&root.header).map_or(0, |(e, _)| e);
+        let height = root.height();
+        let mut blocks = BTreeMap::new();
+        blocks.insert(
+            hash,
+            Entry {
+                parent: root.header.parent,
+                block: root,
+                epoch,
+                height,
+                notarized: true,
+                chain_notarized: true,
+                children: Vec::new(),
+            },
+        );
+        Streamlet {
+            cfg,
+            verifier,
+            signer,
+            me,
+            payload: Box::new(AcceptAllPayloads),
+            current_epoch: epoch,
+            safety,
+            pending_build: None,
+            blocks,
+            tallies: BTreeMap::new(),
+            epochs: BTreeMap::new(),
+            orphans: BTreeMap::new(),
+            orphan_count: 0,
+            requested: BTreeSet::new(),
+            best: (height, hash),
+            final_tip: hash,
+            final_height: height,
+            final_epoch: epoch,
+            needs_prune: false,
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Replaces the payload validator (default: [`AcceptAllPayloads`]).
+    pub fn with_payload_validator(mut self, validator: Box<dyn PayloadValidator + Send>) -> Self {
+        self.payload = validator;
+        self
+    }
+
+    /// Rebuilds a node from its store after a restart. Returns the node and the outputs
+    /// of re-inserting the notarized blocks (`Notarized` again, and `Finalized` for any
+    /// block above the stored final block that the stored chain already finalizes).
+    /// Send `Input::Start` next.
+    pub fn restore(
+        cfg: StreamletConfig,
+        verifier: V,
+        signer: Option<Box<dyn Signer + Send>>,
+        state: RestoreState,
+    ) -> Result<(Self, Vec<Output>), StreamletError> {
+        if streamlet_fields(&state.final_block.header).is_none() {
+            return Err(StreamletError::Restore("final block is not a Streamlet block".into()));
+        }
+        let mut node = Self::with_root(cfg, verifier, signer, state.final_block, state.safety);
+        node.current_epoch = node.current_epoch.max(state.safety.epoch);
+        let mut notarized = state.notarized;
+        notarized.sort_by_key(|(b, _)| b.height());
+        let mut out = Vec::new();
+        for (block, certificate) in notarized {
+            node.on_certified_block(block, certificate, &mut out)
+                .map_err(|e| StreamletError::Restore(e.to_string()))?;
+        }
+        Ok((node, out))
+    }
+
+    /// Handles one input and returns the outputs to carry out in order.
+    pub fn handle(&mut self, input: Input) -> Result<Vec<Output>, StreamletError> {
+        let mut out = Vec::new();
+        match input {
+            Input::Start { now_ms } => self.on_start(now_ms, &mut out),
+            Input::EpochTimer { epoch } => self.on_epoch_timer(epoch, &mut out),
+            Input::Message(m) => {
+                self.on_message(&m, &mut out)?;
+            }
+            Input::BlockBuilt { epoch, txs } => self.on_block_built(epoch, txs, &mut out)?,
+            Input::CertifiedBlock { block, certificate } => {
+                self.on_certified_block(block, certificate, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `Input::Start`: enters the epoch running at `now_ms` and sets the next timer.
+    pub fn on_start(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        let e = self.cfg.epoch_at(now_ms).max(self.current_epoch);
+        self.enter_epoch(e, out);
+        self.maybe_prune();
+    }
+
+    /// `Input::EpochTimer`: epoch `epoch` begins (ignored if it is not in the future).
+    pub fn on_epoch_timer(&mut self, epoch: u64, out: &mut Vec<Output>) {
+        if epoch > self.current_epoch {
+            self.enter_epoch(epoch, out);
+        }
+        self.maybe_prune();
+    }
+
+    /// `Input::Message`: a proposal or a vote. `Ok(Delivery::New)` means the transport
+    /// should relay it; an error means the sender misbehaved and nothing changed.
+    pub fn on_message(&mut self, msg: &Message, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+        let r = match msg {
+            Message::Vote(v) => self.on_vote(v, out),
+            Message::Proposal(p) => self.on_proposal(p, out),
+        };
+        self.maybe_prune();
+        r
+    }
+
+    fn enter_epoch(&mut self, e: u64, out: &mut Vec<Output>) {
+        self.current_epoch = e;
+        self.pending_build = None;
+        out.push(Output::SetTimer {
+            at_ms: self.cfg.epoch_start_ms(e.saturating_add(1)),
+            epoch: e.saturating_add(1),
+        });
+        // "The epoch's designated leader proposes a new block extending from the longest
+        // notarized chain it has seen" (at the beginning of the epoch).
+        if e > 0
+            && e > self.safety.epoch
+            && self.signer.is_some()
+            && self.me == Some(self.cfg.validators.leader_index(e))
+        {
+            let (height, parent) = self.best;
+            self.pending_build = Some((e, parent, height + 1));
+            out.push(Output::BuildBlock {
+                epoch: e,
+                parent,
+                height: height + 1,
+            });
+        }
+        // A proposal for this epoch may have arrived early.
+        self.try_vote(e, out);
+    }
+
+    /// `Input::BlockBuilt`: signs and sends the proposal (and this leader's vote).
+    pub fn on_block_built(&mut self, epoch: u64, txs: Vec<SignedTx>, out: &mut Vec<Output>) -> Result<(), StreamletError> {
+        let stale = StreamletError::StaleBuild {
+            epoch,
+            current: self.current_epoch,
+        };
+        let Some((e, parent, height)) = self.pending_build else {
+            return Err(stale);
+        };
+        if e != epoch || epoch != self.current_epoch || epoch <= self.safety.epoch {
+            return Err(stale);
+        }
+        let (Some(signer), Some(me)) = (self.signer.as_ref(), self.me) else {
+            return Err(stale);
+        };
+        let proposer = self.cfg.validators.keys()[me as usize];
+        let block = Block::new(parent, height, ConsensusHeader::Streamlet { epoch, proposer }, txs);
+        let proposal = Proposal::sign(&self.cfg.chain, block, signer.as_ref());
+        let hash = proposal.block.hash();
+        self.pending_build = None;
+        self.record_proposal(&proposal, hash, epoch, out);
+        self.insert_block(proposal.block.clone(), hash, out);
+        // The leader, like every player, votes for the first proposal it sees: its own.
+        let vote = self.vote_decision(epoch).filter(|(h, _)| *h == hash);
+        self.safety.epoch = epoch;
+        let vote = vote.map(|(h, height)| self.sign_vote(epoch, h, height));
+        out.push(Output::Persist(self.safety));
+        out.push(Output::Broadcast(Message::Proposal(proposal)));
+        if let Some(v) = vote {
+            out.push(Output::Broadcast(Message::Vote(v)));
+            self.record_vote(&v, out);
+        }
+        self.maybe_prune();
+        Ok(())
+    }
+
+    /// `Input::CertifiedBlock`: a notarized block from sync, checked against the
+    /// validator set before it is used.
+    pub fn on_certified_block(&mut self, block: Block, certificate: Certificate, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+        let (epoch, proposer) =
+            streamlet_fields(&block.header).ok_or(StreamletError::NotStreamletHeader)?;
+        let hash = block.hash();
+        if certificate.block != hash || certificate.epoch != epoch {
+            return Err(CertificateError::WrongBlock {
+                cert_block: certificate.block,
+                cert_epoch: certificate.epoch,
+                block: hash,
+                epoch,
+            }
+            .into());
+        }
+        if epoch == 0 {
+            return Err(StreamletError::GenesisEpoch);
+        }
+        if epoch <= self.final_epoch {
+            return Ok(Delivery::Stale);
+        }
+        if self.blocks.get(&hash).is_some_and(|e| e.notarized) {
+            return Ok(Delivery::Duplicate);
+        }
+        self.check_leader(epoch, proposer)?;
+        self.cfg
+            .validators
+            .verify_certificate(&certificate, &self.cfg.chain, &self.verifier)?;
+        self.check_block(&block, epoch)?;
+        for v in &certificate.votes {
+            let tally = self.tallies.entry((hash, epoch)).or_default();
+            if let Err(pos) = tally.binary_search_by_key(&v.validator, |(i, _)| *i) {
+                tally.insert(pos, (v.validator, v.signature));
+            }
+        }
+        if self.blocks.contains_key(&hash) {
+            self.check_notarized(hash, out);
+        } else {
+            self.insert_block(block, hash, out);
+        }
+        self.maybe_prune();
+        Ok(Delivery::New)
+    }
+
+    fn check_leader(&self, epoch: u64, proposer: PublicKey) -> Result<(), StreamletError> {
+        let leader = self.cfg.validators.leader(epoch);
+        if proposer != leader {
+            if self.cfg.validators.index_of(&proposer).is_none() {
+                return Err(StreamletError::NotAValidator(proposer));
+            }
+            return Err(StreamletError::WrongLeader {
+                epoch,
+                expected: leader,
+                got: proposer,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks of a block that need no signature: height, transaction root, payload,
+    /// and (if the parent is known) height and epoch against the parent.
+    fn check_block(&self, block: &Block, epoch: u64) -> Result<(), StreamletError> {
+        if block.height() == 0 {
+            return Err(StreamletError::BadHeight {
+                height: 0,
+                parent_height: 0,
+            });
+        }
+        if !block.tx_root_matches() {
+            return Err(StreamletError::TxRootMismatch);
+        }
+        self.payload
+            .validate(block)
+            .map_err(StreamletError::InvalidPayload)?;
+        match self.blocks.get(&block.header.parent) {
+            Some(parent) => check_against_parent(block.height(), epoch, parent),
+            None if self.orphan_count >= self.cfg.max_orphans => Err(StreamletError::TooManyOrphans),
+            None => Ok(()),
+        }
+    }
+
+    fn on_proposal(&mut self, p: &Proposal, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+        let (epoch, proposer) =
+            streamlet_fields(&p.block.header).ok_or(StreamletError::NotStreamletHeader)?;
+        if epoch == 0 {
+            return Err(StreamletError::GenesisEpoch);
+        }
+        if epoch <= self.final_epoch {
+            return Ok(Delivery::Stale);
+        }
+        if epoch > self.current_epoch.saturating_add(self.cfg.max_epoch_lead) {
+            return Err(StreamletError::EpochTooFarAhead {
+                epoch,
+                current: self.current_epoch,
+            });
+        }
+        self.check_leader(epoch, proposer)?;
+        if let Some(st) = self.epochs.get(&epoch) {
+            if st.proposals.iter().any(|(s, _, _)| *s == p.signature) {
+                return Ok(Delivery::Duplicate);
+            }
+        }
+        let hash = p.block.hash();
+        if let Some(st) = self.epochs.get(&epoch) {
+            if st.proposals.iter().any(|(_, h, _)| *h == hash) {
+                return Ok(Delivery::Duplicate);
+            }
+            if st.proposals.len() >= MAX_PROPOSALS_PER_EPOCH {
+                return Err(StreamletError::TooManyProposals { epoch });
+            }
+        }
+        let msg = signing_bytes(PROPOSAL_TAG, &self.cfg.chain, epoch, &hash);
+        if !self.verifier.verify(&proposer, &msg, &p.signature) {
+            return Err(StreamletError::BadSignature);
+        }
+        self.check_block(&p.block, epoch)?;
+        // Accepted: nothing below fails.
+        self.record_proposal(p, hash, epoch, out);
+        self.insert_block(p.block.clone(), hash, out);
+        if epoch == self.current_epoch {
+            self.try_vote(epoch, out);
+        }
+        Ok(Delivery::New)
+    }
+
+    fn record_proposal(&mut self, p: &Proposal, hash: Hash, epoch: u64, out: &mut Vec<Output>) {
+        let st = self.epochs.entry(epoch).or_default();
+        if let Some((sig, _, header)) = st.proposals.first() {
+            if !st.proposal_reported {
+                st.proposal_reported = true;
+                let ev = Evidence::DoubleProposal {
+                    proposer: streamlet_fields(header).map_or_else(PublicKey::default, |f| f.1),
+                    first: (header.clone(), *sig),
+                    second: (p.block.header.clone(), p.signature),
+                };
+                out.push(Output::Evidence(ev.clone()));
+                if self.evidence.len() < MAX_KEPT_EVIDENCE {
+                    self.evidence.push(ev);
+                }
+            }
+        }
+        st.proposals.push((p.signature, hash, p.block.header.clone()));
+        // "Every player votes for the first proposal they see from the epoch's leader."
+        if st.first_proposal.is_none() {
+            st.first_proposal = Some(hash);
+        }
+    }
+
+    fn on_vote(&mut self, v: &Vote, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+        let idx = self
+            .cfg
+            .validators
+            .index_of(&v.voter)
+            .ok_or(StreamletError::NotAValidator(v.voter))?;
+        if v.epoch == 0 {
+            return Err(StreamletError::GenesisEpoch);
+        }
+        if v.epoch <= self.final_epoch {
+            return Ok(Delivery::Stale);
+        }
+        if v.epoch > self.current_epoch.saturating_add(self.cfg.max_epoch_lead) {
+            return Err(StreamletError::EpochTooFarAhead {
+                epoch: v.epoch,
+                current: self.current_epoch,
+            });
+        }
+        if let Some(st) = self.epochs.get(&v.epoch) {
+            if st.vote_pos(idx, &v.block).is_ok() {
+                return Ok(Delivery::Duplicate);
+            }
+            if st.votes_of(idx).count() >= MAX_VOTES_PER_VALIDATOR_EPOCH {
+                return Err(StreamletError::TooManyVotes {
+                    voter: v.voter,
+                    epoch: v.epoch,
+                });
+            }
+        }
+        if !v.verify(&self.cfg.chain, &self.verifier) {
+            return Err(StreamletError::BadSignature);
+        }
+        self.record_vote(v, out);
+        Ok(Delivery::New)
+    }
+
+    /// Records a verified vote: equivocation evidence, the tally, notarization.
+    fn record_vote(&mut self, v: &Vote, out: &mut Vec<Output>) {
+        let Some(idx) = self.cfg.validators.index_of(&v.voter) else {
+            return;
+        };
+        let st = self.epochs.entry(v.epoch).or_default();
+        let Err(pos) = st.vote_pos(idx, &v.block) else {
+            return;
+        };
+        let prior = st.votes_of(idx).next().map(|(_, h, s)| (*h, *s));
+        st.votes.insert(pos, (idx, v.block, v.signature));
+        if let Some((block, signature)) = prior {
+            if !st.reported.contains(&idx) {
+                st.reported.push(idx);
+                let ev = Evidence::DoubleVote {
+                    first: Vote {
+                        epoch: v.epoch,
+                        block,
+                        voter: v.voter,
+                        signature,
+                    },
+                    second: *v,
+                };
+                out.push(Output::Evidence(ev.clone()));
+                if self.evidence.len() < MAX_KEPT_EVIDENCE {
+                    self.evidence.push(ev);
+                }
+            }
+        }
+        let tally = self.tallies.entry((v.block, v.epoch)).or_default();
+        if let Err(pos) = tally.binary_search_by_key(&idx, |(i, _)| *i) {
+            tally.insert(pos, (idx, v.signature));
+            if tally.len() >= self.cfg.validators.quorum() {
+                self.check_notarized(v.block, out);
+            }
+        }
+    }
+
+    /// Which block this validator may vote for in `epoch` now, with its height.
+    fn vote_decision(&self, epoch: u64) -> Option<(Hash, u64)> {
+        self.signer.as_ref()?;
+        self.me?;
+        if epoch != self.current_epoch || epoch <= self.safety.epoch {
+            return None;
+        }
+        // "Every player votes for the first proposal they see from the epoch's leader,
+        // as long as the proposed block extends from (one of) the longest notarized
+        // chain(s) that the voter has seen."
+        let hash = self.epochs.get(&epoch)?.first_proposal?;
+        let entry = self.blocks.get(&hash)?;
+        let parent = self.blocks.get(&entry.parent)?;
+        if !parent.chain_notarized || parent.height != self.best.0 {
+            return None;
+        }
+        // Restart safety: never below a height this validator already voted for.
+        if entry.height < self.safety.max_vote_height {
+            return None;
+        }
+        Some((hash, entry.height))
+    }
+
+    fn sign_vote(&mut self, epoch: u64, hash: Hash, height: u64) -> Vote {
+        let vote = match &self.signer {
+            Some(s) => Vote::sign(&self.cfg.chain, epoch, hash, s.as_ref()),
+            None => Vote {
+                epoch,
+                block: hash,
+                voter: PublicKey::default(),
+                signature: Signature([0; 64]),
+            },
+        };
+        self.safety = SafetyRecord {
+            epoch,
+            max_vote_height: self.safety.max_vote_height.max(height),
+            last_vote: Some(vote),
+        };
+        vote
+    }
+
+    fn try_vote(&mut self, epoch: u64, out: &mut Vec<Output>) {
+        if let Some((hash, height)) = self.vote_decision(epoch) {
+            // "... and at most once per epoch": the safety record moves past `epoch`.
+            let vote = self.sign_vote(epoch, hash, height);
+            out.push(Output::Persist(self.safety));
+            out.push(Output::Broadcast(Message::Vote(vote)));
+            self.record_vote(&vote, out);
+        }
+    }
+
+    /// Adds a checked block to the tree if its parent is known, else keeps it as an
+    /// orphan (and asks for the parent). Orphans connect when their parent arrives.
+    fn insert_block(&mut self, block: Block, hash: Hash, out: &mut Vec<Output>) {
+        if self.blocks.contains_key(&hash) {
+            return;
+        }
+        let parent = block.header.parent;
+        if !self.blocks.contains_key(&parent) {
+            if self.orphan_count >= self.cfg.max_orphans {
+                return;
+            }
+            let list = self.orphans.entry(parent).or_default();
+            if list.iter().any(|(h, _)| *h == hash) {
+                return;
+            }
+            list.push((hash, block));
+            self.orphan_count += 1;
+            if self.requested.insert(parent) {
+                out.push(Output::RequestBlock { hash: parent });
+            }
+            return;
+        }
+        self.link(block, hash, out);
+        let mut stack = vec![hash];
+        while let Some(h) = stack.pop() {
+            let Some(kids) = self.orphans.remove(&h) else {
+                continue;
+            };
+            self.requested.remove(&h);
+            for (kh, kid) in kids {
+                self.orphan_count = self.orphan_count.saturating_sub(1);
+                if self.blocks.contains_key(&kh) {
+                    continue;
+                }
+                let epoch = streamlet_fields(&kid.header).map_or(0, |f| f.0);
+                let ok = self
+                    .blocks
+                    .get(&h)
+                    .is_some_and(|p| check_against_parent(kid.height(), epoch, p).is_ok());
+                if ok {
+                    self.link(kid, kh, out);
+                    stack.push(kh);
+                }
+            }
+        }
+    }
+
+    fn link(&mut self, block: Block, hash: Hash, out: &mut Vec<Output>) {
+        let epoch = streamlet_fields(&block.header).map_or(0, |f| f.0);
+        let parent = block.header.parent;
+        let height = block.height();
+        if let Some(p) = self.blocks.get_mut(&parent) {
+            p.children.push(hash);
+        }
+        self.blocks.insert(
+            hash,
+            Entry {
+                block,
+                epoch,
+                height,
+                parent,
+                notarized: false,
+                chain_notarized: false,
+                children: Vec::new(),
+            },
+        );
+        self.check_notarized(hash, out);
+    }
+
+    fn certificate_of(&self, hash: &Hash, epoch: u64) -> Certificate {
+        let votes = self
+            .tallies
+            .get(&(*hash, epoch))
+            .map(|t| {
+                t.iter()
+                    .map(|(validator, signature)| CertVote {
+                        validator: *validator,
+                        signature: *signature,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Certificate {
+            epoch,
+            block: *hash,
+            votes,
+        }
+    }
+
+    /// "When a block gains votes from at least 2n/3 distinct players, it becomes
+    /// notarized."
+    fn check_notarized(&mut self, hash: Hash, out: &mut Vec<Output>) {
+        let quorum = self.cfg.validators.quorum();
+        let Some(e) = self.blocks.get(&hash) else {
+            return;
+        };
+        if e.notarized {
+            return;
+        }
+        let count = self.tallies.get(&(hash, e.epoch)).map_or(0, Vec::len);
+        if count < quorum {
+            return;
+        }
+        let epoch = e.epoch;
+        let parent = e.parent;
+        let certificate = self.certificate_of(&hash, epoch);
+        let Some(e) = self.blocks.get_mut(&hash) else {
+            return;
+        };
+        e.notarized = true;
+        out.push(Output::Notarized {
+            block: e.block.clone(),
+            certificate,
+        });
+        // "A chain is notarized if its constituent blocks are all notarized."
+        if self.blocks.get(&parent).is_some_and(|p| p.chain_notarized) {
+            self.propagate_chain_notarized(hash, out);
+        }
+    }
+
+    fn propagate_chain_notarized(&mut self, start: Hash, out: &mut Vec<Output>) {
+        let mut stack = vec![start];
+        while let Some(h) = stack.pop() {
+            let Some(e) = self.blocks.get_mut(&h) else {
+                continue;
+            };
+            if e.chain_notarized || !e.notarized {
+                continue;
+            }
+            e.chain_notarized = true;
+            let height = e.height;
+            for c in &e.children {
+                stack.push(*c);
+            }
+            if height > self.best.0 {
+                self.best = (height, h);
+            }
+            self.check_finality(h, out);
+        }
+    }
+
+    /// "If in any notarized chain, there are three adjacent blocks with consecutive epoch
+    /// numbers, the prefix of the chain up to the second of the three blocks is
+    /// considered final." Called when `third` joins a notarized chain (it is the last of
+    /// any such triple to do so).
+    fn check_finality(&mut self, third: Hash, out: &mut Vec<Output>) {
+        let Some(c) = self.blocks.get(&third) else {
+            return;
+        };
+        let Some(b) = self.blocks.get(&c.parent) else {
+            return;
+        };
+        let Some(a) = self.blocks.get(&b.parent) else {
+            return;
+        };
+        if c.epoch == b.epoch + 1 && b.epoch == a.epoch + 1 {
+            let second = c.parent;
+            self.finalize(second, out);
+        }
+    }
+
+    fn finalize(&mut self, target: Hash, out: &mut Vec<Output>) {
+        let Some(t) = self.blocks.get(&target) else {
+            return;
+        };
+        if t.height <= self.final_height {
+            if !self.is_ancestor_of_final(target, t.height) {
+                out.push(Output::ConflictingFinality {
+                    final_tip: self.final_tip,
+                    conflicting: target,
+                });
+            }
+            return;
+        }
+        // Walk down to the final tip; the chain must pass through it.
+        let mut path = Vec::new();
+        let mut cur = target;
+        loop {
+            let Some(e) = self.blocks.get(&cur) else {
+                out.push(Output::ConflictingFinality {
+                    final_tip: self.final_tip,
+                    conflicting: target,
+                });
+                return;
+            };
+            if e.height == self.final_height {
+                if cur != self.final_tip {
+                    out.push(Output::ConflictingFinality {
+                        final_tip: self.final_tip,
+                        conflicting: target,
+                    });
+                    return;
+                }
+                break;
+            }
+            path.push(cur);
+            cur = e.parent;
+        }
+        // "When a block becomes final, all of its prefix must be final too": emit the
+        // newly final blocks oldest first.
+        for h in path.iter().rev() {
+            if let Some(e) = self.blocks.get(h) {
+                out.push(Output::Finalized {
+                    block: e.block.clone(),
+                    certificate: self.certificate_of(h, e.epoch),
+                });
+            }
+        }
+        if let Some(e) = self.blocks.get(&target) {
+            self.final_tip = target;
+            self.final_height = e.height;
+            self.final_epoch = e.epoch;
+            self.needs_prune = true;
+        }
+    }
+
+    fn is_ancestor_of_final(&self, hash: Hash, height: u64) -> bool {
+        let mut cur = self.final_tip;
+        loop {
+            let Some(e) = self.blocks.get(&cur) else {
+                return false;
+            };
+            if e.height == height {
+                return cur == hash;
+            }
+            if e.height < height {
+                return false;
+            }
+            cur = e.parent;
+        }
+    }
+
+    /// Drops state at or below the final epoch (see deviation 4).
+    fn maybe_prune(&mut self) {
+        if !self.needs_prune {
+            return;
+        }
+        self.needs_prune = false;
+        let floor = self.final_epoch;
+        let tip = self.final_tip;
+        self.blocks.retain(|h, e| e.epoch > floor || *h == tip);
+        self.tallies
+            .retain(|(h, e), _| *e > floor || (*e == floor && *h == tip));
+        self.epochs = self.epochs.split_off(&(floor + 1));
+        let mut count = 0;
+        self.orphans.retain(|_, list| {
+            list.retain(|(_, b)| streamlet_fields(&b.header).is_some_and(|f| f.0 > floor));
+            count += list.len();
+            !list.is_empty()
+        });
+        self.orphan_count = count;
+        let orphans = &self.orphans;
+        self.requested.retain(|h| orphans.contains_key(h));
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StreamletConfig {
+        &self.cfg
+    }
+
+    /// The epoch the node is in.
+    pub fn current_epoch(&self) -> u64 {
+        self.current_epoch
+    }
+
+    /// Hash and height of the last final block.
+    pub fn final_tip(&self) -> (Hash, u64) {
+        (self.final_tip, self.final_height)
+    }
+
+    /// Epoch of the last final block.
+    pub fn final_epoch(&self) -> u64 {
+        self.final_epoch
+    }
+
+    /// Hash and height of the tip of the longest notarized chain (first reached wins).
+    pub fn best_notarized(&self) -> (Hash, u64) {
+        (self.best.1, self.best.0)
+    }
+
+    /// The current safety record (what was last emitted in `Output::Persist`).
+    pub fn safety_record(&self) -> SafetyRecord {
+        self.safety
+    }
+
+    /// This node's validator key, if it is a validator.
+    pub fn validator_key(&self) -> Option<PublicKey> {
+        self.me
+            .and_then(|i| self.cfg.validators.key(i).copied())
+    }
+
+    /// Equivocation evidence seen so far (the first [`MAX_KEPT_EVIDENCE`] items).
+    pub fn evidence(&self) -> &[Evidence] {
+        &self.evidence
+    }
+
+    /// A known block (final tip, or above it).
+    pub fn block(&self, hash: &Hash) -> Option<&Block> {
+        self.blocks.get(hash).map(|e| &e.block)
+    }
+
+    /// True if the block is known and notarized.
+    pub fn is_notarized(&self, hash: &Hash) -> bool {
+        self.blocks.get(hash).is_some_and(|e| e.notarized)
+    }
+
+    /// The certificate of a known notarized block above the final tip (or of the final
+    /// tip, if this node saw its votes).
+    pub fn certificate(&self, hash: &Hash) -> Option<Certificate> {
+        let e = self.blocks.get(hash)?;
+        let cert = self.certificate_of(hash, e.epoch);
+        (cert.votes.len() >= self.cfg.validators.quorum()).then_some(cert)
+    }
+
+    /// The longest notarized chain above the final tip, oldest first, with certificates:
+    /// what a node serves to a peer that is behind (after the final blocks from its
+    /// store), and what it stores for a restart.
+    pub fn notarized_chain(&self) -> Vec<(Block, Certificate)> {
+        let mut chain = Vec::new();
+        let mut cur = self.best.1;
+        while cur != self.final_tip {
+            let Some(e) = self.blocks.get(&cur) else {
+                break;
+            };
+            chain.push((e.block.clone(), self.certificate_of(&cur, e.epoch)));
+            cur = e.parent;
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+fn check_against_parent(height: u64, epoch: u64, parent: &Entry) -> Result<(), StreamletError> {
+    if height != parent.height + 1 {
+        return Err(StreamletError::BadHeight {
+            height,
+            parent_height: parent.height,
+        });
+    }
+    if epoch <= parent.epoch {
+        return Err(StreamletError::EpochNotAfterParent {
+            epoch,
+            parent_epoch: parent.epoch,
+        });
+    }
+    Ok(())
+}
