@@ -13,7 +13,8 @@ use ledger_types::{
     OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx,
     TxHash,
 };
-use std::collections::{BTreeMap, HashMap};
+use crate::fasthash::FastMap;
+use std::collections::BTreeMap;
 
 const NIL: u32 = u32::MAX;
 
@@ -152,11 +153,11 @@ pub struct Engine {
     fee_account: u32,
     max_open_orders: u32,
     accounts: Vec<Account>,
-    account_index: HashMap<Address, u32>,
+    account_index: FastMap<Address, u32>,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
-    order_index: HashMap<OrderId, u32>,
-    client_index: HashMap<(u32, ClientOrderId), u32>,
+    order_index: FastMap<OrderId, u32>,
+    client_index: FastMap<(u32, ClientOrderId), u32>,
     counters: Counters,
     acc: Accumulator,
     dirty_accounts: Vec<u32>,
@@ -196,11 +197,11 @@ impl Engine {
             fee_account: 0,
             max_open_orders: genesis.limits.max_open_orders_per_account,
             accounts: Vec::new(),
-            account_index: HashMap::new(),
+            account_index: FastMap::default(),
             slots: Vec::new(),
             free_slots: Vec::new(),
-            order_index: HashMap::new(),
-            client_index: HashMap::new(),
+            order_index: FastMap::default(),
+            client_index: FastMap::default(),
             counters: Counters::default(),
             acc: Accumulator::default(),
             dirty_accounts: Vec::new(),
@@ -228,10 +229,8 @@ impl Engine {
                 got: tx.chain_id.clone(),
             });
         }
-        let expected = self
-            .account_index
-            .get(&tx.sender)
-            .map_or(0, |a| self.accounts[*a as usize].nonce);
+        let known = self.account_index.get(&tx.sender).copied();
+        let expected = known.map_or(0, |a| self.accounts[a as usize].nonce);
         if tx.nonce < expected {
             return Err(Rejection::NonceReplayed {
                 expected,
@@ -244,7 +243,10 @@ impl Engine {
                 got: tx.nonce,
             });
         }
-        let a = self.ensure_account(tx.sender);
+        let a = match known {
+            Some(a) => a,
+            None => self.ensure_account(tx.sender),
+        };
         self.accounts[a as usize].nonce += 1;
         self.touch_account(a);
         match &tx.payload {
@@ -468,11 +470,16 @@ impl Engine {
             if t.kind == OrderKind::Market {
                 let bal = &self.accounts[t.acct as usize].balances;
                 let affordable = match t.side {
-                    Side::Buy => affordable_lots(
-                        bal[cfg.quote.0 as usize].free,
-                        price as u128 * cfg.quote_units_per_tick_lot,
-                        cfg.taker_fee_bps,
-                    ),
+                    Side::Buy => {
+                        let free = bal[cfg.quote.0 as usize].free;
+                        let per_lot = price as u128 * cfg.quote_units_per_tick_lot;
+                        let n = per_lot * q as u128;
+                        if n + fee(n, cfg.taker_fee_bps) <= free {
+                            q // the common case: no division needed
+                        } else {
+                            affordable_lots(free, per_lot, cfg.taker_fee_bps)
+                        }
+                    }
                     Side::Sell => (bal[cfg.base.0 as usize].free / cfg.base_units_per_lot)
                         .min(u64::MAX as u128) as u64,
                 };
@@ -867,80 +874,97 @@ impl Engine {
     /// Takes an order off the book, releases its remaining lock and emits the event for
     /// why (nothing for a complete fill: the fill event says `maker_remaining: 0`).
     fn remove_resting(&mut self, s: u32, why: RemoveWhy) {
-        let slot = self.slots[s as usize].clone();
+        let slot = &self.slots[s as usize];
+        let (prev, next, acct_prev, acct_next, a, committed) = (
+            slot.prev,
+            slot.next,
+            slot.acct_prev,
+            slot.acct_next,
+            slot.acct,
+            slot.committed,
+        );
         let o = &slot.order;
-        let m = o.market.0 as usize;
+        let (id, cid, account, market, side, price, remaining, locked) = (
+            o.id,
+            o.client_order_id,
+            o.account,
+            o.market,
+            o.side,
+            o.price,
+            o.remaining,
+            o.locked,
+        );
+        let m = market.0 as usize;
         // Unlink from its level.
-        let levels = self.books[m].side_mut(o.side);
+        let levels = self.books[m].side_mut(side);
         let mut empty = false;
-        if let Some(level) = levels.get_mut(&o.price) {
-            if slot.prev == NIL {
-                level.head = slot.next;
+        if let Some(level) = levels.get_mut(&price) {
+            if prev == NIL {
+                level.head = next;
             }
-            if slot.next == NIL {
-                level.tail = slot.prev;
+            if next == NIL {
+                level.tail = prev;
             }
-            level.lots -= o.remaining;
+            level.lots -= remaining;
             level.count -= 1;
             empty = level.count == 0;
         }
         if empty {
-            levels.remove(&o.price);
+            levels.remove(&price);
         }
-        if slot.prev != NIL {
-            self.slots[slot.prev as usize].next = slot.next;
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
         }
-        if slot.next != NIL {
-            self.slots[slot.next as usize].prev = slot.prev;
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
         }
         // Unlink from its account.
-        let a = slot.acct;
-        if slot.acct_prev != NIL {
-            self.slots[slot.acct_prev as usize].acct_next = slot.acct_next;
+        if acct_prev != NIL {
+            self.slots[acct_prev as usize].acct_next = acct_next;
         } else {
-            self.accounts[a as usize].orders_head = slot.acct_next;
+            self.accounts[a as usize].orders_head = acct_next;
         }
-        if slot.acct_next != NIL {
-            self.slots[slot.acct_next as usize].acct_prev = slot.acct_prev;
+        if acct_next != NIL {
+            self.slots[acct_next as usize].acct_prev = acct_prev;
         } else {
-            self.accounts[a as usize].orders_tail = slot.acct_prev;
+            self.accounts[a as usize].orders_tail = acct_prev;
         }
         // Release what it still holds.
         let cfg = &self.markets[m];
-        let asset = match o.side {
+        let asset = match side {
             Side::Buy => cfg.quote,
             Side::Sell => cfg.base,
         };
         let acct = &mut self.accounts[a as usize];
         acct.open_orders -= 1;
         let bal = &mut acct.balances[asset.0 as usize];
-        bal.locked -= o.locked;
-        bal.free += o.locked;
+        bal.locked -= locked;
+        bal.free += locked;
         self.touch_account(a);
-        self.order_index.remove(&o.id);
-        if let Some(cid) = o.client_order_id {
+        self.order_index.remove(&id);
+        if let Some(cid) = cid {
             self.client_index.remove(&(a, cid));
         }
-        if let Some(h) = slot.committed {
+        if let Some(h) = committed {
             self.acc.remove(&h);
-            self.removed_orders.push(o.id);
+            self.removed_orders.push(id);
         }
         let event = match why {
             RemoveWhy::Filled => None,
             RemoveWhy::Cancelled(reason) => Some(Event::OrderCancelled {
-                order_id: o.id,
-                client_order_id: o.client_order_id,
-                account: o.account,
-                market: o.market,
-                remaining: o.remaining,
+                order_id: id,
+                client_order_id: cid,
+                account,
+                market,
+                remaining,
                 reason,
             }),
             RemoveWhy::Expired(reason) => Some(Event::OrderExpired {
-                order_id: o.id,
-                client_order_id: o.client_order_id,
-                account: o.account,
-                market: o.market,
-                remaining: o.remaining,
+                order_id: id,
+                client_order_id: cid,
+                account,
+                market,
+                remaining,
                 reason,
             }),
         };
@@ -1378,20 +1402,19 @@ fn account_leaf(a: &Account) -> [u8; 32] {
     h.finish()
 }
 
+/// An order's leaf: 118 bytes, so two SHA-256 blocks. The client order id is not
+/// hashed: it is fixed by the order id (the placing transaction's hash).
 fn order_leaf(o: &OrderRecord) -> [u8; 32] {
-    let mut h = LeafHasher::new(b"order");
-    h.bytes(&o.id.0)
-        .bytes(&o.account.0)
-        .u64(o.market.0 as u64)
-        .u64(o.side as u64)
-        .u64(o.price)
-        .u64(o.quantity)
-        .u64(o.remaining)
-        .u128(o.locked)
-        .u64(o.seq);
-    match o.client_order_id {
-        Some(c) => h.u64(1).u128(c.0),
-        None => h.u64(0),
-    };
-    h.finish()
+    let mut buf = [0u8; 118];
+    buf[0] = b'o';
+    buf[1..33].copy_from_slice(&o.id.0);
+    buf[33..65].copy_from_slice(&o.account.0);
+    buf[65..69].copy_from_slice(&o.market.0.to_le_bytes());
+    buf[69] = o.side as u8;
+    buf[70..78].copy_from_slice(&o.price.to_le_bytes());
+    buf[78..86].copy_from_slice(&o.quantity.to_le_bytes());
+    buf[86..94].copy_from_slice(&o.remaining.to_le_bytes());
+    buf[94..110].copy_from_slice(&o.locked.to_le_bytes());
+    buf[110..118].copy_from_slice(&o.seq.to_le_bytes());
+    Hash::digest(&buf).0
 }

@@ -7,6 +7,7 @@
 //! [`Engine`] for the rules.
 
 pub mod engine;
+pub mod fasthash;
 pub mod events;
 pub mod market;
 pub mod root;

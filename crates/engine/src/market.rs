@@ -8,6 +8,65 @@ use ledger_types::{AssetId, Decimal, MarketId};
 /// Basis points in one whole.
 pub const BPS: u128 = 10_000;
 
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// A positive step (tick or lot size) that converts decimals to whole steps with
+/// integer arithmetic only (no normalization, no decimal division).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    mantissa: u128,
+    scale: u32,
+}
+
+impl Step {
+    /// The step for a positive decimal.
+    pub fn new(step: Decimal) -> Step {
+        let n = step.normalize();
+        Step {
+            mantissa: n.mantissa().unsigned_abs(),
+            scale: n.scale(),
+        }
+    }
+
+    /// `value / step` if `value` is a positive exact multiple that fits in a `u64`.
+    #[inline]
+    pub fn count(&self, value: Decimal) -> Option<u64> {
+        if value.is_sign_negative() || value.is_zero() || self.mantissa == 0 {
+            return None;
+        }
+        let (m, s) = (value.mantissa().unsigned_abs(), value.scale());
+        // value / step = (m / 10^s) / (sm / 10^ss) = m * 10^ss / (sm * 10^s)
+        let (num, den) = if s >= self.scale {
+            (m, self.mantissa.checked_mul(POW10[(s - self.scale) as usize])?)
+        } else {
+            (m.checked_mul(POW10[(self.scale - s) as usize])?, self.mantissa)
+        };
+        let q = if den == 1 {
+            num
+        } else if num <= u64::MAX as u128 && den <= u64::MAX as u128 {
+            let (n, d) = (num as u64, den as u64);
+            if n % d != 0 {
+                return None;
+            }
+            (n / d) as u128
+        } else {
+            if num % den != 0 {
+                return None;
+            }
+            num / den
+        };
+        u64::try_from(q).ok()
+    }
+}
+
 /// A market with every constant the matching engine needs, precomputed as integers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarketConfig {
@@ -25,6 +84,10 @@ pub struct MarketConfig {
     pub lot_size: Decimal,
     /// Smallest order, in lots.
     pub min_lots: u64,
+    /// The tick as a fast converter.
+    pub tick: Step,
+    /// The lot as a fast converter.
+    pub lot: Step,
     /// Smallest units of the base asset in one lot.
     pub base_units_per_lot: u128,
     /// Smallest units of the quote asset that one lot costs at a price of one tick.
@@ -59,6 +122,8 @@ impl MarketConfig {
                     tick_size: m.tick_size,
                     lot_size: m.lot_size,
                     min_lots: to_steps(m.min_size, m.lot_size)?,
+                    tick: Step::new(m.tick_size),
+                    lot: Step::new(m.lot_size),
                     base_units_per_lot: to_units(m.lot_size, base_decimals)?,
                     quote_units_per_tick_lot: to_units(
                         m.tick_size.checked_mul(m.lot_size)?,
@@ -75,12 +140,12 @@ impl MarketConfig {
 
     /// A price in ticks, if it is a positive multiple of the tick size.
     pub fn price_to_ticks(&self, price: Decimal) -> Option<u64> {
-        to_steps(price, self.tick_size)
+        self.tick.count(price)
     }
 
     /// A quantity in lots, if it is a positive multiple of the lot size.
     pub fn quantity_to_lots(&self, quantity: Decimal) -> Option<u64> {
-        to_steps(quantity, self.lot_size)
+        self.lot.count(quantity)
     }
 
     /// A price in ticks as a decimal.
@@ -143,6 +208,30 @@ mod tests {
         assert_eq!(m.quantity_to_lots(Decimal::from_str("0.5").unwrap()), Some(5_000));
         assert_eq!(m.notional(10_000, 10_000), Some(100_000_000)); // 100 USD * 1 BTC
         assert_eq!(m.ticks_to_price(10_005), Decimal::from_str("100.05").unwrap());
+    }
+
+    #[test]
+    fn step_counts_match_decimal_division() {
+        let cases = [
+            ("0.01", "100.05", Some(10_005)),
+            ("0.01", "100.050", Some(10_005)),
+            ("0.01", "100.055", None),
+            ("0.05", "100.25", Some(2005)),
+            ("0.05", "100.26", None),
+            ("5", "100", Some(20)),
+            ("5", "102", None),
+            ("0.0001", "3", Some(30_000)),
+            ("0.01", "0", None),
+            ("0.01", "-1", None),
+            ("0.01", "184467440737095516.15", Some(u64::MAX)),
+            ("0.01", "184467440737095516.16", None),
+        ];
+        for (step, value, want) in cases {
+            let step_d = Decimal::from_str(step).unwrap();
+            let v = Decimal::from_str(value).unwrap();
+            assert_eq!(Step::new(step_d).count(v), want, "{value} / {step}");
+            assert_eq!(to_steps(v, step_d), want, "{value} / {step}");
+        }
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! Matching-engine throughput on a fixed seeded stream of 1,000,000 operations:
+//! ~60% limit orders near the mid, ~30% cancels, ~10% marketable orders, from 1,000
+//! accounts on two markets, with the state root committed once per 10,000 operations.
+//!
+//! `cargo bench -p ledger-engine` runs it; the last line is `ops_per_sec=N` (the median
+//! of the runs). Set `ENGINE_BENCH_OPS` / `ENGINE_BENCH_RUNS` to change the size.
+
+use ledger_engine::Engine;
+use ledger_types::{
+    CancelOrder, Decimal, Genesis, Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder,
+    PublicKey, SelfTradePrevention, Side, TimeInForce, Tx, TxHash,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+const ACCOUNTS: usize = 1_000;
+const COMMIT_EVERY: usize = 10_000;
+
+fn genesis(keys: &[PublicKey]) -> Genesis {
+    let mut g = Genesis::for_testing(keys, &[Keypair::for_testing("v").public()]);
+    for b in &mut g.balances {
+        b.amount = Decimal::from(match b.asset.as_str() {
+            "USD" => 1_000_000_000u64,
+            _ => 1_000_000,
+        });
+    }
+    g.limits.max_open_orders_per_account = 100_000;
+    g
+}
+
+/// The stream is generated against a shadow engine so that every cancel names an order
+/// that is open at that moment (as a market maker's cancel would).
+fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHash)> {
+    let mut shadow = Engine::from_genesis(g).unwrap();
+    let engine = shadow.clone();
+    let markets = engine.markets().to_vec();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut nonces = vec![0u64; keys.len()];
+    let mut out = Vec::with_capacity(n);
+    let mid = 10_000u64;
+    for _ in 0..n {
+        let who = rng.gen_range(0..keys.len());
+        let roll = rng.gen_range(0..100);
+        let m = rng.gen_range(0..markets.len());
+        let cfg = &markets[m];
+        let open = if roll < 30 {
+            shadow.open_orders(&keys[who])
+        } else {
+            Vec::new()
+        };
+        let payload = if !open.is_empty() {
+            let id = open[rng.gen_range(0..open.len())].id;
+            Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(id) })
+        } else {
+            let side = if rng.gen_bool(0.5) { Side::Buy } else { Side::Sell };
+            let marketable = roll >= 90;
+            // Marketable orders sweep several resting orders, so the book settles into
+            // a steady state instead of growing for the whole run.
+            let lots = if marketable {
+                rng.gen_range(100..600u64)
+            } else {
+                rng.gen_range(10..200u64)
+            };
+            let (kind, price, tif) = if marketable {
+                (OrderKind::Market, None, TimeInForce::Ioc)
+            } else {
+                let off = rng.gen_range(1..50u64);
+                let ticks = match side {
+                    Side::Buy => mid - off,
+                    Side::Sell => mid + off,
+                };
+                (OrderKind::Limit, Some(cfg.ticks_to_price(ticks)), TimeInForce::Gtc)
+            };
+            Payload::PlaceOrder(PlaceOrder {
+                market: MarketId(m as u32),
+                side,
+                kind,
+                price,
+                quantity: cfg.lots_to_quantity(lots),
+                time_in_force: tif,
+                client_order_id: None,
+                self_trade: SelfTradePrevention::ExpireMaker,
+            })
+        };
+        let tx = Tx {
+            chain_id: g.chain_id.clone(),
+            sender: keys[who],
+            nonce: nonces[who],
+            payload,
+        };
+        nonces[who] += 1;
+        let hash = tx.hash();
+        let _ = shadow.apply(&tx, hash);
+        shadow.clear_events();
+        out.push((tx, hash));
+    }
+    out
+}
+
+fn main() {
+    let n: usize = std::env::var("ENGINE_BENCH_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let runs: usize = std::env::var("ENGINE_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let keys: Vec<PublicKey> = (0..ACCOUNTS)
+        .map(|i| Keypair::for_testing(&format!("bench{i}")).public())
+        .collect();
+    let g = genesis(&keys);
+    let ops = stream(n, &keys, &g, 42);
+    let mut rates = Vec::new();
+    for run in 0..runs {
+        let mut engine = Engine::from_genesis(&g).unwrap();
+        let (mut ok, mut rejected, mut fills) = (0u64, 0u64, 0u64);
+        let start = Instant::now();
+        for (i, (tx, hash)) in ops.iter().enumerate() {
+            match engine.apply(tx, *hash) {
+                Ok(()) => ok += 1,
+                Err(_) => rejected += 1,
+            }
+            if (i + 1) % COMMIT_EVERY == 0 {
+                for e in engine.take_events() {
+                    fills += matches!(e, ledger_engine::Event::Fill(_)) as u64;
+                }
+                engine.commit();
+            }
+        }
+        let root = engine.commit();
+        let secs = start.elapsed().as_secs_f64();
+        let rate = n as f64 / secs;
+        println!(
+            "run {run}: {n} ops in {secs:.3}s = {rate:.0} ops/s (accepted {ok}, rejected {rejected}, fills {fills}, resting {}, root {})",
+            engine.order_count(),
+            &root.to_hex()[..16]
+        );
+        rates.push(rate);
+    }
+    rates.sort_by(|a, b| a.total_cmp(b));
+    let median = rates[rates.len() / 2];
+    println!("ops_per_sec={median:.0}");
+}
