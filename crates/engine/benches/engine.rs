@@ -51,9 +51,15 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
         };
         let payload = if !open.is_empty() {
             let id = open[rng.gen_range(0..open.len())].id;
-            Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(id) })
+            Payload::CancelOrder(CancelOrder {
+                order: OrderRef::OrderId(id),
+            })
         } else {
-            let side = if rng.gen_bool(0.5) { Side::Buy } else { Side::Sell };
+            let side = if rng.gen_bool(0.5) {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
             let marketable = roll >= 90;
             // Marketable orders sweep several resting orders, so the book settles into
             // a steady state instead of growing for the whole run.
@@ -70,7 +76,11 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
                     Side::Buy => mid - off,
                     Side::Sell => mid + off,
                 };
-                (OrderKind::Limit, Some(cfg.ticks_to_price(ticks)), TimeInForce::Gtc)
+                (
+                    OrderKind::Limit,
+                    Some(cfg.ticks_to_price(ticks)),
+                    TimeInForce::Gtc,
+                )
             };
             Payload::PlaceOrder(PlaceOrder {
                 market: MarketId(m as u32),

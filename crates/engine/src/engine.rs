@@ -1,6 +1,7 @@
 //! The matching engine: accounts, books, matching, settlement and the state root.
 
 use crate::events::{CancelReason, Event, ExpireReason, Fill, Receipt, Rejection};
+use crate::fasthash::FastMap;
 use crate::market::{fee, MarketConfig, BPS};
 use crate::root::{Accumulator, LeafHasher};
 use crate::state::{
@@ -13,7 +14,6 @@ use ledger_types::{
     OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx,
     TxHash,
 };
-use crate::fasthash::FastMap;
 use std::collections::BTreeMap;
 
 const NIL: u32 = u32::MAX;
@@ -355,9 +355,7 @@ impl Engine {
         let free = self.accounts[a as usize].balances[pay_asset.0 as usize].free;
         let lock = match (p.kind, p.side, limit_notional) {
             (OrderKind::Limit, Side::Buy, Some(n)) => n + fee(n, cfg.max_fee_bps()),
-            (OrderKind::Limit, Side::Sell, _) => {
-                cfg.base_units(lots).ok_or(Rejection::Overflow)?
-            }
+            (OrderKind::Limit, Side::Sell, _) => cfg.base_units(lots).ok_or(Rejection::Overflow)?,
             _ => 0,
         };
         if lock > free {
@@ -397,8 +395,7 @@ impl Engine {
                 (OrderKind::Market, Side::Sell) => lots.min((free / base_units_per_lot) as u64),
                 _ => lots,
             };
-            if want < lots
-                || self.fillable(m, a, p.side, limit, want, p.self_trade, budget) < lots
+            if want < lots || self.fillable(m, a, p.side, limit, want, p.self_trade, budget) < lots
             {
                 return Err(Rejection::FillOrKillUnfilled);
             }
@@ -445,9 +442,7 @@ impl Engine {
     fn match_taker(&mut self, m: usize, t: &mut Taker) -> Option<ExpireReason> {
         let maker_side = t.side.opposite();
         while t.remaining > 0 {
-            let Some((price, level)) = self.books[m].best(maker_side) else {
-                return None;
-            };
+            let (price, level) = self.books[m].best(maker_side)?;
             if !crosses(t.side, t.limit, price) {
                 return (t.kind == OrderKind::Market).then_some(ExpireReason::PriceBound);
             }
@@ -534,8 +529,8 @@ impl Engine {
         {
             let slot = &mut self.slots[s as usize];
             let spent = match t.side {
-                Side::Buy => base_units,             // maker sells base
-                Side::Sell => notional + maker_fee,  // maker buys with quote
+                Side::Buy => base_units,            // maker sells base
+                Side::Sell => notional + maker_fee, // maker buys with quote
             };
             slot.order.locked -= spent;
             slot.order.remaining -= q;
@@ -834,15 +829,12 @@ impl Engine {
             }
         };
         // Level FIFO.
-        let level = self.books[m]
-            .side_mut(side)
-            .entry(price)
-            .or_insert(Level {
-                head: NIL,
-                tail: NIL,
-                lots: 0,
-                count: 0,
-            });
+        let level = self.books[m].side_mut(side).entry(price).or_insert(Level {
+            head: NIL,
+            tail: NIL,
+            lots: 0,
+            count: 0,
+        });
         let tail = level.tail;
         level.tail = s;
         if level.head == NIL {
@@ -1090,7 +1082,9 @@ impl Engine {
 
     /// True if nothing changed since the last commit.
     pub fn is_committed(&self) -> bool {
-        self.dirty_accounts.is_empty() && self.dirty_slots.is_empty() && self.removed_orders.is_empty()
+        self.dirty_accounts.is_empty()
+            && self.dirty_slots.is_empty()
+            && self.removed_orders.is_empty()
     }
 
     // ------------------------------------------------------------- snapshot/restore
@@ -1149,23 +1143,37 @@ impl Engine {
         let mut orders = state.orders;
         orders.sort_by_key(|o| o.seq);
         for o in orders {
-            let a = *engine
-                .account_index
-                .get(&o.account)
-                .ok_or_else(|| bad(format!("order {} names unknown account {}", o.id, o.account)))?;
-            let cfg = engine
-                .markets
-                .get(o.market.0 as usize)
-                .ok_or_else(|| bad(format!("order {} names unknown market {:?}", o.id, o.market)))?;
-            if o.price == 0 || o.remaining == 0 || o.remaining > o.quantity || o.seq >= state.counters.next_seq {
-                return Err(bad(format!("order {} has invalid price, quantity or sequence", o.id)));
+            let a = *engine.account_index.get(&o.account).ok_or_else(|| {
+                bad(format!(
+                    "order {} names unknown account {}",
+                    o.id, o.account
+                ))
+            })?;
+            let cfg = engine.markets.get(o.market.0 as usize).ok_or_else(|| {
+                bad(format!(
+                    "order {} names unknown market {:?}",
+                    o.id, o.market
+                ))
+            })?;
+            if o.price == 0
+                || o.remaining == 0
+                || o.remaining > o.quantity
+                || o.seq >= state.counters.next_seq
+            {
+                return Err(bad(format!(
+                    "order {} has invalid price, quantity or sequence",
+                    o.id
+                )));
             }
             if engine.order_index.contains_key(&o.id) {
                 return Err(bad(format!("order {} appears twice", o.id)));
             }
             if let Some(cid) = o.client_order_id {
                 if engine.client_index.contains_key(&(a, cid)) {
-                    return Err(bad(format!("client order id {cid} appears twice for {}", o.account)));
+                    return Err(bad(format!(
+                        "client order id {cid} appears twice for {}",
+                        o.account
+                    )));
                 }
             }
             let asset = match o.side {
@@ -1324,7 +1332,8 @@ impl Engine {
         let mut live = 0usize;
         for (m, book) in self.books.iter().enumerate() {
             let cfg = &self.markets[m];
-            if let (Some((bid, _)), Some((ask, _))) = (book.best(Side::Buy), book.best(Side::Sell)) {
+            if let (Some((bid, _)), Some((ask, _))) = (book.best(Side::Buy), book.best(Side::Sell))
+            {
                 if bid >= ask {
                     return Err(format!("market {m} is crossed: bid {bid} >= ask {ask}"));
                 }
@@ -1353,14 +1362,22 @@ impl Engine {
                         if o.locked < need {
                             return Err(format!("order {} locks {} < {}", o.id, o.locked, need));
                         }
-                        let asset = if side == Side::Buy { cfg.quote } else { cfg.base };
+                        let asset = if side == Side::Buy {
+                            cfg.quote
+                        } else {
+                            cfg.base
+                        };
                         *locked.entry((slot.acct, asset.0)).or_default() += o.locked;
                         lots += o.remaining;
                         count += 1;
                         prev = s;
                         s = slot.next;
                     }
-                    if lots != level.lots || count != level.count || count == 0 || prev != level.tail {
+                    if lots != level.lots
+                        || count != level.count
+                        || count == 0
+                        || prev != level.tail
+                    {
                         return Err(format!("market {m} level {price}: totals disagree"));
                     }
                     live += count as usize;

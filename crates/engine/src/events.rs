@@ -235,7 +235,9 @@ pub enum Rejection {
     #[error("market orders must be IOC or FOK")]
     InvalidTimeInForce,
     /// Not enough free balance.
-    #[error("insufficient balance of asset {asset:?}: need {needed}, have {available} (smallest units)")]
+    #[error(
+        "insufficient balance of asset {asset:?}: need {needed}, have {available} (smallest units)"
+    )]
     InsufficientBalance {
         /// Asset.
         asset: AssetId,

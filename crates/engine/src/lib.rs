@@ -7,8 +7,8 @@
 //! [`Engine`] for the rules.
 
 pub mod engine;
-pub mod fasthash;
 pub mod events;
+pub mod fasthash;
 pub mod market;
 pub mod root;
 pub mod state;

@@ -45,9 +45,16 @@ impl Step {
         let (m, s) = (value.mantissa().unsigned_abs(), value.scale());
         // value / step = (m / 10^s) / (sm / 10^ss) = m * 10^ss / (sm * 10^s)
         let (num, den) = if s >= self.scale {
-            (m, self.mantissa.checked_mul(POW10[(s - self.scale) as usize])?)
+            (
+                m,
+                self.mantissa
+                    .checked_mul(POW10[(s - self.scale) as usize])?,
+            )
         } else {
-            (m.checked_mul(POW10[(self.scale - s) as usize])?, self.mantissa)
+            (
+                m.checked_mul(POW10[(self.scale - s) as usize])?,
+                self.mantissa,
+            )
         };
         let q = if den == 1 {
             num
@@ -203,11 +210,23 @@ mod tests {
         // BTC/USD: tick 0.01 USD, lot 0.0001 BTC (8 decimals), USD 6 decimals.
         assert_eq!(m.base_units_per_lot, 10_000);
         assert_eq!(m.quote_units_per_tick_lot, 1); // 0.01 * 0.0001 = 1e-6 USD
-        assert_eq!(m.price_to_ticks(Decimal::from_str("100.05").unwrap()), Some(10_005));
-        assert_eq!(m.price_to_ticks(Decimal::from_str("100.055").unwrap()), None);
-        assert_eq!(m.quantity_to_lots(Decimal::from_str("0.5").unwrap()), Some(5_000));
+        assert_eq!(
+            m.price_to_ticks(Decimal::from_str("100.05").unwrap()),
+            Some(10_005)
+        );
+        assert_eq!(
+            m.price_to_ticks(Decimal::from_str("100.055").unwrap()),
+            None
+        );
+        assert_eq!(
+            m.quantity_to_lots(Decimal::from_str("0.5").unwrap()),
+            Some(5_000)
+        );
         assert_eq!(m.notional(10_000, 10_000), Some(100_000_000)); // 100 USD * 1 BTC
-        assert_eq!(m.ticks_to_price(10_005), Decimal::from_str("100.05").unwrap());
+        assert_eq!(
+            m.ticks_to_price(10_005),
+            Decimal::from_str("100.05").unwrap()
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@
 use ledger_engine::{Engine, Event};
 use ledger_types::{
     codec, AssetId, CancelAll, CancelOrder, ClientOrderId, Decimal, Genesis, Keypair, MarketId,
-    OrderKind, OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, TimeInForce, Transfer,
-    Tx, TxHash,
+    OrderKind, OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, TimeInForce, Transfer, Tx,
+    TxHash,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -34,11 +34,28 @@ enum Op {
         stp: SelfTradePrevention,
         bound: bool,
     },
-    CancelId { who: usize, pick: usize },
-    CancelCid { who: usize, cid: u128 },
-    CancelAll { who: usize, market: Option<u32> },
-    Transfer { who: usize, to: usize, asset: u32, amount: u64 },
-    BadNonce { who: usize, delta: i64 },
+    CancelId {
+        who: usize,
+        pick: usize,
+    },
+    CancelCid {
+        who: usize,
+        cid: u128,
+    },
+    CancelAll {
+        who: usize,
+        market: Option<u32>,
+    },
+    Transfer {
+        who: usize,
+        to: usize,
+        asset: u32,
+        amount: u64,
+    },
+    BadNonce {
+        who: usize,
+        delta: i64,
+    },
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -127,7 +144,18 @@ impl World {
         let sender = self.keys[who].public();
         let mut nonce = engine.next_nonce(&sender);
         let payload = match op.clone() {
-            Op::Place { market, side, market_order, offset, lots, tif, cid, stp, bound, .. } => {
+            Op::Place {
+                market,
+                side,
+                market_order,
+                offset,
+                lots,
+                tif,
+                cid,
+                stp,
+                bound,
+                ..
+            } => {
                 let cfg = &engine.markets()[market as usize];
                 let mid: i64 = 1_000;
                 let ticks = (mid + offset).max(1) as u64;
@@ -135,7 +163,11 @@ impl World {
                 PlaceOrder {
                     market: MarketId(market),
                     side,
-                    kind: if market_order { OrderKind::Market } else { OrderKind::Limit },
+                    kind: if market_order {
+                        OrderKind::Market
+                    } else {
+                        OrderKind::Limit
+                    },
                     price,
                     quantity: cfg.lots_to_quantity(lots),
                     time_in_force: if market_order && tif != TimeInForce::Fok {
@@ -154,13 +186,19 @@ impl World {
                 } else {
                     self.placed[pick % self.placed.len()]
                 };
-                Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(id) })
+                Payload::CancelOrder(CancelOrder {
+                    order: OrderRef::OrderId(id),
+                })
             }
             Op::CancelCid { cid, .. } => Payload::CancelOrder(CancelOrder {
                 order: OrderRef::ClientOrderId(ClientOrderId(cid)),
             }),
-            Op::CancelAll { market, .. } => Payload::CancelAll(CancelAll { market: market.map(MarketId) }),
-            Op::Transfer { to, asset, amount, .. } => Payload::Transfer(Transfer {
+            Op::CancelAll { market, .. } => Payload::CancelAll(CancelAll {
+                market: market.map(MarketId),
+            }),
+            Op::Transfer {
+                to, asset, amount, ..
+            } => Payload::Transfer(Transfer {
                 to: self.keys[to].public(),
                 asset: AssetId(asset),
                 amount: Decimal::new(amount as i64, 6),
@@ -170,7 +208,12 @@ impl World {
                 Payload::CancelAll(CancelAll { market: None })
             }
         };
-        let tx = Tx { chain_id: self.genesis.chain_id.clone(), sender, nonce, payload };
+        let tx = Tx {
+            chain_id: self.genesis.chain_id.clone(),
+            sender,
+            nonce,
+            payload,
+        };
         if let Payload::PlaceOrder(p) = &tx.payload {
             let cfg = &engine.markets()[p.market.0 as usize];
             let limit = p.price.and_then(|px| cfg.price_to_ticks(px));

@@ -5,9 +5,8 @@ use ledger_engine::{
     Balance, CancelReason, Engine, Event, ExpireReason, Fill, OrderRecord, Rejection,
 };
 use ledger_types::{
-    AssetId, CancelAll, CancelOrder, ClientOrderId, Decimal, Genesis, Keypair, MarketId,
-    OrderKind, OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, TimeInForce, Transfer,
-    Tx, TxHash,
+    AssetId, CancelAll, CancelOrder, ClientOrderId, Decimal, Genesis, Keypair, MarketId, OrderKind,
+    OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, TimeInForce, Transfer, Tx, TxHash,
 };
 use std::str::FromStr;
 
@@ -105,7 +104,9 @@ impl Harness {
     }
 
     fn with_genesis(edit: impl FnOnce(&mut Genesis)) -> Harness {
-        let keys: Vec<Keypair> = (0..3).map(|i| Keypair::for_testing(&format!("acct{i}"))).collect();
+        let keys: Vec<Keypair> = (0..3)
+            .map(|i| Keypair::for_testing(&format!("acct{i}")))
+            .collect();
         let pubs: Vec<_> = keys.iter().map(|k| k.public()).collect();
         let mut genesis = Genesis::for_testing(&pubs, &[Keypair::for_testing("v").public()]);
         edit(&mut genesis);
@@ -183,17 +184,41 @@ fn limit_gtc_rests_and_locks_notional_plus_max_fee() {
     let mut h = Harness::new();
     let (id, ev) = h.ok(0, buy("100", "1"));
     assert!(matches!(ev[0], Event::OrderAccepted { .. }));
-    assert!(matches!(ev[1], Event::OrderRested { remaining: 10_000, .. }));
+    assert!(matches!(
+        ev[1],
+        Event::OrderRested {
+            remaining: 10_000,
+            ..
+        }
+    ));
     // 1 BTC at 100 USD = 100_000_000 units; max fee 5 bps = 50_000.
-    assert_eq!(h.bal(0, USD), Balance { free: USD0 - 100_050_000, locked: 100_050_000 });
+    assert_eq!(
+        h.bal(0, USD),
+        Balance {
+            free: USD0 - 100_050_000,
+            locked: 100_050_000
+        }
+    );
     let o = h.engine.order(&id).unwrap().clone();
-    assert_eq!((o.price, o.remaining, o.locked), (10_000, 10_000, 100_050_000));
+    assert_eq!(
+        (o.price, o.remaining, o.locked),
+        (10_000, 10_000, 100_050_000)
+    );
     let depth = h.engine.depth(BTC_USD, 5).unwrap();
     assert_eq!(depth.bids.len(), 1);
-    assert_eq!((depth.bids[0].price, depth.bids[0].quantity), (10_000, 10_000));
+    assert_eq!(
+        (depth.bids[0].price, depth.bids[0].quantity),
+        (10_000, 10_000)
+    );
     // A sell locks its base.
     h.ok(1, sell("101", "2"));
-    assert_eq!(h.bal(1, BTC), Balance { free: BTC0 - 200_000_000, locked: 200_000_000 });
+    assert_eq!(
+        h.bal(1, BTC),
+        Balance {
+            free: BTC0 - 200_000_000,
+            locked: 200_000_000
+        }
+    );
     h.check();
 }
 
@@ -206,12 +231,23 @@ fn crossing_order_fills_across_levels_at_maker_prices_in_time_priority() {
     let (_, ev) = h.ok(1, buy("101", "2.5"));
     let f = fills(&ev);
     assert_eq!(f.len(), 3);
-    assert_eq!((f[0].maker_order, f[0].price, f[0].quantity), (a1, 10_000, 10_000));
-    assert_eq!((f[1].maker_order, f[1].price, f[1].quantity), (a2, 10_000, 10_000));
-    assert_eq!((f[2].maker_order, f[2].price, f[2].quantity), (a3, 10_100, 5_000));
+    assert_eq!(
+        (f[0].maker_order, f[0].price, f[0].quantity),
+        (a1, 10_000, 10_000)
+    );
+    assert_eq!(
+        (f[1].maker_order, f[1].price, f[1].quantity),
+        (a2, 10_000, 10_000)
+    );
+    assert_eq!(
+        (f[2].maker_order, f[2].price, f[2].quantity),
+        (a3, 10_100, 5_000)
+    );
     assert_eq!(f[2].maker_remaining, 5_000);
     assert_eq!(f[2].taker_remaining, 0);
-    assert!(f.iter().all(|f| f.taker_side == Side::Buy && f.taker == h.key(1)));
+    assert!(f
+        .iter()
+        .all(|f| f.taker_side == Side::Buy && f.taker == h.key(1)));
     assert_eq!(f[0].trade_id + 1, f[1].trade_id);
     // The taker was fully filled: nothing rests, and the unused lock came back.
     assert!(h.engine.open_orders(&h.key(1)).is_empty());
@@ -229,7 +265,13 @@ fn partial_fill_then_rest_of_a_gtc_order() {
     h.ok(0, sell("100", "1"));
     let (id, ev) = h.ok(1, buy("100", "3"));
     assert_eq!(fills(&ev).len(), 1);
-    assert!(matches!(ev.last(), Some(Event::OrderRested { remaining: 20_000, .. })));
+    assert!(matches!(
+        ev.last(),
+        Some(Event::OrderRested {
+            remaining: 20_000,
+            ..
+        })
+    ));
     assert_eq!(h.engine.order(&id).unwrap().remaining, 20_000);
     h.check();
 }
@@ -242,13 +284,23 @@ fn ioc_fills_what_it_can_and_expires_the_rest() {
     assert_eq!(fills(&ev).len(), 1);
     assert!(matches!(
         ev.last(),
-        Some(Event::OrderExpired { remaining: 20_000, reason: ExpireReason::IocRemainder, .. })
+        Some(Event::OrderExpired {
+            remaining: 20_000,
+            reason: ExpireReason::IocRemainder,
+            ..
+        })
     ));
     assert!(h.engine.open_orders(&h.key(1)).is_empty());
     assert_eq!(h.bal(1, USD).locked, 0);
     // IOC that cannot fill at all is accepted and expires whole.
     let (_, ev) = h.ok(1, buy("99", "1").tif(TimeInForce::Ioc));
-    assert!(matches!(ev.last(), Some(Event::OrderExpired { remaining: 10_000, .. })));
+    assert!(matches!(
+        ev.last(),
+        Some(Event::OrderExpired {
+            remaining: 10_000,
+            ..
+        })
+    ));
     h.check();
 }
 
@@ -259,7 +311,9 @@ fn fok_fills_completely_or_changes_nothing() {
     h.ok(0, sell("101", "1"));
     let root = h.engine.commit();
     let before_usd = h.bal(1, USD);
-    let err = h.place(1, buy("101", "2.5").tif(TimeInForce::Fok)).unwrap_err();
+    let err = h
+        .place(1, buy("101", "2.5").tif(TimeInForce::Fok))
+        .unwrap_err();
     assert_eq!(err, Rejection::FillOrKillUnfilled);
     assert_eq!(h.bal(1, USD), before_usd);
     assert_eq!(h.engine.depth(BTC_USD, 5).unwrap().asks.len(), 2);
@@ -268,12 +322,15 @@ fn fok_fills_completely_or_changes_nothing() {
     assert_ne!(h.engine.commit(), root);
     // A limit that is too low is not fillable either.
     assert_eq!(
-        h.place(1, buy("100", "2").tif(TimeInForce::Fok)).unwrap_err(),
+        h.place(1, buy("100", "2").tif(TimeInForce::Fok))
+            .unwrap_err(),
         Rejection::FillOrKillUnfilled
     );
     let (_, ev) = h.ok(1, buy("101", "2").tif(TimeInForce::Fok));
     assert_eq!(fills(&ev).len(), 2);
-    assert!(!ev.iter().any(|e| matches!(e, Event::OrderExpired { .. } | Event::OrderRested { .. })));
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, Event::OrderExpired { .. } | Event::OrderRested { .. })));
     h.check();
 }
 
@@ -282,7 +339,8 @@ fn post_only_is_rejected_if_it_would_cross_and_rests_otherwise() {
     let mut h = Harness::new();
     h.ok(0, sell("100", "1"));
     assert_eq!(
-        h.place(1, buy("100", "1").tif(TimeInForce::PostOnly)).unwrap_err(),
+        h.place(1, buy("100", "1").tif(TimeInForce::PostOnly))
+            .unwrap_err(),
         Rejection::PostOnlyWouldCross
     );
     let (id, ev) = h.ok(1, buy("99.99", "1").tif(TimeInForce::PostOnly));
@@ -303,7 +361,11 @@ fn market_order_is_bounded_by_liquidity() {
     assert_eq!(f.iter().map(|f| f.quantity).sum::<u64>(), 20_000);
     assert!(matches!(
         ev.last(),
-        Some(Event::OrderExpired { remaining: 10_000, reason: ExpireReason::IocRemainder, .. })
+        Some(Event::OrderExpired {
+            remaining: 10_000,
+            reason: ExpireReason::IocRemainder,
+            ..
+        })
     ));
     assert!(h.engine.depth(BTC_USD, 5).unwrap().asks.is_empty());
     h.check();
@@ -327,7 +389,11 @@ fn market_order_is_bounded_by_the_takers_balance() {
     assert_eq!(f[0].quantity, 15_000);
     assert!(matches!(
         ev.last(),
-        Some(Event::OrderExpired { remaining: 15_000, reason: ExpireReason::InsufficientBalance, .. })
+        Some(Event::OrderExpired {
+            remaining: 15_000,
+            reason: ExpireReason::InsufficientBalance,
+            ..
+        })
     ));
     assert_eq!(h.bal(2, USD), Balance { free: 0, locked: 0 });
     // A market sell is bounded by the base balance.
@@ -348,7 +414,10 @@ fn market_order_with_a_price_bound_stops_there() {
     assert_eq!(fills(&ev).len(), 1);
     assert!(matches!(
         ev.last(),
-        Some(Event::OrderExpired { reason: ExpireReason::PriceBound, .. })
+        Some(Event::OrderExpired {
+            reason: ExpireReason::PriceBound,
+            ..
+        })
     ));
     h.check();
 }
@@ -356,23 +425,29 @@ fn market_order_with_a_price_bound_stops_there() {
 #[test]
 fn market_order_without_liquidity_or_with_bad_tif_is_rejected() {
     let mut h = Harness::new();
-    assert_eq!(h.place(1, market(Side::Buy, "1")).unwrap_err(), Rejection::NoLiquidity);
+    assert_eq!(
+        h.place(1, market(Side::Buy, "1")).unwrap_err(),
+        Rejection::NoLiquidity
+    );
     h.ok(0, sell("100", "1"));
     assert_eq!(
         h.place(1, market(Side::Buy, "1").bound("99")).unwrap_err(),
         Rejection::NoLiquidity
     );
     assert_eq!(
-        h.place(1, market(Side::Buy, "1").tif(TimeInForce::Gtc)).unwrap_err(),
+        h.place(1, market(Side::Buy, "1").tif(TimeInForce::Gtc))
+            .unwrap_err(),
         Rejection::InvalidTimeInForce
     );
     assert_eq!(
-        h.place(1, market(Side::Buy, "1").tif(TimeInForce::PostOnly)).unwrap_err(),
+        h.place(1, market(Side::Buy, "1").tif(TimeInForce::PostOnly))
+            .unwrap_err(),
         Rejection::InvalidTimeInForce
     );
     // Market FOK: all or nothing.
     assert_eq!(
-        h.place(1, market(Side::Buy, "2").tif(TimeInForce::Fok)).unwrap_err(),
+        h.place(1, market(Side::Buy, "2").tif(TimeInForce::Fok))
+            .unwrap_err(),
         Rejection::FillOrKillUnfilled
     );
     let (_, ev) = h.ok(1, market(Side::Buy, "1").tif(TimeInForce::Fok));
@@ -388,8 +463,10 @@ fn self_trade_expire_maker_is_the_default_and_keeps_matching() {
     let (own, _) = h.ok(0, sell("100", "1"));
     let (other, _) = h.ok(1, sell("100", "1"));
     let (_, ev) = h.ok(0, buy("100", "1"));
-    assert!(ev.iter().any(|e| matches!(e,
-        Event::OrderExpired { order_id, reason: ExpireReason::SelfTrade, .. } if *order_id == own)));
+    assert!(
+        ev.iter().any(|e| matches!(e,
+        Event::OrderExpired { order_id, reason: ExpireReason::SelfTrade, .. } if *order_id == own))
+    );
     let f = fills(&ev);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].maker_order, other);
@@ -422,7 +499,11 @@ fn self_trade_expire_both_removes_both() {
     let expired: Vec<_> = ev
         .iter()
         .filter_map(|e| match e {
-            Event::OrderExpired { order_id, reason: ExpireReason::SelfTrade, .. } => Some(*order_id),
+            Event::OrderExpired {
+                order_id,
+                reason: ExpireReason::SelfTrade,
+                ..
+            } => Some(*order_id),
             _ => None,
         })
         .collect();
@@ -459,7 +540,13 @@ fn buy_filled_below_its_limit_gets_the_unused_lock_back() {
     h.ok(0, sell("90", "1"));
     h.ok(1, buy("100", "1"));
     let notional = 90_000_000u128;
-    assert_eq!(h.bal(1, USD), Balance { free: USD0 - notional - notional * 5 / 10_000, locked: 0 });
+    assert_eq!(
+        h.bal(1, USD),
+        Balance {
+            free: USD0 - notional - notional * 5 / 10_000,
+            locked: 0
+        }
+    );
     h.check();
 }
 
@@ -470,10 +557,28 @@ fn cancel_by_order_id_releases_the_lock() {
     let mut h = Harness::new();
     let (id, _) = h.ok(0, buy("100", "1"));
     let (_, ev) = h
-        .submit(0, Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(id) }))
+        .submit(
+            0,
+            Payload::CancelOrder(CancelOrder {
+                order: OrderRef::OrderId(id),
+            }),
+        )
         .unwrap();
-    assert!(matches!(ev[0], Event::OrderCancelled { remaining: 10_000, reason: CancelReason::User, .. }));
-    assert_eq!(h.bal(0, USD), Balance { free: USD0, locked: 0 });
+    assert!(matches!(
+        ev[0],
+        Event::OrderCancelled {
+            remaining: 10_000,
+            reason: CancelReason::User,
+            ..
+        }
+    ));
+    assert_eq!(
+        h.bal(0, USD),
+        Balance {
+            free: USD0,
+            locked: 0
+        }
+    );
     assert!(h.engine.order(&id).is_none());
     h.check();
 }
@@ -482,11 +587,28 @@ fn cancel_by_order_id_releases_the_lock() {
 fn cancel_by_client_order_id() {
     let mut h = Harness::new();
     let (id, _) = h.ok(0, sell("100", "1").cid(7));
-    assert_eq!(h.engine.order_by_client_id(&h.key(0), ClientOrderId(7)).unwrap().id, id);
+    assert_eq!(
+        h.engine
+            .order_by_client_id(&h.key(0), ClientOrderId(7))
+            .unwrap()
+            .id,
+        id
+    );
     let (_, ev) = h
-        .submit(0, Payload::CancelOrder(CancelOrder { order: OrderRef::ClientOrderId(ClientOrderId(7)) }))
+        .submit(
+            0,
+            Payload::CancelOrder(CancelOrder {
+                order: OrderRef::ClientOrderId(ClientOrderId(7)),
+            }),
+        )
         .unwrap();
-    assert!(matches!(ev[0], Event::OrderCancelled { client_order_id: Some(ClientOrderId(7)), .. }));
+    assert!(matches!(
+        ev[0],
+        Event::OrderCancelled {
+            client_order_id: Some(ClientOrderId(7)),
+            ..
+        }
+    ));
     // The client id is free again once the order is gone.
     h.ok(0, sell("100", "1").cid(7));
     h.check();
@@ -496,9 +618,19 @@ fn cancel_by_client_order_id() {
 fn cancel_of_another_accounts_order_is_not_found() {
     let mut h = Harness::new();
     let (id, _) = h.ok(0, buy("100", "1").cid(1));
-    let r = h.submit(1, Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(id) }));
+    let r = h.submit(
+        1,
+        Payload::CancelOrder(CancelOrder {
+            order: OrderRef::OrderId(id),
+        }),
+    );
     assert_eq!(r.unwrap_err(), Rejection::OrderNotFound);
-    let r = h.submit(1, Payload::CancelOrder(CancelOrder { order: OrderRef::ClientOrderId(ClientOrderId(1)) }));
+    let r = h.submit(
+        1,
+        Payload::CancelOrder(CancelOrder {
+            order: OrderRef::ClientOrderId(ClientOrderId(1)),
+        }),
+    );
     assert_eq!(r.unwrap_err(), Rejection::OrderNotFound);
     assert!(h.engine.order(&id).is_some());
 }
@@ -508,16 +640,43 @@ fn cancel_all_by_market_and_everywhere() {
     let mut h = Harness::new();
     h.ok(0, buy("100", "1"));
     h.ok(0, sell("200", "1"));
-    h.ok(0, O { market: MarketId(1), ..buy("10", "1") });
-    let (_, ev) = h.submit(0, Payload::CancelAll(CancelAll { market: Some(BTC_USD) })).unwrap();
+    h.ok(
+        0,
+        O {
+            market: MarketId(1),
+            ..buy("10", "1")
+        },
+    );
+    let (_, ev) = h
+        .submit(
+            0,
+            Payload::CancelAll(CancelAll {
+                market: Some(BTC_USD),
+            }),
+        )
+        .unwrap();
     assert_eq!(ev.len(), 2);
-    assert!(ev.iter().all(|e| matches!(e, Event::OrderCancelled { reason: CancelReason::CancelAll, .. })));
+    assert!(ev.iter().all(|e| matches!(
+        e,
+        Event::OrderCancelled {
+            reason: CancelReason::CancelAll,
+            ..
+        }
+    )));
     assert_eq!(h.engine.open_orders(&h.key(0)).len(), 1);
-    let (_, ev) = h.submit(0, Payload::CancelAll(CancelAll { market: None })).unwrap();
+    let (_, ev) = h
+        .submit(0, Payload::CancelAll(CancelAll { market: None }))
+        .unwrap();
     assert_eq!(ev.len(), 1);
     assert!(h.engine.open_orders(&h.key(0)).is_empty());
     assert_eq!(
-        h.submit(0, Payload::CancelAll(CancelAll { market: Some(MarketId(9)) })).unwrap_err(),
+        h.submit(
+            0,
+            Payload::CancelAll(CancelAll {
+                market: Some(MarketId(9))
+            })
+        )
+        .unwrap_err(),
         Rejection::UnknownMarket(MarketId(9))
     );
     h.check();
@@ -533,19 +692,28 @@ fn nonce_rules_replay_and_future_have_no_effect() {
     let root = h.engine.commit();
     assert_eq!(
         h.engine.apply(&tx, tx.hash()).unwrap_err(),
-        Rejection::NonceReplayed { expected: 1, got: 0 }
+        Rejection::NonceReplayed {
+            expected: 1,
+            got: 0
+        }
     );
     let mut future = h.tx(0, buy("100", "1").payload());
     future.nonce = 5;
     assert_eq!(
         h.engine.apply(&future, future.hash()).unwrap_err(),
-        Rejection::NonceTooHigh { expected: 1, got: 5 }
+        Rejection::NonceTooHigh {
+            expected: 1,
+            got: 5
+        }
     );
     assert!(h.engine.is_committed());
     assert_eq!(h.engine.commit(), root);
     // A rejected payload with the right nonce consumes the nonce and nothing else.
     let usd = h.bal(0, USD);
-    assert_eq!(h.place(0, buy("100", "0.00001")).unwrap_err(), Rejection::InvalidQuantity);
+    assert_eq!(
+        h.place(0, buy("100", "0.00001")).unwrap_err(),
+        Rejection::InvalidQuantity
+    );
     assert_eq!(h.engine.next_nonce(&h.key(0)), 2);
     assert_eq!(h.bal(0, USD), usd);
 }
@@ -555,7 +723,10 @@ fn wrong_chain_id_has_no_effect() {
     let mut h = Harness::new();
     let mut tx = h.tx(0, buy("100", "1").payload());
     tx.chain_id = "other-chain".into();
-    assert!(matches!(h.engine.apply(&tx, tx.hash()), Err(Rejection::WrongChainId { .. })));
+    assert!(matches!(
+        h.engine.apply(&tx, tx.hash()),
+        Err(Rejection::WrongChainId { .. })
+    ));
     assert_eq!(h.engine.next_nonce(&h.key(0)), 0);
     assert!(h.engine.is_committed());
 }
@@ -564,8 +735,26 @@ fn wrong_chain_id_has_no_effect() {
 fn every_order_rejection_reason() {
     let mut h = Harness::new();
     let r = |h: &mut Harness, o: O| h.place(0, o).unwrap_err();
-    assert_eq!(r(&mut h, O { market: MarketId(7), ..buy("1", "1") }), Rejection::UnknownMarket(MarketId(7)));
-    assert_eq!(r(&mut h, O { price: None, ..buy("1", "1") }), Rejection::MissingPrice);
+    assert_eq!(
+        r(
+            &mut h,
+            O {
+                market: MarketId(7),
+                ..buy("1", "1")
+            }
+        ),
+        Rejection::UnknownMarket(MarketId(7))
+    );
+    assert_eq!(
+        r(
+            &mut h,
+            O {
+                price: None,
+                ..buy("1", "1")
+            }
+        ),
+        Rejection::MissingPrice
+    );
     assert_eq!(r(&mut h, buy("100.001", "1")), Rejection::InvalidPrice);
     assert_eq!(r(&mut h, buy("0", "1")), Rejection::InvalidPrice);
     assert_eq!(r(&mut h, buy("-1", "1")), Rejection::InvalidPrice);
@@ -573,20 +762,43 @@ fn every_order_rejection_reason() {
     assert_eq!(r(&mut h, buy("100", "0")), Rejection::InvalidQuantity);
     // ETH/USD has min size 0.01 with lot 0.001.
     assert_eq!(
-        r(&mut h, O { market: MarketId(1), ..buy("10", "0.005") }),
+        r(
+            &mut h,
+            O {
+                market: MarketId(1),
+                ..buy("10", "0.005")
+            }
+        ),
         Rejection::BelowMinSize { min_lots: 10 }
     );
     assert_eq!(
         r(&mut h, buy("1000000", "100")),
-        Rejection::InsufficientBalance { asset: USD, needed: 100_050_000_000_000, available: USD0 }
+        Rejection::InsufficientBalance {
+            asset: USD,
+            needed: 100_050_000_000_000,
+            available: USD0
+        }
     );
     assert_eq!(
         r(&mut h, sell("100", "101")),
-        Rejection::InsufficientBalance { asset: BTC, needed: 10_100_000_000, available: BTC0 }
+        Rejection::InsufficientBalance {
+            asset: BTC,
+            needed: 10_100_000_000,
+            available: BTC0
+        }
     );
-    assert_eq!(r(&mut h, buy("184467440737095516.15", "1844674407370955.1615")), Rejection::Overflow);
+    assert_eq!(
+        r(
+            &mut h,
+            buy("184467440737095516.15", "1844674407370955.1615")
+        ),
+        Rejection::Overflow
+    );
     h.ok(0, buy("1", "1").cid(5));
-    assert_eq!(r(&mut h, buy("1", "1").cid(5)), Rejection::DuplicateClientOrderId);
+    assert_eq!(
+        r(&mut h, buy("1", "1").cid(5)),
+        Rejection::DuplicateClientOrderId
+    );
     h.check();
 }
 
@@ -607,15 +819,39 @@ fn too_many_open_orders() {
 fn transfers_and_their_rejections() {
     let mut h = Harness::new();
     let to = Keypair::for_testing("new").public();
-    let t = |asset, amount: &str, to| Payload::Transfer(Transfer { to, asset, amount: d(amount) });
+    let t = |asset, amount: &str, to| {
+        Payload::Transfer(Transfer {
+            to,
+            asset,
+            amount: d(amount),
+        })
+    };
     let (_, ev) = h.submit(0, t(USD, "12.5", to)).unwrap();
-    assert!(matches!(ev[0], Event::Transferred { amount: 12_500_000, .. }));
+    assert!(matches!(
+        ev[0],
+        Event::Transferred {
+            amount: 12_500_000,
+            ..
+        }
+    ));
     assert_eq!(h.engine.balance(&to, USD).free, 12_500_000);
     assert_eq!(h.bal(0, USD).free, USD0 - 12_500_000);
-    assert_eq!(h.submit(0, t(AssetId(9), "1", to)).unwrap_err(), Rejection::UnknownAsset(AssetId(9)));
-    assert_eq!(h.submit(0, t(USD, "0", to)).unwrap_err(), Rejection::InvalidAmount);
-    assert_eq!(h.submit(0, t(USD, "0.0000001", to)).unwrap_err(), Rejection::InvalidAmount);
-    assert_eq!(h.submit(0, t(USD, "1", h.key(0))).unwrap_err(), Rejection::SelfTransfer);
+    assert_eq!(
+        h.submit(0, t(AssetId(9), "1", to)).unwrap_err(),
+        Rejection::UnknownAsset(AssetId(9))
+    );
+    assert_eq!(
+        h.submit(0, t(USD, "0", to)).unwrap_err(),
+        Rejection::InvalidAmount
+    );
+    assert_eq!(
+        h.submit(0, t(USD, "0.0000001", to)).unwrap_err(),
+        Rejection::InvalidAmount
+    );
+    assert_eq!(
+        h.submit(0, t(USD, "1", h.key(0))).unwrap_err(),
+        Rejection::SelfTransfer
+    );
     assert!(matches!(
         h.submit(0, t(BTC, "1000", to)).unwrap_err(),
         Rejection::InsufficientBalance { .. }
@@ -652,7 +888,10 @@ fn restored_engine_has_the_same_root_and_behaves_identically() {
     let mut shuffled = state;
     shuffled.accounts.reverse();
     shuffled.orders.reverse();
-    assert_eq!(Engine::restore(&h.genesis, shuffled).unwrap().state_root(), root);
+    assert_eq!(
+        Engine::restore(&h.genesis, shuffled).unwrap().state_root(),
+        root
+    );
 }
 
 #[test]
@@ -661,15 +900,23 @@ fn restore_rejects_inconsistent_state() {
     h.ok(0, sell("100", "1"));
     let state = h.engine.export_state();
     let mut bad = state.clone();
-    bad.accounts.iter_mut().for_each(|a| a.balances[0].locked = 0);
+    bad.accounts
+        .iter_mut()
+        .for_each(|a| a.balances[0].locked = 0);
     let e = Engine::restore(&h.genesis, bad).unwrap_err().to_string();
     assert!(e.contains("locked"), "{e}");
     let mut bad = state.clone();
     bad.orders.push(bad.orders[0].clone());
     assert!(Engine::restore(&h.genesis, bad).is_err());
     let mut bad = state;
-    bad.orders[0] = OrderRecord { market: MarketId(40), ..bad.orders[0].clone() };
-    assert!(Engine::restore(&h.genesis, bad).unwrap_err().to_string().contains("unknown market"));
+    bad.orders[0] = OrderRecord {
+        market: MarketId(40),
+        ..bad.orders[0].clone()
+    };
+    assert!(Engine::restore(&h.genesis, bad)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown market"));
 }
 
 #[test]
@@ -677,7 +924,13 @@ fn block_execution_gives_receipts_changes_and_a_root() {
     let mut h = Harness::new();
     let k0 = h.keys[0].clone();
     let mk = |nonce, payload| {
-        Tx { chain_id: "ledger-test".into(), sender: k0.public(), nonce, payload }.sign(&k0)
+        Tx {
+            chain_id: "ledger-test".into(),
+            sender: k0.public(),
+            nonce,
+            payload,
+        }
+        .sign(&k0)
     };
     let txs = vec![
         mk(0, sell("100", "1").payload()),
@@ -687,14 +940,22 @@ fn block_execution_gives_receipts_changes_and_a_root() {
     let out = h.engine.execute_block(&txs);
     assert_eq!(out.receipts.len(), 3);
     assert!(out.receipts[0].result.is_ok());
-    assert!(matches!(out.receipts[1].result, Err(Rejection::NonceReplayed { .. })));
+    assert!(matches!(
+        out.receipts[1].result,
+        Err(Rejection::NonceReplayed { .. })
+    ));
     assert_eq!(out.receipts[0].events.len(), 2);
     assert_eq!(out.changes.orders.len(), 2);
     assert_eq!(out.changes.accounts.len(), 1);
     assert_eq!(out.state_root, h.engine.state_root());
     // Cancelling a committed order shows up as a removal in the next change set.
     let id = txs[0].hash();
-    let cancel = mk(2, Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(id) }));
+    let cancel = mk(
+        2,
+        Payload::CancelOrder(CancelOrder {
+            order: OrderRef::OrderId(id),
+        }),
+    );
     let out = h.engine.execute_block(&[cancel]);
     assert_eq!(out.changes.removed_orders, vec![id]);
 }

@@ -5,7 +5,7 @@
 //! the bytes a decoder may claim. [`decode`] rejects trailing bytes, so every accepted
 //! byte string is the encoding of exactly one value and `encode(decode(b)) == b`.
 
-use bincode::config::{Configuration, Fixint, LittleEndian, Limit};
+use bincode::config::{Configuration, Fixint, Limit, LittleEndian};
 use bincode::{Decode, Encode};
 
 /// Largest encoded value accepted by [`decode`] (16 MiB): bounds every length prefix.
@@ -108,7 +108,10 @@ mod tests {
         let bytes = vec![0u8; 100];
         assert!(matches!(
             decode_bounded::<u8>(&bytes, 10),
-            Err(CodecError::TooLarge { len: 100, limit: 10 })
+            Err(CodecError::TooLarge {
+                len: 100,
+                limit: 10
+            })
         ));
     }
 

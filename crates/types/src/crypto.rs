@@ -163,7 +163,9 @@ impl Keypair {
     /// A deterministic test key derived from a label (for testnets, tests and the
     /// simulator). Never use for real funds: anyone can derive it.
     pub fn for_testing(label: &str) -> Keypair {
-        Keypair::from_seed(&crate::hash::Hash::tagged("ledger-node/test-key", &[label.as_bytes()]).0)
+        Keypair::from_seed(
+            &crate::hash::Hash::tagged("ledger-node/test-key", &[label.as_bytes()]).0,
+        )
     }
 
     /// A fresh random keypair from the operating system's RNG.
@@ -228,7 +230,9 @@ mod tests {
 
     #[test]
     fn batch_matches_single_verification() {
-        let keys: Vec<Keypair> = (0..8).map(|i| Keypair::for_testing(&i.to_string())).collect();
+        let keys: Vec<Keypair> = (0..8)
+            .map(|i| Keypair::for_testing(&i.to_string()))
+            .collect();
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
         let mut items: Vec<(PublicKey, &[u8], Signature)> = keys
             .iter()

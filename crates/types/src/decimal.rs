@@ -51,7 +51,7 @@ pub fn to_units(amount: Decimal, decimals: u32) -> Option<u128> {
         mantissa.checked_mul(10u128.checked_pow(decimals - scale)?)
     } else {
         let div = 10u128.checked_pow(scale - decimals)?;
-        if mantissa % div == 0 {
+        if mantissa.is_multiple_of(div) {
             Some(mantissa / div)
         } else {
             None
@@ -76,8 +76,12 @@ pub fn to_steps(value: Decimal, step: Decimal) -> Option<u64> {
     // Bring both to the same scale and divide the mantissas exactly.
     let (v, s) = (value.normalize(), step.normalize());
     let scale = v.scale().max(s.scale());
-    let vm = v.mantissa().checked_mul(10i128.checked_pow(scale - v.scale())?)?;
-    let sm = s.mantissa().checked_mul(10i128.checked_pow(scale - s.scale())?)?;
+    let vm = v
+        .mantissa()
+        .checked_mul(10i128.checked_pow(scale - v.scale())?)?;
+    let sm = s
+        .mantissa()
+        .checked_mul(10i128.checked_pow(scale - s.scale())?)?;
     if vm % sm != 0 {
         return None;
     }
@@ -86,7 +90,8 @@ pub fn to_steps(value: Decimal, step: Decimal) -> Option<u64> {
 
 /// `steps * step` as a decimal, if it fits.
 pub fn from_steps(steps: u64, step: Decimal) -> Option<Decimal> {
-    step.checked_mul(Decimal::from(steps)).map(|d| d.normalize())
+    step.checked_mul(Decimal::from(steps))
+        .map(|d| d.normalize())
 }
 
 #[cfg(test)]
@@ -113,7 +118,10 @@ mod tests {
 
     #[test]
     fn equal_values_encode_identically() {
-        assert_eq!(codec::encode(&D(dec("1.50"))), codec::encode(&D(dec("1.5"))));
+        assert_eq!(
+            codec::encode(&D(dec("1.50"))),
+            codec::encode(&D(dec("1.5")))
+        );
         let back: D = codec::decode(&codec::encode(&D(dec("1.50")))).unwrap();
         assert_eq!(back.0, dec("1.5"));
     }

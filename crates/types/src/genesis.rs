@@ -352,7 +352,10 @@ impl Genesis {
                 return Err(invalid(f("quote"), "base and quote must differ"));
             }
             if !pairs.insert((base, quote)) {
-                return Err(invalid(f("base"), format!("duplicate market {}", m.symbol())));
+                return Err(invalid(
+                    f("base"),
+                    format!("duplicate market {}", m.symbol()),
+                ));
             }
             for (name, v) in [
                 ("tick_size", m.tick_size),
@@ -388,13 +391,19 @@ impl Genesis {
                 return Err(invalid(f("min_size"), "must be a multiple of lot_size"));
             }
             if m.maker_fee_bps > 1_000 || m.taker_fee_bps > 1_000 {
-                return Err(invalid(f("taker_fee_bps"), "fees are at most 1000 bps (10%)"));
+                return Err(invalid(
+                    f("taker_fee_bps"),
+                    "fees are at most 1000 bps (10%)",
+                ));
             }
         }
         let mut supply = vec![0u128; self.assets.len()];
         for (i, b) in self.balances.iter().enumerate() {
             let asset = self.asset_id(&b.asset).ok_or_else(|| {
-                invalid(format!("balances[{i}].asset"), format!("unknown asset {}", b.asset))
+                invalid(
+                    format!("balances[{i}].asset"),
+                    format!("unknown asset {}", b.asset),
+                )
             })?;
             let decimals = self.assets[asset.0 as usize].decimals;
             let units = to_units(b.amount, decimals).ok_or_else(|| {
@@ -426,7 +435,10 @@ impl Genesis {
         match &self.consensus {
             ConsensusParams::Streamlet(p) => {
                 if self.validators.is_empty() {
-                    return Err(invalid("validators", "Streamlet needs at least one validator"));
+                    return Err(invalid(
+                        "validators",
+                        "Streamlet needs at least one validator",
+                    ));
                 }
                 if p.delta_ms == 0 {
                     return Err(invalid("consensus.delta_ms", "must be positive"));
@@ -444,7 +456,10 @@ impl Genesis {
                     }
                 }
                 if p.max_retarget_factor < 2 {
-                    return Err(invalid("consensus.max_retarget_factor", "must be at least 2"));
+                    return Err(invalid(
+                        "consensus.max_retarget_factor",
+                        "must be at least 2",
+                    ));
                 }
             }
         }

@@ -92,7 +92,9 @@ impl<'de> Deserialize<'de> for ClientOrderId {
 }
 
 /// Buy or sell.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Encode, Decode, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// Buy the base asset, pay the quote asset.
@@ -140,7 +142,9 @@ pub enum TimeInForce {
 }
 
 /// What happens when an order would trade against a resting order of the same account.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Encode, Decode, Serialize, Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SelfTradePrevention {
     /// The incoming (taker) order's remainder is expired; the resting order stays.
@@ -365,7 +369,9 @@ impl SignedTx {
 
     /// Checks the signature with `verify_strict`.
     pub fn verify(&self) -> Result<(), SignatureError> {
-        self.tx.sender.verify(&self.tx.signing_bytes(), &self.signature)
+        self.tx
+            .sender
+            .verify(&self.tx.signing_bytes(), &self.signature)
     }
 
     /// The sender.
