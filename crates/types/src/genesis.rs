@@ -653,3 +653,25 @@ mod tests {
         assert_eq!(g.block().header.parent, g.hash());
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The example genesis in `config/` loads and validates.
+    #[test]
+    fn config_genesis_toml_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/genesis.toml");
+        let g = Genesis::load(&path).unwrap();
+        assert_eq!(g.chain_id, "ledger-local-1");
+        assert_eq!(g.markets.len(), 2);
+        assert_eq!(g.consensus.kind(), "streamlet");
+        let alice = crate::Keypair::for_testing("alice").public();
+        assert!(g.balances.iter().any(|b| b.account == alice));
+        assert_eq!(g.fee_account, crate::Keypair::for_testing("fees").public());
+        assert_eq!(
+            g.validators[0].public_key,
+            crate::Keypair::for_testing("validator-0").public()
+        );
+    }
+}
