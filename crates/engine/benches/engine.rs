@@ -122,6 +122,20 @@ fn main() {
         .collect();
     let g = genesis(&keys);
     let ops = stream(n, &keys, &g, 42);
+    let (mut limits, mut cancels, mut markets) = (0usize, 0usize, 0usize);
+    for (tx, _) in &ops {
+        match &tx.payload {
+            Payload::PlaceOrder(p) if p.kind == OrderKind::Limit => limits += 1,
+            Payload::PlaceOrder(_) => markets += 1,
+            _ => cancels += 1,
+        }
+    }
+    println!(
+        "stream: {n} ops from {ACCOUNTS} accounts on 2 markets: {:.1}% limit, {:.1}% cancel, {:.1}% market; root committed every {COMMIT_EVERY} ops",
+        100.0 * limits as f64 / n as f64,
+        100.0 * cancels as f64 / n as f64,
+        100.0 * markets as f64 / n as f64
+    );
     let mut rates = Vec::new();
     for run in 0..runs {
         let mut engine = Engine::from_genesis(&g).unwrap();
