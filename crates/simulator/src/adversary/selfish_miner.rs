@@ -1,0 +1,3 @@
+//! Selfish miner (placeholder, filled in below).
+/// Placeholder.
+pub struct SelfishMiner;

@@ -1,0 +1,400 @@
+//! The protocol-agnostic core: virtual time, the event queue, the node abstraction,
+//! message accounting and the trace hash.
+//!
+//! A [`Simulation`] owns `n` nodes (`Box<dyn Node<M, O>>`, honest or adversarial), a
+//! [`NetworkModel`] and one seed. Events (message deliveries and timers) are processed
+//! in `(time, class, sequence)` order: at equal times deliveries come before timers, so
+//! a message that arrives exactly at an epoch boundary is seen before the new epoch
+//! starts; otherwise first scheduled, first processed. All randomness comes from
+//! ChaCha8 generators derived from the seed (one for the network, one per node), so a
+//! run is a pure function of its seed and configuration, and [`Simulation::trace_hash`]
+//! (a running 64-bit hash of every processed event and observation) proves it.
+//!
+//! `M` is the protocol's message type (shared between recipients as `Rc<M>`: a
+//! broadcast costs one allocation, not n); `O` is what nodes report to the checkers
+//! (finalized blocks, tips, ...), recorded with time and node id.
+
+use crate::network::NetworkModel;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+
+/// Index of a node, `0..n`.
+pub type NodeId = usize;
+
+/// Virtual time in microseconds since the start of the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub u64);
+
+impl Time {
+    /// Zero.
+    pub const ZERO: Time = Time(0);
+    /// A time given in milliseconds.
+    pub const fn from_ms(ms: u64) -> Time {
+        Time(ms.saturating_mul(1000))
+    }
+    /// Whole milliseconds (the protocols' clock unit).
+    pub const fn as_ms(self) -> u64 {
+        self.0 / 1000
+    }
+    /// `self + us` microseconds, saturating.
+    pub const fn plus(self, us: u64) -> Time {
+        Time(self.0.saturating_add(us))
+    }
+}
+
+/// What the simulator needs from a message type.
+pub trait SimMessage {
+    /// Size on the wire in bits (for the bit complexity accounting).
+    fn wire_bits(&self) -> u64;
+    /// A cheap digest of the content, folded into the trace hash.
+    fn trace_digest(&self) -> u64;
+}
+
+/// What the simulator needs from an observation type.
+pub trait SimObservation {
+    /// A cheap digest of the content, folded into the trace hash.
+    fn trace_digest(&self) -> u64;
+}
+
+/// A simulated node. Callbacks act through the [`Context`].
+pub trait Node<M, O> {
+    /// Called once at time 0.
+    fn on_start(&mut self, ctx: &mut Context<'_, M, O>);
+    /// A message from `from` arrives.
+    fn on_message(&mut self, ctx: &mut Context<'_, M, O>, from: NodeId, msg: &Rc<M>);
+    /// A timer set with [`Context::set_timer`] fires.
+    fn on_timer(&mut self, ctx: &mut Context<'_, M, O>, timer: u64);
+}
+
+enum Action<M> {
+    Send { to: NodeId, msg: Rc<M> },
+    Broadcast { except: Option<NodeId>, msg: Rc<M> },
+    Timer { at: Time, id: u64 },
+}
+
+/// A node's handle on the simulation during a callback.
+pub struct Context<'a, M, O> {
+    now: Time,
+    me: NodeId,
+    n: usize,
+    actions: &'a mut Vec<Action<M>>,
+    observations: &'a mut Vec<(Time, NodeId, O)>,
+    trace: &'a mut u64,
+    rng: &'a mut ChaCha8Rng,
+}
+
+impl<M, O> Context<'_, M, O> {
+    /// The current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// This node's id.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Sends `msg` to one node (through the network model).
+    pub fn send(&mut self, to: NodeId, msg: Rc<M>) {
+        self.actions.push(Action::Send { to, msg });
+    }
+    /// Sends `msg` to every other node.
+    pub fn broadcast(&mut self, msg: Rc<M>) {
+        self.actions.push(Action::Broadcast { except: None, msg });
+    }
+    /// Sends `msg` to every other node except `except` (echo/relay).
+    pub fn broadcast_except(&mut self, msg: Rc<M>, except: NodeId) {
+        self.actions.push(Action::Broadcast {
+            except: Some(except),
+            msg,
+        });
+    }
+    /// Calls `on_timer(id)` at `at` (or now, if `at` is in the past).
+    pub fn set_timer(&mut self, at: Time, id: u64) {
+        self.actions.push(Action::Timer { at, id });
+    }
+    /// This node's deterministic random generator.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        self.rng
+    }
+}
+
+impl<M, O: SimObservation> Context<'_, M, O> {
+    /// Records an observation for the checkers.
+    pub fn observe(&mut self, o: O) {
+        *self.trace = mix(*self.trace, o.trace_digest() ^ (self.me as u64).rotate_left(48));
+        self.observations.push((self.now, self.me, o));
+    }
+}
+
+/// Message and event accounting.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Point-to-point messages handed to the network (a broadcast to n-1 nodes is n-1).
+    pub messages_sent: u64,
+    /// Messages delivered to a node.
+    pub messages_delivered: u64,
+    /// Messages the network dropped.
+    pub messages_dropped: u64,
+    /// Bits handed to the network.
+    pub bits_sent: u64,
+    /// Messages sent by each node.
+    pub sent_by_node: Vec<u64>,
+    /// Timer events processed.
+    pub timers: u64,
+}
+
+struct Event<M> {
+    time: Time,
+    class: u8,
+    seq: u64,
+    kind: EventKind<M>,
+}
+
+enum EventKind<M> {
+    Deliver { to: u32, from: u32, msg: Rc<M> },
+    Timer { node: u32, id: u64 },
+}
+
+impl<M> PartialEq for Event<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<M> Eq for Event<M> {}
+impl<M> PartialOrd for Event<M> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<M> Ord for Event<M> {
+    /// Reversed: the heap pops the earliest `(time, class, seq)`.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.class, other.seq).cmp(&(self.time, self.class, self.seq))
+    }
+}
+
+/// One 64-bit mixing step (splitmix64 finaliser) for the trace hash.
+pub fn mix(h: u64, v: u64) -> u64 {
+    let mut z = (h ^ v).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A discrete-event simulation of `n` nodes exchanging `M`s and reporting `O`s.
+pub struct Simulation<M, O> {
+    now: Time,
+    queue: BinaryHeap<Event<M>>,
+    seq: u64,
+    nodes: Vec<Box<dyn Node<M, O>>>,
+    network: Box<dyn NetworkModel>,
+    net_rng: ChaCha8Rng,
+    node_rngs: Vec<ChaCha8Rng>,
+    stats: Stats,
+    trace: u64,
+    observations: Vec<(Time, NodeId, O)>,
+    actions: Vec<Action<M>>,
+    started: bool,
+}
+
+impl<M: SimMessage, O: SimObservation> Simulation<M, O> {
+    /// A simulation of `nodes` over `network`, all randomness derived from `seed`.
+    pub fn new(seed: u64, nodes: Vec<Box<dyn Node<M, O>>>, network: Box<dyn NetworkModel>) -> Self {
+        let n = nodes.len();
+        let node_rngs = (0..n)
+            .map(|i| ChaCha8Rng::seed_from_u64(mix(seed, 0x6e6f_6465_0000_0000 ^ i as u64)))
+            .collect();
+        Simulation {
+            now: Time::ZERO,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            nodes,
+            network,
+            net_rng: ChaCha8Rng::seed_from_u64(mix(seed, 0x6e65_7477_6f72_6b00)),
+            node_rngs,
+            stats: Stats {
+                sent_by_node: vec![0; n],
+                ..Stats::default()
+            },
+            trace: mix(seed, n as u64),
+            observations: Vec::new(),
+            actions: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Message accounting so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Observations so far, in the order they were made.
+    pub fn observations(&self) -> &[(Time, NodeId, O)] {
+        &self.observations
+    }
+
+    /// Takes the observations out (leaves the list empty).
+    pub fn take_observations(&mut self) -> Vec<(Time, NodeId, O)> {
+        std::mem::take(&mut self.observations)
+    }
+
+    /// The running trace hash: equal for equal seeds and configurations.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace
+    }
+
+    fn push(&mut self, time: Time, class: u8, kind: EventKind<M>) {
+        self.seq += 1;
+        self.queue.push(Event {
+            time,
+            class,
+            seq: self.seq,
+            kind,
+        });
+    }
+
+    fn deliver_to(&mut self, from: NodeId, to: NodeId, msg: &Rc<M>, bits: u64) {
+        self.stats.messages_sent += 1;
+        self.stats.bits_sent += bits;
+        self.stats.sent_by_node[from] += 1;
+        match self.network.delay(self.now, from, to, &mut self.net_rng) {
+            Some(d) => self.push(
+                self.now.plus(d.max(1)),
+                0,
+                EventKind::Deliver {
+                    to: to as u32,
+                    from: from as u32,
+                    msg: Rc::clone(msg),
+                },
+            ),
+            None => self.stats.messages_dropped += 1,
+        }
+    }
+
+    fn apply_actions(&mut self, node: NodeId) {
+        let mut actions = std::mem::take(&mut self.actions);
+        for a in actions.drain(..) {
+            match a {
+                Action::Send { to, msg } => {
+                    if to < self.nodes.len() && to != node {
+                        let bits = msg.wire_bits();
+                        self.deliver_to(node, to, &msg, bits);
+                    }
+                }
+                Action::Broadcast { except, msg } => {
+                    let bits = msg.wire_bits();
+                    for to in 0..self.nodes.len() {
+                        if to != node && Some(to) != except {
+                            self.deliver_to(node, to, &msg, bits);
+                        }
+                    }
+                }
+                Action::Timer { at, id } => {
+                    let at = at.max(self.now);
+                    self.push(at, 1, EventKind::Timer { node: node as u32, id });
+                }
+            }
+        }
+        self.actions = actions;
+    }
+
+    fn start(&mut self) {
+        self.started = true;
+        for i in 0..self.nodes.len() {
+            let mut ctx = Context {
+                now: self.now,
+                me: i,
+                n: self.nodes.len(),
+                actions: &mut self.actions,
+                observations: &mut self.observations,
+                trace: &mut self.trace,
+                rng: &mut self.node_rngs[i],
+            };
+            self.nodes[i].on_start(&mut ctx);
+            self.apply_actions(i);
+        }
+    }
+
+    /// Processes the next event if it is due at or before `until`. Returns false when
+    /// there is none.
+    pub fn step(&mut self, until: Time) -> bool {
+        if !self.started {
+            self.start();
+        }
+        match self.queue.peek() {
+            Some(e) if e.time <= until => {}
+            _ => return false,
+        }
+        let Some(ev) = self.queue.pop() else {
+            return false;
+        };
+        self.now = ev.time;
+        let n = self.nodes.len();
+        match ev.kind {
+            EventKind::Deliver { to, from, msg } => {
+                self.stats.messages_delivered += 1;
+                self.trace = mix(
+                    self.trace,
+                    ev.time.0 ^ (u64::from(to) << 48) ^ (u64::from(from) << 32) ^ msg.trace_digest(),
+                );
+                let to = to as usize;
+                let mut ctx = Context {
+                    now: self.now,
+                    me: to,
+                    n,
+                    actions: &mut self.actions,
+                    observations: &mut self.observations,
+                    trace: &mut self.trace,
+                    rng: &mut self.node_rngs[to],
+                };
+                self.nodes[to].on_message(&mut ctx, from as usize, &msg);
+                self.apply_actions(to);
+            }
+            EventKind::Timer { node, id } => {
+                self.stats.timers += 1;
+                self.trace = mix(self.trace, ev.time.0 ^ (u64::from(node) << 48) ^ id.rotate_left(17) ^ 1);
+                let node = node as usize;
+                let mut ctx = Context {
+                    now: self.now,
+                    me: node,
+                    n,
+                    actions: &mut self.actions,
+                    observations: &mut self.observations,
+                    trace: &mut self.trace,
+                    rng: &mut self.node_rngs[node],
+                };
+                self.nodes[node].on_timer(&mut ctx, id);
+                self.apply_actions(node);
+            }
+        }
+        true
+    }
+
+    /// Runs every event due at or before `until`; the clock ends at `until`.
+    pub fn run_until(&mut self, until: Time) {
+        while self.step(until) {}
+        self.now = self.now.max(until);
+    }
+
+    /// Runs until `stop` returns true (checked after each event) or no event is due
+    /// at or before `until`.
+    pub fn run_while(&mut self, until: Time, mut keep_going: impl FnMut(&Self) -> bool) {
+        while keep_going(self) && self.step(until) {}
+    }
+}
