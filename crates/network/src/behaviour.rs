@@ -122,14 +122,16 @@ fn build_gossipsub(config: &NetworkConfig, key: &Keypair) -> Result<gossipsub::B
     )
     .map_err(str::to_string)?;
 
-    let mut params = PeerScoreParams::default();
-    // Local test networks put every peer on one address.
-    params.ip_colocation_factor_whitelist = [
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(Ipv6Addr::LOCALHOST),
-    ]
-    .into_iter()
-    .collect();
+    let mut params = PeerScoreParams {
+        // Local test networks put every peer on one address.
+        ip_colocation_factor_whitelist: [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]
+        .into_iter()
+        .collect(),
+        ..PeerScoreParams::default()
+    };
     for topic in Topic::ALL {
         params
             .topics

@@ -214,7 +214,7 @@ impl Network {
                 .listen_on(addr.clone())
                 .map_err(|e| NetworkError::Listen {
                     addr: addr.clone(),
-                    reason: e.to_string(),
+                    reason: error_chain(&e),
                 })?;
             listeners.insert(id, addr.clone());
         }
@@ -247,9 +247,6 @@ impl Network {
         };
         task.wait_listening(listeners).await?;
         info!(peer_id = %local_peer_id, "libp2p node started");
-        for addr in shared.listen_addrs() {
-            info!("libp2p listening on {addr}");
-        }
 
         let interval = Duration::from_secs(config.discovery_interval_secs);
         tokio::spawn(task.run(interval));
@@ -722,7 +719,7 @@ impl Task {
                     .dial(addr.clone())
                     .map_err(|e| NetworkError::Dial {
                         addr,
-                        reason: e.to_string(),
+                        reason: error_chain(&e),
                     });
                 let _ = reply.send(result);
             }
@@ -768,30 +765,26 @@ impl Task {
                 endpoint,
                 num_established,
                 ..
-            } => {
-                if num_established.get() == 1 {
-                    let info = PeerInfo {
-                        peer_id,
-                        address: endpoint.get_remote_address().clone(),
-                        inbound: endpoint.is_listener(),
-                        agent_version: None,
-                    };
-                    info!(peer = %peer_id, address = %info.address, inbound = info.inbound, "peer connected");
-                    self.shared.with_peers(|p| p.insert(peer_id, info.clone()));
-                    self.emit(NetworkEvent::PeerConnected(info));
-                }
+            } if num_established.get() == 1 => {
+                let info = PeerInfo {
+                    peer_id,
+                    address: endpoint.get_remote_address().clone(),
+                    inbound: endpoint.is_listener(),
+                    agent_version: None,
+                };
+                info!(peer = %peer_id, address = %info.address, inbound = info.inbound, "peer connected");
+                self.shared.with_peers(|p| p.insert(peer_id, info.clone()));
+                self.emit(NetworkEvent::PeerConnected(info));
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 cause,
                 ..
             } => {
-                if num_established == 0 {
-                    info!(peer = %peer_id, cause = ?cause, "peer disconnected");
-                    self.shared.with_peers(|p| p.remove(&peer_id));
-                    self.emit(NetworkEvent::PeerDisconnected { peer_id });
-                }
+                info!(peer = %peer_id, cause = ?cause, "peer disconnected");
+                self.shared.with_peers(|p| p.remove(&peer_id));
+                self.emit(NetworkEvent::PeerDisconnected { peer_id });
             }
             SwarmEvent::NewListenAddr { address, .. } => {
                 let full = address
@@ -830,9 +823,18 @@ impl Task {
                 error,
                 peer_id,
                 ..
-            } => debug!(?peer_id, %send_back_addr, "incoming connection failed: {error}"),
+            } => debug!(
+                ?peer_id,
+                %send_back_addr,
+                "incoming connection failed: {}",
+                error_chain(&error)
+            ),
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                debug!(?peer_id, "outgoing connection failed: {error}")
+                debug!(
+                    ?peer_id,
+                    "outgoing connection failed: {}",
+                    error_chain(&error)
+                )
             }
             _ => {}
         }
@@ -1029,6 +1031,18 @@ fn is_dialable(addr: &Multiaddr) -> bool {
         _ => return false,
     }
     matches!(it.next(), Some(Protocol::Tcp(p)) if p != 0)
+}
+
+/// An error and its sources, `: `-separated (libp2p's top-level messages are terse).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 fn map_outbound_failure(error: OutboundFailure) -> SyncError {
