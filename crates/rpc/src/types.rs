@@ -1,0 +1,1343 @@
+//! Wire types: what the JSON-RPC API sends and receives.
+//!
+//! Conventions (see the crate docs and `API.md`):
+//! - money (prices, quantities, balances, fees, amounts) is a **decimal string** in the
+//!   asset's or market's natural unit (`"100.25"`, never a float, never smallest units);
+//! - every 64-bit integer (heights, nonces, trade ids, epochs, timestamps) is a decimal
+//!   string; small counts (positions, fee basis points, market ids) are JSON numbers;
+//! - hashes, keys, signatures and client order ids are lowercase hex;
+//! - markets are named by symbol (`"BTC/USD"`) and carry their numeric id next to it.
+//!
+//! Views are built from engine and chain types by [`crate::Catalog`].
+
+use crate::error::{ApiError, RpcError};
+use crate::num::{opt_u64_str, u64_str};
+use ledger_engine::{CancelReason, ExpireReason};
+use ledger_types::{
+    Address, Block, ClientOrderId, ConsensusHeader, Decimal, Hash, MarketId, OrderId, OrderKind,
+    Payload, PublicKey, Side, Signature, SignedTx, TimeInForce, Tx, TxHash,
+};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// Default number of items in a page (`limit` absent).
+pub const DEFAULT_PAGE_LIMIT: u32 = 30;
+/// Largest accepted `limit`.
+pub const MAX_PAGE_LIMIT: u32 = 100;
+/// Default number of price levels per side of a book (`depth` absent).
+pub const DEFAULT_BOOK_DEPTH: u32 = 20;
+/// Largest accepted book `depth`.
+pub const MAX_BOOK_DEPTH: u32 = 500;
+
+// ---------------------------------------------------------------------------------------
+// Transactions
+// ---------------------------------------------------------------------------------------
+
+/// A signed transaction as it travels over JSON-RPC (parameter of the write methods, and
+/// part of transaction and block views).
+///
+/// The same fields as [`SignedTx`], with the nonce as a decimal string. `hash` is always
+/// present on output; on input it is optional, and if given it must equal the hash of the
+/// canonical encoding (so a wallet with an encoding bug learns it at once).
+///
+/// ```json
+/// {"hash":"5c1f…","chain_id":"ledger-test","sender":"8a88…","nonce":"0",
+///  "payload":{"type":"place_order","market":0,"side":"buy","kind":"limit",
+///             "price":"100.5","quantity":"0.25","time_in_force":"GTC",
+///             "client_order_id":"00000000000000000000000000000007","self_trade":"EXPIRE_MAKER"},
+///  "signature":"3f0a…"}
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireTx {
+    /// Transaction hash (the order id of a `place_order`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<TxHash>,
+    /// Chain id the transaction is signed for.
+    pub chain_id: String,
+    /// Signing account.
+    pub sender: Address,
+    /// The sender's nonce.
+    #[serde(with = "u64_str")]
+    pub nonce: u64,
+    /// What the transaction does (`type`: `transfer`, `place_order`, `cancel_order`,
+    /// `cancel_all`).
+    pub payload: Payload,
+    /// ed25519 signature over the domain-separated canonical encoding.
+    pub signature: Signature,
+}
+
+impl WireTx {
+    /// The signed transaction, checking a supplied `hash` against the computed one.
+    /// The signature is not checked here (the mempool does that, once).
+    pub fn into_signed(self) -> Result<SignedTx, RpcError> {
+        let claimed = self.hash;
+        let stx = SignedTx::new(
+            Tx {
+                chain_id: self.chain_id,
+                sender: self.sender,
+                nonce: self.nonce,
+                payload: self.payload,
+            },
+            self.signature,
+        );
+        match claimed {
+            Some(h) if h != stx.hash() => Err(RpcError::HashMismatch {
+                claimed: h,
+                computed: stx.hash(),
+            }),
+            _ => Ok(stx),
+        }
+    }
+
+    /// The transaction's payload type as it appears in JSON (`"place_order"`, ...).
+    pub fn payload_type(&self) -> &'static str {
+        payload_type(&self.payload)
+    }
+}
+
+/// The `type` tag of a payload in JSON.
+pub fn payload_type(p: &Payload) -> &'static str {
+    match p {
+        Payload::Transfer(_) => "transfer",
+        Payload::PlaceOrder(_) => "place_order",
+        Payload::CancelOrder(_) => "cancel_order",
+        Payload::CancelAll(_) => "cancel_all",
+    }
+}
+
+impl From<SignedTx> for WireTx {
+    fn from(stx: SignedTx) -> WireTx {
+        WireTx {
+            hash: Some(stx.hash()),
+            signature: stx.signature,
+            chain_id: stx.tx.chain_id,
+            sender: stx.tx.sender,
+            nonce: stx.tx.nonce,
+            payload: stx.tx.payload,
+        }
+    }
+}
+
+impl From<&SignedTx> for WireTx {
+    fn from(stx: &SignedTx) -> WireTx {
+        WireTx::from(stx.clone())
+    }
+}
+
+/// Result of `submit_order`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct OrderSubmitted {
+    /// Transaction hash.
+    pub tx_hash: TxHash,
+    /// Order id (equal to the transaction hash).
+    pub order_id: OrderId,
+    /// The wallet's client order id, if it set one.
+    #[serde(default)]
+    pub client_order_id: Option<ClientOrderId>,
+}
+
+/// Result of `submit_tx` and `cancel_order`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TxSubmitted {
+    /// Transaction hash.
+    pub tx_hash: TxHash,
+    /// The order id if the transaction places an order (equal to the transaction hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+}
+
+/// Where a transaction is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxStatus {
+    /// In this node's mempool, not yet in a block.
+    Pending,
+    /// In a block that is not final yet (it may still be dropped by a reorg).
+    Included,
+    /// In a final block and executed by the engine.
+    Final,
+    /// In a final block and refused by the engine (`error` says why); or refused earlier.
+    Rejected,
+}
+
+/// Result of `get_tx`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct TxView {
+    /// Transaction hash.
+    pub hash: TxHash,
+    /// `pending`, `included`, `final` or `rejected`.
+    pub status: TxStatus,
+    /// Height of the block that holds it (absent while pending).
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub block_height: Option<u64>,
+    /// Hash of that block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_hash: Option<Hash>,
+    /// Index of the transaction in the block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+    /// The signed transaction.
+    pub tx: WireTx,
+    /// What the engine did (final transactions only), in order.
+    #[serde(default)]
+    pub events: Vec<EventView>,
+    /// Why the engine rejected it (status `rejected` only): the same error object the
+    /// write methods return, code `-32003`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+impl TxView {
+    /// A transaction waiting in the mempool.
+    pub fn pending(stx: &SignedTx) -> TxView {
+        TxView {
+            hash: stx.hash(),
+            status: TxStatus::Pending,
+            block_height: None,
+            block_hash: None,
+            position: None,
+            tx: stx.into(),
+            events: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A transaction in a block that is not final yet.
+    pub fn included(stx: &SignedTx, block_height: u64, block_hash: Hash, position: u32) -> TxView {
+        TxView {
+            status: TxStatus::Included,
+            block_height: Some(block_height),
+            block_hash: Some(block_hash),
+            position: Some(position),
+            ..TxView::pending(stx)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Selectors
+// ---------------------------------------------------------------------------------------
+
+/// Which block `get_block` returns: a height, a hash, `latest` (the highest block this
+/// node has, final or not) or `final` (the highest final block; `finalized` is accepted
+/// too).
+///
+/// JSON: `"12"` or `12`, `"9f86…"` (64 hex digits), `"latest"`, `"final"`, `"finalized"`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BlockSelector {
+    /// By height.
+    Height(u64),
+    /// By block hash.
+    Hash(Hash),
+    /// The highest block, final or not.
+    Latest,
+    /// The highest final block.
+    Final,
+}
+
+impl FromStr for BlockSelector {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "latest" => Ok(BlockSelector::Latest),
+            "final" | "finalized" => Ok(BlockSelector::Final),
+            _ if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                crate::num::parse_u64(s).map(BlockSelector::Height)
+            }
+            _ => s.parse::<Hash>().map(BlockSelector::Hash).map_err(|_| {
+                format!(
+                    "expected a block height, a 64-digit hex hash, \"latest\", \"final\" or \"finalized\", got {:?}",
+                    s.chars().take(80).collect::<String>()
+                )
+            }),
+        }
+    }
+}
+
+impl fmt::Display for BlockSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockSelector::Height(h) => write!(f, "{h}"),
+            BlockSelector::Hash(h) => write!(f, "{h}"),
+            BlockSelector::Latest => f.write_str("latest"),
+            BlockSelector::Final => f.write_str("final"),
+        }
+    }
+}
+
+impl From<u64> for BlockSelector {
+    fn from(h: u64) -> Self {
+        BlockSelector::Height(h)
+    }
+}
+
+impl From<Hash> for BlockSelector {
+    fn from(h: Hash) -> Self {
+        BlockSelector::Hash(h)
+    }
+}
+
+impl Serialize for BlockSelector {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BlockSelector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = BlockSelector;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a block height, a block hash, \"latest\" or \"final\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<BlockSelector, E> {
+                Ok(BlockSelector::Height(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<BlockSelector, E> {
+                u64::try_from(v)
+                    .map(BlockSelector::Height)
+                    .map_err(|_| E::custom("a block height cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<BlockSelector, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A market named by symbol (`"BTC/USD"`; `"BTC-USD"` and any letter case accepted) or
+/// by id (`0` or `"0"`).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum MarketRef {
+    /// By symbol.
+    Symbol(String),
+    /// By id (index in the genesis market list).
+    Id(MarketId),
+}
+
+impl fmt::Display for MarketRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MarketRef::Symbol(s) => f.write_str(s),
+            MarketRef::Id(id) => write!(f, "{}", id.0),
+        }
+    }
+}
+
+impl From<&str> for MarketRef {
+    fn from(s: &str) -> Self {
+        MarketRef::Symbol(s.to_string())
+    }
+}
+
+impl From<String> for MarketRef {
+    fn from(s: String) -> Self {
+        MarketRef::Symbol(s)
+    }
+}
+
+impl From<MarketId> for MarketRef {
+    fn from(id: MarketId) -> Self {
+        MarketRef::Id(id)
+    }
+}
+
+impl FromStr for MarketRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.is_empty() || s.len() > 40 {
+            return Err("a market is a symbol like \"BTC/USD\" or a numeric id".into());
+        }
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            return s
+                .parse::<u32>()
+                .map(|i| MarketRef::Id(MarketId(i)))
+                .map_err(|_| format!("market id {s} is too large"));
+        }
+        Ok(MarketRef::Symbol(s.to_string()))
+    }
+}
+
+impl Serialize for MarketRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MarketRef::Symbol(sym) => s.serialize_str(sym),
+            MarketRef::Id(id) => s.serialize_u32(id.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MarketRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MarketRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a market symbol like \"BTC/USD\" or a numeric market id")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<MarketRef, E> {
+                u32::try_from(v)
+                    .map(|i| MarketRef::Id(MarketId(i)))
+                    .map_err(|_| E::custom(format!("market id {v} is too large")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<MarketRef, E> {
+                u32::try_from(v)
+                    .map(|i| MarketRef::Id(MarketId(i)))
+                    .map_err(|_| E::custom(format!("market id {v} is out of range")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MarketRef, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Which of an account's orders `get_orders` lists.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatusFilter {
+    /// Open orders only (resting on a book).
+    Open,
+    /// Recently closed orders only (filled, cancelled or expired).
+    Closed,
+    /// Both (the default).
+    #[default]
+    All,
+}
+
+/// A page of a list, newest first.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// Pass this as `cursor` to get the next (older) page; `null` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Blocks and chain
+// ---------------------------------------------------------------------------------------
+
+/// Protocol-specific block header fields.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConsensusView {
+    /// Streamlet: epoch and proposer.
+    Streamlet {
+        /// Epoch the block was proposed in.
+        #[serde(with = "u64_str")]
+        epoch: u64,
+        /// The epoch's leader.
+        proposer: PublicKey,
+    },
+    /// Nakamoto proof of work.
+    Nakamoto {
+        /// Miner's timestamp, milliseconds since the Unix epoch.
+        #[serde(with = "u64_str")]
+        time_ms: u64,
+        /// Proof-of-work target (256-bit big endian).
+        target: Hash,
+        /// Nonce found by the miner.
+        #[serde(with = "u64_str")]
+        nonce: u64,
+        /// The miner's key.
+        miner: PublicKey,
+    },
+}
+
+impl From<&ConsensusHeader> for ConsensusView {
+    fn from(h: &ConsensusHeader) -> Self {
+        match h {
+            ConsensusHeader::Streamlet { epoch, proposer } => ConsensusView::Streamlet {
+                epoch: *epoch,
+                proposer: *proposer,
+            },
+            ConsensusHeader::Nakamoto {
+                time_ms,
+                target,
+                nonce,
+                miner,
+            } => ConsensusView::Nakamoto {
+                time_ms: *time_ms,
+                target: *target,
+                nonce: *nonce,
+                miner: *miner,
+            },
+        }
+    }
+}
+
+/// Result of `get_block`, and the item of `subscribe_blocks`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct BlockView {
+    /// Block hash.
+    pub hash: Hash,
+    /// Height.
+    #[serde(with = "u64_str")]
+    pub height: u64,
+    /// Parent block hash.
+    pub parent: Hash,
+    /// Merkle root of the transaction hashes.
+    pub tx_root: Hash,
+    /// Protocol-specific header fields (`kind`: `streamlet` or `nakamoto`).
+    pub consensus: ConsensusView,
+    /// True once the block is final (executed by the engine).
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// The engine's state root after executing this block (final blocks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_root: Option<Hash>,
+    /// Number of transactions.
+    pub tx_count: u32,
+    /// Transaction hashes in order (when transactions were not requested).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_hashes: Option<Vec<TxHash>>,
+    /// The transactions in order (when requested with `include_txs = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txs: Option<Vec<WireTx>>,
+}
+
+impl BlockView {
+    /// The view of a block: with full transactions if `include_txs`, else their hashes.
+    pub fn new(
+        block: &Block,
+        is_final: bool,
+        state_root: Option<Hash>,
+        include_txs: bool,
+    ) -> BlockView {
+        BlockView {
+            hash: block.hash(),
+            height: block.height(),
+            parent: block.header.parent,
+            tx_root: block.header.tx_root,
+            consensus: (&block.header.consensus).into(),
+            is_final,
+            state_root,
+            tx_count: u32::try_from(block.txs.len()).unwrap_or(u32::MAX),
+            tx_hashes: (!include_txs).then(|| block.txs.iter().map(|t| t.hash()).collect()),
+            txs: include_txs.then(|| block.txs.iter().map(WireTx::from).collect()),
+        }
+    }
+}
+
+/// Result of `chain_status`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ChainStatus {
+    /// Chain id (what transactions must be signed for).
+    pub chain_id: String,
+    /// Hash of the genesis document.
+    pub genesis_hash: Hash,
+    /// `streamlet` or `nakamoto`.
+    pub consensus: String,
+    /// The node's software version.
+    pub node_version: String,
+    /// Height of the highest block this node has (final or not).
+    #[serde(with = "u64_str")]
+    pub latest_height: u64,
+    /// Hash of that block.
+    pub latest_hash: Hash,
+    /// Height of the highest final block.
+    #[serde(with = "u64_str")]
+    pub final_height: u64,
+    /// Hash of that block.
+    pub final_hash: Hash,
+    /// The engine's state root after the highest final block.
+    pub state_root: Hash,
+    /// Number of connected peers.
+    pub peers: u32,
+    /// True while the node is catching up with its peers.
+    pub syncing: bool,
+    /// Transactions waiting in this node's mempool.
+    pub mempool_size: u32,
+    /// This node's validator (or miner) key, if it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<PublicKey>,
+}
+
+/// An item of `get_validators`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ValidatorView {
+    /// Position in the genesis validator list.
+    pub index: u32,
+    /// Human-readable name.
+    pub name: String,
+    /// Public key that signs its proposals and votes.
+    pub public_key: PublicKey,
+}
+
+/// Who opened a peer connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerDirection {
+    /// The peer dialed us.
+    Inbound,
+    /// We dialed the peer.
+    Outbound,
+}
+
+/// An item of `get_peers`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct PeerView {
+    /// libp2p peer id (base58).
+    pub peer_id: String,
+    /// Known multiaddrs of the peer (`/ip4/…/tcp/…`).
+    pub addresses: Vec<String>,
+    /// Who dialed.
+    pub direction: PeerDirection,
+    /// The peer's identify agent version, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Markets, books, accounts
+// ---------------------------------------------------------------------------------------
+
+/// An item of `get_markets`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MarketView {
+    /// Market id (index in the genesis).
+    pub id: u32,
+    /// `BASE/QUOTE`.
+    pub symbol: String,
+    /// Base asset symbol.
+    pub base: String,
+    /// Quote asset symbol.
+    pub quote: String,
+    /// Base asset id.
+    pub base_asset_id: u32,
+    /// Quote asset id.
+    pub quote_asset_id: u32,
+    /// Decimals of the base asset.
+    pub base_decimals: u32,
+    /// Decimals of the quote asset.
+    pub quote_decimals: u32,
+    /// Price increment (quote per base).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub tick_size: Decimal,
+    /// Quantity increment (base).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub lot_size: Decimal,
+    /// Smallest order quantity (base).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub min_size: Decimal,
+    /// Fee of the resting side, in basis points of the notional.
+    pub maker_fee_bps: u32,
+    /// Fee of the incoming side, in basis points of the notional.
+    pub taker_fee_bps: u32,
+}
+
+/// One price level of an L2 book.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct LevelView {
+    /// Price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub price: Decimal,
+    /// Total open quantity at this price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quantity: Decimal,
+    /// Number of orders at this price.
+    pub orders: u32,
+}
+
+/// Result of `get_order_book`, and the item of `subscribe_book` (a full snapshot of the
+/// top levels after each final block that changed the book).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct OrderBookView {
+    /// Market symbol.
+    pub market: String,
+    /// Market id.
+    pub market_id: u32,
+    /// Height of the final block the book reflects.
+    #[serde(with = "u64_str")]
+    pub block_height: u64,
+    /// Bids, highest price first.
+    pub bids: Vec<LevelView>,
+    /// Asks, lowest price first.
+    pub asks: Vec<LevelView>,
+}
+
+/// Free and locked amounts of one asset.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct BalanceView {
+    /// Asset symbol.
+    pub asset: String,
+    /// Asset id.
+    pub asset_id: u32,
+    /// Spendable.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub free: Decimal,
+    /// Reserved by open orders.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub locked: Decimal,
+    /// `free + locked`.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+}
+
+/// Result of `get_account`. An account nobody has paid yet has zero balances and nonce 0.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AccountView {
+    /// Address (public key).
+    pub address: Address,
+    /// Next nonce according to the final state.
+    #[serde(with = "u64_str")]
+    pub next_nonce: u64,
+    /// Next nonce counting this node's pending transactions from the account: the nonce
+    /// to sign the next transaction with.
+    #[serde(with = "u64_str")]
+    pub pending_nonce: u64,
+    /// One entry per asset of the chain, in asset id order.
+    pub balances: Vec<BalanceView>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Orders, trades and events
+// ---------------------------------------------------------------------------------------
+
+/// Maker (the resting order) or taker (the incoming order) in a fill.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liquidity {
+    /// The order was resting on the book.
+    Maker,
+    /// The order arrived and traded against the book.
+    Taker,
+}
+
+/// Where an order is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Accepted and still working (resting on the book, possibly partly filled).
+    Open,
+    /// Completely filled.
+    Filled,
+    /// Cancelled by its owner (possibly after partial fills).
+    Cancelled,
+    /// Dropped by the engine: IOC remainder, self-trade prevention, market order out of
+    /// balance or past its price bound (possibly after partial fills).
+    Expired,
+}
+
+/// An order: result of `get_order`, items of `get_orders`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct OrderView {
+    /// Order id (the placing transaction's hash).
+    pub order_id: OrderId,
+    /// The wallet's client order id.
+    #[serde(default)]
+    pub client_order_id: Option<ClientOrderId>,
+    /// Owner.
+    pub account: Address,
+    /// Market symbol.
+    pub market: String,
+    /// Market id.
+    pub market_id: u32,
+    /// `buy` or `sell`.
+    pub side: Side,
+    /// `limit` or `market`.
+    pub kind: OrderKind,
+    /// `GTC`, `IOC`, `FOK` or `ALO` (absent when only the resting record is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<TimeInForce>,
+    /// Limit price (worst price for a market order; absent for an unbounded one).
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub price: Option<Decimal>,
+    /// Original quantity.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quantity: Decimal,
+    /// Quantity filled so far.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub filled: Decimal,
+    /// Quantity still open on the book (zero once closed).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub remaining: Decimal,
+    /// Fees paid so far, in the quote asset.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub fees: Decimal,
+    /// `open`, `filled`, `cancelled` or `expired`.
+    pub status: OrderStatus,
+    /// Height of the block that placed it (if known).
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub placed_height: Option<u64>,
+    /// Height of the block that last changed it (if known).
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub updated_height: Option<u64>,
+}
+
+impl OrderView {
+    /// The order as its `accepted` update describes it, or `None` for any other update.
+    /// Apply the order's later updates with [`OrderView::apply`].
+    pub fn from_accepted(update: &OrderUpdate) -> Option<OrderView> {
+        let OrderEvent::Accepted {
+            side,
+            kind,
+            time_in_force,
+            price,
+            quantity,
+        } = &update.event
+        else {
+            return None;
+        };
+        Some(OrderView {
+            order_id: update.order_id,
+            client_order_id: update.client_order_id,
+            account: update.account,
+            market: update.market.clone(),
+            market_id: update.market_id,
+            side: *side,
+            kind: *kind,
+            time_in_force: Some(*time_in_force),
+            price: *price,
+            quantity: *quantity,
+            filled: Decimal::ZERO,
+            remaining: *quantity,
+            fees: Decimal::ZERO,
+            status: OrderStatus::Open,
+            placed_height: Some(update.block_height),
+            updated_height: Some(update.block_height),
+        })
+    }
+
+    /// Applies a later update of the same order (updates of other orders are ignored).
+    pub fn apply(&mut self, update: &OrderUpdate) {
+        if update.order_id != self.order_id {
+            return;
+        }
+        self.updated_height = Some(update.block_height);
+        match &update.event {
+            OrderEvent::Accepted { .. } => {}
+            OrderEvent::Fill {
+                quantity,
+                fee,
+                remaining,
+                ..
+            } => {
+                self.filled += *quantity;
+                self.fees += *fee;
+                self.remaining = *remaining;
+                if remaining.is_zero() {
+                    self.status = OrderStatus::Filled;
+                }
+            }
+            OrderEvent::Rested { remaining, .. } => {
+                self.remaining = *remaining;
+                self.status = OrderStatus::Open;
+            }
+            OrderEvent::Cancelled { .. } => {
+                self.remaining = Decimal::ZERO;
+                self.status = OrderStatus::Cancelled;
+            }
+            OrderEvent::Expired { .. } => {
+                self.remaining = Decimal::ZERO;
+                self.status = OrderStatus::Expired;
+            }
+        }
+    }
+
+    /// True once the order can no longer trade.
+    pub fn is_closed(&self) -> bool {
+        self.status != OrderStatus::Open
+    }
+}
+
+/// A trade: items of `get_trades` and `subscribe_trades`, and the `fill` event.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TradeView {
+    /// Sequential trade id, unique per chain.
+    #[serde(with = "u64_str")]
+    pub trade_id: u64,
+    /// Market symbol.
+    pub market: String,
+    /// Market id.
+    pub market_id: u32,
+    /// Execution price (the maker's price).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub price: Decimal,
+    /// Quantity traded (base).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quantity: Decimal,
+    /// `price * quantity` (quote).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quote_quantity: Decimal,
+    /// Side of the taker (the maker was on the other side).
+    pub taker_side: Side,
+    /// Resting order.
+    pub maker_order_id: OrderId,
+    /// Resting order's client order id.
+    #[serde(default)]
+    pub maker_client_order_id: Option<ClientOrderId>,
+    /// Resting order's account.
+    pub maker: Address,
+    /// Fee the maker paid (quote asset).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub maker_fee: Decimal,
+    /// Open quantity left on the maker order.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub maker_remaining: Decimal,
+    /// Incoming order.
+    pub taker_order_id: OrderId,
+    /// Incoming order's client order id.
+    #[serde(default)]
+    pub taker_client_order_id: Option<ClientOrderId>,
+    /// Incoming order's account.
+    pub taker: Address,
+    /// Fee the taker paid (quote asset).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub taker_fee: Decimal,
+    /// Quantity of the taker order not yet filled after this trade.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub taker_remaining: Decimal,
+    /// Asset the fees are paid in (the quote asset).
+    pub fee_asset: String,
+    /// Height of the final block that executed the trade.
+    #[serde(with = "u64_str")]
+    pub block_height: u64,
+    /// Transaction that caused it (the taker's).
+    pub tx_hash: TxHash,
+}
+
+/// An engine event in decimals, as listed in `get_tx`. Every order event names the order
+/// id, the client order id and the block height.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventView {
+    /// An order passed every check and went to the book.
+    OrderAccepted {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market symbol.
+        market: String,
+        /// Market id.
+        market_id: u32,
+        /// Side.
+        side: Side,
+        /// Kind.
+        kind: OrderKind,
+        /// Time in force.
+        time_in_force: TimeInForce,
+        /// Limit price (absent for an unbounded market order).
+        #[serde(default, with = "rust_decimal::serde::str_option")]
+        price: Option<Decimal>,
+        /// Quantity.
+        #[serde(with = "rust_decimal::serde::str")]
+        quantity: Decimal,
+    },
+    /// A trade.
+    Fill(TradeView),
+    /// The rest of an order now rests on the book.
+    OrderRested {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market symbol.
+        market: String,
+        /// Market id.
+        market_id: u32,
+        /// Side.
+        side: Side,
+        /// Price.
+        #[serde(with = "rust_decimal::serde::str")]
+        price: Decimal,
+        /// Quantity resting.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+    },
+    /// An order was cancelled by its owner.
+    OrderCancelled {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market symbol.
+        market: String,
+        /// Market id.
+        market_id: u32,
+        /// Quantity that was still open.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+        /// `user` or `cancel_all`.
+        reason: CancelReason,
+    },
+    /// An order (or its remainder) was dropped by the engine.
+    OrderExpired {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market symbol.
+        market: String,
+        /// Market id.
+        market_id: u32,
+        /// Quantity dropped.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+        /// `ioc_remainder`, `self_trade`, `insufficient_balance` or `price_bound`.
+        reason: ExpireReason,
+    },
+    /// Funds moved between accounts.
+    Transferred {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Sender.
+        from: Address,
+        /// Receiver.
+        to: Address,
+        /// Asset symbol.
+        asset: String,
+        /// Asset id.
+        asset_id: u32,
+        /// Amount.
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+    },
+}
+
+impl EventView {
+    /// Height of the block that caused the event.
+    pub fn block_height(&self) -> u64 {
+        match self {
+            EventView::OrderAccepted { block_height, .. }
+            | EventView::OrderRested { block_height, .. }
+            | EventView::OrderCancelled { block_height, .. }
+            | EventView::OrderExpired { block_height, .. }
+            | EventView::Transferred { block_height, .. } => *block_height,
+            EventView::Fill(t) => t.block_height,
+        }
+    }
+}
+
+/// What happened to an order, from its owner's point of view (the `type` field).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrderEvent {
+    /// The order passed every check.
+    Accepted {
+        /// Side.
+        side: Side,
+        /// Kind.
+        kind: OrderKind,
+        /// Time in force.
+        time_in_force: TimeInForce,
+        /// Limit price (absent for an unbounded market order).
+        #[serde(default, with = "rust_decimal::serde::str_option")]
+        price: Option<Decimal>,
+        /// Quantity.
+        #[serde(with = "rust_decimal::serde::str")]
+        quantity: Decimal,
+    },
+    /// The order traded.
+    Fill {
+        /// Trade id.
+        #[serde(with = "u64_str")]
+        trade_id: u64,
+        /// This order's side.
+        side: Side,
+        /// Execution price.
+        #[serde(with = "rust_decimal::serde::str")]
+        price: Decimal,
+        /// Quantity traded.
+        #[serde(with = "rust_decimal::serde::str")]
+        quantity: Decimal,
+        /// Fee this account paid for the trade.
+        #[serde(with = "rust_decimal::serde::str")]
+        fee: Decimal,
+        /// Asset of the fee (the quote asset).
+        fee_asset: String,
+        /// `maker` if this order was resting, `taker` if it was incoming.
+        liquidity: Liquidity,
+        /// Quantity of this order not yet filled.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+    },
+    /// The order's rest now rests on the book.
+    Rested {
+        /// Side.
+        side: Side,
+        /// Price.
+        #[serde(with = "rust_decimal::serde::str")]
+        price: Decimal,
+        /// Quantity resting.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+    },
+    /// The order was cancelled by its owner.
+    Cancelled {
+        /// Quantity that was still open.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+        /// `user` or `cancel_all`.
+        reason: CancelReason,
+    },
+    /// The order (or its remainder) was dropped by the engine.
+    Expired {
+        /// Quantity dropped.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+        /// `ioc_remainder`, `self_trade`, `insufficient_balance` or `price_bound`.
+        reason: ExpireReason,
+    },
+}
+
+/// An update of one of an account's orders: the item of `subscribe_orders`.
+///
+/// ```json
+/// {"block_height":"12","tx_hash":"…","order_id":"…","client_order_id":"…07",
+///  "account":"…","market":"BTC/USD","market_id":0,
+///  "type":"fill","trade_id":"3","side":"buy","price":"100.5","quantity":"0.1",
+///  "fee":"0.005025","fee_asset":"USD","liquidity":"taker","remaining":"0.15"}
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct OrderUpdate {
+    /// Height of the final block that caused the update.
+    #[serde(with = "u64_str")]
+    pub block_height: u64,
+    /// Transaction that caused it.
+    pub tx_hash: TxHash,
+    /// Order id.
+    pub order_id: OrderId,
+    /// Client order id.
+    pub client_order_id: Option<ClientOrderId>,
+    /// Owner of the order.
+    pub account: Address,
+    /// Market symbol.
+    pub market: String,
+    /// Market id.
+    pub market_id: u32,
+    /// What happened (`type`: `accepted`, `fill`, `rested`, `cancelled`, `expired`).
+    #[serde(flatten)]
+    pub event: OrderEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_types::{Keypair, PlaceOrder, SelfTradePrevention};
+    use serde_json::json;
+
+    fn order_tx() -> SignedTx {
+        let k = Keypair::for_testing("alice");
+        Tx {
+            chain_id: "ledger-test".into(),
+            sender: k.public(),
+            nonce: 7,
+            payload: Payload::PlaceOrder(PlaceOrder {
+                market: MarketId(0),
+                side: Side::Buy,
+                kind: OrderKind::Limit,
+                price: Some(Decimal::new(10050, 2)),
+                quantity: Decimal::new(25, 2),
+                time_in_force: TimeInForce::Gtc,
+                client_order_id: Some(ClientOrderId(7)),
+                self_trade: SelfTradePrevention::ExpireMaker,
+            }),
+        }
+        .sign(&k)
+    }
+
+    #[test]
+    fn wire_tx_shape_and_round_trip() {
+        let stx = order_tx();
+        let wire = WireTx::from(&stx);
+        let v = serde_json::to_value(&wire).unwrap();
+        assert_eq!(v["nonce"], json!("7"));
+        assert_eq!(v["hash"], json!(stx.hash().to_hex()));
+        assert_eq!(v["sender"], json!(stx.tx.sender.to_hex()));
+        assert_eq!(v["signature"], json!(stx.signature.to_hex()));
+        assert_eq!(v["payload"]["price"], json!("100.50"));
+        assert_eq!(v["payload"]["quantity"], json!("0.25"));
+        assert_eq!(
+            v["payload"]["client_order_id"],
+            json!("00000000000000000000000000000007")
+        );
+        let back: WireTx = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back.clone().into_signed().unwrap(), stx);
+
+        // Hash is optional on input; a nonce given as a JSON number is accepted.
+        let mut no_hash = v.clone();
+        no_hash.as_object_mut().unwrap().remove("hash");
+        no_hash["nonce"] = json!(7);
+        let w: WireTx = serde_json::from_value(no_hash).unwrap();
+        assert_eq!(w.into_signed().unwrap().hash(), stx.hash());
+
+        // A wrong hash is caught.
+        let mut bad = v.clone();
+        bad["hash"] = json!(Hash::ZERO.to_hex());
+        let w: WireTx = serde_json::from_value(bad).unwrap();
+        assert!(matches!(
+            w.into_signed(),
+            Err(RpcError::HashMismatch { .. })
+        ));
+
+        // Unknown fields and float money are refused.
+        let mut extra = v.clone();
+        extra["gas"] = json!(1);
+        assert!(serde_json::from_value::<WireTx>(extra).is_err());
+        let mut float = v;
+        float["payload"]["price"] = json!(100.5);
+        assert!(serde_json::from_value::<WireTx>(float).is_err());
+    }
+
+    #[test]
+    fn block_selector_forms() {
+        let h = Hash::digest(b"x");
+        let cases = [
+            (json!(12), BlockSelector::Height(12)),
+            (json!("12"), BlockSelector::Height(12)),
+            (json!("latest"), BlockSelector::Latest),
+            (json!("final"), BlockSelector::Final),
+            (json!("finalized"), BlockSelector::Final),
+            (json!(h.to_hex()), BlockSelector::Hash(h)),
+            (json!(format!("0x{}", h.to_hex())), BlockSelector::Hash(h)),
+        ];
+        for (j, want) in cases {
+            assert_eq!(serde_json::from_value::<BlockSelector>(j).unwrap(), want);
+        }
+        for bad in [
+            json!(-1),
+            json!("pending"),
+            json!("12a"),
+            json!(1.5),
+            json!(null),
+        ] {
+            assert!(
+                serde_json::from_value::<BlockSelector>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(BlockSelector::Height(5)).unwrap(),
+            json!("5")
+        );
+        assert_eq!(
+            serde_json::to_value(BlockSelector::Final).unwrap(),
+            json!("final")
+        );
+        assert_eq!(
+            serde_json::to_value(BlockSelector::Hash(h)).unwrap(),
+            json!(h.to_hex())
+        );
+    }
+
+    #[test]
+    fn market_ref_forms() {
+        assert_eq!(
+            serde_json::from_value::<MarketRef>(json!("BTC/USD")).unwrap(),
+            MarketRef::Symbol("BTC/USD".into())
+        );
+        assert_eq!(
+            serde_json::from_value::<MarketRef>(json!(1)).unwrap(),
+            MarketRef::Id(MarketId(1))
+        );
+        assert_eq!(
+            serde_json::from_value::<MarketRef>(json!("1")).unwrap(),
+            MarketRef::Id(MarketId(1))
+        );
+        assert!(serde_json::from_value::<MarketRef>(json!(-1)).is_err());
+        assert!(serde_json::from_value::<MarketRef>(json!("")).is_err());
+        assert!(serde_json::from_value::<MarketRef>(json!(5_000_000_000u64)).is_err());
+        assert_eq!(
+            serde_json::to_value(MarketRef::from("ETH/USD")).unwrap(),
+            json!("ETH/USD")
+        );
+        assert_eq!(
+            serde_json::to_value(MarketRef::from(MarketId(3))).unwrap(),
+            json!(3)
+        );
+    }
+
+    #[test]
+    fn order_view_follows_updates() {
+        let base = |event| OrderUpdate {
+            block_height: 5,
+            tx_hash: Hash::digest(b"t"),
+            order_id: Hash::digest(b"o"),
+            client_order_id: None,
+            account: Keypair::for_testing("a").public(),
+            market: "BTC/USD".into(),
+            market_id: 0,
+            event,
+        };
+        let accepted = base(OrderEvent::Accepted {
+            side: Side::Sell,
+            kind: OrderKind::Limit,
+            time_in_force: TimeInForce::Gtc,
+            price: Some(Decimal::from(100)),
+            quantity: Decimal::from(2),
+        });
+        let mut view = OrderView::from_accepted(&accepted).unwrap();
+        assert_eq!(view.status, OrderStatus::Open);
+        view.apply(&base(OrderEvent::Rested {
+            side: Side::Sell,
+            price: Decimal::from(100),
+            remaining: Decimal::from(2),
+        }));
+        let mut fill = base(OrderEvent::Fill {
+            trade_id: 1,
+            side: Side::Sell,
+            price: Decimal::from(100),
+            quantity: Decimal::from(1),
+            fee: Decimal::new(2, 2),
+            fee_asset: "USD".into(),
+            liquidity: Liquidity::Maker,
+            remaining: Decimal::from(1),
+        });
+        fill.block_height = 6;
+        view.apply(&fill);
+        assert_eq!(view.filled, Decimal::from(1));
+        assert_eq!(view.remaining, Decimal::from(1));
+        assert_eq!(view.status, OrderStatus::Open);
+        assert_eq!(view.updated_height, Some(6));
+        view.apply(&base(OrderEvent::Cancelled {
+            remaining: Decimal::from(1),
+            reason: CancelReason::User,
+        }));
+        assert_eq!(view.status, OrderStatus::Cancelled);
+        assert_eq!(view.remaining, Decimal::ZERO);
+        assert_eq!(view.fees, Decimal::new(2, 2));
+        assert!(view.is_closed());
+        assert!(OrderView::from_accepted(&fill).is_none());
+    }
+}
