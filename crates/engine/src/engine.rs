@@ -1223,6 +1223,11 @@ impl Engine {
         self.markets.get(id.0 as usize)
     }
 
+    /// Decimals of an asset.
+    pub fn asset_decimals(&self, asset: AssetId) -> Option<u32> {
+        self.asset_decimals.get(asset.0 as usize).copied()
+    }
+
     /// Engine counters.
     pub fn counters(&self) -> Counters {
         self.counters

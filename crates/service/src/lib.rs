@@ -1,1 +1,10 @@
-//! ledger-service
+//! ledger-service: everything a running node does between the network, consensus,
+//! storage, the engine and the RPC: configuration, the mempool, the consensus driver,
+//! the block executor, the JSON-RPC server, the explorer page, health and metrics.
+
+pub mod config;
+pub mod mempool;
+pub mod metrics;
+
+pub use config::Config;
+pub use mempool::{AdmitError, Mempool};

@@ -1,0 +1,605 @@
+//! The node's configuration: commented TOML with serde defaults.
+//!
+//! Precedence, lowest first: built-in defaults < the TOML file < `LEDGER_<SECTION>_<KEY>`
+//! environment variables < command-line flags. Unknown keys in the file, and unknown
+//! keys of a known section in the environment (`LEDGER_RPC_LISTN`), are errors that name
+//! the key. Relative paths in the file are resolved against the file's directory.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown or has the wrong type.
+    #[error("config {origin}: {message}")]
+    Parse {
+        /// The file, or `environment`.
+        origin: String,
+        /// What is wrong (names the key).
+        message: String,
+    },
+    /// A value is invalid.
+    #[error("config key `{key}`: {message}")]
+    Invalid {
+        /// The key, for example `rpc.listen`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// `[node]`: where the node keeps its data and which network it joins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeSection {
+    /// Name used in logs.
+    pub name: String,
+    /// The RocksDB data directory.
+    pub data_dir: PathBuf,
+    /// The genesis file of the network.
+    pub genesis: PathBuf,
+    /// The node's ed25519 key file (libp2p identity; the validator key if it is in the
+    /// genesis validator set).
+    pub key_file: PathBuf,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        NodeSection {
+            name: "node".into(),
+            data_dir: "data".into(),
+            genesis: "genesis.toml".into(),
+            key_file: "node.key".into(),
+        }
+    }
+}
+
+/// `[network]`: libp2p.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Multiaddrs to listen on.
+    pub listen: Vec<String>,
+    /// Peers to dial at start: `/ip4/HOST/tcp/PORT/p2p/PEER_ID`.
+    pub bootnodes: Vec<String>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+    /// Most peers connected at once.
+    pub max_peers: u32,
+    /// Most connections to one peer.
+    pub max_connections_per_peer: u32,
+    /// Largest gossip message in bytes; the largest block is kept below it.
+    pub max_message_bytes: usize,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            listen: vec!["/ip4/127.0.0.1/tcp/30333".into()],
+            bootnodes: Vec::new(),
+            mdns: false,
+            max_peers: 50,
+            max_connections_per_peer: 2,
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[rpc]`: JSON-RPC over HTTP and WebSocket on one port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RpcSection {
+    /// Listen address; loopback unless you mean to expose it.
+    pub listen: String,
+    /// Largest request body in bytes.
+    pub max_request_bytes: u32,
+    /// Largest response body in bytes.
+    pub max_response_bytes: u32,
+    /// Most calls in one batch.
+    pub max_batch_len: u32,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Most subscriptions per WebSocket connection.
+    pub max_subscriptions_per_connection: u32,
+    /// Origins allowed by CORS (`["*"]` for any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for RpcSection {
+    fn default() -> Self {
+        RpcSection {
+            listen: "127.0.0.1:8545".into(),
+            max_request_bytes: 1024 * 1024,
+            max_response_bytes: 16 * 1024 * 1024,
+            max_batch_len: 50,
+            max_connections: 256,
+            max_subscriptions_per_connection: 64,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// `[consensus]`: local consensus settings (protocol parameters are in the genesis).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusSection {
+    /// Take part as a validator if the node key is in the genesis validator set
+    /// (Streamlet), or mine (Nakamoto). `false` runs a full node that only follows.
+    pub participate: bool,
+    /// Nakamoto: threads searching nonces.
+    pub miner_threads: u32,
+    /// Most transactions this node puts in a block it proposes or mines (also bounded
+    /// by the genesis limits).
+    pub max_block_txs: u32,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        ConsensusSection {
+            participate: true,
+            miner_threads: 1,
+            max_block_txs: 8_000,
+        }
+    }
+}
+
+/// `[mempool]`: limits of the pending-transaction pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolSection {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held (encoded transactions).
+    pub max_bytes: usize,
+    /// Most transactions held per account.
+    pub max_per_account: usize,
+    /// How far ahead of an account's next nonce a transaction may be.
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        MempoolSection {
+            max_txs: 200_000,
+            max_bytes: 128 * 1024 * 1024,
+            max_per_account: 4_096,
+            max_nonce_gap: 1_024,
+        }
+    }
+}
+
+/// `[storage]`: RocksDB.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSection {
+    /// fsync every committed block (a crash of the machine, not only of the process,
+    /// then loses nothing). A validator's own votes are always synced.
+    pub sync_writes: bool,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        StorageSection { sync_writes: true }
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`: tracing output (on stderr).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// Filter, `RUST_LOG` syntax; the `RUST_LOG` variable overrides it.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// `[metrics]`: Prometheus text format over HTTP.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// Listen address (loopback by default).
+    pub listen: String,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            enabled: true,
+            listen: "127.0.0.1:9615".into(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[node]`.
+    pub node: NodeSection,
+    /// `[network]`.
+    pub network: NetworkSection,
+    /// `[rpc]`.
+    pub rpc: RpcSection,
+    /// `[consensus]`.
+    pub consensus: ConsensusSection,
+    /// `[mempool]`.
+    pub mempool: MempoolSection,
+    /// `[storage]`.
+    pub storage: StorageSection,
+    /// `[log]`.
+    pub log: LogSection,
+    /// `[metrics]`.
+    pub metrics: MetricsSection,
+}
+
+const SECTIONS: &[&str] = &[
+    "node",
+    "network",
+    "rpc",
+    "consensus",
+    "mempool",
+    "storage",
+    "log",
+    "metrics",
+];
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["listen", "bootnodes", "cors_origins"];
+
+impl Config {
+    /// Loads a file (if given), applies `LEDGER_*` variables from `env`, and resolves
+    /// relative paths against the file's directory. Flags are applied by the caller
+    /// afterwards, then [`Config::validate`].
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (mut value, origin, base) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                let value: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    origin: p.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                (
+                    value,
+                    p.display().to_string(),
+                    p.parent().map(Path::to_path_buf),
+                )
+            }
+            None => (toml::Table::new(), "defaults".to_string(), None),
+        };
+        // Check the file alone first so errors name the file, not the environment.
+        toml::Value::Table(value.clone())
+            .try_into::<Config>()
+            .map_err(|e| ConfigError::Parse {
+                origin: origin.clone(),
+                message: e.to_string(),
+            })?;
+        apply_env(&mut value, env)?;
+        let mut config: Config =
+            toml::Value::Table(value)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: "environment".into(),
+                    message: e.to_string(),
+                })?;
+        if let Some(base) = base.filter(|b| !b.as_os_str().is_empty()) {
+            for p in [
+                &mut config.node.data_dir,
+                &mut config.node.genesis,
+                &mut config.node.key_file,
+            ] {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Checks addresses and limits; names the first bad key. (Files are checked when
+    /// they are opened, with errors naming the path.)
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        parse_socket(&self.rpc.listen, "rpc.listen")?;
+        if self.metrics.enabled {
+            parse_socket(&self.metrics.listen, "metrics.listen")?;
+        }
+        for (key, list) in [
+            ("network.listen", &self.network.listen),
+            ("network.bootnodes", &self.network.bootnodes),
+        ] {
+            for a in list {
+                a.parse::<ledger_network::Multiaddr>()
+                    .map_err(|e| invalid(key, format!("{a:?} is not a multiaddr: {e}")))?;
+            }
+        }
+        if self.network.listen.is_empty() {
+            return Err(invalid("network.listen", "at least one address is required"));
+        }
+        for (key, v) in [
+            ("rpc.max_request_bytes", self.rpc.max_request_bytes as u64),
+            ("rpc.max_response_bytes", self.rpc.max_response_bytes as u64),
+            ("rpc.max_batch_len", self.rpc.max_batch_len as u64),
+            ("rpc.max_connections", self.rpc.max_connections as u64),
+            ("mempool.max_txs", self.mempool.max_txs as u64),
+            ("mempool.max_per_account", self.mempool.max_per_account as u64),
+            ("consensus.max_block_txs", self.consensus.max_block_txs as u64),
+            ("network.max_peers", self.network.max_peers as u64),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be positive"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The resolved configuration as TOML (what `--print-config` shows).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The RPC listen address.
+    pub fn rpc_addr(&self) -> Result<SocketAddr, ConfigError> {
+        parse_socket(&self.rpc.listen, "rpc.listen")
+    }
+
+    /// The metrics listen address.
+    pub fn metrics_addr(&self) -> Result<SocketAddr, ConfigError> {
+        parse_socket(&self.metrics.listen, "metrics.listen")
+    }
+}
+
+fn parse_socket(s: &str, key: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse()
+        .map_err(|_| invalid(key, format!("{s:?} is not an address like 127.0.0.1:8545")))
+}
+
+/// Applies `LEDGER_<SECTION>_<KEY>=value` variables. Variables whose first word is not a
+/// section (`LEDGER_RPC` used by ledger-cli, `LEDGER_CONFIG`) are ignored; an unknown key
+/// in a known section is an error.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let defaults = toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Table(Default::default()));
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("LEDGER_"))
+        .collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let rest = name["LEDGER_".len()..].to_ascii_lowercase();
+        let Some((section, key)) = rest.split_once('_') else {
+            continue;
+        };
+        if !SECTIONS.contains(&section) || key.is_empty() {
+            continue;
+        }
+        let Some(default) = defaults.get(section).and_then(|s| s.get(key)) else {
+            return Err(ConfigError::Parse {
+                origin: "environment".into(),
+                message: format!("{name}: unknown key `{key}` in section [{section}]"),
+            });
+        };
+        let value = match default {
+            toml::Value::Array(_) if LIST_KEYS.contains(&key) => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.to_string()))
+                    .collect(),
+            ),
+            toml::Value::String(_) => toml::Value::String(raw.clone()),
+            _ => toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .ok_or_else(|| ConfigError::Parse {
+                    origin: "environment".into(),
+                    message: format!("{name}: {raw:?} is not a valid value"),
+                })?,
+        };
+        table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::Parse {
+                origin: "environment".into(),
+                message: format!("[{section}] is not a table"),
+            })?
+            .insert(key.to_string(), value);
+    }
+    Ok(())
+}
+
+/// The commented default configuration that `ledger-node init` writes.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# ledger-node configuration.
+#
+# Precedence: built-in defaults < this file < LEDGER_<SECTION>_<KEY> environment
+# variables (e.g. LEDGER_RPC_LISTEN=127.0.0.1:9000) < command-line flags.
+# `ledger-node --config FILE --print-config` shows the resolved configuration.
+# Relative paths are relative to this file's directory. Unknown keys are errors.
+
+[node]
+# Name used in logs.
+name = "node"
+# RocksDB data directory.
+data_dir = "data"
+# Genesis file of the network to join (every node of a network uses the same one).
+genesis = "genesis.toml"
+# ed25519 key file written by `ledger-node keygen` (libp2p identity, and the validator
+# key when it is in the genesis validator set). Keep it readable only by the node.
+key_file = "node.key"
+
+[network]
+# libp2p listen addresses.
+listen = ["/ip4/127.0.0.1/tcp/30333"]
+# Peers dialled at start, as /ip4/HOST/tcp/PORT/p2p/PEER_ID.
+bootnodes = []
+# Discover peers on the local network with mDNS.
+mdns = false
+# Most peers connected at once, and connections per peer.
+max_peers = 50
+max_connections_per_peer = 2
+# Largest gossip message in bytes; the largest block is kept below it.
+max_message_bytes = 4194304
+
+[rpc]
+# JSON-RPC over HTTP and WebSocket, plus GET /health and /health/ready.
+# Bound to loopback: put a proxy in front before exposing it.
+listen = "127.0.0.1:8545"
+max_request_bytes = 1048576
+max_response_bytes = 16777216
+max_batch_len = 50
+max_connections = 256
+max_subscriptions_per_connection = 64
+# Origins allowed by CORS, e.g. ["http://localhost:3000"] or ["*"].
+cors_origins = []
+
+[consensus]
+# Validate (Streamlet, if this node's key is a genesis validator) or mine (Nakamoto).
+# false: a full node that follows the chain without taking part.
+participate = true
+# Nakamoto: threads searching for proof of work.
+miner_threads = 1
+# Most transactions per block this node proposes (also bounded by the genesis).
+max_block_txs = 8000
+
+[mempool]
+max_txs = 200000
+max_bytes = 134217728
+max_per_account = 4096
+# How far ahead of an account's next nonce a transaction may be.
+max_nonce_gap = 1024
+
+[storage]
+# fsync every committed block. A validator's own votes are always synced.
+sync_writes = true
+
+[log]
+# RUST_LOG syntax; the RUST_LOG environment variable overrides it.
+filter = "info"
+# "text" or "json". Logs go to stderr; data goes to stdout.
+format = "text"
+
+[metrics]
+# Prometheus text format at http://LISTEN/metrics.
+enabled = true
+listen = "127.0.0.1:9615"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("node.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn the_commented_default_parses_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), DEFAULT_CONFIG_TOML);
+        let c = Config::load(Some(&p), Vec::new()).unwrap();
+        let mut expected = Config::default();
+        expected.node.data_dir = dir.path().join("data");
+        expected.node.genesis = dir.path().join("genesis.toml");
+        expected.node.key_file = dir.path().join("node.key");
+        assert_eq!(c, expected);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn precedence_file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "[rpc]\nlisten = \"127.0.0.1:9000\"\nmax_batch_len = 7\n");
+        let env = vec![
+            ("LEDGER_RPC_LISTEN".to_string(), "127.0.0.1:9100".to_string()),
+            ("LEDGER_NETWORK_BOOTNODES".to_string(), "/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2".to_string()),
+            ("LEDGER_MEMPOOL_MAX_TXS".to_string(), "12".to_string()),
+            ("LEDGER_NETWORK_MDNS".to_string(), "true".to_string()),
+            // Not a section: ledger-cli's variable, ignored by the node.
+            ("LEDGER_RPC".to_string(), "http://x".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(Some(&p), env).unwrap();
+        assert_eq!(c.rpc.listen, "127.0.0.1:9100");
+        assert_eq!(c.rpc.max_batch_len, 7);
+        assert_eq!(c.network.bootnodes.len(), 2);
+        assert_eq!(c.mempool.max_txs, 12);
+        assert!(c.network.mdns);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "[rpc]\nlistn = \"127.0.0.1:9000\"\n");
+        let e = Config::load(Some(&p), Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("listn") && e.contains("node.toml"), "{e}");
+        let p = write(dir.path(), "[rpcc]\n");
+        let e = Config::load(Some(&p), Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("rpcc"), "{e}");
+        let env = vec![("LEDGER_RPC_LISTN".to_string(), "x".to_string())];
+        let e = Config::load(None, env).unwrap_err().to_string();
+        assert!(e.contains("LEDGER_RPC_LISTN"), "{e}");
+        let env = vec![("LEDGER_MEMPOOL_MAX_TXS".to_string(), "many".to_string())];
+        let e = Config::load(None, env).unwrap_err().to_string();
+        assert!(e.contains("LEDGER_MEMPOOL_MAX_TXS"), "{e}");
+    }
+
+    #[test]
+    fn bad_addresses_and_missing_files_name_the_key_or_path() {
+        let mut c = Config::default();
+        c.rpc.listen = "localhost".into();
+        assert!(c.validate().unwrap_err().to_string().contains("rpc.listen"));
+        let mut c = Config::default();
+        c.network.bootnodes = vec!["not-an-addr".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("network.bootnodes"));
+        let e = Config::load(Some(Path::new("/nope/node.toml")), Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("/nope/node.toml"));
+    }
+}
