@@ -55,7 +55,10 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
 
     let ping = ping::Behaviour::new(ping::Config::new());
 
-    let kad_config = kad::Config::new(kad::PROTOCOL_NAME);
+    let mut kad_config = kad::Config::new(kad::PROTOCOL_NAME);
+    // Kademlia is used for peer discovery only: records and provider announcements that
+    // peers push to us are not stored (they would only cost memory).
+    kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
     let mut kad = kad::Behaviour::with_config(
         local_peer_id,
         kad::store::MemoryStore::new(local_peer_id),
@@ -100,6 +103,9 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
     })
 }
 
+/// Smallest gossipsub frame bound (see `build_gossipsub`).
+const MIN_GOSSIP_FRAME: usize = 256 * 1024;
+
 /// Score weight of one invalid (rejected) message, squared per topic: one rejection puts
 /// a peer below the gossip threshold (-10), three below the graylist threshold (-80),
 /// after which everything it sends is ignored until the penalty decays.
@@ -107,7 +113,10 @@ const INVALID_MESSAGE_WEIGHT: f64 = -20.0;
 
 fn build_gossipsub(config: &NetworkConfig, key: &Keypair) -> Result<gossipsub::Behaviour, String> {
     let gossip_config = gossipsub::ConfigBuilder::default()
-        .max_transmit_size(config.max_message_bytes + GOSSIP_FRAME_OVERHEAD)
+        // The frame bound; payloads are held to `max_message_bytes` by our own checks on
+        // publish and receipt. The floor leaves room for IHAVE/IWANT control frames
+        // (up to 5000 message ids) however small the payload bound is.
+        .max_transmit_size((config.max_message_bytes + GOSSIP_FRAME_OVERHEAD).max(MIN_GOSSIP_FRAME))
         // Every message is signed by its author and checked before anything else.
         .validation_mode(gossipsub::ValidationMode::Strict)
         // Nothing is forwarded until the driver reports `Accept`.

@@ -80,7 +80,8 @@ pub struct NetworkConfig {
     /// Most blocks one sync request may ask for; larger ranges are cut to this count.
     pub max_blocks_per_request: u64,
     /// Largest encoded sync response in bytes; a bigger response from a peer is an error,
-    /// and our own responses are trimmed to fit.
+    /// and our own responses are trimmed to fit. At least twice `max_message_bytes`, so
+    /// that one block of the largest size with its certificate always fits.
     pub max_response_bytes: usize,
     /// Seconds to wait for a sync response before the request fails with a timeout.
     pub request_timeout_secs: u64,
@@ -186,6 +187,13 @@ impl NetworkConfig {
             return Err(invalid(
                 "max_response_bytes",
                 format!("must be between 1024 and {MAX_FRAME_BYTES}"),
+            ));
+        }
+        if self.max_response_bytes < 2 * self.max_message_bytes {
+            return Err(invalid(
+                "max_response_bytes",
+                "must be at least twice max_message_bytes (a response carries a whole \
+                 block with its certificate)",
             ));
         }
         if self.request_timeout_secs == 0 {

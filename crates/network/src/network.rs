@@ -132,7 +132,14 @@ impl SyncResponder {
     /// [`Self::max_bytes`] are dropped (the requester asks again from the next height).
     /// Returns how many items were dropped.
     pub fn respond(self, mut response: SyncResponse) -> Result<usize, NetworkError> {
+        let had_items = !response.items.is_empty();
         let dropped = response.trim(self.max_items, self.max_bytes);
+        if had_items && response.items.is_empty() {
+            warn!(
+                max_bytes = self.max_bytes,
+                "sync response: the first item alone exceeds the response bound; sending none"
+            );
+        }
         self.commands
             .send(Command::Respond {
                 channel: self.channel,
@@ -210,6 +217,7 @@ impl Network {
 
         let mut listeners = HashMap::new();
         for addr in &config.listen_addrs {
+            ensure_port_free(addr)?;
             let id = swarm
                 .listen_on(addr.clone())
                 .map_err(|e| NetworkError::Listen {
@@ -1020,6 +1028,29 @@ impl Task {
             }
         }
     }
+}
+
+/// libp2p-tcp listens with `SO_REUSEPORT`, so a second node configured with the port of
+/// a running one would bind it too and the kernel would split incoming connections
+/// between them. A plain bind (no `SO_REUSEPORT`) of a fixed port fails if anyone holds
+/// it: try one first and refuse to start instead.
+fn ensure_port_free(addr: &Multiaddr) -> Result<(), NetworkError> {
+    let mut it = addr.iter();
+    let ip: std::net::IpAddr = match it.next() {
+        Some(Protocol::Ip4(ip)) => ip.into(),
+        Some(Protocol::Ip6(ip)) => ip.into(),
+        _ => return Ok(()),
+    };
+    let port = match it.next() {
+        Some(Protocol::Tcp(port)) if port != 0 => port,
+        _ => return Ok(()),
+    };
+    std::net::TcpListener::bind((ip, port))
+        .map(drop)
+        .map_err(|e| NetworkError::Listen {
+            addr: addr.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// Addresses worth storing for a peer: a concrete IP and a TCP port.

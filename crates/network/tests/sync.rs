@@ -41,6 +41,7 @@ async fn served_items() {
     // The requester accepts responses of at most 16 KiB.
     let mut cfg_r = config(21, vec![addr(&s.handle)]);
     cfg_r.max_response_bytes = 16 * 1024;
+    cfg_r.max_message_bytes = 8 * 1024;
     cfg_r.max_blocks_per_request = 64;
     let r = start(cfg_r, accept_all(), Arc::new(Vec::new())).await;
     let s_id = s.handle.local_peer_id();
