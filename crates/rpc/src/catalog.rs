@@ -333,7 +333,7 @@ impl Catalog {
                     quantity: m.lots_to_quantity(*quantity),
                 }
             }
-            Event::Fill(f) => EventView::Fill(self.trade(f, block_height, tx_hash)),
+            Event::Fill(f) => EventView::Fill(Box::new(self.trade(f, block_height, tx_hash))),
             Event::OrderRested {
                 order_id,
                 client_order_id,
@@ -722,7 +722,7 @@ pub(crate) fn render_rejection(
         Rejection::Overflow => "payload",
     };
     RpcError::Rejected {
-        rejection: r.clone(),
+        rejection: Box::new(r.clone()),
         message,
         field,
         details,

@@ -101,89 +101,71 @@ impl LedgerClient {
 }
 
 impl ClientT for LedgerClient {
-    fn notification<Params>(
-        &self,
-        method: &str,
-        params: Params,
-    ) -> impl std::future::Future<Output = Result<(), ClientError>> + Send
+    async fn notification<Params>(&self, method: &str, params: Params) -> Result<(), ClientError>
     where
         Params: ToRpcParams + Send,
     {
-        async move {
-            match self {
-                LedgerClient::Http(c) => c.notification(method, params).await,
-                LedgerClient::Ws(c) => c.notification(method, params).await,
-            }
+        match self {
+            LedgerClient::Http(c) => c.notification(method, params).await,
+            LedgerClient::Ws(c) => c.notification(method, params).await,
         }
     }
 
-    fn request<R, Params>(
-        &self,
-        method: &str,
-        params: Params,
-    ) -> impl std::future::Future<Output = Result<R, ClientError>> + Send
+    async fn request<R, Params>(&self, method: &str, params: Params) -> Result<R, ClientError>
     where
         R: DeserializeOwned,
         Params: ToRpcParams + Send,
     {
-        async move {
-            match self {
-                LedgerClient::Http(c) => c.request(method, params).await,
-                LedgerClient::Ws(c) => c.request(method, params).await,
-            }
+        match self {
+            LedgerClient::Http(c) => c.request(method, params).await,
+            LedgerClient::Ws(c) => c.request(method, params).await,
         }
     }
 
-    fn batch_request<'a, R>(
+    async fn batch_request<'a, R>(
         &self,
         batch: BatchRequestBuilder<'a>,
-    ) -> impl std::future::Future<Output = Result<BatchResponse<'a, R>, ClientError>> + Send
+    ) -> Result<BatchResponse<'a, R>, ClientError>
     where
         R: DeserializeOwned + fmt::Debug + 'a,
     {
-        async move {
-            match self {
-                LedgerClient::Http(c) => c.batch_request(batch).await,
-                LedgerClient::Ws(c) => c.batch_request(batch).await,
-            }
+        match self {
+            LedgerClient::Http(c) => c.batch_request(batch).await,
+            LedgerClient::Ws(c) => c.batch_request(batch).await,
         }
     }
 }
 
 impl SubscriptionClientT for LedgerClient {
-    fn subscribe<'a, Notif, Params>(
+    async fn subscribe<'a, Notif, Params>(
         &self,
         subscribe_method: &'a str,
         params: Params,
         unsubscribe_method: &'a str,
-    ) -> impl std::future::Future<Output = Result<Subscription<Notif>, ClientError>> + Send
+    ) -> Result<Subscription<Notif>, ClientError>
     where
         Params: ToRpcParams + Send,
         Notif: DeserializeOwned,
     {
-        async move {
-            match self {
-                LedgerClient::Http(_) => Err(ClientError::HttpNotImplemented),
-                LedgerClient::Ws(c) => {
-                    c.subscribe(subscribe_method, params, unsubscribe_method)
-                        .await
-                }
+        match self {
+            LedgerClient::Http(_) => Err(ClientError::HttpNotImplemented),
+            LedgerClient::Ws(c) => {
+                c.subscribe(subscribe_method, params, unsubscribe_method)
+                    .await
             }
         }
     }
 
-    fn subscribe_to_method<Notif>(
+    async fn subscribe_to_method<Notif>(
         &self,
         method: &str,
-    ) -> impl std::future::Future<Output = Result<Subscription<Notif>, ClientError>> + Send
+    ) -> Result<Subscription<Notif>, ClientError>
     where
         Notif: DeserializeOwned,
     {
-        async move {
-            match self {
-                LedgerClient::Http(_) => Err(ClientError::HttpNotImplemented),
-                LedgerClient::Ws(c) => c.subscribe_to_method(method).await,
-            }
+        match self {
+            LedgerClient::Http(_) => Err(ClientError::HttpNotImplemented),
+            LedgerClient::Ws(c) => c.subscribe_to_method(method).await,
         }
     }
 }

@@ -401,7 +401,7 @@ pub enum RpcError {
     #[error("{message}")]
     Rejected {
         /// The engine's reason.
-        rejection: Rejection,
+        rejection: Box<Rejection>,
         /// For people.
         message: String,
         /// The transaction field at fault.

@@ -95,6 +95,51 @@ pub mod opt_u64_str {
     }
 }
 
+/// An `Option<Decimal>` as a decimal string or `null`.
+///
+/// Unlike `rust_decimal::serde::str_option`, this also reads `null` inside internally
+/// tagged enums and flattened structs (where serde buffers `null` as a unit value).
+pub mod opt_decimal_str {
+    use super::*;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    /// Serializes as a decimal string or `null`.
+    pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Decimal>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a decimal number as a string, or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Decimal::from_str(v)
+                .map(Some)
+                .map_err(|e| E::custom(format!("invalid decimal {v:?}: {e}")))
+        }
+    }
+
+    /// Deserializes from a decimal string or `null` (numbers are refused: no floats).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        d.deserialize_option(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +151,38 @@ mod tests {
         a: u64,
         #[serde(with = "opt_u64_str", default)]
         b: Option<u64>,
+    }
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    #[serde(tag = "type")]
+    enum Tagged {
+        A {
+            #[serde(default, with = "opt_decimal_str")]
+            price: Option<rust_decimal::Decimal>,
+        },
+    }
+
+    #[test]
+    fn optional_decimals_inside_tagged_enums() {
+        for (json, want) in [
+            (r#"{"type":"A","price":null}"#, None),
+            (r#"{"type":"A"}"#, None),
+            (
+                r#"{"type":"A","price":"1.50"}"#,
+                Some(rust_decimal::Decimal::new(150, 2)),
+            ),
+        ] {
+            assert_eq!(
+                serde_json::from_str::<Tagged>(json).unwrap(),
+                Tagged::A { price: want }
+            );
+        }
+        assert!(serde_json::from_str::<Tagged>(r#"{"type":"A","price":1.5}"#).is_err());
+        assert!(serde_json::from_str::<Tagged>(r#"{"type":"A","price":"x"}"#).is_err());
+        let none = Tagged::A { price: None };
+        let s = serde_json::to_string(&none).unwrap();
+        assert_eq!(s, r#"{"type":"A","price":null}"#);
+        assert_eq!(serde_json::from_str::<Tagged>(&s).unwrap(), none);
     }
 
     #[test]

@@ -63,7 +63,9 @@ pub struct WireTx {
     #[serde(with = "u64_str")]
     pub nonce: u64,
     /// What the transaction does (`type`: `transfer`, `place_order`, `cancel_order`,
-    /// `cancel_all`).
+    /// `cancel_all`). A market order without a price bound has no `price` (`null` is
+    /// accepted on input).
+    #[serde(with = "payload_json")]
     pub payload: Payload,
     /// ed25519 signature over the domain-separated canonical encoding.
     pub signature: Signature,
@@ -95,6 +97,36 @@ impl WireTx {
     /// The transaction's payload type as it appears in JSON (`"place_order"`, ...).
     pub fn payload_type(&self) -> &'static str {
         payload_type(&self.payload)
+    }
+}
+
+/// The payload in `ledger-types`' JSON form, except that an absent `price` is left out
+/// rather than written as `null`: `ledger-types` writes `"price": null` for a market
+/// order without a bound but cannot read it back inside its tagged `Payload` enum. Input
+/// accepts either form.
+mod payload_json {
+    use ledger_types::Payload;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    fn drop_null_price(v: &mut Value) {
+        if let Some(o) = v.as_object_mut() {
+            if o.get("price").is_some_and(Value::is_null) {
+                o.remove("price");
+            }
+        }
+    }
+
+    pub fn serialize<S: Serializer>(p: &Payload, s: S) -> Result<S::Ok, S::Error> {
+        let mut v = serde_json::to_value(p).map_err(serde::ser::Error::custom)?;
+        drop_null_price(&mut v);
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Payload, D::Error> {
+        let mut v = Value::deserialize(d)?;
+        drop_null_price(&mut v);
+        serde_json::from_value(v).map_err(serde::de::Error::custom)
     }
 }
 
@@ -749,7 +781,7 @@ pub struct OrderView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_in_force: Option<TimeInForce>,
     /// Limit price (worst price for a market order; absent for an unbounded one).
-    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[serde(default, with = "crate::num::opt_decimal_str")]
     pub price: Option<Decimal>,
     /// Original quantity.
     #[serde(with = "rust_decimal::serde::str")]
@@ -934,14 +966,14 @@ pub enum EventView {
         /// Time in force.
         time_in_force: TimeInForce,
         /// Limit price (absent for an unbounded market order).
-        #[serde(default, with = "rust_decimal::serde::str_option")]
+        #[serde(default, with = "crate::num::opt_decimal_str")]
         price: Option<Decimal>,
         /// Quantity.
         #[serde(with = "rust_decimal::serde::str")]
         quantity: Decimal,
     },
     /// A trade.
-    Fill(TradeView),
+    Fill(Box<TradeView>),
     /// The rest of an order now rests on the book.
     OrderRested {
         /// Block height.
@@ -1062,7 +1094,7 @@ pub enum OrderEvent {
         /// Time in force.
         time_in_force: TimeInForce,
         /// Limit price (absent for an unbounded market order).
-        #[serde(default, with = "rust_decimal::serde::str_option")]
+        #[serde(default, with = "crate::num::opt_decimal_str")]
         price: Option<Decimal>,
         /// Quantity.
         #[serde(with = "rust_decimal::serde::str")]
@@ -1218,6 +1250,71 @@ mod tests {
         let mut float = v;
         float["payload"]["price"] = json!(100.5);
         assert!(serde_json::from_value::<WireTx>(float).is_err());
+    }
+
+    #[test]
+    fn market_orders_without_price_round_trip() {
+        let k = Keypair::for_testing("bob");
+        let stx = Tx {
+            chain_id: "ledger-test".into(),
+            sender: k.public(),
+            nonce: 1,
+            payload: Payload::PlaceOrder(PlaceOrder {
+                market: MarketId(0),
+                side: Side::Sell,
+                kind: OrderKind::Market,
+                price: None,
+                quantity: Decimal::ONE,
+                time_in_force: TimeInForce::Ioc,
+                client_order_id: None,
+                self_trade: SelfTradePrevention::ExpireTaker,
+            }),
+        }
+        .sign(&k);
+        let v = serde_json::to_value(WireTx::from(&stx)).unwrap();
+        assert!(v["payload"].get("price").is_none());
+        let back: WireTx = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(back.into_signed().unwrap(), stx);
+        let mut with_null = v;
+        with_null["payload"]["price"] = json!(null);
+        let back: WireTx = serde_json::from_value(with_null).unwrap();
+        assert_eq!(back.into_signed().unwrap(), stx);
+
+        let accepted = EventView::OrderAccepted {
+            block_height: 1,
+            tx_hash: stx.hash(),
+            order_id: stx.hash(),
+            client_order_id: None,
+            account: k.public(),
+            market: "BTC/USD".into(),
+            market_id: 0,
+            side: Side::Sell,
+            kind: OrderKind::Market,
+            time_in_force: TimeInForce::Ioc,
+            price: None,
+            quantity: Decimal::ONE,
+        };
+        let j = serde_json::to_value(&accepted).unwrap();
+        assert_eq!(j["price"], json!(null));
+        assert_eq!(serde_json::from_value::<EventView>(j).unwrap(), accepted);
+        let update = OrderUpdate {
+            block_height: 1,
+            tx_hash: stx.hash(),
+            order_id: stx.hash(),
+            client_order_id: None,
+            account: k.public(),
+            market: "BTC/USD".into(),
+            market_id: 0,
+            event: OrderEvent::Accepted {
+                side: Side::Sell,
+                kind: OrderKind::Market,
+                time_in_force: TimeInForce::Ioc,
+                price: None,
+                quantity: Decimal::ONE,
+            },
+        };
+        let j = serde_json::to_value(&update).unwrap();
+        assert_eq!(serde_json::from_value::<OrderUpdate>(j).unwrap(), update);
     }
 
     #[test]
