@@ -118,9 +118,36 @@ mod payload_json {
     }
 
     pub fn serialize<S: Serializer>(p: &Payload, s: S) -> Result<S::Ok, S::Error> {
-        let mut v = serde_json::to_value(p).map_err(serde::ser::Error::custom)?;
-        drop_null_price(&mut v);
-        v.serialize(s)
+        use ledger_types::{
+            ClientOrderId, Decimal, MarketId, OrderKind, SelfTradePrevention, Side, TimeInForce,
+        };
+        #[derive(Serialize)]
+        struct Unbounded {
+            #[serde(rename = "type")]
+            kind_tag: &'static str,
+            market: MarketId,
+            side: Side,
+            kind: OrderKind,
+            #[serde(with = "rust_decimal::serde::str")]
+            quantity: Decimal,
+            time_in_force: TimeInForce,
+            client_order_id: Option<ClientOrderId>,
+            self_trade: SelfTradePrevention,
+        }
+        match p {
+            Payload::PlaceOrder(o) if o.price.is_none() => Unbounded {
+                kind_tag: "place_order",
+                market: o.market,
+                side: o.side,
+                kind: o.kind,
+                quantity: o.quantity,
+                time_in_force: o.time_in_force,
+                client_order_id: o.client_order_id,
+                self_trade: o.self_trade,
+            }
+            .serialize(s),
+            other => other.serialize(s),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Payload, D::Error> {
