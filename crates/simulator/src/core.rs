@@ -179,6 +179,27 @@ impl<M> Ord for Event<M> {
     }
 }
 
+/// A hasher for keys that are already uniformly random (block hashes): it keeps the
+/// first eight bytes written. Lookup-only maps in the simulator use it; nothing iterates
+/// them, so determinism does not depend on it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrefixHasher(u64);
+
+impl std::hash::Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut b = [0u8; 8];
+        let n = bytes.len().min(8);
+        b[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+    }
+}
+
+/// `BuildHasher` for [`PrefixHasher`].
+pub type PrefixBuild = std::hash::BuildHasherDefault<PrefixHasher>;
+
 /// One 64-bit mixing step (splitmix64 finaliser) for the trace hash.
 pub fn mix(h: u64, v: u64) -> u64 {
     let mut z = (h ^ v).wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -17,6 +17,7 @@
 pub mod adversary;
 pub mod checkers;
 pub mod core;
+pub mod nakamoto;
 pub mod network;
 pub mod streamlet;
 

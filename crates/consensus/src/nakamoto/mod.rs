@@ -274,6 +274,8 @@ pub struct Nakamoto {
     by_height: BTreeMap<u64, Vec<Hash>>,
     final_times: BTreeMap<u64, u64>,
     tip: Hash,
+    /// The best chain above the final tip, by height.
+    main_chain: BTreeMap<u64, Hash>,
     final_tip: Hash,
     final_height: u64,
     orphans: BTreeMap<Hash, Vec<(Hash, Block)>>,
@@ -322,6 +324,7 @@ impl Nakamoto {
             by_height: BTreeMap::from([(0, vec![hash])]),
             final_times,
             tip: hash,
+            main_chain: BTreeMap::new(),
             final_tip: hash,
             final_height: 0,
             orphans: BTreeMap::new(),
@@ -597,6 +600,13 @@ impl Nakamoto {
         }
         abandoned.reverse();
         adopted.reverse();
+        let new_height = self.blocks.get(&new).map_or(0, |e| e.height);
+        let _abandoned_heights = self.main_chain.split_off(&(new_height + 1));
+        for h in &adopted {
+            if let Some(e) = self.blocks.get(h) {
+                self.main_chain.insert(e.height, *h);
+            }
+        }
         if !abandoned.is_empty() {
             let kept: BTreeSet<Hash> = adopted
                 .iter()
@@ -634,18 +644,12 @@ impl Nakamoto {
         if new_final_height <= self.final_height {
             return;
         }
-        let mut path = Vec::new();
-        let mut cur = self.tip;
-        while let Some(e) = self.blocks.get(&cur) {
-            if e.height <= self.final_height {
-                break;
-            }
-            if e.height <= new_final_height {
-                path.push(cur);
-            }
-            cur = e.parent;
-        }
-        path.reverse();
+        let path: Vec<Hash> = self
+            .main_chain
+            .range(self.final_height + 1..=new_final_height)
+            .map(|(_, h)| *h)
+            .collect();
+        self.main_chain = self.main_chain.split_off(&(new_final_height + 1));
         for h in &path {
             if let Some(e) = self.blocks.get(h) {
                 self.final_times.insert(e.height, e.time_ms);
@@ -740,15 +744,31 @@ impl Nakamoto {
         }
     }
 
-    /// Median of the times of `parent` and up to 10 of its ancestors.
+    /// Median of the times of `parent` and up to 10 of its ancestors (one walk down the
+    /// chain; final heights come from the kept final timestamps).
     fn median_time(&self, parent: &Hash) -> u64 {
-        let Some(p) = self.blocks.get(parent) else {
-            return 0;
-        };
-        let lowest = p.height.saturating_sub(MEDIAN_TIME_SPAN as u64 - 1);
-        let mut times: Vec<u64> = (lowest..=p.height)
-            .filter_map(|h| self.time_at(parent, h))
-            .collect();
+        let mut times = Vec::with_capacity(MEDIAN_TIME_SPAN);
+        let mut cur = *parent;
+        let mut next_height = None;
+        while times.len() < MEDIAN_TIME_SPAN {
+            let Some(e) = self.blocks.get(&cur) else {
+                break;
+            };
+            times.push(e.time_ms);
+            if e.height == 0 {
+                break;
+            }
+            if e.height <= self.final_height {
+                next_height = Some(e.height - 1);
+                break;
+            }
+            cur = e.parent;
+        }
+        if let Some(top) = next_height {
+            let need = (MEDIAN_TIME_SPAN - times.len()) as u64;
+            let low = top.saturating_sub(need.saturating_sub(1));
+            times.extend(self.final_times.range(low..=top).map(|(_, t)| *t));
+        }
         times.sort_unstable();
         times.get(times.len() / 2).copied().unwrap_or(0)
     }
@@ -836,17 +856,7 @@ impl Nakamoto {
 
     /// The best chain above the final tip, oldest first (hashes).
     pub fn unfinal_chain(&self) -> Vec<Hash> {
-        let mut chain = Vec::new();
-        let mut cur = self.tip;
-        while cur != self.final_tip {
-            let Some(e) = self.blocks.get(&cur) else {
-                break;
-            };
-            chain.push(cur);
-            cur = e.parent;
-        }
-        chain.reverse();
-        chain
+        self.main_chain.values().copied().collect()
     }
 
     /// The miner named in a Nakamoto header.

@@ -5,7 +5,7 @@
 //! previous tip (a reorg deeper than k violates it) and against every other honest
 //! node's current tip, in both directions.
 
-use crate::core::{NodeId, Time};
+use crate::core::{NodeId, PrefixBuild, Time};
 use ledger_types::Hash;
 use std::collections::HashMap;
 
@@ -27,7 +27,7 @@ pub struct CommonPrefixViolation {
 #[derive(Debug)]
 pub struct CommonPrefixChecker {
     k: u64,
-    tree: HashMap<Hash, (Hash, u64)>,
+    tree: HashMap<Hash, (Hash, u64), PrefixBuild>,
     tips: Vec<Option<Hash>>,
     honest: Vec<bool>,
     violations: Vec<CommonPrefixViolation>,
@@ -37,7 +37,7 @@ pub struct CommonPrefixChecker {
 impl CommonPrefixChecker {
     /// A checker for depth `k` over nodes with `honest[i]`; `genesis` is the root.
     pub fn new(k: u64, honest: Vec<bool>, genesis: Hash) -> Self {
-        let mut tree = HashMap::new();
+        let mut tree = HashMap::default();
         tree.insert(genesis, (Hash::ZERO, 0));
         CommonPrefixChecker {
             k,
@@ -76,6 +76,9 @@ impl CommonPrefixChecker {
     }
 
     fn check_pair(&mut self, time: Time, a: NodeId, ta: Hash, b: NodeId, tb: Hash) {
+        if ta == tb {
+            return;
+        }
         let (Some(ha), Some(fork)) = (self.height(&ta), self.fork_height(ta, tb)) else {
             return;
         };
