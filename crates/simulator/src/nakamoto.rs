@@ -13,7 +13,7 @@
 use crate::adversary::SelfishMiner;
 use crate::checkers::{chain_quality, ChainQuality, CommonPrefixChecker, FinalizedRecord};
 use crate::core::{mix, PrefixBuild, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time};
-use crate::network::{NetworkModel, Rushing, Synchronous};
+use crate::network::{NetworkModel, Partitioned, Rushing, Synchronous};
 use ledger_consensus::nakamoto::{mine, MiningTemplate, Nakamoto, NakamotoConfig, Output};
 use ledger_consensus::{Delivery, U256};
 use ledger_types::genesis::NakamotoParams;
@@ -242,6 +242,9 @@ pub struct NakamotoScenario {
     pub gamma: f64,
     /// Ordinary propagation delay bound, milliseconds (uniform in `[0, max]`).
     pub max_delay_ms: f64,
+    /// Honest miners are split into two halves (even and odd ids) that cannot hear each
+    /// other for this long, milliseconds (0: no partition). Not with a selfish miner.
+    pub partition_ms: u64,
     /// Target block interval, milliseconds.
     pub block_interval_ms: u64,
     /// Difficulty retargeting interval, blocks.
@@ -262,6 +265,7 @@ impl NakamotoScenario {
             selfish_alpha: None,
             gamma: 0.0,
             max_delay_ms: 10.0,
+            partition_ms: 0,
             block_interval_ms: 1000,
             retarget_interval: 32,
             k: 6,
@@ -366,6 +370,15 @@ pub fn run_nakamoto(s: &NakamotoScenario) -> NakamotoRun {
             base_us: delay_us,
             extra_us: delay_us,
             rush_us: 1,
+        })
+    } else if s.partition_ms > 0 {
+        Box::new(Partitioned {
+            inner: Synchronous {
+                min_us: 1,
+                delta_us: delay_us,
+            },
+            group: (0..n).map(|i| (i % 2) as u8).collect(),
+            heal_at: Time::from_ms(s.partition_ms),
         })
     } else {
         Box::new(Synchronous {
