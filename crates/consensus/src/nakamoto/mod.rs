@@ -454,6 +454,11 @@ impl Nakamoto {
             .map_err(NakamotoError::InvalidPayload)?;
         let parent = block.header.parent;
         if !self.blocks.contains_key(&parent) {
+            // The parent would sit at or below the final height, where only the final
+            // tip is kept: this block forks off the final chain.
+            if height <= self.final_height + 1 {
+                return Err(NakamotoError::ConflictsWithFinal(hash));
+            }
             self.add_orphan(parent, hash, block, out);
             return Ok(Delivery::New);
         }
