@@ -24,7 +24,7 @@ pub mod payload;
 pub mod streamlet;
 pub mod u256;
 
-pub use crypto::{Ed25519Verifier, SimSignatures, SimSigner, Signer, Verifier};
+pub use crypto::{Ed25519Verifier, Signer, SimSignatures, SimSigner, Verifier};
 pub use payload::{AcceptAllPayloads, Delivery, PayloadValidator};
 pub use streamlet::ConfigError;
 pub use u256::U256;

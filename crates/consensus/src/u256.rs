@@ -129,9 +129,9 @@ impl U256 {
         }
         let mut prod = [0u64; 5];
         let mut carry: u128 = 0;
-        for i in 0..4 {
-            let cur = u128::from(self.0[i]) * u128::from(mul) + carry;
-            prod[i] = cur as u64;
+        for (p, limb) in prod.iter_mut().zip(self.0.iter()) {
+            let cur = u128::from(*limb) * u128::from(mul) + carry;
+            *p = cur as u64;
             carry = cur >> 64;
         }
         prod[4] = carry as u64;
@@ -302,7 +302,10 @@ mod tests {
         // The 320-bit intermediate keeps MAX * 4 / 4 exact.
         assert_eq!(U256::MAX.mul_div_u64(4, 4), Some(U256::MAX));
         let half = U256([u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 1]);
-        assert_eq!(half.mul_div_u64(2, 1), Some(U256([u64::MAX - 1, u64::MAX, u64::MAX, u64::MAX])));
+        assert_eq!(
+            half.mul_div_u64(2, 1),
+            Some(U256([u64::MAX - 1, u64::MAX, u64::MAX, u64::MAX]))
+        );
         assert_eq!(U256::MAX.checked_div(&U256::MAX), Some(U256::ONE));
         assert_eq!(U256::MAX.checked_div(&half), Some(u(2)));
     }

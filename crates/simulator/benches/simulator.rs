@@ -2,7 +2,9 @@
 //! synchronous network. The last line is `msgs_per_sec=N`.
 //! Run with `cargo bench -p ledger-simulator`.
 
-use ledger_simulator::streamlet::{run_streamlet, StreamletAdversary, StreamletNetwork, StreamletScenario};
+use ledger_simulator::streamlet::{
+    run_streamlet, StreamletAdversary, StreamletNetwork, StreamletScenario,
+};
 use std::time::Instant;
 
 fn main() {

@@ -6,8 +6,14 @@ use ledger_simulator::nakamoto::{eyal_sirer_revenue, run_nakamoto, NakamotoScena
 use std::time::Instant;
 
 fn main() {
-    let blocks: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    let gamma: f64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let blocks: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let gamma: f64 = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
     println!("alpha  gamma  simulated_share  eyal_sirer  honest_share_if_fair  blocks  seconds");
     for alpha in [0.10, 0.15, 0.20, 0.25, 0.30, 0.33, 0.35, 0.40, 0.45] {
         let t = Instant::now();

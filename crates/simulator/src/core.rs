@@ -127,7 +127,10 @@ impl<M, O> Context<'_, M, O> {
 impl<M, O: SimObservation> Context<'_, M, O> {
     /// Records an observation for the checkers.
     pub fn observe(&mut self, o: O) {
-        *self.trace = mix(*self.trace, o.trace_digest() ^ (self.me as u64).rotate_left(48));
+        *self.trace = mix(
+            *self.trace,
+            o.trace_digest() ^ (self.me as u64).rotate_left(48),
+        );
         self.observations.push((self.now, self.me, o));
     }
 }
@@ -328,7 +331,14 @@ impl<M: SimMessage, O: SimObservation> Simulation<M, O> {
                 }
                 Action::Timer { at, id } => {
                     let at = at.max(self.now);
-                    self.push(at, 1, EventKind::Timer { node: node as u32, id });
+                    self.push(
+                        at,
+                        1,
+                        EventKind::Timer {
+                            node: node as u32,
+                            id,
+                        },
+                    );
                 }
             }
         }
@@ -372,7 +382,10 @@ impl<M: SimMessage, O: SimObservation> Simulation<M, O> {
                 self.stats.messages_delivered += 1;
                 self.trace = mix(
                     self.trace,
-                    ev.time.0 ^ (u64::from(to) << 48) ^ (u64::from(from) << 32) ^ msg.trace_digest(),
+                    ev.time.0
+                        ^ (u64::from(to) << 48)
+                        ^ (u64::from(from) << 32)
+                        ^ msg.trace_digest(),
                 );
                 let to = to as usize;
                 let mut ctx = Context {
@@ -389,7 +402,10 @@ impl<M: SimMessage, O: SimObservation> Simulation<M, O> {
             }
             EventKind::Timer { node, id } => {
                 self.stats.timers += 1;
-                self.trace = mix(self.trace, ev.time.0 ^ (u64::from(node) << 48) ^ id.rotate_left(17) ^ 1);
+                self.trace = mix(
+                    self.trace,
+                    ev.time.0 ^ (u64::from(node) << 48) ^ id.rotate_left(17) ^ 1,
+                );
                 let node = node as usize;
                 let mut ctx = Context {
                     now: self.now,

@@ -12,7 +12,9 @@
 
 use crate::adversary::SelfishMiner;
 use crate::checkers::{chain_quality, ChainQuality, CommonPrefixChecker, FinalizedRecord};
-use crate::core::{mix, PrefixBuild, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time};
+use crate::core::{
+    mix, Context, Node, NodeId, PrefixBuild, SimMessage, SimObservation, Simulation, Stats, Time,
+};
 use crate::network::{NetworkModel, Partitioned, Rushing, Synchronous};
 use ledger_consensus::nakamoto::{mine, MiningTemplate, Nakamoto, NakamotoConfig, Output};
 use ledger_consensus::{Delivery, U256};
@@ -46,7 +48,12 @@ impl SimBlock {
 impl SimMessage for SimBlock {
     fn wire_bits(&self) -> u64 {
         // Header (Nakamoto variant) + tx vector length + transactions.
-        let txs: usize = self.block.txs.iter().map(|t| ledger_types::codec::encode(t).len()).sum();
+        let txs: usize = self
+            .block
+            .txs
+            .iter()
+            .map(|t| ledger_types::codec::encode(t).len())
+            .sum();
         ((32 + 8 + 32 + 4 + 8 + 32 + 8 + 32 + 8 + txs) * 8) as u64
     }
     fn trace_digest(&self) -> u64 {
@@ -107,7 +114,9 @@ pub struct Discovery {
 
 /// A 256-bit number as a float (for rates only).
 pub fn u256_f64(x: &U256) -> f64 {
-    x.0.iter().rev().fold(0.0, |acc, limb| acc * 18_446_744_073_709_551_616.0 + *limb as f64)
+    x.0.iter().rev().fold(0.0, |acc, limb| {
+        acc * 18_446_744_073_709_551_616.0 + *limb as f64
+    })
 }
 
 impl Discovery {
@@ -197,12 +206,19 @@ impl Node<SimBlock, NakamotoObs> for HonestMiner {
         let t = self.template.target;
         self.discovery.schedule(ctx, &t);
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, SimBlock, NakamotoObs>, from: NodeId, msg: &Rc<SimBlock>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, SimBlock, NakamotoObs>,
+        from: NodeId,
+        msg: &Rc<SimBlock>,
+    ) {
         if !self.seen.insert(msg.hash) {
             return;
         }
         let mut out = std::mem::take(&mut self.out);
-        let verdict = self.sm.on_block(msg.block.clone(), ctx.now().as_ms(), &mut out);
+        let verdict = self
+            .sm
+            .on_block(msg.block.clone(), ctx.now().as_ms(), &mut out);
         self.out = out;
         if verdict == Ok(Delivery::New) {
             ctx.broadcast_except(Rc::clone(msg), from);
@@ -398,7 +414,8 @@ pub fn run_nakamoto(s: &NakamotoScenario) -> NakamotoRun {
             .filter(|(_, node, o)| *node == 0 && matches!(o, NakamotoObs::Finalized { .. }))
             .count() as u64;
         scanned = obs.len();
-        if finals >= s.blocks || until.0 > (interval_us * (s.blocks as f64 * 20.0 + 1000.0)) as u64 {
+        if finals >= s.blocks || until.0 > (interval_us * (s.blocks as f64 * 20.0 + 1000.0)) as u64
+        {
             break;
         }
         until = until.plus(chunk.0);
@@ -411,7 +428,12 @@ pub fn run_nakamoto(s: &NakamotoScenario) -> NakamotoRun {
     let mut records = Vec::new();
     for (time, node, o) in sim.observations() {
         match o {
-            NakamotoObs::Mined { hash, parent, height, .. } => {
+            NakamotoObs::Mined {
+                hash,
+                parent,
+                height,
+                ..
+            } => {
                 mined += 1;
                 cp.on_block(*hash, *parent, *height);
             }
@@ -433,7 +455,11 @@ pub fn run_nakamoto(s: &NakamotoScenario) -> NakamotoRun {
         max_fork_depth: cp.max_fork_depth(),
         quality: chain_quality(&chain, 100),
         mined,
-        stale_rate: if mined == 0 { 0.0 } else { 1.0 - final_height as f64 / mined as f64 },
+        stale_rate: if mined == 0 {
+            0.0
+        } else {
+            1.0 - final_height as f64 / mined as f64
+        },
         final_height,
         safety_ok,
         duration: sim.now(),

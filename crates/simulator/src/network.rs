@@ -33,7 +33,13 @@ pub struct Synchronous {
 }
 
 impl NetworkModel for Synchronous {
-    fn delay(&mut self, _now: Time, _from: NodeId, _to: NodeId, rng: &mut ChaCha8Rng) -> Option<u64> {
+    fn delay(
+        &mut self,
+        _now: Time,
+        _from: NodeId,
+        _to: NodeId,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<u64> {
         let lo = self.min_us.max(1);
         Some(rng.gen_range(lo..=self.delta_us.max(lo)))
     }
@@ -54,7 +60,8 @@ pub struct Asynchronous {
 
 impl NetworkModel for Asynchronous {
     fn delay(&mut self, _now: Time, from: NodeId, to: NodeId, rng: &mut ChaCha8Rng) -> Option<u64> {
-        let slow = self.slow_links.contains(&(from, to)) || rng.gen_bool(self.slow_probability.clamp(0.0, 1.0));
+        let slow = self.slow_links.contains(&(from, to))
+            || rng.gen_bool(self.slow_probability.clamp(0.0, 1.0));
         if slow {
             Some(rng.gen_range(self.fast_us.max(1)..=self.max_delay_us.max(self.fast_us.max(1))))
         } else {
@@ -171,7 +178,13 @@ pub struct Rushing {
 }
 
 impl NetworkModel for Rushing {
-    fn delay(&mut self, _now: Time, from: NodeId, to: NodeId, _rng: &mut ChaCha8Rng) -> Option<u64> {
+    fn delay(
+        &mut self,
+        _now: Time,
+        from: NodeId,
+        to: NodeId,
+        _rng: &mut ChaCha8Rng,
+    ) -> Option<u64> {
         let fast = self.fast_set.get(to).copied().unwrap_or(false);
         Some(match (from == self.adversary, fast) {
             (true, true) => self.rush_us,

@@ -3,8 +3,13 @@
 //! and scenario runs with adversaries, network models and the checkers.
 
 use crate::adversary::{Crash, DoubleVoter, EquivocatingLeader, VoteWithholder};
-use crate::checkers::{check_liveness, check_safety, streamlet_liveness_window, FinalizedRecord, LivenessViolation, SafetyViolation};
-use crate::core::{mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time};
+use crate::checkers::{
+    check_liveness, check_safety, streamlet_liveness_window, FinalizedRecord, LivenessViolation,
+    SafetyViolation,
+};
+use crate::core::{
+    mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time,
+};
 use crate::network::{Asynchronous, NetworkModel, PartialSynchrony, PreGst, Synchronous};
 use ledger_consensus::streamlet::{leader_index, Message, Output, Streamlet, StreamletConfig};
 use ledger_consensus::{Delivery, SimSignatures, SimSigner};
@@ -22,9 +27,20 @@ impl SimMessage for Message {
     }
     fn trace_digest(&self) -> u64 {
         match self {
-            Message::Vote(v) => v.epoch ^ v.block.prefix_u64().rotate_left(7) ^ u64::from_le_bytes([
-                v.voter.0[0], v.voter.0[1], v.voter.0[2], v.voter.0[3], v.voter.0[4], v.voter.0[5], v.voter.0[6], v.voter.0[7],
-            ]),
+            Message::Vote(v) => {
+                v.epoch
+                    ^ v.block.prefix_u64().rotate_left(7)
+                    ^ u64::from_le_bytes([
+                        v.voter.0[0],
+                        v.voter.0[1],
+                        v.voter.0[2],
+                        v.voter.0[3],
+                        v.voter.0[4],
+                        v.voter.0[5],
+                        v.voter.0[6],
+                        v.voter.0[7],
+                    ])
+            }
             Message::Proposal(p) => {
                 let mut s = [0u8; 8];
                 s.copy_from_slice(&p.signature.0[..8]);
@@ -70,6 +86,10 @@ pub struct HonestStreamlet {
     out: Vec<Output>,
 }
 
+/// An adversary's hook on the outputs of its inner honest machine.
+pub type OutputFilter<'f> =
+    dyn FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'f;
+
 /// A node's decision on one output of its inner machine (adversaries filter outputs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Filter {
@@ -90,7 +110,11 @@ impl HonestStreamlet {
     }
 
     /// Starts the machine at `ctx.now()`.
-    pub fn start(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, filter: &mut dyn FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter) {
+    pub fn start(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        filter: &mut OutputFilter<'_>,
+    ) {
         let mut out = std::mem::take(&mut self.out);
         self.sm.on_start(ctx.now().as_ms(), &mut out);
         self.process(ctx, &mut out, filter);
@@ -98,7 +122,12 @@ impl HonestStreamlet {
     }
 
     /// Delivers a timer.
-    pub fn timer(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, epoch: u64, filter: &mut dyn FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter) {
+    pub fn timer(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        epoch: u64,
+        filter: &mut OutputFilter<'_>,
+    ) {
         let mut out = std::mem::take(&mut self.out);
         self.sm.on_epoch_timer(epoch, &mut out);
         self.process(ctx, &mut out, filter);
@@ -106,7 +135,13 @@ impl HonestStreamlet {
     }
 
     /// Delivers a message; echoes it if new. Returns the machine's verdict.
-    pub fn message(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, from: NodeId, msg: &Rc<Message>, filter: &mut dyn FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter) -> Option<Delivery> {
+    pub fn message(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        from: NodeId,
+        msg: &Rc<Message>,
+        filter: &mut OutputFilter<'_>,
+    ) -> Option<Delivery> {
         let mut out = std::mem::take(&mut self.out);
         let verdict = self.sm.on_message(msg, &mut out).ok();
         if self.echo && verdict == Some(Delivery::New) {
@@ -120,7 +155,12 @@ impl HonestStreamlet {
 
     /// Carries out outputs: broadcasts, timers, block building (empty blocks, at once),
     /// observations of final blocks and evidence.
-    pub fn process(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, out: &mut Vec<Output>, filter: &mut dyn FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter) {
+    pub fn process(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        out: &mut Vec<Output>,
+        filter: &mut OutputFilter<'_>,
+    ) {
         let mut queue: VecDeque<Output> = out.drain(..).collect();
         while let Some(o) = queue.pop_front() {
             if filter(&o, ctx, &mut self.sm) == Filter::Handled {
@@ -136,7 +176,8 @@ impl HonestStreamlet {
                     }
                 }
                 Output::Finalized { block, .. } => {
-                    let epoch = ledger_consensus::streamlet::streamlet_fields(&block.header).map_or(0, |f| f.0);
+                    let epoch = ledger_consensus::streamlet::streamlet_fields(&block.header)
+                        .map_or(0, |f| f.0);
                     let record = FinalizedRecord {
                         node: ctx.me(),
                         time: ctx.now(),
@@ -147,7 +188,9 @@ impl HonestStreamlet {
                     };
                     ctx.observe(StreamletObs::Finalized(record));
                 }
-                Output::Evidence(e) => ctx.observe(StreamletObs::Evidence { offender: e.offender() }),
+                Output::Evidence(e) => ctx.observe(StreamletObs::Evidence {
+                    offender: e.offender(),
+                }),
                 Output::ConflictingFinality { .. } => ctx.observe(StreamletObs::ConflictAlarm),
                 Output::Persist(_) | Output::Notarized { .. } | Output::RequestBlock { .. } => {}
             }
@@ -156,7 +199,11 @@ impl HonestStreamlet {
 }
 
 /// No filtering: an honest node.
-pub fn pass(_: &Output, _: &mut Context<'_, Message, StreamletObs>, _: &mut SimStreamlet) -> Filter {
+pub fn pass(
+    _: &Output,
+    _: &mut Context<'_, Message, StreamletObs>,
+    _: &mut SimStreamlet,
+) -> Filter {
     Filter::Pass
 }
 
@@ -164,7 +211,12 @@ impl Node<Message, StreamletObs> for HonestStreamlet {
     fn on_start(&mut self, ctx: &mut Context<'_, Message, StreamletObs>) {
         self.start(ctx, &mut pass);
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, from: NodeId, msg: &Rc<Message>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        from: NodeId,
+        msg: &Rc<Message>,
+    ) {
         self.message(ctx, from, msg, &mut pass);
     }
     fn on_timer(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, timer: u64) {
@@ -245,7 +297,11 @@ impl StreamletScenario {
     pub fn new(n: usize, adversary: StreamletAdversary, seed: u64) -> Self {
         StreamletScenario {
             n,
-            byzantine: if adversary == StreamletAdversary::None { 0 } else { (n.max(1) - 1) / 3 },
+            byzantine: if adversary == StreamletAdversary::None {
+                0
+            } else {
+                (n.max(1) - 1) / 3
+            },
             adversary,
             network: StreamletNetwork::PartialSynchrony { max_gst_epochs: 12 },
             delta_ms: 100,
@@ -325,7 +381,11 @@ pub fn run_streamlet(s: &StreamletScenario) -> StreamletRun {
     // Corrupt validators.
     let mut ids: Vec<usize> = (0..s.n).collect();
     ids.shuffle(&mut rng);
-    let f = if s.adversary == StreamletAdversary::None { 0 } else { s.byzantine.min(s.n) };
+    let f = if s.adversary == StreamletAdversary::None {
+        0
+    } else {
+        s.byzantine.min(s.n)
+    };
     let mut honest = vec![true; s.n];
     for &i in &ids[..f] {
         honest[i] = false;
@@ -378,7 +438,9 @@ pub fn run_streamlet(s: &StreamletScenario) -> StreamletRun {
     // Run length: up to the liveness deadline of the theorem, or max_epochs.
     let window = gst.and_then(|g| {
         let first = g.0.div_ceil(epoch_us);
-        streamlet_liveness_window(first, s.max_epochs, |e| honest[leader_index(e, s.n) as usize])
+        streamlet_liveness_window(first, s.max_epochs, |e| {
+            honest[leader_index(e, s.n) as usize]
+        })
     });
     let end_epoch = window.map_or(s.max_epochs, |w| w + 5 + s.extra_epochs);
     let deadline = window.map(|w| Time((w + 5) * epoch_us));
@@ -396,7 +458,9 @@ pub fn run_streamlet(s: &StreamletScenario) -> StreamletRun {
                         let at = Time(rng.gen_range(0..=end_epoch * epoch_us));
                         Box::new(Crash::new(inner, at))
                     }
-                    StreamletAdversary::EquivocatingLeader => Box::new(EquivocatingLeader::new(inner, key)),
+                    StreamletAdversary::EquivocatingLeader => {
+                        Box::new(EquivocatingLeader::new(inner, key))
+                    }
                     StreamletAdversary::VoteWithholder => Box::new(VoteWithholder::new(inner, key)),
                     StreamletAdversary::DoubleVoter => Box::new(DoubleVoter::new(inner, key)),
                 }
@@ -427,7 +491,14 @@ pub fn run_streamlet(s: &StreamletScenario) -> StreamletRun {
     };
     let honest_final_heights = (0..s.n)
         .filter(|i| honest[*i])
-        .map(|i| finalized.iter().filter(|r| r.node == i).map(|r| r.height).max().unwrap_or(0))
+        .map(|i| {
+            finalized
+                .iter()
+                .filter(|r| r.node == i)
+                .map(|r| r.height)
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     StreamletRun {
         trace_hash: sim.trace_hash(),

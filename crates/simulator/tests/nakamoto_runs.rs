@@ -19,13 +19,24 @@ fn common_prefix_holds_at_k6_with_honest_miners() {
     for seed in 0..runs {
         // 10 miners, delays <= 10 ms against a 1 s block interval, retargeting on.
         let r = run_nakamoto(&NakamotoScenario::honest(10, 300, seed));
-        assert_eq!(r.common_prefix_violations, 0, "seed {seed}: fork depth {}", r.max_fork_depth);
+        assert_eq!(
+            r.common_prefix_violations, 0,
+            "seed {seed}: fork depth {}",
+            r.max_fork_depth
+        );
         assert!(r.safety_ok, "seed {seed}");
-        assert!(r.final_height >= 300, "seed {seed}: only {} final blocks", r.final_height);
+        assert!(
+            r.final_height >= 300,
+            "seed {seed}: only {} final blocks",
+            r.final_height
+        );
         deepest = deepest.max(r.max_fork_depth);
         stale += r.stale_rate;
     }
-    println!("{runs} runs of 300 final blocks: deepest fork {deepest}, mean stale rate {:.4}", stale / runs as f64);
+    println!(
+        "{runs} runs of 300 final blocks: deepest fork {deepest}, mean stale rate {:.4}",
+        stale / runs as f64
+    );
 }
 
 #[test]
@@ -34,7 +45,12 @@ fn slow_network_forks_more_but_keeps_common_prefix() {
     s.max_delay_ms = 200.0;
     let r = run_nakamoto(&s);
     let fast = run_nakamoto(&NakamotoScenario::honest(10, 300, 7));
-    assert!(r.stale_rate > fast.stale_rate, "slow {} vs fast {}", r.stale_rate, fast.stale_rate);
+    assert!(
+        r.stale_rate > fast.stale_rate,
+        "slow {} vs fast {}",
+        r.stale_rate,
+        fast.stale_rate
+    );
     assert_eq!(r.common_prefix_violations, 0);
 }
 
@@ -45,7 +61,11 @@ fn common_prefix_checker_catches_a_partition() {
     let mut s = NakamotoScenario::honest(10, 100, 3);
     s.partition_ms = 60_000;
     let r = run_nakamoto(&s);
-    assert!(r.common_prefix_violations > 0, "max fork depth {}", r.max_fork_depth);
+    assert!(
+        r.common_prefix_violations > 0,
+        "max fork depth {}",
+        r.max_fork_depth
+    );
 }
 
 #[test]
@@ -58,7 +78,10 @@ fn selfish_share_of_main_chain_blocks_by_alpha() {
         let share = r.quality.adversary_share;
         println!("{alpha:.2}  0.0   {share:.4}    {expected:.4}");
         // Short runs: a loose bound (the lab checks 2 points over 100k blocks).
-        assert!((share - expected).abs() < 0.05, "alpha {alpha}: simulated {share}, formula {expected}");
+        assert!(
+            (share - expected).abs() < 0.05,
+            "alpha {alpha}: simulated {share}, formula {expected}"
+        );
     }
 }
 
@@ -78,5 +101,8 @@ fn eyal_sirer_formula_known_values() {
     assert!(eyal_sirer_revenue(0.3, 0.0) < 0.3);
     assert!(eyal_sirer_revenue(0.34, 0.0) > 0.34);
     assert!(eyal_sirer_revenue(0.1, 1.0) > 0.1);
-    assert!((eyal_sirer_revenue(0.25, 0.5) - 0.25).abs() < 1e-9, "threshold 1/4 at γ = 1/2");
+    assert!(
+        (eyal_sirer_revenue(0.25, 0.5) - 0.25).abs() < 1e-9,
+        "threshold 1/4 at γ = 1/2"
+    );
 }

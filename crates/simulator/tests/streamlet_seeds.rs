@@ -3,7 +3,9 @@
 //! finalize within the liveness theorem's bound after GST. `LEDGER_SIM_SEEDS` sets the
 //! number of seeds per configuration (default 1000).
 
-use ledger_simulator::streamlet::{run_streamlet, LivenessOutcome, StreamletAdversary, StreamletNetwork, StreamletScenario};
+use ledger_simulator::streamlet::{
+    run_streamlet, LivenessOutcome, StreamletAdversary, StreamletNetwork, StreamletScenario,
+};
 
 fn seeds() -> u64 {
     std::env::var("LEDGER_SIM_SEEDS")
@@ -31,8 +33,14 @@ fn sweep(n: usize) {
             evidence += r.evidence;
         }
         assert_eq!(finalized_after_gst, seeds);
-        if matches!(adversary, StreamletAdversary::DoubleVoter | StreamletAdversary::EquivocatingLeader) {
-            assert!(evidence > 0, "equivocation must be detected ({adversary:?})");
+        if matches!(
+            adversary,
+            StreamletAdversary::DoubleVoter | StreamletAdversary::EquivocatingLeader
+        ) {
+            assert!(
+                evidence > 0,
+                "equivocation must be detected ({adversary:?})"
+            );
         }
         println!("n={n} {adversary:?}: {seeds} seeds safe and live, {messages} messages, {evidence} evidence items");
     }
@@ -64,7 +72,10 @@ fn same_seed_same_trace_hash() {
             assert_eq!(a.stats, b.stats);
             assert_eq!(a.finalized, b.finalized);
             let c = run_streamlet(&StreamletScenario::new(7, adversary, seed + 1));
-            assert_ne!(a.trace_hash, c.trace_hash, "different seeds give different runs");
+            assert_ne!(
+                a.trace_hash, c.trace_hash,
+                "different seeds give different runs"
+            );
         }
     }
 }
@@ -75,7 +86,9 @@ fn asynchronous_network_is_safe() {
         for adversary in StreamletAdversary::BYZANTINE {
             for seed in 0..seeds() / 10 {
                 let mut s = StreamletScenario::new(n, adversary, seed);
-                s.network = StreamletNetwork::Asynchronous { max_delay_epochs: 6 };
+                s.network = StreamletNetwork::Asynchronous {
+                    max_delay_epochs: 6,
+                };
                 s.max_epochs = 40;
                 let r = run_streamlet(&s);
                 assert_eq!(r.safety, Ok(()), "n={n} {adversary:?} seed={seed}");
@@ -92,7 +105,11 @@ fn synchronous_network_finalizes_every_run() {
             s.network = StreamletNetwork::Synchronous;
             let r = run_streamlet(&s);
             assert_eq!(r.safety, Ok(()));
-            assert!(matches!(r.liveness, LivenessOutcome::Met { .. }), "{adversary:?} seed={seed}: {:?}", r.liveness);
+            assert!(
+                matches!(r.liveness, LivenessOutcome::Met { .. }),
+                "{adversary:?} seed={seed}: {:?}",
+                r.liveness
+            );
         }
     }
 }
@@ -103,7 +120,10 @@ fn synchronous_network_finalizes_every_run() {
 fn lowered_quorum_is_caught_by_the_safety_checker() {
     let mut violations = 0;
     let mut runs = 0;
-    for adversary in [StreamletAdversary::DoubleVoter, StreamletAdversary::EquivocatingLeader] {
+    for adversary in [
+        StreamletAdversary::DoubleVoter,
+        StreamletAdversary::EquivocatingLeader,
+    ] {
         for seed in 0..seeds().min(200) {
             let mut s = StreamletScenario::new(4, adversary, seed);
             s.insecure_quorum = Some(s.n / 2);
@@ -116,5 +136,8 @@ fn lowered_quorum_is_caught_by_the_safety_checker() {
         }
     }
     println!("quorum n/2: {violations} of {runs} runs violate safety");
-    assert!(violations > 0, "the safety checker must catch a lowered quorum");
+    assert!(
+        violations > 0,
+        "the safety checker must catch a lowered quorum"
+    );
 }

@@ -343,13 +343,18 @@ impl Nakamoto {
 
     /// Rebuilds a node after a restart from its final tail and unfinal blocks (which
     /// are re-validated). Returns the node and the outputs of re-inserting them.
-    pub fn restore(cfg: NakamotoConfig, state: RestoreState, now_ms: u64) -> Result<(Nakamoto, Vec<Output>), NakamotoError> {
+    pub fn restore(
+        cfg: NakamotoConfig,
+        state: RestoreState,
+        now_ms: u64,
+    ) -> Result<(Nakamoto, Vec<Output>), NakamotoError> {
         let Some(last) = state.final_tail.last() else {
             return Err(NakamotoError::Restore("empty final tail".into()));
         };
         let mut node = Nakamoto::new(cfg);
         if last.height() > 0 {
-            let target = pow::header_target(&last.header).ok_or(NakamotoError::NotNakamotoHeader)?;
+            let target =
+                pow::header_target(&last.header).ok_or(NakamotoError::NotNakamotoHeader)?;
             for w in state.final_tail.windows(2) {
                 if w[1].header.parent != w[0].hash() || w[1].height() != w[0].height() + 1 {
                     return Err(NakamotoError::Restore("final tail is not a chain".into()));
@@ -402,7 +407,12 @@ impl Nakamoto {
     }
 
     /// A block solved by the local miner: validated like any block, then broadcast.
-    pub fn on_mined(&mut self, block: Block, now_ms: u64, out: &mut Vec<Output>) -> Result<(), NakamotoError> {
+    pub fn on_mined(
+        &mut self,
+        block: Block,
+        now_ms: u64,
+        out: &mut Vec<Output>,
+    ) -> Result<(), NakamotoError> {
         let copy = block.clone();
         let mut inner = Vec::new();
         if self.on_block(block, now_ms, &mut inner)? == Delivery::New {
@@ -414,7 +424,12 @@ impl Nakamoto {
 
     /// A block from the network. `Ok(Delivery::New)` means the transport should relay
     /// it; an error means it is invalid and nothing changed.
-    pub fn on_block(&mut self, block: Block, now_ms: u64, out: &mut Vec<Output>) -> Result<Delivery, NakamotoError> {
+    pub fn on_block(
+        &mut self,
+        block: Block,
+        now_ms: u64,
+        out: &mut Vec<Output>,
+    ) -> Result<Delivery, NakamotoError> {
         let ConsensusHeader::Nakamoto { target, .. } = &block.header.consensus else {
             return Err(NakamotoError::NotNakamotoHeader);
         };
@@ -475,7 +490,8 @@ impl Nakamoto {
             self.requested.remove(&h);
             for (kh, kid) in kids {
                 self.orphan_count = self.orphan_count.saturating_sub(1);
-                if !self.blocks.contains_key(&kh) && self.check_contextual(&kid, kh, now_ms).is_ok() {
+                if !self.blocks.contains_key(&kh) && self.check_contextual(&kid, kh, now_ms).is_ok()
+                {
                     self.link(kid, kh, &mut best);
                     stack.push(kh);
                 }
@@ -510,7 +526,12 @@ impl Nakamoto {
     }
 
     /// Checks that need the parent: height, final chain, target, time.
-    fn check_contextual(&self, block: &Block, hash: Hash, now_ms: u64) -> Result<(), NakamotoError> {
+    fn check_contextual(
+        &self,
+        block: &Block,
+        hash: Hash,
+        now_ms: u64,
+    ) -> Result<(), NakamotoError> {
         let parent_hash = block.header.parent;
         let Some(parent) = self.blocks.get(&parent_hash) else {
             return Err(NakamotoError::ConflictsWithFinal(hash));
@@ -588,10 +609,7 @@ impl Nakamoto {
         let (mut a, mut b) = (old, new);
         let mut abandoned = Vec::new();
         let mut adopted = Vec::new();
-        loop {
-            let (Some(ea), Some(eb)) = (self.blocks.get(&a), self.blocks.get(&b)) else {
-                break;
-            };
+        while let (Some(ea), Some(eb)) = (self.blocks.get(&a), self.blocks.get(&b)) {
             if a == b {
                 break;
             }

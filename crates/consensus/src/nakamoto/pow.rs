@@ -30,7 +30,13 @@ pub fn meets_target(header: &BlockHeader) -> bool {
 /// `intervals` blocks took, `target_block_ms` the desired spacing, `factor` the clamp:
 /// `new = old * clamp(actual, expected / factor, expected * factor) / expected`, with
 /// `expected = intervals * target_block_ms`, at least 1 and at most 2^256 - 1.
-pub fn retarget(old: U256, actual_ms: u64, intervals: u64, target_block_ms: u64, factor: u64) -> U256 {
+pub fn retarget(
+    old: U256,
+    actual_ms: u64,
+    intervals: u64,
+    target_block_ms: u64,
+    factor: u64,
+) -> U256 {
     let expected = intervals.saturating_mul(target_block_ms).max(1);
     let factor = factor.max(1);
     let lo = (expected / factor).max(1);

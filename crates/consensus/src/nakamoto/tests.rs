@@ -45,7 +45,12 @@ fn child(n: &Nakamoto, parent: &Hash, time_ms: u64, txs: Vec<SignedTx>) -> Block
 
 fn header_mut(b: &mut Block) -> (&mut u64, &mut Hash, &mut u64) {
     match &mut b.header.consensus {
-        ConsensusHeader::Nakamoto { time_ms, target, nonce, .. } => (time_ms, target, nonce),
+        ConsensusHeader::Nakamoto {
+            time_ms,
+            target,
+            nonce,
+            ..
+        } => (time_ms, target, nonce),
         ConsensusHeader::Streamlet { .. } => unreachable!(),
     }
 }
@@ -72,20 +77,27 @@ fn extend(n: &mut Nakamoto, count: usize, start_ms: u64, step_ms: u64) -> (Vec<H
 fn difficulty_and_target_arithmetic() {
     assert_eq!(target_for_difficulty(1), U256::MAX);
     assert_eq!(target_for_difficulty(0), U256::MAX);
-    assert_eq!(target_for_difficulty(2), U256([u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 1]));
+    assert_eq!(
+        target_for_difficulty(2),
+        U256([u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 1])
+    );
     let t = U256([0, 0, 0, 1 << 40]);
     // (old, actual, intervals, block_ms, factor) -> new
     let cases = [
-        ((t, 10_000, 10, 1000, 4), t),                       // on time: unchanged
+        ((t, 10_000, 10, 1000, 4), t), // on time: unchanged
         ((t, 20_000, 10, 1000, 4), U256([0, 0, 0, 1 << 41])), // twice as slow: target x2
-        ((t, 5_000, 10, 1000, 4), U256([0, 0, 0, 1 << 39])),  // twice as fast: target /2
+        ((t, 5_000, 10, 1000, 4), U256([0, 0, 0, 1 << 39])), // twice as fast: target /2
         ((t, 1_000_000, 10, 1000, 4), U256([0, 0, 0, 1 << 42])), // clamp x4
-        ((t, 0, 10, 1000, 4), U256([0, 0, 0, 1 << 38])),       // clamp /4
-        ((U256::MAX, 40_000, 10, 1000, 4), U256::MAX),         // saturates at the limit
-        ((U256::ONE, 1, 10, 1000, 4), U256::ONE),              // never zero
+        ((t, 0, 10, 1000, 4), U256([0, 0, 0, 1 << 38])), // clamp /4
+        ((U256::MAX, 40_000, 10, 1000, 4), U256::MAX), // saturates at the limit
+        ((U256::ONE, 1, 10, 1000, 4), U256::ONE), // never zero
     ];
     for ((old, actual, intervals, ms, factor), want) in cases {
-        assert_eq!(retarget(old, actual, intervals, ms, factor), want, "actual {actual}");
+        assert_eq!(
+            retarget(old, actual, intervals, ms, factor),
+            want,
+            "actual {actual}"
+        );
     }
 }
 
@@ -98,15 +110,43 @@ fn proof_of_work_is_hash_at_most_target() {
         min_time_ms: 0,
     };
     let b = t.block(5, miner(), vec![]);
-    assert!(meets_target(&b.header), "everything meets the maximum target");
-    let mut hard = MiningTemplate { target: U256::ZERO.to_hash(), ..t }.block(5, miner(), vec![]);
+    assert!(
+        meets_target(&b.header),
+        "everything meets the maximum target"
+    );
+    let mut hard = MiningTemplate {
+        target: U256::ZERO.to_hash(),
+        ..t
+    }
+    .block(5, miner(), vec![]);
     assert!(!meets_target(&hard.header));
     assert!(!mine(&mut hard, 100), "no hash is <= 0");
-    let mut b = MiningTemplate { target: target_for_difficulty(64).to_hash(), ..t }.block(5, miner(), vec![]);
+    let mut b = MiningTemplate {
+        target: target_for_difficulty(64).to_hash(),
+        ..t
+    }
+    .block(5, miner(), vec![]);
     assert!(mine(&mut b, 1 << 20));
     assert!(U256::from_hash(&b.hash()) <= target_for_difficulty(64));
-    assert_eq!(t.block(0, miner(), vec![]).header, MiningTemplate { min_time_ms: 0, ..t }.block(0, miner(), vec![]).header);
-    assert!(matches!(MiningTemplate { min_time_ms: 9, ..t }.block(5, miner(), vec![]).header.consensus, ConsensusHeader::Nakamoto { time_ms: 9, .. }));
+    assert_eq!(
+        t.block(0, miner(), vec![]).header,
+        MiningTemplate {
+            min_time_ms: 0,
+            ..t
+        }
+        .block(0, miner(), vec![])
+        .header
+    );
+    assert!(matches!(
+        MiningTemplate {
+            min_time_ms: 9,
+            ..t
+        }
+        .block(5, miner(), vec![])
+        .header
+        .consensus,
+        ConsensusHeader::Nakamoto { time_ms: 9, .. }
+    ));
 }
 
 #[test]
@@ -118,8 +158,16 @@ fn invalid_blocks_are_rejected_with_typed_errors_and_change_nothing() {
     let mut cases: Vec<(&str, Block, u64, NakamotoError)> = Vec::new();
 
     let mut b = good.clone();
-    b.header.consensus = ConsensusHeader::Streamlet { epoch: 1, proposer: miner() };
-    cases.push(("streamlet header", b, 2000, NakamotoError::NotNakamotoHeader));
+    b.header.consensus = ConsensusHeader::Streamlet {
+        epoch: 1,
+        proposer: miner(),
+    };
+    cases.push((
+        "streamlet header",
+        b,
+        2000,
+        NakamotoError::NotNakamotoHeader,
+    ));
 
     let mut b = good.clone();
     b.header.height = 0;
@@ -128,7 +176,12 @@ fn invalid_blocks_are_rejected_with_typed_errors_and_change_nothing() {
     let mut b = good.clone();
     *header_mut(&mut b).1 = U256::ZERO.to_hash();
     let h = b.hash();
-    cases.push(("hash above target", b, 2000, NakamotoError::InsufficientWork { hash: h }));
+    cases.push((
+        "hash above target",
+        b,
+        2000,
+        NakamotoError::InsufficientWork { hash: h },
+    ));
 
     let mut b = good.clone();
     b.txs.push(tx(1));
@@ -138,7 +191,15 @@ fn invalid_blocks_are_rejected_with_typed_errors_and_change_nothing() {
     let mut b = good.clone();
     b.header.height = 2;
     remine(&mut b);
-    cases.push(("height skips", b, 2000, NakamotoError::BadHeight { height: 2, parent_height: 0 }));
+    cases.push((
+        "height skips",
+        b,
+        2000,
+        NakamotoError::BadHeight {
+            height: 2,
+            parent_height: 0,
+        },
+    ));
 
     let mut b = good.clone();
     *header_mut(&mut b).1 = U256::MAX.to_hash();
@@ -156,12 +217,28 @@ fn invalid_blocks_are_rejected_with_typed_errors_and_change_nothing() {
     let mut b = good.clone();
     *header_mut(&mut b).0 = 10_000_000;
     remine(&mut b);
-    cases.push(("time far ahead of the clock", b, 2000, NakamotoError::TimeTooFarAhead { time_ms: 10_000_000, now_ms: 2000 }));
+    cases.push((
+        "time far ahead of the clock",
+        b,
+        2000,
+        NakamotoError::TimeTooFarAhead {
+            time_ms: 10_000_000,
+            now_ms: 2000,
+        },
+    ));
 
     let mut b = good.clone();
     b.header.height = 5_000_000;
     remine(&mut b);
-    cases.push(("absurd height", b, 2000, NakamotoError::HeightTooFarAhead { height: 5_000_000, tip: 0 }));
+    cases.push((
+        "absurd height",
+        b,
+        2000,
+        NakamotoError::HeightTooFarAhead {
+            height: 5_000_000,
+            tip: 0,
+        },
+    ));
 
     for (name, block, now, want) in cases {
         let mut n = Nakamoto::new(cfg.clone());
@@ -169,7 +246,11 @@ fn invalid_blocks_are_rejected_with_typed_errors_and_change_nothing() {
         assert_eq!(n.on_block(block, now, &mut out), Err(want), "{name}");
         assert!(out.is_empty(), "{name}");
         assert_eq!(n.tip(), g, "{name}");
-        assert_eq!(n.on_block(good.clone(), 2000, &mut out), Ok(Delivery::New), "{name}");
+        assert_eq!(
+            n.on_block(good.clone(), 2000, &mut out),
+            Ok(Delivery::New),
+            "{name}"
+        );
     }
 }
 
@@ -215,8 +296,17 @@ fn fork_choice_is_most_work_and_ties_keep_the_first() {
             returned_txs: vec![tx(1)],
         }
     );
-    assert_eq!(out[1], Output::NewTip { hash: b2.hash(), height: 2 });
-    assert!(matches!(out[2], Output::Template(MiningTemplate { height: 3, .. })));
+    assert_eq!(
+        out[1],
+        Output::NewTip {
+            hash: b2.hash(),
+            height: 2
+        }
+    );
+    assert!(matches!(
+        out[2],
+        Output::Template(MiningTemplate { height: 3, .. })
+    ));
 }
 
 #[test]
@@ -237,7 +327,13 @@ fn reorg_returns_only_transactions_the_new_branch_lacks() {
 /// GKL: the ledger is "C^{⌈k}", the chain without its last k blocks.
 #[test]
 fn finality_at_depth_k_in_order_exactly_once() {
-    for (k, blocks, want_final) in [(1u64, 1usize, 0u64), (1, 3, 2), (3, 3, 0), (3, 10, 7), (6, 20, 14)] {
+    for (k, blocks, want_final) in [
+        (1u64, 1usize, 0u64),
+        (1, 3, 2),
+        (3, 3, 0),
+        (3, 10, 7),
+        (6, 20, 14),
+    ] {
         let mut n = Nakamoto::new(config(1 << 30, k));
         let (hashes, out) = extend(&mut n, blocks, 1000, 1000);
         let finals: Vec<Hash> = out
@@ -248,7 +344,11 @@ fn finality_at_depth_k_in_order_exactly_once() {
             })
             .collect();
         assert_eq!(finals.len() as u64, want_final, "k={k} blocks={blocks}");
-        assert_eq!(finals[..], hashes[..want_final as usize], "in chain order, each once");
+        assert_eq!(
+            finals[..],
+            hashes[..want_final as usize],
+            "in chain order, each once"
+        );
         assert_eq!(n.final_tip().1, want_final);
     }
 }
@@ -269,7 +369,10 @@ fn blocks_conflicting_with_the_final_chain_are_refused() {
         results.push(n.on_block(other.block(h).unwrap().clone(), 20_000, &mut Vec::new()));
     }
     assert_eq!(results[0], Ok(Delivery::Stale));
-    assert_eq!(results[2], Err(NakamotoError::ConflictsWithFinal(branch[2])));
+    assert_eq!(
+        results[2],
+        Err(NakamotoError::ConflictsWithFinal(branch[2]))
+    );
     assert_eq!(n.final_tip().1, 2);
 }
 
@@ -290,7 +393,10 @@ fn orphans_wait_for_their_parent_which_is_requested() {
     let mut out = Vec::new();
     n.on_block(b1, 9000, &mut out).unwrap();
     assert_eq!(n.tip(), hashes[2]);
-    assert!(out.contains(&Output::NewTip { hash: hashes[2], height: 3 }));
+    assert!(out.contains(&Output::NewTip {
+        hash: hashes[2],
+        height: 3
+    }));
 }
 
 #[test]
@@ -301,12 +407,21 @@ fn difficulty_retargets_every_interval_within_the_clamp() {
     extend(&mut n, 3, 2000, 2000);
     let t1 = n.template();
     assert_eq!(t1.height, 4);
-    assert_eq!(U256::from_hash(&t1.target), U256::from_hash(&t0).mul_div_u64(2, 1).unwrap().min(U256::MAX));
+    assert_eq!(
+        U256::from_hash(&t1.target),
+        U256::from_hash(&t0)
+            .mul_div_u64(2, 1)
+            .unwrap()
+            .min(U256::MAX)
+    );
     extend(&mut n, 4, 8000, 100_000);
     let t2 = n.template();
     assert_eq!(t2.height, 8);
     // 100 s per block: clamped to a factor of 4.
-    assert_eq!(U256::from_hash(&t2.target), U256::from_hash(&t1.target).mul_div_u64(4, 1).unwrap());
+    assert_eq!(
+        U256::from_hash(&t2.target),
+        U256::from_hash(&t1.target).mul_div_u64(4, 1).unwrap()
+    );
     // Between retargets the target stays.
     extend(&mut n, 1, 500_000, 1000);
     assert_eq!(n.template().target, t2.target);
@@ -317,14 +432,22 @@ fn mined_blocks_are_broadcast_and_restore_rebuilds_the_chain() {
     let cfg = config(4, 3);
     let mut n = Nakamoto::new(cfg.clone());
     let out = n.handle(Input::Start).unwrap();
-    assert!(matches!(out[..], [Output::Template(MiningTemplate { height: 1, .. })]));
+    assert!(matches!(
+        out[..],
+        [Output::Template(MiningTemplate { height: 1, .. })]
+    ));
     let mut all = Vec::new();
     let mut final_blocks = vec![cfg.genesis.clone()];
     for i in 0..6u64 {
         let t = n.template();
         let mut b = t.block(1000 * (i + 1), miner(), vec![]);
         assert!(mine(&mut b, 1 << 20));
-        let out = n.handle(Input::Mined { block: b.clone(), now_ms: 10_000 }).unwrap();
+        let out = n
+            .handle(Input::Mined {
+                block: b.clone(),
+                now_ms: 10_000,
+            })
+            .unwrap();
         assert_eq!(out[0], Output::Broadcast(b.clone()));
         for o in &out {
             if let Output::Finalized(f) = o {

@@ -152,17 +152,28 @@ pub struct Certificate {
     pub votes: Vec<CertVote>,
 }
 
+/// A block header with its proposer's proposal signature (the signature covers the
+/// header hash, so the header alone proves what was signed).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedHeader {
+    /// The header.
+    pub header: BlockHeader,
+    /// The proposal signature.
+    pub signature: Signature,
+}
+
 /// Proof that a validator equivocated.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Evidence {
     /// Two different signed proposals from the leader of one epoch.
     DoubleProposal {
         /// The leader.
         proposer: PublicKey,
-        /// The first header and its proposal signature.
-        first: (BlockHeader, Signature),
-        /// The second header and its proposal signature.
-        second: (BlockHeader, Signature),
+        /// The first proposal seen.
+        first: Box<SignedHeader>,
+        /// The conflicting proposal.
+        second: Box<SignedHeader>,
     },
     /// Two votes of one validator in one epoch for different blocks.
     DoubleVote {

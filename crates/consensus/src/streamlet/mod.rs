@@ -86,7 +86,7 @@ mod validators;
 
 pub use messages::{
     signing_bytes, streamlet_fields, CertVote, Certificate, Evidence, Message, Proposal,
-    SafetyRecord, Vote, PROPOSAL_TAG, VOTE_TAG,
+    SafetyRecord, SignedHeader, Vote, PROPOSAL_TAG, VOTE_TAG,
 };
 pub use validators::{
     leader_index, two_thirds_quorum, CertificateError, ConfigError, ValidatorSet, LEADER_DOMAIN,
@@ -201,7 +201,9 @@ pub enum Input {
     },
 }
 
-/// An effect for the driver to carry out, in order.
+/// An effect for the driver to carry out, in order. (Outputs are short-lived; boxing
+/// the block-carrying variants would only add allocations.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
     /// Durably store this record (replacing the previous one) **before** acting on any
@@ -385,7 +387,9 @@ impl EpochState {
     }
     fn votes_of(&self, v: u32) -> impl Iterator<Item = &(u32, Hash, Signature)> {
         let start = self.votes.partition_point(|(i, _, _)| *i < v);
-        self.votes[start..].iter().take_while(move |(i, _, _)| *i == v)
+        self.votes[start..]
+            .iter()
+            .take_while(move |(i, _, _)| *i == v)
     }
 }
 
@@ -499,7 +503,9 @@ impl<V: Verifier> Streamlet<V> {
         state: RestoreState,
     ) -> Result<(Self, Vec<Output>), StreamletError> {
         if streamlet_fields(&state.final_block.header).is_none() {
-            return Err(StreamletError::Restore("final block is not a Streamlet block".into()));
+            return Err(StreamletError::Restore(
+                "final block is not a Streamlet block".into(),
+            ));
         }
         let mut node = Self::with_root(cfg, verifier, signer, state.final_block, state.safety);
         node.current_epoch = node.current_epoch.max(state.safety.epoch);
@@ -547,7 +553,11 @@ impl<V: Verifier> Streamlet<V> {
 
     /// `Input::Message`: a proposal or a vote. `Ok(Delivery::New)` means the transport
     /// should relay it; an error means the sender misbehaved and nothing changed.
-    pub fn on_message(&mut self, msg: &Message, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+    pub fn on_message(
+        &mut self,
+        msg: &Message,
+        out: &mut Vec<Output>,
+    ) -> Result<Delivery, StreamletError> {
         let r = match msg {
             Message::Vote(v) => self.on_vote(v, out),
             Message::Proposal(p) => self.on_proposal(p, out),
@@ -583,7 +593,12 @@ impl<V: Verifier> Streamlet<V> {
     }
 
     /// `Input::BlockBuilt`: signs and sends the proposal (and this leader's vote).
-    pub fn on_block_built(&mut self, epoch: u64, txs: Vec<SignedTx>, out: &mut Vec<Output>) -> Result<(), StreamletError> {
+    pub fn on_block_built(
+        &mut self,
+        epoch: u64,
+        txs: Vec<SignedTx>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), StreamletError> {
         let stale = StreamletError::StaleBuild {
             epoch,
             current: self.current_epoch,
@@ -598,7 +613,12 @@ impl<V: Verifier> Streamlet<V> {
             return Err(stale);
         };
         let proposer = self.cfg.validators.keys()[me as usize];
-        let block = Block::new(parent, height, ConsensusHeader::Streamlet { epoch, proposer }, txs);
+        let block = Block::new(
+            parent,
+            height,
+            ConsensusHeader::Streamlet { epoch, proposer },
+            txs,
+        );
         let proposal = Proposal::sign(&self.cfg.chain, block, signer.as_ref());
         let hash = proposal.block.hash();
         self.pending_build = None;
@@ -620,7 +640,12 @@ impl<V: Verifier> Streamlet<V> {
 
     /// `Input::CertifiedBlock`: a notarized block from sync, checked against the
     /// validator set before it is used.
-    pub fn on_certified_block(&mut self, block: Block, certificate: Certificate, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+    pub fn on_certified_block(
+        &mut self,
+        block: Block,
+        certificate: Certificate,
+        out: &mut Vec<Output>,
+    ) -> Result<Delivery, StreamletError> {
         let (epoch, proposer) =
             streamlet_fields(&block.header).ok_or(StreamletError::NotStreamletHeader)?;
         let hash = block.hash();
@@ -694,12 +719,18 @@ impl<V: Verifier> Streamlet<V> {
             .map_err(StreamletError::InvalidPayload)?;
         match self.blocks.get(&block.header.parent) {
             Some(parent) => check_against_parent(block.height(), epoch, parent),
-            None if self.orphan_count >= self.cfg.max_orphans => Err(StreamletError::TooManyOrphans),
+            None if self.orphan_count >= self.cfg.max_orphans => {
+                Err(StreamletError::TooManyOrphans)
+            }
             None => Ok(()),
         }
     }
 
-    fn on_proposal(&mut self, p: &Proposal, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+    fn on_proposal(
+        &mut self,
+        p: &Proposal,
+        out: &mut Vec<Output>,
+    ) -> Result<Delivery, StreamletError> {
         let (epoch, proposer) =
             streamlet_fields(&p.block.header).ok_or(StreamletError::NotStreamletHeader)?;
         if epoch == 0 {
@@ -750,8 +781,14 @@ impl<V: Verifier> Streamlet<V> {
                 st.proposal_reported = true;
                 let ev = Evidence::DoubleProposal {
                     proposer: streamlet_fields(header).map_or_else(PublicKey::default, |f| f.1),
-                    first: (header.clone(), *sig),
-                    second: (p.block.header.clone(), p.signature),
+                    first: Box::new(SignedHeader {
+                        header: header.clone(),
+                        signature: *sig,
+                    }),
+                    second: Box::new(SignedHeader {
+                        header: p.block.header.clone(),
+                        signature: p.signature,
+                    }),
                 };
                 out.push(Output::Evidence(ev.clone()));
                 if self.evidence.len() < MAX_KEPT_EVIDENCE {
@@ -759,7 +796,8 @@ impl<V: Verifier> Streamlet<V> {
                 }
             }
         }
-        st.proposals.push((p.signature, hash, p.block.header.clone()));
+        st.proposals
+            .push((p.signature, hash, p.block.header.clone()));
         // "Every player votes for the first proposal they see from the epoch's leader."
         if st.first_proposal.is_none() {
             st.first_proposal = Some(hash);
@@ -1178,8 +1216,7 @@ impl<V: Verifier> Streamlet<V> {
 
     /// This node's validator key, if it is a validator.
     pub fn validator_key(&self) -> Option<PublicKey> {
-        self.me
-            .and_then(|i| self.cfg.validators.key(i).copied())
+        self.me.and_then(|i| self.cfg.validators.key(i).copied())
     }
 
     /// Equivocation evidence seen so far (the first [`MAX_KEPT_EVIDENCE`] items).

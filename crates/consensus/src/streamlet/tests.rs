@@ -17,7 +17,11 @@ fn config(n: usize) -> StreamletConfig {
 }
 
 fn node(cfg: &StreamletConfig, i: usize) -> Streamlet<SimSignatures> {
-    Streamlet::new(cfg.clone(), SimSignatures, Some(Box::new(SimSigner { key: key(i) })))
+    Streamlet::new(
+        cfg.clone(),
+        SimSignatures,
+        Some(Box::new(SimSigner { key: key(i) })),
+    )
 }
 
 fn observer(cfg: &StreamletConfig) -> Streamlet<SimSignatures> {
@@ -30,17 +34,31 @@ fn leader(cfg: &StreamletConfig, epoch: u64) -> usize {
 
 fn block_on(cfg: &StreamletConfig, parent: &Block, epoch: u64, txs: Vec<SignedTx>) -> Block {
     let proposer = key(leader(cfg, epoch));
-    Block::new(parent.hash(), parent.height() + 1, ConsensusHeader::Streamlet { epoch, proposer }, txs)
+    Block::new(
+        parent.hash(),
+        parent.height() + 1,
+        ConsensusHeader::Streamlet { epoch, proposer },
+        txs,
+    )
 }
 
 fn propose(cfg: &StreamletConfig, block: Block) -> Message {
     let (epoch, proposer) = streamlet_fields(&block.header).unwrap();
     let _ = epoch;
-    Message::Proposal(Proposal::sign(&cfg.chain, block, &SimSigner { key: proposer }))
+    Message::Proposal(Proposal::sign(
+        &cfg.chain,
+        block,
+        &SimSigner { key: proposer },
+    ))
 }
 
 fn vote(cfg: &StreamletConfig, i: usize, epoch: u64, block: Hash) -> Message {
-    Message::Vote(Vote::sign(&cfg.chain, epoch, block, &SimSigner { key: key(i) }))
+    Message::Vote(Vote::sign(
+        &cfg.chain,
+        epoch,
+        block,
+        &SimSigner { key: key(i) },
+    ))
 }
 
 fn at_epoch(n: &mut Streamlet<SimSignatures>, epoch: u64) -> Vec<Output> {
@@ -66,7 +84,8 @@ fn notarize(cfg: &StreamletConfig, n: &mut Streamlet<SimSignatures>, block: &Blo
     let epoch = streamlet_fields(&block.header).unwrap().0;
     let mut out = Vec::new();
     for i in 0..cfg.validators.quorum() {
-        n.on_message(&vote(cfg, i, epoch, block.hash()), &mut out).unwrap();
+        n.on_message(&vote(cfg, i, epoch, block.hash()), &mut out)
+            .unwrap();
     }
     out
 }
@@ -91,7 +110,17 @@ fn own_votes(out: &[Output]) -> Vec<Hash> {
 
 #[test]
 fn quorum_is_at_least_two_thirds() {
-    for (n, q) in [(1, 1), (2, 2), (3, 2), (4, 3), (5, 4), (6, 4), (7, 5), (10, 7), (100, 67)] {
+    for (n, q) in [
+        (1, 1),
+        (2, 2),
+        (3, 2),
+        (4, 3),
+        (5, 4),
+        (6, 4),
+        (7, 5),
+        (10, 7),
+        (100, 67),
+    ] {
         assert_eq!(two_thirds_quorum(n), q, "n = {n}");
         assert!(3 * q >= 2 * n && 3 * (q - 1) < 2 * n, "n = {n}");
     }
@@ -126,7 +155,10 @@ fn validator_set_rejects_bad_input() {
         initial_difficulty: 1,
         max_retarget_factor: 4,
     });
-    assert!(matches!(StreamletConfig::from_genesis(&g), Err(ConfigError::WrongProtocol(_))));
+    assert!(matches!(
+        StreamletConfig::from_genesis(&g),
+        Err(ConfigError::WrongProtocol(_))
+    ));
 }
 
 #[test]
@@ -138,7 +170,10 @@ fn epochs_are_two_delta_long() {
     assert_eq!(cfg.epoch_start_ms(3), 600);
     let mut n = node(&cfg, 0);
     let out = n.handle(Input::Start { now_ms: 250 }).unwrap();
-    assert!(out.contains(&Output::SetTimer { at_ms: 400, epoch: 2 }));
+    assert!(out.contains(&Output::SetTimer {
+        at_ms: 400,
+        epoch: 2
+    }));
     assert_eq!(n.current_epoch(), 1);
 }
 
@@ -179,8 +214,18 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
             "proposal by a validator that does not lead the epoch",
             Message::Proposal(Proposal::sign(
                 &cfg.chain,
-                Block::new(g.hash(), 1, ConsensusHeader::Streamlet { epoch: e, proposer: key(wrong_leader) }, vec![]),
-                &SimSigner { key: key(wrong_leader) },
+                Block::new(
+                    g.hash(),
+                    1,
+                    ConsensusHeader::Streamlet {
+                        epoch: e,
+                        proposer: key(wrong_leader),
+                    },
+                    vec![],
+                ),
+                &SimSigner {
+                    key: key(wrong_leader),
+                },
             )),
             StreamletError::WrongLeader {
                 epoch: e,
@@ -192,21 +237,89 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
             "proposal by a non-validator",
             Message::Proposal(Proposal::sign(
                 &cfg.chain,
-                Block::new(g.hash(), 1, ConsensusHeader::Streamlet { epoch: e, proposer: stranger }, vec![]),
+                Block::new(
+                    g.hash(),
+                    1,
+                    ConsensusHeader::Streamlet {
+                        epoch: e,
+                        proposer: stranger,
+                    },
+                    vec![],
+                ),
                 &SimSigner { key: stranger },
             )),
             StreamletError::NotAValidator(stranger),
         ),
-        ("proposal with a bad signature", Message::Proposal(bad_sig), StreamletError::BadSignature),
-        ("proposal whose tx root does not match", Message::Proposal(Proposal { block: bad_root, signature: Signature([0; 64]) }), StreamletError::BadSignature),
-        ("proposal with a height that skips", propose(&cfg, bad_height), StreamletError::BadHeight { height: 5, parent_height: 0 }),
-        ("proposal in epoch 0", propose(&cfg, block_on(&cfg, &g, 0, vec![])), StreamletError::GenesisEpoch),
-        ("proposal far in the future", propose(&cfg, block_on(&cfg, &g, 1_000, vec![])), StreamletError::EpochTooFarAhead { epoch: 1_000, current: 0 }),
-        ("proposal with a proof-of-work header", Message::Proposal(Proposal { block: nakamoto, signature: Signature([0; 64]) }), StreamletError::NotStreamletHeader),
-        ("vote by a non-validator", Message::Vote(Vote::sign(&cfg.chain, e, good.hash(), &SimSigner { key: stranger })), StreamletError::NotAValidator(stranger)),
-        ("vote with another validator's signature", Message::Vote(forged_vote), StreamletError::BadSignature),
-        ("vote in epoch 0", vote(&cfg, 1, 0, good.hash()), StreamletError::GenesisEpoch),
-        ("vote far in the future", vote(&cfg, 1, u64::MAX, good.hash()), StreamletError::EpochTooFarAhead { epoch: u64::MAX, current: 0 }),
+        (
+            "proposal with a bad signature",
+            Message::Proposal(bad_sig),
+            StreamletError::BadSignature,
+        ),
+        (
+            "proposal whose tx root does not match",
+            Message::Proposal(Proposal {
+                block: bad_root,
+                signature: Signature([0; 64]),
+            }),
+            StreamletError::BadSignature,
+        ),
+        (
+            "proposal with a height that skips",
+            propose(&cfg, bad_height),
+            StreamletError::BadHeight {
+                height: 5,
+                parent_height: 0,
+            },
+        ),
+        (
+            "proposal in epoch 0",
+            propose(&cfg, block_on(&cfg, &g, 0, vec![])),
+            StreamletError::GenesisEpoch,
+        ),
+        (
+            "proposal far in the future",
+            propose(&cfg, block_on(&cfg, &g, 1_000, vec![])),
+            StreamletError::EpochTooFarAhead {
+                epoch: 1_000,
+                current: 0,
+            },
+        ),
+        (
+            "proposal with a proof-of-work header",
+            Message::Proposal(Proposal {
+                block: nakamoto,
+                signature: Signature([0; 64]),
+            }),
+            StreamletError::NotStreamletHeader,
+        ),
+        (
+            "vote by a non-validator",
+            Message::Vote(Vote::sign(
+                &cfg.chain,
+                e,
+                good.hash(),
+                &SimSigner { key: stranger },
+            )),
+            StreamletError::NotAValidator(stranger),
+        ),
+        (
+            "vote with another validator's signature",
+            Message::Vote(forged_vote),
+            StreamletError::BadSignature,
+        ),
+        (
+            "vote in epoch 0",
+            vote(&cfg, 1, 0, good.hash()),
+            StreamletError::GenesisEpoch,
+        ),
+        (
+            "vote far in the future",
+            vote(&cfg, 1, u64::MAX, good.hash()),
+            StreamletError::EpochTooFarAhead {
+                epoch: u64::MAX,
+                current: 0,
+            },
+        ),
     ];
     for (name, msg, want) in cases {
         let mut n = node(&cfg, 0);
@@ -215,13 +328,20 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
         assert!(out.is_empty(), "{name}: rejected input produced outputs");
         assert_eq!(n.best_notarized(), (g.hash(), 0), "{name}");
         // The same node still accepts a valid message afterwards.
-        assert_eq!(n.on_message(&propose(&cfg, good.clone()), &mut out), Ok(Delivery::New), "{name}");
+        assert_eq!(
+            n.on_message(&propose(&cfg, good.clone()), &mut out),
+            Ok(Delivery::New),
+            "{name}"
+        );
     }
     // A correctly signed proposal whose tx root does not match its transactions.
     let mut root_mismatch = good.clone();
     root_mismatch.txs.push(tx(1));
     let msg = propose(&cfg, root_mismatch);
-    assert_eq!(node(&cfg, 0).on_message(&msg, &mut Vec::new()), Err(StreamletError::TxRootMismatch));
+    assert_eq!(
+        node(&cfg, 0).on_message(&msg, &mut Vec::new()),
+        Err(StreamletError::TxRootMismatch)
+    );
 }
 
 #[test]
@@ -257,7 +377,9 @@ fn payload_validator_can_refuse_a_block() {
     let b = block_on(&cfg, &cfg.genesis, 1, vec![tx(1)]);
     assert_eq!(
         n.on_message(&propose(&cfg, b), &mut Vec::new()),
-        Err(StreamletError::InvalidPayload("no transactions allowed".into()))
+        Err(StreamletError::InvalidPayload(
+            "no transactions allowed".into()
+        ))
     );
 }
 
@@ -279,27 +401,69 @@ fn vote_rule_table() {
         votes: bool,
     }
     let cases = [
-        Case { name: "extends the longest notarized chain", epoch_now: 2, proposal_epoch: 2, parent_is_b1: true, observer: false, votes: true },
-        Case { name: "extends a shorter notarized chain", epoch_now: 2, proposal_epoch: 2, parent_is_b1: false, observer: false, votes: false },
-        Case { name: "proposal of a past epoch", epoch_now: 3, proposal_epoch: 2, parent_is_b1: true, observer: false, votes: false },
-        Case { name: "observer never votes", epoch_now: 2, proposal_epoch: 2, parent_is_b1: true, observer: true, votes: false },
+        Case {
+            name: "extends the longest notarized chain",
+            epoch_now: 2,
+            proposal_epoch: 2,
+            parent_is_b1: true,
+            observer: false,
+            votes: true,
+        },
+        Case {
+            name: "extends a shorter notarized chain",
+            epoch_now: 2,
+            proposal_epoch: 2,
+            parent_is_b1: false,
+            observer: false,
+            votes: false,
+        },
+        Case {
+            name: "proposal of a past epoch",
+            epoch_now: 3,
+            proposal_epoch: 2,
+            parent_is_b1: true,
+            observer: false,
+            votes: false,
+        },
+        Case {
+            name: "observer never votes",
+            epoch_now: 2,
+            proposal_epoch: 2,
+            parent_is_b1: true,
+            observer: true,
+            votes: false,
+        },
     ];
     for c in cases {
-        let mut n = if c.observer { observer(&cfg) } else { node(&cfg, 0) };
+        let mut n = if c.observer {
+            observer(&cfg)
+        } else {
+            node(&cfg, 0)
+        };
         at_epoch(&mut n, 1);
-        n.on_message(&propose(&cfg, b1.clone()), &mut Vec::new()).unwrap();
+        n.on_message(&propose(&cfg, b1.clone()), &mut Vec::new())
+            .unwrap();
         notarize(&cfg, &mut n, &b1);
         at_epoch(&mut n, c.epoch_now);
         let parent = if c.parent_is_b1 { &b1 } else { &g };
         let p = block_on(&cfg, parent, c.proposal_epoch, vec![]);
         let mut out = Vec::new();
-        assert_eq!(n.on_message(&propose(&cfg, p.clone()), &mut out), Ok(Delivery::New), "{}", c.name);
+        assert_eq!(
+            n.on_message(&propose(&cfg, p.clone()), &mut out),
+            Ok(Delivery::New),
+            "{}",
+            c.name
+        );
         let voted = own_votes(&out);
         assert_eq!(!voted.is_empty(), c.votes, "{}: {out:?}", c.name);
         if c.votes {
             assert_eq!(voted, vec![p.hash()]);
             // Persist comes first, then the broadcast.
-            assert!(matches!(out[0], Output::Persist(SafetyRecord { epoch: 2, .. })), "{}", c.name);
+            assert!(
+                matches!(out[0], Output::Persist(SafetyRecord { epoch: 2, .. })),
+                "{}",
+                c.name
+            );
         }
     }
 }
@@ -316,12 +480,21 @@ fn only_the_first_proposal_of_an_epoch_gets_a_vote_and_equivocation_is_evidence(
     n.on_message(&propose(&cfg, a.clone()), &mut out).unwrap();
     assert_eq!(own_votes(&out), vec![a.hash()]);
     let mut out = Vec::new();
-    assert_eq!(n.on_message(&propose(&cfg, b.clone()), &mut out), Ok(Delivery::New));
+    assert_eq!(
+        n.on_message(&propose(&cfg, b.clone()), &mut out),
+        Ok(Delivery::New)
+    );
     assert!(own_votes(&out).is_empty(), "at most once per epoch");
-    assert!(matches!(out[..], [Output::Evidence(Evidence::DoubleProposal { .. })]));
+    assert!(matches!(
+        out[..],
+        [Output::Evidence(Evidence::DoubleProposal { .. })]
+    ));
     assert_eq!(n.evidence().len(), 1);
     // Delivering the same proposal again is a duplicate.
-    assert_eq!(n.on_message(&propose(&cfg, b), &mut Vec::new()), Ok(Delivery::Duplicate));
+    assert_eq!(
+        n.on_message(&propose(&cfg, b), &mut Vec::new()),
+        Ok(Delivery::Duplicate)
+    );
 }
 
 #[test]
@@ -344,10 +517,22 @@ fn double_votes_are_evidence_and_counted_once() {
     at_epoch(&mut n, 1);
     let a = block_on(&cfg, &cfg.genesis, 1, vec![tx(1)]);
     let mut out = Vec::new();
-    assert_eq!(n.on_message(&vote(&cfg, 2, 1, a.hash()), &mut out), Ok(Delivery::New));
-    assert_eq!(n.on_message(&vote(&cfg, 2, 1, a.hash()), &mut out), Ok(Delivery::Duplicate));
-    assert_eq!(n.on_message(&vote(&cfg, 2, 1, Hash([1; 32])), &mut out), Ok(Delivery::New));
-    assert!(matches!(out[..], [Output::Evidence(Evidence::DoubleVote { .. })]));
+    assert_eq!(
+        n.on_message(&vote(&cfg, 2, 1, a.hash()), &mut out),
+        Ok(Delivery::New)
+    );
+    assert_eq!(
+        n.on_message(&vote(&cfg, 2, 1, a.hash()), &mut out),
+        Ok(Delivery::Duplicate)
+    );
+    assert_eq!(
+        n.on_message(&vote(&cfg, 2, 1, Hash([1; 32])), &mut out),
+        Ok(Delivery::New)
+    );
+    assert!(matches!(
+        out[..],
+        [Output::Evidence(Evidence::DoubleVote { .. })]
+    ));
     for i in 0..3 {
         let _ = n.on_message(&vote(&cfg, 2, 1, Hash([i + 2; 32])), &mut out);
     }
@@ -362,28 +547,43 @@ fn double_votes_are_evidence_and_counted_once() {
 fn notarization_needs_a_quorum_of_distinct_voters() {
     let cfg = config(7); // quorum 5
     let b = block_on(&cfg, &cfg.genesis, 1, vec![]);
-    for (voters, notarized) in [(vec![0, 1, 2, 3], false), (vec![0, 1, 2, 3, 3, 3], false), (vec![0, 1, 2, 3, 4], true), (vec![6, 5, 4, 3, 2, 1], true)] {
+    for (voters, notarized) in [
+        (vec![0, 1, 2, 3], false),
+        (vec![0, 1, 2, 3, 3, 3], false),
+        (vec![0, 1, 2, 3, 4], true),
+        (vec![6, 5, 4, 3, 2, 1], true),
+    ] {
         let mut n = observer(&cfg);
-        n.on_message(&propose(&cfg, b.clone()), &mut Vec::new()).unwrap();
+        n.on_message(&propose(&cfg, b.clone()), &mut Vec::new())
+            .unwrap();
         let mut out = Vec::new();
         for v in &voters {
             let _ = n.on_message(&vote(&cfg, *v, 1, b.hash()), &mut out);
         }
         assert_eq!(n.is_notarized(&b.hash()), notarized, "{voters:?}");
-        let notes = out.iter().filter(|o| matches!(o, Output::Notarized { .. })).count();
+        let notes = out
+            .iter()
+            .filter(|o| matches!(o, Output::Notarized { .. }))
+            .count();
         assert_eq!(notes, usize::from(notarized), "{voters:?}");
         if notarized {
             let cert = n.certificate(&b.hash()).unwrap();
-            assert_eq!(cfg.validators.verify_certificate(&cert, &cfg.chain, &SimSignatures), Ok(()));
+            assert_eq!(
+                cfg.validators
+                    .verify_certificate(&cert, &cfg.chain, &SimSignatures),
+                Ok(())
+            );
         }
     }
     // Votes arriving before the block count once it arrives.
     let mut n = observer(&cfg);
     for v in 0..5 {
-        n.on_message(&vote(&cfg, v, 1, b.hash()), &mut Vec::new()).unwrap();
+        n.on_message(&vote(&cfg, v, 1, b.hash()), &mut Vec::new())
+            .unwrap();
     }
     assert!(!n.is_notarized(&b.hash()));
-    n.on_message(&propose(&cfg, b.clone()), &mut Vec::new()).unwrap();
+    n.on_message(&propose(&cfg, b.clone()), &mut Vec::new())
+        .unwrap();
     assert!(n.is_notarized(&b.hash()));
 }
 
@@ -427,7 +627,8 @@ fn finalization_is_in_order_and_exactly_once_even_when_notarized_out_of_order() 
     let mut out = Vec::new();
     // Child before parent: b3 and b2 wait as orphans for b1.
     for b in [&b3, &b2, &b1] {
-        n.on_message(&propose(&cfg, (*b).clone()), &mut out).unwrap();
+        n.on_message(&propose(&cfg, (*b).clone()), &mut out)
+            .unwrap();
     }
     assert!(out.iter().any(|o| matches!(o, Output::RequestBlock { .. })));
     for b in [&b3, &b1, &b2] {
@@ -436,7 +637,10 @@ fn finalization_is_in_order_and_exactly_once_even_when_notarized_out_of_order() 
     assert_eq!(finalized(&out), vec![1, 2]);
     assert_eq!(n.final_tip(), (b2.hash(), 2));
     // Old messages are now stale.
-    assert_eq!(n.on_message(&vote(&cfg, 3, 2, b2.hash()), &mut Vec::new()), Ok(Delivery::Stale));
+    assert_eq!(
+        n.on_message(&vote(&cfg, 3, 2, b2.hash()), &mut Vec::new()),
+        Ok(Delivery::Stale)
+    );
 }
 
 #[test]
@@ -453,11 +657,21 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
     }));
     assert_eq!(
         n.on_block_built(e + 1, vec![], &mut Vec::new()),
-        Err(StreamletError::StaleBuild { epoch: e + 1, current: e })
+        Err(StreamletError::StaleBuild {
+            epoch: e + 1,
+            current: e
+        })
     );
     let mut out = Vec::new();
     n.on_block_built(e, vec![tx(1)], &mut out).unwrap();
-    assert!(matches!(out[0], Output::Persist(SafetyRecord { epoch: 1, max_vote_height: 1, .. })));
+    assert!(matches!(
+        out[0],
+        Output::Persist(SafetyRecord {
+            epoch: 1,
+            max_vote_height: 1,
+            ..
+        })
+    ));
     assert!(matches!(&out[1], Output::Broadcast(Message::Proposal(p)) if p.block.txs.len() == 1));
     assert!(matches!(out[2], Output::Broadcast(Message::Vote(_))));
     // A second answer for the same epoch is refused (no double proposal).
@@ -465,7 +679,9 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
     // Non-leaders are never asked.
     let other = node(&cfg, (l + 1) % 4);
     let mut other = other;
-    assert!(!at_epoch(&mut other, e).iter().any(|o| matches!(o, Output::BuildBlock { .. })));
+    assert!(!at_epoch(&mut other, e)
+        .iter()
+        .any(|o| matches!(o, Output::BuildBlock { .. })));
 }
 
 #[test]
@@ -476,24 +692,75 @@ fn certificates_verify_against_the_validator_set() {
         Message::Vote(v) => v.signature,
         _ => unreachable!(),
     };
-    let cv = |i: usize| CertVote { validator: i as u32, signature: sig(i) };
-    let cert = |votes: Vec<CertVote>| Certificate { epoch: 1, block: b.hash(), votes };
+    let cv = |i: usize| CertVote {
+        validator: i as u32,
+        signature: sig(i),
+    };
+    let cert = |votes: Vec<CertVote>| Certificate {
+        epoch: 1,
+        block: b.hash(),
+        votes,
+    };
     let cases: Vec<(Certificate, Result<(), CertificateError>)> = vec![
         (cert(vec![cv(0), cv(1), cv(2)]), Ok(())),
-        (cert(vec![cv(0), cv(1)]), Err(CertificateError::TooFewVotes { got: 2, quorum: 3 })),
-        (cert(vec![cv(0), cv(1), cv(1)]), Err(CertificateError::UnsortedOrDuplicate)),
-        (cert(vec![cv(2), cv(1), cv(0)]), Err(CertificateError::UnsortedOrDuplicate)),
-        (cert(vec![cv(0), cv(1), CertVote { validator: 9, signature: sig(1) }]), Err(CertificateError::UnknownValidator(9))),
-        (cert(vec![cv(0), cv(1), CertVote { validator: 3, signature: sig(2) }]), Err(CertificateError::BadSignature(3))),
-        (Certificate { epoch: 2, ..cert(vec![cv(0), cv(1), cv(2)]) }, Err(CertificateError::BadSignature(0))),
+        (
+            cert(vec![cv(0), cv(1)]),
+            Err(CertificateError::TooFewVotes { got: 2, quorum: 3 }),
+        ),
+        (
+            cert(vec![cv(0), cv(1), cv(1)]),
+            Err(CertificateError::UnsortedOrDuplicate),
+        ),
+        (
+            cert(vec![cv(2), cv(1), cv(0)]),
+            Err(CertificateError::UnsortedOrDuplicate),
+        ),
+        (
+            cert(vec![
+                cv(0),
+                cv(1),
+                CertVote {
+                    validator: 9,
+                    signature: sig(1),
+                },
+            ]),
+            Err(CertificateError::UnknownValidator(9)),
+        ),
+        (
+            cert(vec![
+                cv(0),
+                cv(1),
+                CertVote {
+                    validator: 3,
+                    signature: sig(2),
+                },
+            ]),
+            Err(CertificateError::BadSignature(3)),
+        ),
+        (
+            Certificate {
+                epoch: 2,
+                ..cert(vec![cv(0), cv(1), cv(2)])
+            },
+            Err(CertificateError::BadSignature(0)),
+        ),
     ];
     for (i, (c, want)) in cases.into_iter().enumerate() {
-        assert_eq!(cfg.validators.verify_certificate(&c, &cfg.chain, &SimSignatures), want, "case {i}");
+        assert_eq!(
+            cfg.validators
+                .verify_certificate(&c, &cfg.chain, &SimSignatures),
+            want,
+            "case {i}"
+        );
     }
 }
 
 /// Runs `nodes` in lock step: every broadcast reaches every other node at once.
-fn lockstep(cfg: &StreamletConfig, nodes: &mut [Streamlet<SimSignatures>], epochs: std::ops::RangeInclusive<u64>) -> Vec<Vec<Output>> {
+fn lockstep(
+    cfg: &StreamletConfig,
+    nodes: &mut [Streamlet<SimSignatures>],
+    epochs: std::ops::RangeInclusive<u64>,
+) -> Vec<Vec<Output>> {
     let mut log = vec![Vec::new(); nodes.len()];
     for e in epochs {
         let mut pending: Vec<(usize, Output)> = Vec::new();
@@ -504,7 +771,9 @@ fn lockstep(cfg: &StreamletConfig, nodes: &mut [Streamlet<SimSignatures>], epoch
             match &o {
                 Output::BuildBlock { epoch, .. } => {
                     let mut out = Vec::new();
-                    nodes[from].on_block_built(*epoch, vec![], &mut out).unwrap();
+                    nodes[from]
+                        .on_block_built(*epoch, vec![], &mut out)
+                        .unwrap();
                     pending.extend(out.into_iter().map(|x| (from, x)));
                 }
                 Output::Broadcast(m) => {
@@ -555,14 +824,19 @@ fn lagging_node_catches_up_from_certified_blocks() {
     assert!(chain.len() >= 2);
     for (b, c) in chain.iter().rev() {
         // Reverse order: orphans are kept until their parents arrive.
-        assert_eq!(late.on_certified_block(b.clone(), c.clone(), &mut out), Ok(Delivery::New));
+        assert_eq!(
+            late.on_certified_block(b.clone(), c.clone(), &mut out),
+            Ok(Delivery::New)
+        );
     }
     // A tampered certificate is refused.
     let (b, mut c) = chain[0].clone();
     c.votes.truncate(1);
     assert!(matches!(
         observer(&cfg).on_certified_block(b, c, &mut Vec::new()),
-        Err(StreamletError::Certificate(CertificateError::TooFewVotes { .. }))
+        Err(StreamletError::Certificate(
+            CertificateError::TooFewVotes { .. }
+        ))
     ));
     assert_eq!(late.best_notarized().1, 5);
     assert_eq!(finalized(&out), vec![1, 2, 3, 4]);
@@ -577,16 +851,31 @@ fn restart_never_double_votes_or_double_proposes() {
     at_epoch(&mut n, e);
     let mut out = Vec::new();
     n.on_block_built(e, vec![], &mut out).unwrap();
-    let Output::Persist(record) = out[0] else { panic!("persist first") };
+    let Output::Persist(record) = out[0] else {
+        panic!("persist first")
+    };
     // Crash; restart in the same epoch from the persisted record only.
     let state = RestoreState {
         final_block: cfg.genesis.clone(),
         notarized: vec![],
         safety: record,
     };
-    let (mut r, _) = Streamlet::restore(cfg.clone(), SimSignatures, Some(Box::new(SimSigner { key: key(l) })), state).unwrap();
-    let out = r.handle(Input::Start { now_ms: cfg.epoch_start_ms(e) + 10 }).unwrap();
-    assert!(!out.iter().any(|o| matches!(o, Output::BuildBlock { .. })), "no second proposal");
+    let (mut r, _) = Streamlet::restore(
+        cfg.clone(),
+        SimSignatures,
+        Some(Box::new(SimSigner { key: key(l) })),
+        state,
+    )
+    .unwrap();
+    let out = r
+        .handle(Input::Start {
+            now_ms: cfg.epoch_start_ms(e) + 10,
+        })
+        .unwrap();
+    assert!(
+        !out.iter().any(|o| matches!(o, Output::BuildBlock { .. })),
+        "no second proposal"
+    );
     // Another proposal for the epoch arriving now gets no vote.
     let other = block_on(&cfg, &cfg.genesis, e, vec![tx(5)]);
     let mut out = Vec::new();
@@ -619,27 +908,39 @@ fn restart_never_double_votes_or_double_proposes() {
 
 #[test]
 fn real_ed25519_signatures_end_to_end() {
-    let keys: Vec<Keypair> = (0..4).map(|i| Keypair::for_testing(&format!("v{i}"))).collect();
+    let keys: Vec<Keypair> = (0..4)
+        .map(|i| Keypair::for_testing(&format!("v{i}")))
+        .collect();
     let mut g = Genesis::for_testing(&[], &keys.iter().map(|k| k.public()).collect::<Vec<_>>());
     g.consensus = ConsensusParams::Streamlet(StreamletParams { delta_ms: 100 });
     let cfg = StreamletConfig::from_genesis(&g).unwrap();
-    let mut nodes: Vec<Streamlet> = keys.iter().map(|k| Streamlet::with_keypair(cfg.clone(), Some(k.clone()))).collect();
+    let mut nodes: Vec<Streamlet> = keys
+        .iter()
+        .map(|k| Streamlet::with_keypair(cfg.clone(), Some(k.clone())))
+        .collect();
     let mut finals = 0;
     for e in 1..=4u64 {
         let mut pending = Vec::new();
         for (i, n) in nodes.iter_mut().enumerate() {
-            pending.extend(n.handle(Input::EpochTimer { epoch: e }).unwrap().into_iter().map(|o| (i, o)));
+            pending.extend(
+                n.handle(Input::EpochTimer { epoch: e })
+                    .unwrap()
+                    .into_iter()
+                    .map(|o| (i, o)),
+            );
         }
         while let Some((from, o)) = pending.pop() {
             match o {
                 Output::BuildBlock { epoch, .. } => {
-                    let out = nodes[from].handle(Input::BlockBuilt { epoch, txs: vec![] }).unwrap();
+                    let out = nodes[from]
+                        .handle(Input::BlockBuilt { epoch, txs: vec![] })
+                        .unwrap();
                     pending.extend(out.into_iter().map(|x| (from, x)));
                 }
                 Output::Broadcast(m) => {
-                    for to in 0..4 {
+                    for (to, node) in nodes.iter_mut().enumerate() {
                         if to != from {
-                            let out = nodes[to].handle(Input::Message(m.clone())).unwrap();
+                            let out = node.handle(Input::Message(m.clone())).unwrap();
                             pending.extend(out.into_iter().map(|x| (to, x)));
                         }
                     }
@@ -651,8 +952,18 @@ fn real_ed25519_signatures_end_to_end() {
     }
     assert_eq!(finals, 4 * 3, "each node finalizes epochs 1..=3");
     // A simulated signature does not pass the ed25519 verifier.
-    let fake = Vote::sign(&cfg.chain, 5, Hash::ZERO, &SimSigner { key: keys[0].public() });
-    assert_eq!(nodes[1].handle(Input::Message(Message::Vote(fake))), Err(StreamletError::BadSignature));
+    let fake = Vote::sign(
+        &cfg.chain,
+        5,
+        Hash::ZERO,
+        &SimSigner {
+            key: keys[0].public(),
+        },
+    );
+    assert_eq!(
+        nodes[1].handle(Input::Message(Message::Vote(fake))),
+        Err(StreamletError::BadSignature)
+    );
 }
 
 #[test]

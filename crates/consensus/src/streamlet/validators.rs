@@ -161,7 +161,11 @@ impl ValidatorSet {
                 quorum: self.quorum,
             });
         }
-        if cert.votes.windows(2).any(|w| w[0].validator >= w[1].validator) {
+        if cert
+            .votes
+            .windows(2)
+            .any(|w| w[0].validator >= w[1].validator)
+        {
             return Err(CertificateError::UnsortedOrDuplicate);
         }
         let msg = signing_bytes(VOTE_TAG, chain, cert.epoch, &cert.block);

@@ -31,7 +31,12 @@ impl Node<Message, StreamletObs> for DoubleVoter {
     fn on_start(&mut self, ctx: &mut Context<'_, Message, StreamletObs>) {
         self.inner.start(ctx, &mut pass);
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, from: NodeId, msg: &Rc<Message>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        from: NodeId,
+        msg: &Rc<Message>,
+    ) {
         let verdict = self.inner.message(ctx, from, msg, &mut pass);
         if let (Some(Delivery::New), Message::Proposal(p)) = (verdict, msg.as_ref()) {
             if let Some(epoch) = p.epoch() {
@@ -44,7 +49,10 @@ impl Node<Message, StreamletObs> for DoubleVoter {
     fn on_timer(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, timer: u64) {
         self.inner.timer(ctx, timer, &mut pass);
         let chain = self.inner.sm.config().chain;
-        let phantom = Hash::tagged("ledger-sim/phantom", &[&timer.to_le_bytes(), &self.signer.key.0]);
+        let phantom = Hash::tagged(
+            "ledger-sim/phantom",
+            &[&timer.to_le_bytes(), &self.signer.key.0],
+        );
         let v = Vote::sign(&chain, timer, phantom, &self.signer);
         ctx.broadcast(Rc::new(Message::Vote(v)));
     }

@@ -7,7 +7,9 @@ use crate::core::{Context, Node, NodeId};
 use crate::streamlet::{Filter, HonestStreamlet, SimStreamlet, StreamletObs};
 use ledger_consensus::streamlet::{Message, Output, Proposal, Vote};
 use ledger_consensus::SimSigner;
-use ledger_types::{Block, CancelAll, ConsensusHeader, Payload, PublicKey, Signature, SignedTx, Tx};
+use ledger_types::{
+    Block, CancelAll, ConsensusHeader, Payload, PublicKey, Signature, SignedTx, Tx,
+};
 use rand::Rng;
 use std::rc::Rc;
 
@@ -24,9 +26,17 @@ impl EquivocatingLeader {
         EquivocatingLeader { inner, key }
     }
 
-    fn filter(key: PublicKey) -> impl FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter {
+    fn filter(
+        key: PublicKey,
+    ) -> impl FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter
+    {
         move |o, ctx, sm| {
-            let Output::BuildBlock { epoch, parent, height } = o else {
+            let Output::BuildBlock {
+                epoch,
+                parent,
+                height,
+            } = o
+            else {
                 return Filter::Pass;
             };
             let chain = sm.config().chain;
@@ -44,10 +54,21 @@ impl EquivocatingLeader {
                     },
                     Signature([0; 64]),
                 );
-                let block = Block::new(*parent, *height, ConsensusHeader::Streamlet { epoch: *epoch, proposer: key }, vec![marker]);
+                let block = Block::new(
+                    *parent,
+                    *height,
+                    ConsensusHeader::Streamlet {
+                        epoch: *epoch,
+                        proposer: key,
+                    },
+                    vec![marker],
+                );
                 let vote = Vote::sign(&chain, *epoch, block.hash(), &signer);
                 let proposal = Proposal::sign(&chain, block, &signer);
-                pairs.push((Rc::new(Message::Proposal(proposal)), Rc::new(Message::Vote(vote))));
+                pairs.push((
+                    Rc::new(Message::Proposal(proposal)),
+                    Rc::new(Message::Vote(vote)),
+                ));
             }
             for to in 0..ctx.n() {
                 if to == ctx.me() {
@@ -66,8 +87,14 @@ impl Node<Message, StreamletObs> for EquivocatingLeader {
     fn on_start(&mut self, ctx: &mut Context<'_, Message, StreamletObs>) {
         self.inner.start(ctx, &mut Self::filter(self.key));
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, from: NodeId, msg: &Rc<Message>) {
-        self.inner.message(ctx, from, msg, &mut Self::filter(self.key));
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        from: NodeId,
+        msg: &Rc<Message>,
+    ) {
+        self.inner
+            .message(ctx, from, msg, &mut Self::filter(self.key));
     }
     fn on_timer(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, timer: u64) {
         self.inner.timer(ctx, timer, &mut Self::filter(self.key));

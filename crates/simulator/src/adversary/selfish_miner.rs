@@ -53,7 +53,11 @@ impl SelfishMiner {
     }
 
     fn publish_up_to(&mut self, ctx: &mut Context<'_, SimBlock, NakamotoObs>, height: u64) {
-        while self.unpublished.first().is_some_and(|b| b.height() <= height) {
+        while self
+            .unpublished
+            .first()
+            .is_some_and(|b| b.height() <= height)
+        {
             let b = self.unpublished.remove(0);
             self.public_height = self.public_height.max(b.height());
             ctx.broadcast(Rc::new(SimBlock::new(b)));
@@ -72,14 +76,21 @@ impl Node<SimBlock, NakamotoObs> for SelfishMiner {
         self.reschedule(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, SimBlock, NakamotoObs>, _from: NodeId, msg: &Rc<SimBlock>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, SimBlock, NakamotoObs>,
+        _from: NodeId,
+        msg: &Rc<SimBlock>,
+    ) {
         let height = msg.block.height();
         let hash = msg.hash;
         if self.sm.block(&hash).is_some() {
             return;
         }
         let mut out = std::mem::take(&mut self.out);
-        let verdict = self.sm.on_block(msg.block.clone(), ctx.now().as_ms(), &mut out);
+        let verdict = self
+            .sm
+            .on_block(msg.block.clone(), ctx.now().as_ms(), &mut out);
         out.clear();
         self.out = out;
         if verdict != Ok(Delivery::New) || height <= self.public_height {

@@ -27,7 +27,11 @@ impl VoteWithholder {
         }
     }
 
-    fn filter<'a>(key: PublicKey, withheld: &'a mut Vec<Vote>) -> impl FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'a {
+    fn filter<'a>(
+        key: PublicKey,
+        withheld: &'a mut Vec<Vote>,
+    ) -> impl FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'a
+    {
         move |o, _, _| match o {
             Output::Broadcast(Message::Vote(v)) if v.voter == key => {
                 withheld.push(*v);
@@ -43,7 +47,12 @@ impl Node<Message, StreamletObs> for VoteWithholder {
         let mut f = Self::filter(self.key, &mut self.withheld);
         self.inner.start(ctx, &mut f);
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, Message, StreamletObs>, from: NodeId, msg: &Rc<Message>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, Message, StreamletObs>,
+        from: NodeId,
+        msg: &Rc<Message>,
+    ) {
         let mut f = Self::filter(self.key, &mut self.withheld);
         self.inner.message(ctx, from, msg, &mut f);
     }

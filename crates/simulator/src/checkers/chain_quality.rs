@@ -34,7 +34,11 @@ pub fn chain_quality(adversarial: &[bool], window: usize) -> ChainQuality {
     ChainQuality {
         blocks,
         adversarial: bad,
-        adversary_share: if blocks == 0 { 0.0 } else { bad as f64 / blocks as f64 },
+        adversary_share: if blocks == 0 {
+            0.0
+        } else {
+            bad as f64 / blocks as f64
+        },
         min_honest_ratio: min_honest,
     }
 }

@@ -85,7 +85,8 @@ impl CommonPrefixChecker {
         let depth = ha - fork;
         self.max_fork_depth = self.max_fork_depth.max(depth);
         if depth > self.k {
-            self.violations.push(CommonPrefixViolation { time, a, b, depth });
+            self.violations
+                .push(CommonPrefixViolation { time, a, b, depth });
         }
     }
 

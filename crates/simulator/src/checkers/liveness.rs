@@ -21,7 +21,11 @@ pub struct LivenessViolation {
 
 /// The first epoch `e >= first_epoch` such that epochs `e..e+5` all have honest
 /// leaders, looking no further than `max_epoch`.
-pub fn streamlet_liveness_window(first_epoch: u64, max_epoch: u64, honest_leader: impl Fn(u64) -> bool) -> Option<u64> {
+pub fn streamlet_liveness_window(
+    first_epoch: u64,
+    max_epoch: u64,
+    honest_leader: impl Fn(u64) -> bool,
+) -> Option<u64> {
     let mut run = 0;
     let mut e = first_epoch.max(1);
     while e <= max_epoch {
@@ -40,7 +44,12 @@ pub fn streamlet_liveness_window(first_epoch: u64, max_epoch: u64, honest_leader
 
 /// Every honest node finalized a block of epoch `>= window_start` at or before
 /// `deadline`.
-pub fn check_liveness(honest: &[bool], records: &[FinalizedRecord], window_start: u64, deadline: Time) -> Result<(), LivenessViolation> {
+pub fn check_liveness(
+    honest: &[bool],
+    records: &[FinalizedRecord],
+    window_start: u64,
+    deadline: Time,
+) -> Result<(), LivenessViolation> {
     for (node, _) in honest.iter().enumerate().filter(|(_, h)| **h) {
         let ok = records
             .iter()

@@ -55,7 +55,11 @@ pub enum SafetyViolation {
 
 /// Checks the finalized records of the honest nodes (`honest[node]`). `genesis` is the
 /// hash of the height-0 block every sequence must start from.
-pub fn check_safety(genesis: Hash, honest: &[bool], records: &[FinalizedRecord]) -> Result<(), SafetyViolation> {
+pub fn check_safety(
+    genesis: Hash,
+    honest: &[bool],
+    records: &[FinalizedRecord],
+) -> Result<(), SafetyViolation> {
     let mut last: BTreeMap<NodeId, (u64, Hash)> = BTreeMap::new();
     let mut by_height: BTreeMap<u64, (NodeId, Hash)> = BTreeMap::new();
     for r in records {
@@ -116,12 +120,18 @@ mod tests {
     fn table() {
         let honest = [true, true, false];
         let cases: Vec<(Vec<FinalizedRecord>, Option<&str>)> = vec![
-            (vec![rec(0, 1, 1, 0), rec(1, 1, 1, 0), rec(0, 2, 2, 1)], None),
+            (
+                vec![rec(0, 1, 1, 0), rec(1, 1, 1, 0), rec(0, 2, 2, 1)],
+                None,
+            ),
             (vec![rec(0, 1, 1, 0), rec(1, 1, 9, 0)], Some("Conflict")),
             // A Byzantine node's records are ignored.
             (vec![rec(0, 1, 1, 0), rec(2, 1, 9, 0)], None),
             (vec![rec(0, 2, 2, 1)], Some("NotConsecutive")),
-            (vec![rec(0, 1, 1, 0), rec(0, 1, 1, 0)], Some("NotConsecutive")),
+            (
+                vec![rec(0, 1, 1, 0), rec(0, 1, 1, 0)],
+                Some("NotConsecutive"),
+            ),
             (vec![rec(0, 1, 1, 0), rec(0, 2, 2, 7)], Some("BrokenChain")),
             (vec![rec(0, 1, 1, 5)], Some("BrokenChain")),
         ];
