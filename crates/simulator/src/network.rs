@@ -193,3 +193,104 @@ impl NetworkModel for Rushing {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn rng() -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(5)
+    }
+
+    #[test]
+    fn delay_bounds_of_each_model() {
+        let mut r = rng();
+        let mut sync = Synchronous {
+            min_us: 1,
+            delta_us: 100,
+        };
+        let mut ps = PartialSynchrony {
+            gst: Time(10_000),
+            delta_us: 100,
+            pre_gst: PreGst::RandomHold,
+        };
+        let mut split = PartialSynchrony {
+            gst: Time(10_000),
+            delta_us: 100,
+            pre_gst: PreGst::Split {
+                group: vec![0, 0, 1],
+            },
+        };
+        let mut asynch = Asynchronous {
+            fast_us: 100,
+            max_delay_us: 50_000,
+            slow_probability: 0.3,
+            slow_links: vec![(0, 2)],
+        };
+        for i in 0..2000u64 {
+            let now = Time(i * 7);
+            let d = sync.delay(now, 0, 1, &mut r).unwrap();
+            assert!((1..=100).contains(&d));
+            // Partial synchrony: by max(GST, now) + Δ, and at most Δ after GST.
+            let d = ps.delay(now, 0, 1, &mut r).unwrap();
+            assert!(now.0 + d <= now.0.max(10_000) + 100);
+            if now.0 >= 10_000 {
+                assert!(d <= 100);
+            }
+            let d = split.delay(now, 0, 2, &mut r).unwrap();
+            if now.0 < 10_000 {
+                assert!(now.0 + d > 10_000, "held across the split until GST");
+            }
+            assert!(
+                split.delay(now, 0, 1, &mut r).unwrap() <= 100,
+                "same group: synchronous"
+            );
+            let d = asynch.delay(now, 0, 2, &mut r).unwrap();
+            assert!((100..=50_000).contains(&d), "slow link");
+            assert!(asynch.delay(now, 1, 2, &mut r).unwrap() <= 50_000, "finite");
+        }
+    }
+
+    #[test]
+    fn loss_partition_and_rushing() {
+        let mut r = rng();
+        let mut lossy = Lossy {
+            inner: Synchronous {
+                min_us: 1,
+                delta_us: 10,
+            },
+            loss: 0.5,
+            until: Some(Time(1000)),
+        };
+        let lost = (0..1000)
+            .filter(|_| lossy.delay(Time(0), 0, 1, &mut r).is_none())
+            .count();
+        assert!((350..650).contains(&lost), "{lost}");
+        assert!(
+            (0..100).all(|_| lossy.delay(Time(1000), 0, 1, &mut r).is_some()),
+            "no loss after `until`"
+        );
+        let mut part = Partitioned {
+            inner: Synchronous {
+                min_us: 1,
+                delta_us: 10,
+            },
+            group: vec![0, 1],
+            heal_at: Time(500),
+        };
+        assert!(part.delay(Time(100), 0, 1, &mut r).unwrap() >= 400);
+        assert!(part.delay(Time(600), 0, 1, &mut r).unwrap() <= 10);
+        let mut rush = Rushing {
+            adversary: 2,
+            fast_set: vec![true, false, false],
+            base_us: 100,
+            extra_us: 100,
+            rush_us: 1,
+        };
+        assert_eq!(rush.delay(Time(0), 2, 0, &mut r), Some(1));
+        assert_eq!(rush.delay(Time(0), 1, 0, &mut r), Some(200));
+        assert_eq!(rush.delay(Time(0), 2, 1, &mut r), Some(200));
+        assert_eq!(rush.delay(Time(0), 0, 1, &mut r), Some(100));
+    }
+}

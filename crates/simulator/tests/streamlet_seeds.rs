@@ -141,3 +141,20 @@ fn lowered_quorum_is_caught_by_the_safety_checker() {
         "the safety checker must catch a lowered quorum"
     );
 }
+
+/// The liveness checker can fail: with more crashed validators than Streamlet
+/// tolerates, runs stop finalizing and are reported.
+#[test]
+fn too_many_crashes_are_caught_by_the_liveness_checker() {
+    let mut caught = 0;
+    for seed in 0..50 {
+        let mut s = StreamletScenario::new(4, StreamletAdversary::Crash, seed);
+        s.byzantine = 2;
+        let r = run_streamlet(&s);
+        assert_eq!(r.safety, Ok(()), "crashes never break safety");
+        if matches!(r.liveness, LivenessOutcome::Violated(_)) {
+            caught += 1;
+        }
+    }
+    assert!(caught > 0, "liveness violations must be reported");
+}
