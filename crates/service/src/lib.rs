@@ -3,8 +3,17 @@
 //! the block executor, the JSON-RPC server, the explorer page, health and metrics.
 
 pub mod config;
+pub mod driver;
+pub mod http;
+pub mod keys;
 pub mod mempool;
 pub mod metrics;
+pub mod miner;
+pub mod node;
+pub mod rpc_server;
+pub mod shared;
+pub mod validation;
 
 pub use config::Config;
 pub use mempool::{AdmitError, Mempool};
+pub use node::{start, NodeError, NodeHandle};

@@ -139,6 +139,11 @@ impl Mempool {
         }
     }
 
+    /// The configured limits.
+    pub fn limits(&self) -> &MempoolSection {
+        &self.limits
+    }
+
     /// Number of pending transactions.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -206,6 +211,33 @@ impl Mempool {
             return Err(AdmitError::Duplicate);
         }
         tx.verify().map_err(AdmitError::BadSignature)?;
+        self.insert_verified(tx, encoded_len, engine)
+    }
+
+    /// Checks the signatures of a burst of transactions with one batch verification
+    /// (no lock needed: call it before taking the mempool lock).
+    pub fn verify_signatures(txs: &[(SignedTx, usize)]) -> Vec<Result<(), AdmitError>> {
+        let messages: Vec<Vec<u8>> = txs.iter().map(|(t, _)| t.tx.signing_bytes()).collect();
+        let items: Vec<_> = txs
+            .iter()
+            .zip(&messages)
+            .map(|((t, _), m)| (t.tx.sender, m.as_slice(), t.signature))
+            .collect();
+        verify_batch(&items)
+            .into_iter()
+            .map(|r| r.map_err(AdmitError::BadSignature))
+            .collect()
+    }
+
+    /// Admits a transaction whose signature the caller already verified (with
+    /// [`Mempool::verify_signatures`]).
+    pub fn admit_verified(
+        &mut self,
+        tx: SignedTx,
+        encoded_len: usize,
+        engine: &Engine,
+    ) -> Result<TxHash, AdmitError> {
+        self.check_stateless(&tx, encoded_len)?;
         self.insert_verified(tx, encoded_len, engine)
     }
 

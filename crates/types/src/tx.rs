@@ -180,7 +180,11 @@ pub struct PlaceOrder {
     pub kind: OrderKind,
     /// Limit price in quote units per base unit; required for limit orders, an optional
     /// worst-price bound for market orders.
-    #[serde(default, with = "rust_decimal::serde::str_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
     pub price: Option<Decimal>,
     /// Quantity of the base asset.
     #[serde(with = "rust_decimal::serde::str")]
@@ -486,6 +490,22 @@ mod tests {
         assert_eq!(json["payload"]["time_in_force"], "GTC");
         assert_eq!(json["payload"]["self_trade"], "EXPIRE_MAKER");
         assert_eq!(json["hash"], stx.hash().to_hex());
+        let back: SignedTx = serde_json::from_value(json).unwrap();
+        assert_eq!(back, stx);
+    }
+
+    #[test]
+    fn market_order_without_price_round_trips_through_json() {
+        let k = Keypair::for_testing("alice");
+        let mut tx = order_tx(&k, 1);
+        if let Payload::PlaceOrder(p) = &mut tx.payload {
+            p.kind = OrderKind::Market;
+            p.price = None;
+            p.time_in_force = TimeInForce::Ioc;
+        }
+        let stx = tx.sign(&k);
+        let json = serde_json::to_value(&stx).unwrap();
+        assert!(json["payload"].get("price").is_none());
         let back: SignedTx = serde_json::from_value(json).unwrap();
         assert_eq!(back, stx);
     }

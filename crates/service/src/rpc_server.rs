@@ -1,0 +1,642 @@
+//! The node's JSON-RPC server: [`LedgerApiServer`] over the shared node state, served
+//! with jsonrpsee on HTTP and WebSocket (one port), with `GET /health`,
+//! `GET /health/ready` and the explorer page on the same port.
+
+use crate::mempool::AdmitError;
+use crate::shared::{Command, FinalBlock, Shared};
+use jsonrpsee::core::{async_trait, to_json_raw_value, RpcResult, SubscriptionResult};
+use jsonrpsee::server::{
+    BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig, ServerHandle,
+    SubscriptionSink,
+};
+use ledger_engine::Event;
+use ledger_rpc::{
+    book_depth, order_cursor, page_limit, trade_cursor, AccountView, BlockSelector, BlockView,
+    ChainStatus, LedgerApiServer, MarketRef, MarketView, MempoolError, OrderBookView,
+    OrderStatusFilter, OrderSubmitted, OrderView, Page, PeerDirection, PeerView, Resource,
+    RpcError, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
+};
+use ledger_storage::{OrderFilter, OrderStatus as StoredStatus, OrderSummary};
+use ledger_types::{codec, Address, Block, MarketId, OrderId, Payload, SignedTx, TxHash};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// The RPC implementation.
+#[derive(Clone)]
+pub struct RpcImpl {
+    shared: Arc<Shared>,
+}
+
+fn internal(e: impl std::fmt::Display) -> RpcError {
+    RpcError::Internal(e.to_string())
+}
+
+/// Maps a mempool refusal to its RPC error.
+pub fn admit_error(shared: &Shared, e: AdmitError) -> RpcError {
+    let m = match e {
+        AdmitError::TooLarge { size, max } => MempoolError::TooLarge {
+            size: size as u64,
+            max: max as u64,
+        },
+        AdmitError::WrongChainId { expected, got } => MempoolError::WrongChainId { expected, got },
+        AdmitError::BadSignature(_) => MempoolError::BadSignature,
+        AdmitError::Duplicate | AdmitError::NonceTaken(_) => MempoolError::Duplicate,
+        AdmitError::NonceTooLow { expected, got } => MempoolError::NonceTooLow { expected, got },
+        AdmitError::NonceTooHigh {
+            expected,
+            got,
+            max_gap,
+        } => MempoolError::NonceTooHigh {
+            expected,
+            got,
+            max_gap,
+        },
+        AdmitError::InsufficientBalance {
+            asset,
+            needed,
+            available,
+        } => {
+            let id = ledger_types::AssetId(asset);
+            MempoolError::InsufficientBalance {
+                asset: shared.catalog.asset_symbol(id),
+                needed: shared.catalog.asset_amount(id, needed),
+                available: shared.catalog.asset_amount(id, available),
+            }
+        }
+        AdmitError::Full("per-account limit") => MempoolError::AccountLimit {
+            limit: shared.mempool.lock().limits().max_per_account as u64,
+        },
+        AdmitError::Full(_) => MempoolError::Full {
+            capacity: shared.mempool.lock().limits().max_txs as u64,
+        },
+    };
+    m.into()
+}
+
+impl RpcImpl {
+    /// An implementation over the shared state.
+    pub fn new(shared: Arc<Shared>) -> RpcImpl {
+        RpcImpl { shared }
+    }
+
+    fn count(&self, method: &str) {
+        self.shared.metrics.rpc_call(method);
+    }
+
+    /// Checks the payload type, the hash and the signature, admits the transaction to
+    /// the mempool and queues it for gossip.
+    async fn submit(
+        &self,
+        tx: WireTx,
+        method: &'static str,
+        expected: &'static str,
+        ok: fn(&Payload) -> bool,
+    ) -> Result<SignedTx, RpcError> {
+        self.count(method);
+        let got = tx.payload_type();
+        if !ok(&tx.payload) {
+            return Err(RpcError::WrongPayload {
+                method,
+                expected,
+                got,
+            });
+        }
+        let stx = tx.into_signed()?;
+        let len = codec::encode(&stx).len();
+        let shared = &self.shared;
+        let refuse = |e: AdmitError| {
+            shared.metrics.refused(e.code_name());
+            admit_error(shared, e)
+        };
+        shared
+            .mempool
+            .lock()
+            .check_stateless(&stx, len)
+            .map_err(refuse)?;
+        // The signature is checked before any lock is taken.
+        stx.verify()
+            .map_err(|e| refuse(AdmitError::BadSignature(e)))?;
+        {
+            let exec = shared.executor.read();
+            let mut pool = shared.mempool.lock();
+            pool.admit_verified(stx.clone(), len, exec.engine())
+                .map_err(refuse)?;
+            shared.metrics.admitted_txs.inc();
+            shared.metrics.mempool_txs.set(pool.len() as i64);
+        }
+        let _ = shared.commands.send(Command::Gossip(stx.clone())).await;
+        Ok(stx)
+    }
+
+    fn order_view(&self, s: &OrderSummary) -> OrderView {
+        let cat = &self.shared.catalog;
+        let market = cat.market(s.market);
+        let lots = |l: u64| market.map(|m| m.lots_to_quantity(l)).unwrap_or_default();
+        let status = match s.status {
+            StoredStatus::Open => ledger_rpc::OrderStatus::Open,
+            StoredStatus::Filled => ledger_rpc::OrderStatus::Filled,
+            StoredStatus::Cancelled(_) => ledger_rpc::OrderStatus::Cancelled,
+            StoredStatus::Expired(_) => ledger_rpc::OrderStatus::Expired,
+        };
+        let remaining = if s.status.is_open() {
+            lots(s.quantity.saturating_sub(s.filled))
+        } else {
+            lots(0)
+        };
+        OrderView {
+            order_id: s.order_id,
+            client_order_id: s.client_order_id,
+            account: s.account,
+            market: market.map(|m| m.symbol.clone()).unwrap_or_default(),
+            market_id: s.market.0,
+            side: s.side,
+            kind: s.kind,
+            time_in_force: Some(s.time_in_force),
+            price: s
+                .price
+                .and_then(|t| market.map(|m| m.ticks_to_price(t))),
+            quantity: lots(s.quantity),
+            filled: lots(s.filled),
+            remaining,
+            fees: market
+                .map(|m| m.quote_amount(s.fees))
+                .unwrap_or_default(),
+            status,
+            placed_height: Some(s.height),
+            updated_height: Some(s.updated_height),
+        }
+    }
+
+    fn block_view(&self, block: &Block, include_txs: bool) -> Result<BlockView, RpcError> {
+        let store = &self.shared.store;
+        let final_height = store.final_height().map_err(internal)?;
+        let is_final = block.height() <= final_height
+            && store.final_hash(block.height()).map_err(internal)? == Some(block.hash());
+        let root = if is_final {
+            store.state_root(block.height()).map_err(internal)?
+        } else {
+            None
+        };
+        Ok(BlockView::new(block, is_final, root, include_txs))
+    }
+
+    fn book(&self, market: MarketId, depth: usize) -> OrderBookView {
+        let exec = self.shared.executor.read();
+        let d = exec.engine().depth(market, depth).unwrap_or_default();
+        self.shared
+            .catalog
+            .order_book(market, &d, exec.applied_height())
+    }
+}
+
+/// Forwards items from the final-block stream to a subscriber until it leaves.
+async fn forward<U: Serialize>(
+    sink: SubscriptionSink,
+    mut rx: broadcast::Receiver<Arc<FinalBlock>>,
+    mut map: impl FnMut(&FinalBlock) -> Vec<U>,
+) -> SubscriptionResult {
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            item = rx.recv() => match item {
+                Ok(fb) => {
+                    for out in map(&fb) {
+                        sink.send(to_json_raw_value(&out)?).await?;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    return Err(format!("subscriber lagged {n} blocks behind; resubscribe").into())
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl LedgerApiServer for RpcImpl {
+    async fn submit_order(&self, tx: WireTx) -> RpcResult<OrderSubmitted> {
+        let stx = self
+            .submit(tx, "submit_order", "place_order", |p| {
+                matches!(p, Payload::PlaceOrder(_))
+            })
+            .await?;
+        let client_order_id = match &stx.tx.payload {
+            Payload::PlaceOrder(p) => p.client_order_id,
+            _ => None,
+        };
+        Ok(OrderSubmitted {
+            tx_hash: stx.hash(),
+            order_id: stx.hash(),
+            client_order_id,
+        })
+    }
+
+    async fn cancel_order(&self, tx: WireTx) -> RpcResult<TxSubmitted> {
+        let stx = self
+            .submit(tx, "cancel_order", "cancel_order or cancel_all", |p| {
+                matches!(p, Payload::CancelOrder(_) | Payload::CancelAll(_))
+            })
+            .await?;
+        Ok(TxSubmitted {
+            tx_hash: stx.hash(),
+            order_id: None,
+        })
+    }
+
+    async fn submit_tx(&self, tx: WireTx) -> RpcResult<TxSubmitted> {
+        let stx = self.submit(tx, "submit_tx", "any", |_| true).await?;
+        let is_order = matches!(stx.tx.payload, Payload::PlaceOrder(_));
+        Ok(TxSubmitted {
+            tx_hash: stx.hash(),
+            order_id: is_order.then(|| stx.hash()),
+        })
+    }
+
+    async fn get_tx(&self, hash: TxHash) -> RpcResult<TxView> {
+        self.count("get_tx");
+        let store = &self.shared.store;
+        if let Some((rec, stx)) = store.tx_with_body(&hash).map_err(internal)? {
+            let block_hash = store
+                .final_hash(rec.height)
+                .map_err(internal)?
+                .unwrap_or_default();
+            let receipt = ledger_engine::Receipt {
+                tx_hash: hash,
+                sender: stx.sender(),
+                result: rec.result.clone(),
+                events: rec.events.clone(),
+            };
+            return Ok(self
+                .shared
+                .catalog
+                .final_tx(&stx, rec.height, block_hash, rec.position, &receipt));
+        }
+        let included = self.shared.included.read().get(&hash).copied();
+        if let Some((height, block_hash)) = included {
+            if let Some(block) = store.block_by_hash(&block_hash).map_err(internal)? {
+                if let Some(pos) = block.txs.iter().position(|t| t.hash() == hash) {
+                    return Ok(TxView::included(&block.txs[pos], height, block_hash, pos as u32));
+                }
+            }
+        }
+        if let Some(stx) = self.shared.mempool.lock().get(&hash) {
+            return Ok(TxView::pending(stx));
+        }
+        Err(RpcError::not_found(Resource::Tx, "hash", hash).into())
+    }
+
+    async fn get_block(
+        &self,
+        block: BlockSelector,
+        include_txs: Option<bool>,
+    ) -> RpcResult<BlockView> {
+        self.count("get_block");
+        let store = &self.shared.store;
+        let found = match &block {
+            BlockSelector::Latest => {
+                let head = self.shared.progress.read().head;
+                store.block_by_hash(&head.1).map_err(internal)?
+            }
+            BlockSelector::Final => {
+                let h = store.final_height().map_err(internal)?;
+                store.block_by_height(h).map_err(internal)?
+            }
+            BlockSelector::Height(h) => store.block_by_height(*h).map_err(internal)?,
+            BlockSelector::Hash(h) => store.block_by_hash(h).map_err(internal)?,
+        };
+        let b = found.ok_or_else(|| RpcError::not_found(Resource::Block, "block", &block))?;
+        Ok(self.block_view(&b, include_txs.unwrap_or(false))?)
+    }
+
+    async fn get_account(&self, account: Address) -> RpcResult<AccountView> {
+        self.count("get_account");
+        let exec = self.shared.executor.read();
+        let record = exec.engine().account(&account);
+        let next = exec.engine().next_nonce(&account);
+        let pending = self
+            .shared
+            .mempool
+            .lock()
+            .pending_of(&account)
+            .iter()
+            .map(|t| t.tx.nonce)
+            .fold(next, |n, nonce| if nonce == n { n + 1 } else { n });
+        Ok(self.shared.catalog.account(account, record.as_ref(), Some(pending)))
+    }
+
+    async fn get_orders(
+        &self,
+        account: Address,
+        market: Option<MarketRef>,
+        status: Option<OrderStatusFilter>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<OrderView>> {
+        self.count("get_orders");
+        let limit = page_limit(limit)?;
+        let cursor = order_cursor(cursor.as_deref())?;
+        let market = market
+            .map(|m| self.shared.catalog.resolve_market(&m).map(|m| m.id))
+            .transpose()?;
+        let status = status.unwrap_or_default();
+        let store = &self.shared.store;
+        // The cursor is an order id: page past its (height, position).
+        let start = match cursor {
+            Some(id) => Some(
+                store
+                    .order(&id)
+                    .map_err(internal)?
+                    .ok_or_else(|| RpcError::invalid("cursor", "unknown order id"))?
+                    .cursor(),
+            ),
+            None => None,
+        };
+        let filter = match status {
+            OrderStatusFilter::Open => OrderFilter::Open,
+            _ => OrderFilter::All,
+        };
+        let mut items = Vec::new();
+        let mut next = start;
+        // Filter by market and closed status in the service, scanning pages until the
+        // requested number is found (each store page is bounded).
+        loop {
+            let page = store
+                .account_orders(&account, filter, next, Some(100))
+                .map_err(internal)?;
+            for s in &page.items {
+                let keep = market.is_none_or(|m| s.market == m)
+                    && match status {
+                        OrderStatusFilter::Closed => !s.status.is_open(),
+                        _ => true,
+                    };
+                if keep && items.len() < limit {
+                    items.push(self.order_view(s));
+                }
+            }
+            if items.len() >= limit {
+                break;
+            }
+            match page.next_cursor {
+                Some(c) => next = Some(c),
+                None => break,
+            }
+        }
+        let next_cursor = (items.len() == limit)
+            .then(|| items.last().map(|o: &OrderView| o.order_id.to_hex()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_order(&self, order_id: OrderId) -> RpcResult<OrderView> {
+        self.count("get_order");
+        let s = self
+            .shared
+            .store
+            .order(&order_id)
+            .map_err(internal)?
+            .ok_or_else(|| RpcError::not_found(Resource::Order, "order_id", order_id))?;
+        Ok(self.order_view(&s))
+    }
+
+    async fn get_order_book(
+        &self,
+        market: MarketRef,
+        depth: Option<u32>,
+    ) -> RpcResult<OrderBookView> {
+        self.count("get_order_book");
+        let depth = book_depth(depth)?;
+        let m = self.shared.catalog.resolve_market(&market)?.id;
+        Ok(self.book(m, depth))
+    }
+
+    async fn get_trades(
+        &self,
+        market: MarketRef,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TradeView>> {
+        self.count("get_trades");
+        let limit = page_limit(limit)?;
+        let cursor = trade_cursor(cursor.as_deref())?;
+        let m = self.shared.catalog.resolve_market(&market)?.id;
+        let page = self
+            .shared
+            .store
+            .trades(m, cursor, Some(limit))
+            .map_err(internal)?;
+        let store = &self.shared.store;
+        let mut items = Vec::with_capacity(page.items.len());
+        for t in &page.items {
+            let tx_hash = store
+                .block_by_height(t.height)
+                .map_err(internal)?
+                .and_then(|b| b.txs.get(t.position as usize).map(|x| x.hash()))
+                .unwrap_or_default();
+            items.push(self.shared.catalog.trade(&t.fill, t.height, tx_hash));
+        }
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor.map(|c| c.to_string()),
+        })
+    }
+
+    async fn get_markets(&self) -> RpcResult<Vec<MarketView>> {
+        self.count("get_markets");
+        Ok(self.shared.catalog.market_views())
+    }
+
+    async fn chain_status(&self) -> RpcResult<ChainStatus> {
+        self.count("chain_status");
+        let p = self.shared.progress.read().clone();
+        let state_root = self.shared.executor.read().state_root();
+        Ok(ChainStatus {
+            chain_id: self.shared.genesis.chain_id.clone(),
+            genesis_hash: self.shared.genesis.hash(),
+            consensus: self.shared.genesis.consensus.kind().to_string(),
+            node_version: env!("CARGO_PKG_VERSION").to_string(),
+            latest_height: p.head.0,
+            latest_hash: p.head.1,
+            final_height: p.final_tip.0,
+            final_hash: p.final_tip.1,
+            state_root,
+            peers: self.shared.peers.read().len() as u32,
+            syncing: p.syncing,
+            mempool_size: self.shared.mempool.lock().len() as u32,
+            validator: self.shared.validator,
+        })
+    }
+
+    async fn get_validators(&self) -> RpcResult<Vec<ValidatorView>> {
+        self.count("get_validators");
+        Ok(self.shared.catalog.validators())
+    }
+
+    async fn get_peers(&self) -> RpcResult<Vec<PeerView>> {
+        self.count("get_peers");
+        Ok(self
+            .shared
+            .peers
+            .read()
+            .iter()
+            .map(|p| PeerView {
+                peer_id: p.peer_id.clone(),
+                addresses: vec![p.address.clone()],
+                direction: if p.inbound {
+                    PeerDirection::Inbound
+                } else {
+                    PeerDirection::Outbound
+                },
+                agent_version: p.agent.clone(),
+            })
+            .collect())
+    }
+
+    async fn subscribe_blocks(
+        &self,
+        pending: PendingSubscriptionSink,
+        include_txs: Option<bool>,
+    ) -> SubscriptionResult {
+        self.count("subscribe_blocks");
+        let rx = self.shared.final_blocks.subscribe();
+        let sink = pending.accept().await?;
+        let include = include_txs.unwrap_or(false);
+        forward(sink, rx, move |fb| {
+            vec![BlockView::new(
+                &fb.block,
+                true,
+                Some(fb.applied.state_root),
+                include,
+            )]
+        })
+        .await
+    }
+
+    async fn subscribe_trades(
+        &self,
+        pending: PendingSubscriptionSink,
+        market: MarketRef,
+    ) -> SubscriptionResult {
+        self.count("subscribe_trades");
+        let m = match self.shared.catalog.resolve_market(&market) {
+            Ok(m) => m.id,
+            Err(e) => {
+                pending.reject(e).await;
+                return Ok(());
+            }
+        };
+        let rx = self.shared.final_blocks.subscribe();
+        let sink = pending.accept().await?;
+        let catalog = self.shared.catalog.clone();
+        forward(sink, rx, move |fb| {
+            let mut out = Vec::new();
+            for r in &fb.applied.receipts {
+                for e in &r.events {
+                    if let Event::Fill(f) = e {
+                        if f.market == m {
+                            out.push(catalog.trade(f, fb.applied.height, r.tx_hash));
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .await
+    }
+
+    async fn subscribe_book(
+        &self,
+        pending: PendingSubscriptionSink,
+        market: MarketRef,
+        depth: Option<u32>,
+    ) -> SubscriptionResult {
+        self.count("subscribe_book");
+        let (m, depth) = match self
+            .shared
+            .catalog
+            .resolve_market(&market)
+            .and_then(|m| book_depth(depth).map(|d| (m.id, d)))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                pending.reject(e).await;
+                return Ok(());
+            }
+        };
+        let rx = self.shared.final_blocks.subscribe();
+        let sink = pending.accept().await?;
+        sink.send(to_json_raw_value(&self.book(m, depth))?).await?;
+        let this = self.clone();
+        forward(sink, rx, move |fb| {
+            let touched = fb
+                .applied
+                .receipts
+                .iter()
+                .flat_map(|r| &r.events)
+                .any(|e| e.market() == Some(m));
+            if touched {
+                vec![this.book(m, depth)]
+            } else {
+                Vec::new()
+            }
+        })
+        .await
+    }
+
+    async fn subscribe_orders(
+        &self,
+        pending: PendingSubscriptionSink,
+        account: Address,
+    ) -> SubscriptionResult {
+        self.count("subscribe_orders");
+        let rx = self.shared.final_blocks.subscribe();
+        let sink = pending.accept().await?;
+        let catalog = self.shared.catalog.clone();
+        forward(sink, rx, move |fb| {
+            let mut out = Vec::new();
+            for r in &fb.applied.receipts {
+                for e in &r.events {
+                    if e.accounts().contains(&account) {
+                        out.extend(
+                            catalog
+                                .order_updates(e, fb.applied.height, r.tx_hash)
+                                .into_iter()
+                                .filter(|u| u.account == account),
+                        );
+                    }
+                }
+            }
+            out
+        })
+        .await
+    }
+}
+
+/// Starts the RPC server with the `[rpc]` limits; returns its handle and bound address.
+pub async fn serve(
+    shared: Arc<Shared>,
+    rpc: &crate::config::RpcSection,
+    addr: SocketAddr,
+) -> std::io::Result<(ServerHandle, SocketAddr)> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(rpc.max_request_bytes)
+        .max_response_body_size(rpc.max_response_bytes)
+        .max_connections(rpc.max_connections)
+        .max_subscriptions_per_connection(rpc.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(rpc.max_batch_len))
+        .build();
+    let cors = crate::http::cors_layer(&rpc.cors_origins);
+    let middleware = tower::ServiceBuilder::new()
+        .option_layer(cors)
+        .layer(crate::http::NodeHttpLayer::new(shared.clone()));
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(middleware)
+        .build(addr)
+        .await?;
+    let local = server.local_addr()?;
+    let handle = server.start(RpcImpl::new(shared).into_rpc());
+    Ok((handle, local))
+}
