@@ -5,7 +5,6 @@
 pub mod config;
 pub mod driver;
 pub mod http;
-pub mod keys;
 pub mod mempool;
 pub mod metrics;
 pub mod miner;

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, ConfigError};
 use crate::driver::{initial_progress, restore_protocol, Driver, MiningJob, Protocol};
-use crate::keys::{read_key_file, KeyFileError};
+use ledger_types::keyfile::{read_key_file, KeyFileError};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::shared::Shared;

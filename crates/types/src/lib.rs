@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod decimal;
 pub mod genesis;
 pub mod hash;
+pub mod keyfile;
 pub mod tx;
 
 pub use block::{Block, BlockHeader, ConsensusHeader};

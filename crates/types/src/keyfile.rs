@@ -1,8 +1,8 @@
-//! The node key file: an ed25519 seed in hex, readable only by its owner. The same key
-//! is the node's libp2p identity and, if it is in the genesis validator set, its
-//! validator key.
+//! Key files: an ed25519 seed in hex, readable only by its owner. A node's key file is
+//! its libp2p identity and, if it is in the genesis validator set, its validator key;
+//! `ledger-cli` keeps wallet keys in the same format.
 
-use ledger_types::Keypair;
+use crate::crypto::Keypair;
 use std::io::Write;
 use std::path::Path;
 
@@ -48,7 +48,7 @@ pub fn read_key_file(path: &Path) -> Result<Keypair, KeyFileError> {
     Ok(Keypair::from_seed(&seed))
 }
 
-/// Writes a new key file with mode 0600 (never overwrites).
+/// Writes a new key file with mode 0600 (never overwrites an existing file).
 pub fn write_key_file(path: &Path, key: &Keypair) -> Result<(), KeyFileError> {
     let shown = path.display().to_string();
     if path.exists() {
