@@ -1,1 +1,122 @@
-fn main() {}
+//! `ledger-node`: runs a full node of a replicated exchange ledger, sets one up, or runs
+//! a local multi-node testnet.
+
+mod logging;
+mod replay;
+mod run;
+mod testnet;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A full node of a replicated exchange ledger (Streamlet or Nakamoto consensus, a
+/// deterministic matching engine, RocksDB, libp2p, JSON-RPC).
+///
+/// Without a subcommand, `ledger-node --config FILE` runs a node (same as `run`).
+#[derive(Parser, Debug)]
+#[command(name = "ledger-node", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a node from a config file (flags and LEDGER_* variables override it).
+    Run(RunArgs),
+    /// Set up a node home: DIR/config/node.toml (commented defaults), DIR/config/genesis.toml,
+    /// DIR/keys/node.key and DIR/data/.
+    Init {
+        /// The node's home directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Genesis file to copy into the home (default: the example local genesis).
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+    },
+    /// Write a new ed25519 node key (readable only by its owner) and print its public key
+    /// and libp2p peer id.
+    Keygen {
+        /// Where to write the key.
+        #[arg(long, value_name = "FILE", default_value = "node.key")]
+        out: PathBuf,
+    },
+    /// Run a local network of N validators (and optional full nodes) in one command:
+    /// writes keys, a genesis and one config per node under --dir, starts each node as
+    /// its own process, prints the RPC URLs and funded test accounts, and stops all
+    /// nodes on Ctrl-C. Run it again on the same directory to resume the chain.
+    Testnet(testnet::TestnetArgs),
+    /// Re-execute every stored block from genesis in a fresh engine and compare the state
+    /// root at each height with the stored one.
+    Replay {
+        /// The node's data directory (the RocksDB directory).
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Check against this genesis file (default: the genesis stored in the data dir).
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+    },
+}
+
+/// Options of `ledger-node run` (and of `ledger-node` without a subcommand).
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// Config file (commented TOML; see `ledger-node init`).
+    #[arg(long, short, value_name = "FILE", env = "LEDGER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the resolved configuration and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Override [node].data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Override [node].genesis.
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// Override [node].key_file.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Override [rpc].listen, e.g. 127.0.0.1:8545.
+    #[arg(long, value_name = "ADDR")]
+    pub rpc_listen: Option<String>,
+    /// Override [network].listen (repeatable), e.g. /ip4/127.0.0.1/tcp/30333.
+    #[arg(long = "p2p-listen", value_name = "MULTIADDR")]
+    pub p2p_listen: Vec<String>,
+    /// Override [network].bootnodes (repeatable): /ip4/HOST/tcp/PORT/p2p/PEER_ID.
+    #[arg(long = "bootnode", value_name = "MULTIADDR")]
+    pub bootnodes: Vec<String>,
+    /// Enable mDNS discovery.
+    #[arg(long)]
+    pub mdns: bool,
+    /// Override [metrics].listen.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Follow the chain without validating or mining.
+    #[arg(long)]
+    pub no_participate: bool,
+    /// Log format: text or json (overrides [log].format).
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run::run(cli.run),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Init { data_dir, genesis }) => run::init(&data_dir, genesis.as_deref()),
+        Some(Command::Keygen { out }) => run::keygen(&out),
+        Some(Command::Testnet(args)) => testnet::main(args),
+        Some(Command::Replay { data_dir, genesis }) => replay::run(&data_dir, genesis.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

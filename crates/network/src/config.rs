@@ -32,6 +32,16 @@ const MAX_CHAIN_ID_LEN: usize = 64;
 #[derive(Clone, PartialEq, Eq)]
 pub struct IdentitySeed(pub [u8; 32]);
 
+impl IdentitySeed {
+    /// The libp2p peer id of this identity (what `/p2p/...` in a multiaddr names), so
+    /// tools can write bootnode lists before the nodes start.
+    pub fn peer_id(&self) -> Result<PeerId, NetworkError> {
+        libp2p::identity::Keypair::ed25519_from_bytes(self.0)
+            .map(|k| k.public().to_peer_id())
+            .map_err(|e| NetworkError::Identity(e.to_string()))
+    }
+}
+
 impl fmt::Debug for IdentitySeed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("IdentitySeed(<redacted>)")

@@ -1,0 +1,144 @@
+//! `run`, `init` and `keygen`.
+
+use crate::RunArgs;
+use anyhow::{bail, Context, Result};
+use ledger_service::config::{Config, LogFormat, DEFAULT_CONFIG_TOML};
+use ledger_types::keyfile::write_key_file;
+use ledger_types::Keypair;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The example genesis, for `init` without `--genesis`.
+const EXAMPLE_GENESIS: &str = include_str!("../../../config/genesis.toml");
+
+/// Resolves the configuration: defaults < file < LEDGER_* environment < flags.
+pub fn resolve(args: &RunArgs) -> Result<Config> {
+    let mut c = Config::load(args.config.as_deref(), std::env::vars())?;
+    if let Some(v) = &args.data_dir {
+        c.node.data_dir = v.clone();
+    }
+    if let Some(v) = &args.genesis {
+        c.node.genesis = v.clone();
+    }
+    if let Some(v) = &args.key_file {
+        c.node.key_file = v.clone();
+    }
+    if let Some(v) = &args.rpc_listen {
+        c.rpc.listen = v.clone();
+    }
+    if !args.p2p_listen.is_empty() {
+        c.network.listen = args.p2p_listen.clone();
+    }
+    if !args.bootnodes.is_empty() {
+        c.network.bootnodes = args.bootnodes.clone();
+    }
+    if args.mdns {
+        c.network.mdns = true;
+    }
+    if let Some(v) = &args.metrics_listen {
+        c.metrics.listen = v.clone();
+    }
+    if args.no_participate {
+        c.consensus.participate = false;
+    }
+    if let Some(f) = &args.log_format {
+        c.log.format = match f.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("--log-format must be text or json, not {other:?}"),
+        };
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Runs a node until SIGINT or SIGTERM.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    if args.config.is_none() && args.genesis.is_none() {
+        bail!("no configuration: pass --config FILE (create one with `ledger-node init --data-dir DIR`) or --genesis FILE");
+    }
+    let config = resolve(&args)?;
+    if args.print_config {
+        print!("{}", config.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::logging::init(&config.log.filter, config.log.format == LogFormat::Json);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let node = ledger_service::start(config).await?;
+        let stop = node.stop_token();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("signal received: stopping (finishing the current block, flushing the store)");
+            stop.cancel();
+        });
+        node.wait().await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// `init --data-dir DIR`: a node home with a commented config, a genesis, a key and an
+/// empty data directory. Refuses to overwrite an existing config or key.
+pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
+    let config_dir = home.join("config");
+    let config_path = config_dir.join("node.toml");
+    if config_path.exists() {
+        bail!("{} already exists; refusing to overwrite it", config_path.display());
+    }
+    std::fs::create_dir_all(&config_dir)
+        .with_context(|| format!("cannot create {}", config_dir.display()))?;
+    std::fs::create_dir_all(home.join("data"))
+        .with_context(|| format!("cannot create {}", home.join("data").display()))?;
+    let genesis_text = match genesis {
+        Some(p) => {
+            let g = ledger_types::Genesis::load(p)?;
+            drop(g);
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        None => EXAMPLE_GENESIS.to_string(),
+    };
+    std::fs::write(config_dir.join("genesis.toml"), genesis_text)
+        .context("cannot write the genesis")?;
+    let config_text = DEFAULT_CONFIG_TOML
+        .replace("data_dir = \"data\"", "data_dir = \"../data\"")
+        .replace("key_file = \"node.key\"", "key_file = \"../keys/node.key\"");
+    std::fs::write(&config_path, config_text).context("cannot write the config")?;
+    let key = Keypair::generate();
+    write_key_file(&home.join("keys/node.key"), &key)?;
+    println!("config:     {}", config_path.display());
+    println!("genesis:    {}", config_dir.join("genesis.toml").display());
+    println!("key:        {} (public key {})", home.join("keys/node.key").display(), key.public());
+    println!("data:       {}", home.join("data").display());
+    println!("run it:     ledger-node --config {}", config_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keygen --out FILE`.
+pub fn keygen(out: &Path) -> Result<ExitCode> {
+    let key = Keypair::generate();
+    write_key_file(out, &key)?;
+    let peer = ledger_network::IdentitySeed(key.seed()).peer_id()?;
+    println!("key file:   {}", out.display());
+    println!("public key: {}", key.public());
+    println!("peer id:    {peer}");
+    Ok(ExitCode::SUCCESS)
+}
