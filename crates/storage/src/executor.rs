@@ -271,10 +271,13 @@ impl<S: Store> Executor<S> {
             return Ok(None);
         }
         let h = self.applied + 1;
-        let rec = self.store.final_record(h)?.ok_or(StoreError::MissingFinal {
-            height: h,
-            final_height: self.final_height,
-        })?;
+        let rec = self
+            .store
+            .final_record(h)?
+            .ok_or(StoreError::MissingFinal {
+                height: h,
+                final_height: self.final_height,
+            })?;
         let block = self.store.final_block_of(h, &rec)?;
         if block.header.parent != self.applied_hash {
             return Err(StoreError::BadBlock {
@@ -455,7 +458,12 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             if t.new {
                 batch.put_encoded(
                     Cf::AccountOrders,
-                    &schema::account_order_key(schema::ACCOUNT_ALL, &s.account, s.height, s.position),
+                    &schema::account_order_key(
+                        schema::ACCOUNT_ALL,
+                        &s.account,
+                        s.height,
+                        s.position,
+                    ),
                     id,
                 );
             }
