@@ -191,6 +191,15 @@ impl SplitScheduler {
         }
     }
 
+    /// The adversary also knows the initial estimates (the inputs it started the run
+    /// from); `None` for processes it does not track.
+    pub fn with_estimates(mut self, estimates: Vec<Option<bool>>) -> Self {
+        for (i, e) in estimates.into_iter().enumerate().take(self.n) {
+            self.estimates[i] = e;
+        }
+        self
+    }
+
     /// Messages held back so far.
     pub fn held(&self) -> u64 {
         self.held
