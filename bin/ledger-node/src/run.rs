@@ -72,7 +72,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let stop = node.stop_token();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("signal received: stopping (finishing the current block, flushing the store)");
+            tracing::info!(
+                "signal received: stopping (finishing the current block, flushing the store)"
+            );
             stop.cancel();
         });
         node.wait().await?;
@@ -83,7 +85,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(mut int), Ok(mut term)) => {
             tokio::select! {
                 _ = int.recv() => {}
@@ -102,7 +107,10 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
     let config_dir = home.join("config");
     let config_path = config_dir.join("node.toml");
     if config_path.exists() {
-        bail!("{} already exists; refusing to overwrite it", config_path.display());
+        bail!(
+            "{} already exists; refusing to overwrite it",
+            config_path.display()
+        );
     }
     std::fs::create_dir_all(&config_dir)
         .with_context(|| format!("cannot create {}", config_dir.display()))?;
@@ -126,7 +134,11 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
     write_key_file(&home.join("keys/node.key"), &key)?;
     println!("config:     {}", config_path.display());
     println!("genesis:    {}", config_dir.join("genesis.toml").display());
-    println!("key:        {} (public key {})", home.join("keys/node.key").display(), key.public());
+    println!(
+        "key:        {} (public key {})",
+        home.join("keys/node.key").display(),
+        key.public()
+    );
     println!("data:       {}", home.join("data").display());
     println!("run it:     ledger-node --config {}", config_path.display());
     Ok(ExitCode::SUCCESS)

@@ -244,7 +244,9 @@ fn write_node(
     if !key_path.exists() {
         write_key_file(&key_path, key)?;
     }
-    let peer_id = ledger_network::IdentitySeed(key.seed()).peer_id()?.to_string();
+    let peer_id = ledger_network::IdentitySeed(key.seed())
+        .peer_id()?
+        .to_string();
     let mut c = Config::default();
     c.node.name = name.clone();
     c.node.data_dir = "../data".into();
@@ -303,7 +305,11 @@ fn create(args: &TestnetArgs) -> Result<TestnetInfo> {
     }
     let mut nodes = Vec::new();
     for (i, k) in keys.iter().enumerate() {
-        let role = if i < args.validators { "validator" } else { "full" };
+        let role = if i < args.validators {
+            "validator"
+        } else {
+            "full"
+        };
         let boot: Vec<String> = addrs
             .iter()
             .enumerate()
@@ -354,7 +360,14 @@ fn load(dir: &Path) -> Result<Option<TestnetInfo>> {
 fn add_full_node(args: &TestnetArgs, info: &mut TestnetInfo) -> Result<NodeInfo> {
     let i = info.nodes.len();
     let boot: Vec<String> = info.nodes.iter().map(|n| n.p2p.clone()).collect();
-    let node = write_node(&args.dir, i, &Keypair::generate(), "full", args.base_port, &boot)?;
+    let node = write_node(
+        &args.dir,
+        i,
+        &Keypair::generate(),
+        "full",
+        args.base_port,
+        &boot,
+    )?;
     info.nodes.push(node.clone());
     save(&args.dir, info)?;
     Ok(node)
@@ -371,7 +384,10 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo]) {
         dir.display()
     );
     for n in nodes {
-        println!("  {:<8} {:<9} rpc {}  p2p {}", n.name, n.role, n.rpc_url, n.p2p);
+        println!(
+            "  {:<8} {:<9} rpc {}  p2p {}",
+            n.name, n.role, n.rpc_url, n.p2p
+        );
     }
     println!(
         "funded test accounts ({USD_PER_ACCOUNT} USD, {BTC_PER_ACCOUNT} BTC, {ETH_PER_ACCOUNT} ETH each; all {} with keys in {}):",
@@ -379,7 +395,10 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo]) {
         dir.join("testnet.json").display()
     );
     for a in info.accounts.iter().take(4) {
-        println!("  {:<10} address {}  secret {}", a.name, a.address, a.secret_seed);
+        println!(
+            "  {:<10} address {}  secret {}",
+            a.name, a.address, a.secret_seed
+        );
     }
     if let Some(n) = nodes.first() {
         println!("try:");
@@ -427,9 +446,18 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
     };
     for n in &to_run {
         if !n.config.exists() {
-            bail!("{} is missing: the testnet directory is incomplete", n.config.display());
+            bail!(
+                "{} is missing: the testnet directory is incomplete",
+                n.config.display()
+            );
         }
-        read_key_file(&n.config.parent().and_then(Path::parent).unwrap_or(Path::new(".")).join("keys/node.key"))?;
+        read_key_file(
+            &n.config
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("."))
+                .join("keys/node.key"),
+        )?;
     }
     if args.no_start {
         print_summary(&args.dir, &info, &to_run);
@@ -457,8 +485,20 @@ async fn supervise(dir: &Path, info: &TestnetInfo, nodes: Vec<NodeInfo>) -> Resu
             .spawn()
             .with_context(|| format!("cannot start {}", n.name))?;
         for (stream, is_err) in [
-            (child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), false),
-            (child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), true),
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                false,
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+                true,
+            ),
         ] {
             if let Some(s) = stream {
                 let name = n.name.clone();

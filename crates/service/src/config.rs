@@ -357,7 +357,10 @@ impl Config {
             }
         }
         if self.network.listen.is_empty() {
-            return Err(invalid("network.listen", "at least one address is required"));
+            return Err(invalid(
+                "network.listen",
+                "at least one address is required",
+            ));
         }
         for (key, v) in [
             ("rpc.max_request_bytes", self.rpc.max_request_bytes as u64),
@@ -365,8 +368,14 @@ impl Config {
             ("rpc.max_batch_len", self.rpc.max_batch_len as u64),
             ("rpc.max_connections", self.rpc.max_connections as u64),
             ("mempool.max_txs", self.mempool.max_txs as u64),
-            ("mempool.max_per_account", self.mempool.max_per_account as u64),
-            ("consensus.max_block_txs", self.consensus.max_block_txs as u64),
+            (
+                "mempool.max_per_account",
+                self.mempool.max_per_account as u64,
+            ),
+            (
+                "consensus.max_block_txs",
+                self.consensus.max_block_txs as u64,
+            ),
             ("network.max_peers", self.network.max_peers as u64),
         ] {
             if v == 0 {
@@ -404,7 +413,8 @@ fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
-    let defaults = toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Table(Default::default()));
+    let defaults =
+        toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Table(Default::default()));
     let mut vars: Vec<(String, String)> = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("LEDGER_"))
@@ -556,10 +566,19 @@ mod tests {
     #[test]
     fn precedence_file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "[rpc]\nlisten = \"127.0.0.1:9000\"\nmax_batch_len = 7\n");
+        let p = write(
+            dir.path(),
+            "[rpc]\nlisten = \"127.0.0.1:9000\"\nmax_batch_len = 7\n",
+        );
         let env = vec![
-            ("LEDGER_RPC_LISTEN".to_string(), "127.0.0.1:9100".to_string()),
-            ("LEDGER_NETWORK_BOOTNODES".to_string(), "/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2".to_string()),
+            (
+                "LEDGER_RPC_LISTEN".to_string(),
+                "127.0.0.1:9100".to_string(),
+            ),
+            (
+                "LEDGER_NETWORK_BOOTNODES".to_string(),
+                "/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2".to_string(),
+            ),
             ("LEDGER_MEMPOOL_MAX_TXS".to_string(), "12".to_string()),
             ("LEDGER_NETWORK_MDNS".to_string(), "true".to_string()),
             // Not a section: ledger-cli's variable, ignored by the node.
@@ -598,7 +617,11 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("rpc.listen"));
         let mut c = Config::default();
         c.network.bootnodes = vec!["not-an-addr".into()];
-        assert!(c.validate().unwrap_err().to_string().contains("network.bootnodes"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("network.bootnodes"));
         let e = Config::load(Some(Path::new("/nope/node.toml")), Vec::new()).unwrap_err();
         assert!(e.to_string().contains("/nope/node.toml"));
     }

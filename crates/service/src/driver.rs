@@ -13,9 +13,7 @@ use crate::shared::{ChainProgress, Command, FinalBlock, PeerEntry, Shared};
 use ledger_consensus::nakamoto::{self, MiningTemplate, Nakamoto};
 use ledger_consensus::streamlet::{self, Certificate, Message, Streamlet};
 use ledger_consensus::Delivery;
-use ledger_network::{
-    NetworkEvent, NetworkHandle, PeerId, SyncResponse, Topic, ValidationOutcome,
-};
+use ledger_network::{NetworkEvent, NetworkHandle, PeerId, SyncResponse, Topic, ValidationOutcome};
 use ledger_types::{codec, Block, Hash, Keypair, SignedTx};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -243,7 +241,11 @@ impl Driver {
             NetworkEvent::SyncRequest {
                 request, responder, ..
             } => {
-                let resp = self.serve_sync(request.from_height, request.to_height, responder.max_items() as usize)?;
+                let resp = self.serve_sync(
+                    request.from_height,
+                    request.to_height,
+                    responder.max_items() as usize,
+                )?;
                 let _ = responder.respond(resp);
             }
             NetworkEvent::PeerConnected(_) | NetworkEvent::PeerDisconnected { .. } => {
@@ -309,7 +311,10 @@ impl Driver {
         }
     }
 
-    async fn on_consensus_message(&mut self, data: &[u8]) -> Result<ValidationOutcome, DriverError> {
+    async fn on_consensus_message(
+        &mut self,
+        data: &[u8],
+    ) -> Result<ValidationOutcome, DriverError> {
         let Protocol::Streamlet(sm) = &mut self.protocol else {
             return Ok(ValidationOutcome::Reject);
         };
@@ -420,7 +425,10 @@ impl Driver {
                     .put_consensus_synced(SAFETY_KEY, &codec::encode(&record))?;
             }
             O::Broadcast(msg) => {
-                let _ = self.net.publish(Topic::Consensus, codec::encode(&msg)).await;
+                let _ = self
+                    .net
+                    .publish(Topic::Consensus, codec::encode(&msg))
+                    .await;
             }
             O::SetTimer { at_ms, epoch } => {
                 self.timers.insert((at_ms, epoch), ());
@@ -432,7 +440,8 @@ impl Driver {
             } => {
                 let txs = self.select_txs_streamlet(parent);
                 tracing::debug!(epoch, height, txs = txs.len(), "proposing");
-                self.queue.push_back(streamlet::Input::BlockBuilt { epoch, txs });
+                self.queue
+                    .push_back(streamlet::Input::BlockBuilt { epoch, txs });
             }
             O::Notarized { block, certificate } => {
                 self.shared.store.put_block(&block)?;
@@ -544,7 +553,11 @@ impl Driver {
                     returned_txs,
                     ..
                 } => {
-                    tracing::info!(abandoned = abandoned.len(), returned = returned_txs.len(), "reorg");
+                    tracing::info!(
+                        abandoned = abandoned.len(),
+                        returned = returned_txs.len(),
+                        "reorg"
+                    );
                     {
                         let mut included = self.shared.included.write();
                         for tx in &returned_txs {
@@ -629,7 +642,11 @@ impl Driver {
         if let Some(applied) = applied {
             m.finalized_blocks.inc();
             m.finalized_txs.inc_by(applied.receipts.len() as u64);
-            let rejected = applied.receipts.iter().filter(|r| r.result.is_err()).count();
+            let rejected = applied
+                .receipts
+                .iter()
+                .filter(|r| r.result.is_err())
+                .count();
             m.rejected_txs.inc_by(rejected as u64);
             let trades = applied
                 .receipts
@@ -726,7 +743,8 @@ impl Driver {
         let after = self.final_height();
         if after > before || resp.final_height > after {
             // Progress, or the peer is ahead: ask again at once.
-            self.sync_wanted = resp.final_height > after || !resp.items.is_empty() && after > before;
+            self.sync_wanted =
+                resp.final_height > after || !resp.items.is_empty() && after > before;
         }
         Ok(())
     }
@@ -734,7 +752,12 @@ impl Driver {
     /// Final blocks `from..=to` with certificates, then (Streamlet) the notarized blocks
     /// above the final tip or (Nakamoto) the best chain above it, so a node that
     /// catches up can finalize up to the same tip.
-    fn serve_sync(&self, from: u64, to: u64, max_items: usize) -> Result<SyncResponse, DriverError> {
+    fn serve_sync(
+        &self,
+        from: u64,
+        to: u64,
+        max_items: usize,
+    ) -> Result<SyncResponse, DriverError> {
         let store = &self.shared.store;
         let final_height = store.final_height()?;
         let mut items: Vec<Vec<u8>> = store
@@ -804,7 +827,8 @@ pub fn restore_protocol(
     let final_height = store.final_height().map_err(|e| e.to_string())?;
     match &genesis.consensus {
         ledger_types::ConsensusParams::Streamlet(_) => {
-            let cfg = streamlet::StreamletConfig::from_genesis(genesis).map_err(|e| e.to_string())?;
+            let cfg =
+                streamlet::StreamletConfig::from_genesis(genesis).map_err(|e| e.to_string())?;
             let final_block = store
                 .block_by_height(final_height)
                 .map_err(|e| e.to_string())?
@@ -839,8 +863,9 @@ pub fn restore_protocol(
                 safety,
             };
             let signer = key.map(|k| Box::new(k) as Box<dyn ledger_consensus::Signer + Send>);
-            let (sm, outs) = Streamlet::restore(cfg, ledger_consensus::Ed25519Verifier, signer, state)
-                .map_err(|e| e.to_string())?;
+            let (sm, outs) =
+                Streamlet::restore(cfg, ledger_consensus::Ed25519Verifier, signer, state)
+                    .map_err(|e| e.to_string())?;
             let sm = sm.with_payload_validator(validator);
             Ok((
                 Protocol::Streamlet(Box::new(sm)),

@@ -70,8 +70,10 @@ pub struct NodeHttp<S> {
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> HttpResponse {
     let mut r = Response::new(HttpBody::from(body));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     r
 }
 

@@ -68,7 +68,9 @@ pub enum AdmitError {
     #[error("another pending transaction already uses nonce {0}")]
     NonceTaken(u64),
     /// The account cannot pay for it (checked against the final state).
-    #[error("insufficient balance: need {needed}, have {available} (smallest units of asset {asset})")]
+    #[error(
+        "insufficient balance: need {needed}, have {available} (smallest units of asset {asset})"
+    )]
     InsufficientBalance {
         /// Asset id.
         asset: u32,
@@ -279,7 +281,10 @@ impl Mempool {
                 results[i] = Some(self.insert_verified(tx, len, engine));
             }
         }
-        results.into_iter().map(|r| r.unwrap_or(Err(AdmitError::Duplicate))).collect()
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(AdmitError::Duplicate)))
+            .collect()
     }
 
     /// Puts back transactions of abandoned blocks (their signatures were checked when
@@ -393,7 +398,9 @@ impl Mempool {
                 if nonce != want {
                     break; // a gap: later nonces must wait
                 }
-                let Some(e) = self.entries.get(hash) else { break };
+                let Some(e) = self.entries.get(hash) else {
+                    break;
+                };
                 if in_chain.contains(hash) {
                     want += 1;
                     continue;
@@ -515,8 +522,7 @@ fn balance_precheck(tx: &SignedTx, engine: &Engine) -> Result<(), AdmitError> {
 mod tests {
     use super::*;
     use ledger_types::{
-        codec, CancelAll, Decimal, Genesis, Keypair, MarketId, SelfTradePrevention, TimeInForce,
-        Tx,
+        codec, CancelAll, Decimal, Genesis, Keypair, MarketId, SelfTradePrevention, TimeInForce, Tx,
     };
 
     struct T {
@@ -526,7 +532,9 @@ mod tests {
     }
 
     fn setup(limits: MempoolSection) -> T {
-        let keys: Vec<Keypair> = (0..3).map(|i| Keypair::for_testing(&format!("m{i}"))).collect();
+        let keys: Vec<Keypair> = (0..3)
+            .map(|i| Keypair::for_testing(&format!("m{i}")))
+            .collect();
         let pubs: Vec<_> = keys.iter().map(|k| k.public()).collect();
         let g = Genesis::for_testing(&pubs, &[Keypair::for_testing("v").public()]);
         T {
@@ -583,11 +591,20 @@ mod tests {
         // Bad signature.
         let mut forged = cancel_all(&k, 1);
         forged.signature.0[0] ^= 1;
-        assert!(matches!(admit(&mut t, forged), Err(AdmitError::BadSignature(_))));
+        assert!(matches!(
+            admit(&mut t, forged),
+            Err(AdmitError::BadSignature(_))
+        ));
         // Wrong chain.
-        let mut tx = Tx { chain_id: "x".into(), ..cancel_all(&k, 1).tx };
+        let mut tx = Tx {
+            chain_id: "x".into(),
+            ..cancel_all(&k, 1).tx
+        };
         tx.nonce = 1;
-        assert!(matches!(admit(&mut t, tx.sign(&k)), Err(AdmitError::WrongChainId { .. })));
+        assert!(matches!(
+            admit(&mut t, tx.sign(&k)),
+            Err(AdmitError::WrongChainId { .. })
+        ));
         // Too far ahead.
         assert!(matches!(
             admit(&mut t, cancel_all(&k, 5_000)),
@@ -609,7 +626,10 @@ mod tests {
         t.engine.apply_signed(&tx).unwrap();
         assert_eq!(
             admit(&mut t, tx),
-            Err(AdmitError::NonceTooLow { expected: 1, got: 0 })
+            Err(AdmitError::NonceTooLow {
+                expected: 1,
+                got: 0
+            })
         );
     }
 
@@ -622,9 +642,15 @@ mod tests {
         });
         let (a, b, c) = (t.keys[0].clone(), t.keys[1].clone(), t.keys[2].clone());
         admit(&mut t, cancel_all(&a, 0)).unwrap();
-        assert_eq!(admit(&mut t, cancel_all(&a, 1)), Err(AdmitError::Full("per-account limit")));
+        assert_eq!(
+            admit(&mut t, cancel_all(&a, 1)),
+            Err(AdmitError::Full("per-account limit"))
+        );
         admit(&mut t, cancel_all(&b, 0)).unwrap();
-        assert_eq!(admit(&mut t, cancel_all(&c, 0)), Err(AdmitError::Full("transaction limit")));
+        assert_eq!(
+            admit(&mut t, cancel_all(&c, 0)),
+            Err(AdmitError::Full("transaction limit"))
+        );
     }
 
     #[test]
@@ -648,13 +674,21 @@ mod tests {
         let mut t = setup(MempoolSection::default());
         let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
         let a0 = cancel_all(&a, 0);
-        for tx in [a0.clone(), cancel_all(&a, 1), cancel_all(&a, 3), cancel_all(&b, 0)] {
+        for tx in [
+            a0.clone(),
+            cancel_all(&a, 1),
+            cancel_all(&a, 3),
+            cancel_all(&b, 0),
+        ] {
             admit(&mut t, tx).unwrap();
         }
         let picked = t.pool.select(&t.engine, &[], 100, 1 << 20);
         let nonces: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender(), t.tx.nonce)).collect();
         // a arrived first; a's nonce 3 waits for 2.
-        assert_eq!(nonces, vec![(a.public(), 0), (a.public(), 1), (b.public(), 0)]);
+        assert_eq!(
+            nonces,
+            vec![(a.public(), 0), (a.public(), 1), (b.public(), 0)]
+        );
         // With a0 already in a pending ancestor, a's run starts at 1.
         let picked = t.pool.select(&t.engine, &[&a0], 100, 1 << 20);
         assert_eq!(picked[0].tx.nonce, 1);

@@ -92,21 +92,65 @@ impl Metrics {
             synced_blocks: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("final_height", "Height of the last final block", m.final_height.clone());
-        registry.register("applied_height", "Height of the last block applied to the engine", m.applied_height.clone());
+        registry.register(
+            "final_height",
+            "Height of the last final block",
+            m.final_height.clone(),
+        );
+        registry.register(
+            "applied_height",
+            "Height of the last block applied to the engine",
+            m.applied_height.clone(),
+        );
         registry.register("epoch", "Current Streamlet epoch", m.epoch.clone());
         registry.register("peers", "Connected peers", m.peers.clone());
-        registry.register("mempool_txs", "Transactions in the mempool", m.mempool_txs.clone());
-        registry.register("mempool_bytes", "Bytes of transactions in the mempool", m.mempool_bytes.clone());
-        registry.register("finalized_blocks", "Blocks finalized", m.finalized_blocks.clone());
-        registry.register("finalized_txs", "Transactions in finalized blocks", m.finalized_txs.clone());
-        registry.register("rejected_txs", "Final transactions the engine rejected", m.rejected_txs.clone());
+        registry.register(
+            "mempool_txs",
+            "Transactions in the mempool",
+            m.mempool_txs.clone(),
+        );
+        registry.register(
+            "mempool_bytes",
+            "Bytes of transactions in the mempool",
+            m.mempool_bytes.clone(),
+        );
+        registry.register(
+            "finalized_blocks",
+            "Blocks finalized",
+            m.finalized_blocks.clone(),
+        );
+        registry.register(
+            "finalized_txs",
+            "Transactions in finalized blocks",
+            m.finalized_txs.clone(),
+        );
+        registry.register(
+            "rejected_txs",
+            "Final transactions the engine rejected",
+            m.rejected_txs.clone(),
+        );
         registry.register("trades", "Trades executed", m.trades.clone());
-        registry.register("admitted_txs", "Transactions admitted to the mempool", m.admitted_txs.clone());
-        registry.register("refused_txs", "Transactions refused by the mempool", m.refused_txs.clone());
-        registry.register("gossip_rejected", "Gossip messages rejected", m.gossip_rejected.clone());
+        registry.register(
+            "admitted_txs",
+            "Transactions admitted to the mempool",
+            m.admitted_txs.clone(),
+        );
+        registry.register(
+            "refused_txs",
+            "Transactions refused by the mempool",
+            m.refused_txs.clone(),
+        );
+        registry.register(
+            "gossip_rejected",
+            "Gossip messages rejected",
+            m.gossip_rejected.clone(),
+        );
         registry.register("rpc_calls", "JSON-RPC calls", m.rpc_calls.clone());
-        registry.register("synced_blocks", "Blocks fetched by block sync", m.synced_blocks.clone());
+        registry.register(
+            "synced_blocks",
+            "Blocks fetched by block sync",
+            m.synced_blocks.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -154,21 +198,25 @@ pub async fn serve(
             let Ok((stream, _)) = conn else { continue };
             let metrics = metrics.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let metrics = metrics.clone();
-                    async move {
-                        let resp = if req.uri().path() == "/metrics" {
-                            Response::builder()
-                                .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-                                .body(Full::new(Bytes::from(metrics.encode())))
-                        } else {
-                            Response::builder()
-                                .status(StatusCode::NOT_FOUND)
-                                .body(Full::new(Bytes::from_static(b"try /metrics\n")))
-                        };
-                        resp.map_err(|e| std::io::Error::other(e.to_string()))
-                    }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let metrics = metrics.clone();
+                        async move {
+                            let resp = if req.uri().path() == "/metrics" {
+                                Response::builder()
+                                    .header(
+                                        "content-type",
+                                        "text/plain; version=0.0.4; charset=utf-8",
+                                    )
+                                    .body(Full::new(Bytes::from(metrics.encode())))
+                            } else {
+                                Response::builder()
+                                    .status(StatusCode::NOT_FOUND)
+                                    .body(Full::new(Bytes::from_static(b"try /metrics\n")))
+                            };
+                            resp.map_err(|e| std::io::Error::other(e.to_string()))
+                        }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -191,6 +239,9 @@ mod tests {
         let text = m.encode();
         assert!(text.contains("ledger_final_height 7"), "{text}");
         assert!(text.contains("ledger_finalized_txs_total 3"), "{text}");
-        assert!(text.contains("ledger_rpc_calls_total{method=\"get_block\"} 1"), "{text}");
+        assert!(
+            text.contains("ledger_rpc_calls_total{method=\"get_block\"} 1"),
+            "{text}"
+        );
     }
 }

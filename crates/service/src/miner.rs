@@ -49,7 +49,9 @@ pub fn spawn(
                             // Wait for the template that builds on it (or give up after
                             // a while and mine this template again).
                             for _ in 0..200 {
-                                if jobs.has_changed().unwrap_or(true) || stop.load(Ordering::Relaxed) {
+                                if jobs.has_changed().unwrap_or(true)
+                                    || stop.load(Ordering::Relaxed)
+                                {
                                     break;
                                 }
                                 std::thread::sleep(Duration::from_millis(10));

@@ -3,7 +3,6 @@
 
 use crate::config::{Config, ConfigError};
 use crate::driver::{initial_progress, restore_protocol, Driver, MiningJob, Protocol};
-use ledger_types::keyfile::{read_key_file, KeyFileError};
 use crate::mempool::Mempool;
 use crate::metrics::Metrics;
 use crate::shared::Shared;
@@ -11,6 +10,7 @@ use crate::validation::NodePayloadValidator;
 use ledger_network::{IdentitySeed, Network, NetworkConfig};
 use ledger_rpc::Catalog;
 use ledger_storage::{ChainStore, Executor, StoreOptions};
+use ledger_types::keyfile::{read_key_file, KeyFileError};
 use ledger_types::{Genesis, GenesisError};
 use parking_lot::{Mutex, RwLock};
 use std::net::SocketAddr;
@@ -123,9 +123,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     if config.network.max_message_bytes < needed {
         return Err(ConfigError::Invalid {
             key: "network.max_message_bytes".into(),
-            message: format!(
-                "must be at least {needed} (the genesis max_block_bytes plus 64 KiB)"
-            ),
+            message: format!("must be at least {needed} (the genesis max_block_bytes plus 64 KiB)"),
         }
         .into());
     }
@@ -158,9 +156,15 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         tracing::info!(node = %config.node.name, "listening on {a}");
     }
 
-    let is_validator = genesis.validators.iter().any(|v| v.public_key == key.public());
+    let is_validator = genesis
+        .validators
+        .iter()
+        .any(|v| v.public_key == key.public());
     let participate = config.consensus.participate;
-    let nakamoto = matches!(genesis.consensus, ledger_types::ConsensusParams::Nakamoto(_));
+    let nakamoto = matches!(
+        genesis.consensus,
+        ledger_types::ConsensusParams::Nakamoto(_)
+    );
     let validator = (participate && (is_validator || nakamoto)).then(|| key.public());
 
     let mempool = Arc::new(Mutex::new(Mempool::new(
@@ -195,7 +199,8 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         metrics.applied_height.set(p.final_tip.0 as i64);
     }
 
-    let payload = NodePayloadValidator::new(genesis.chain_id.clone(), genesis.limits.clone(), mempool);
+    let payload =
+        NodePayloadValidator::new(genesis.chain_id.clone(), genesis.limits.clone(), mempool);
     let signer = (participate && is_validator).then(|| key.clone());
     let (protocol, restored) =
         restore_protocol(&shared, signer, Box::new(payload)).map_err(NodeError::Consensus)?;
@@ -243,7 +248,14 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     };
 
     let max_block_txs = (config.consensus.max_block_txs).min(genesis.limits.max_block_txs) as usize;
-    let driver = Driver::new(shared.clone(), net.clone(), protocol, signer_key(&key, validator), max_block_txs, mining);
+    let driver = Driver::new(
+        shared.clone(),
+        net.clone(),
+        protocol,
+        signer_key(&key, validator),
+        max_block_txs,
+        mining,
+    );
     let driver = tokio::spawn(driver.run(events, commands_rx, mined_rx, restored, stop.clone()));
 
     Ok(NodeHandle {
@@ -260,7 +272,10 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     })
 }
 
-fn signer_key(key: &ledger_types::Keypair, validator: Option<ledger_types::PublicKey>) -> Option<ledger_types::Keypair> {
+fn signer_key(
+    key: &ledger_types::Keypair,
+    validator: Option<ledger_types::PublicKey>,
+) -> Option<ledger_types::Keypair> {
     validator.map(|_| key.clone())
 }
 

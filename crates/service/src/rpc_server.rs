@@ -154,15 +154,11 @@ impl RpcImpl {
             side: s.side,
             kind: s.kind,
             time_in_force: Some(s.time_in_force),
-            price: s
-                .price
-                .and_then(|t| market.map(|m| m.ticks_to_price(t))),
+            price: s.price.and_then(|t| market.map(|m| m.ticks_to_price(t))),
             quantity: lots(s.quantity),
             filled: lots(s.filled),
             remaining,
-            fees: market
-                .map(|m| m.quote_amount(s.fees))
-                .unwrap_or_default(),
+            fees: market.map(|m| m.quote_amount(s.fees)).unwrap_or_default(),
             status,
             placed_height: Some(s.height),
             updated_height: Some(s.updated_height),
@@ -269,16 +265,24 @@ impl LedgerApiServer for RpcImpl {
                 result: rec.result.clone(),
                 events: rec.events.clone(),
             };
-            return Ok(self
-                .shared
-                .catalog
-                .final_tx(&stx, rec.height, block_hash, rec.position, &receipt));
+            return Ok(self.shared.catalog.final_tx(
+                &stx,
+                rec.height,
+                block_hash,
+                rec.position,
+                &receipt,
+            ));
         }
         let included = self.shared.included.read().get(&hash).copied();
         if let Some((height, block_hash)) = included {
             if let Some(block) = store.block_by_hash(&block_hash).map_err(internal)? {
                 if let Some(pos) = block.txs.iter().position(|t| t.hash() == hash) {
-                    return Ok(TxView::included(&block.txs[pos], height, block_hash, pos as u32));
+                    return Ok(TxView::included(
+                        &block.txs[pos],
+                        height,
+                        block_hash,
+                        pos as u32,
+                    ));
                 }
             }
         }
@@ -324,7 +328,10 @@ impl LedgerApiServer for RpcImpl {
             .iter()
             .map(|t| t.tx.nonce)
             .fold(next, |n, nonce| if nonce == n { n + 1 } else { n });
-        Ok(self.shared.catalog.account(account, record.as_ref(), Some(pending)))
+        Ok(self
+            .shared
+            .catalog
+            .account(account, record.as_ref(), Some(pending)))
     }
 
     async fn get_orders(

@@ -130,7 +130,9 @@ mod tests {
         };
         let v = NodePayloadValidator::new("c".into(), limits, pool);
         let k = Keypair::for_testing("a");
-        assert!(v.validate(&block(vec![tx(&k, "c", 0), tx(&k, "c", 1)])).is_ok());
+        assert!(v
+            .validate(&block(vec![tx(&k, "c", 0), tx(&k, "c", 1)]))
+            .is_ok());
         let mut bad = tx(&k, "c", 2);
         bad.signature.0[1] ^= 1;
         let e = v.validate(&block(vec![tx(&k, "c", 0), bad])).unwrap_err();
