@@ -1,0 +1,1472 @@
+//! `bench`: the load generator.
+//!
+//! 1. Reads the chain (chain id, validators, markets and their mid prices) and the test
+//!    accounts `account-0 .. account-{N-1}` (the keys `ledger-node testnet` funds), with
+//!    each account's next nonce from `get_account` on the endpoint it is pinned to
+//!    (account `i` always goes to endpoint `i mod E`, so its nonces reach one mempool in
+//!    order).
+//! 2. Measures this machine's ed25519 batch verification rate
+//!    (`ledger_types::crypto::verify_batch` on batches of 64, one thread per core) while
+//!    the network is idle. The **signature ceiling** is that rate divided by the number of
+//!    validators: every validator on this machine checks every transaction's signature
+//!    once, so no network of them can finalize more transactions per second than that.
+//! 3. Pre-signs orders up front on every core (with a progress bar): a mix of GTC limit
+//!    orders on both sides within a few ticks of the mid so that a good share trades, some
+//!    IOC and post-only orders, cancels of the account's own recent orders, and a
+//!    `cancel_all` whenever an account may have many orders resting. A background
+//!    producer tops the queue up only if the network drains it.
+//! 4. Follows final blocks over WebSocket (`subscribe_blocks`, transaction hashes only;
+//!    missed heights are fetched with `get_block` after a reconnect) and matches every
+//!    submitted hash to the block that finalized it.
+//! 5. Submits as fast as the nodes take them (or at `--rate` per second): JSON-RPC batches
+//!    of `--batch` transactions, `--concurrency` requests in flight per endpoint, over
+//!    kept-alive HTTP connections. Back-pressure answers (-32005 `mempool_full` /
+//!    `account_limit`, `nonce_too_high`, -32002, -32009) are retried after a back-off and
+//!    counted as retries, not failures.
+//! 6. After `--duration` seconds it stops submitting, waits up to `--drain` seconds for
+//!    what was accepted to become final, and reports (with `--json`, as one JSON object
+//!    on the last line of stdout):
+//!    - `submitted`: transactions a node accepted; `rejected_at_submit` (by reason);
+//!    - `finalized`: accepted transactions seen in a final block;
+//!    - `final_orders_per_sec`: `place_order` transactions finalized inside the measured
+//!      window (from the first submission to `--duration` seconds later) divided by the
+//!      window; `final_tx_per_sec` counts the cancels too;
+//!    - `latency_ms`: submit-to-final latency (request sent to final block received)
+//!      percentiles over every finalized transaction;
+//!    - `sig_verify_per_sec`, `signature_ceiling`, `ceiling_fraction`
+//!      (`final_orders_per_sec / signature_ceiling`);
+//!    - `engine_rejected_sample`: a sample of finalized transactions checked with
+//!      `get_tx` (a final transaction may still be rejected by the engine, e.g. a cancel of
+//!      an order that already filled).
+
+use crate::error::{CliError, CliResult, RpcResultExt};
+use crate::output::{details, print_json_line};
+use crate::{http_url, ws_url, Ctx};
+use clap::Args;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use jsonrpsee::core::client::{ClientT, Error as ClientError};
+use jsonrpsee::core::params::{ArrayParams, BatchRequestBuilder};
+use ledger_rpc::{
+    codes, LedgerApiClient, LedgerClient, MarketView, Order, TxStatus, Wallet, WireTx,
+};
+use ledger_types::{Decimal, Keypair, MarketId, OrderId, Side, TxHash};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::prelude::ToPrimitive;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Options of `ledger-cli bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Length of the measured window, in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub duration: f64,
+    /// Submit at this many transactions per second [default: as fast as the nodes take
+    /// them].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Number of test accounts: account-0 .. account-{N-1} (`ledger-node testnet` funds
+    /// 1024).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub accounts: u32,
+    /// Transactions per JSON-RPC batch request (the node's `[rpc] max_batch_len` is 50
+    /// by default).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub batch: usize,
+    /// Requests in flight per endpoint.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+    /// Transactions to sign before the run starts [default: rate x duration with --rate,
+    /// else 6000 per second of --duration].
+    #[arg(long, value_name = "N")]
+    pub presign: Option<usize>,
+    /// Markets to trade, comma-separated [default: every market].
+    #[arg(long, value_delimiter = ',', value_name = "MARKET")]
+    pub markets: Vec<String>,
+    /// Percent of transactions that cancel one of the account's recent orders.
+    #[arg(long, default_value_t = 5, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=50))]
+    pub cancel_percent: u8,
+    /// After the window, wait at most this long for accepted transactions to become final.
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    pub drain: f64,
+    /// Seconds spent measuring ed25519 batch verification before the run.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub verify_seconds: f64,
+    /// Seed of the order mix (same seed, same orders).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Signatures per `verify_batch` call in the verification benchmark.
+const VERIFY_BATCH: usize = 64;
+/// Finalized transactions checked with `get_tx` after the run.
+const ENGINE_SAMPLE: usize = 100;
+/// An endpoint failing for this long ends the run.
+const UNREACHABLE_AFTER: Duration = Duration::from_secs(10);
+
+// =======================================================================================
+// Order generation
+// =======================================================================================
+
+/// A market the bench trades, in ticks and lots.
+#[derive(Clone, Debug)]
+struct MarketPlan {
+    id: MarketId,
+    symbol: String,
+    tick: Decimal,
+    /// Smallest acceptable quantity (min size rounded up to the lot).
+    unit: Decimal,
+    /// Mid price in ticks.
+    mid_ticks: i64,
+}
+
+/// One signed transaction, ready to send.
+struct Signed {
+    hash: TxHash,
+    cancel: bool,
+    wire: WireTx,
+}
+
+/// Orders of one account.
+struct Generator {
+    wallet: Wallet,
+    endpoint: usize,
+    rng: StdRng,
+    markets: Arc<Vec<MarketPlan>>,
+    cancel_percent: u32,
+    /// Recent orders that may still rest (candidates for a cancel).
+    recent: VecDeque<OrderId>,
+    /// Orders that may rest since the last `cancel_all` (bounds open orders per account).
+    maybe_open: u32,
+}
+
+/// A `cancel_all` after this many possibly-resting orders keeps each account well under
+/// the engine's open-order limit (1000 by default).
+const CANCEL_ALL_EVERY: u32 = 400;
+
+impl Generator {
+    fn next(&mut self) -> Signed {
+        let (stx, cancel) = if self.maybe_open >= CANCEL_ALL_EVERY {
+            self.maybe_open = 0;
+            self.recent.clear();
+            (self.wallet.cancel_all(None), true)
+        } else if self.rng.gen_range(0..100) < self.cancel_percent && !self.recent.is_empty() {
+            let pick = self.rng.gen_range(0..self.recent.len());
+            let id = self.recent.remove(pick).unwrap_or_default();
+            (self.wallet.cancel(id), true)
+        } else {
+            let m = &self.markets[self.rng.gen_range(0..self.markets.len())];
+            let side = if self.rng.gen_bool(0.5) {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            // Buys from 8 ticks below to 2 above the mid, sells mirrored: the overlap
+            // trades, the rest builds a book near the mid.
+            let offset: i64 = self.rng.gen_range(-8..=2);
+            let ticks = match side {
+                Side::Buy => m.mid_ticks + offset,
+                Side::Sell => m.mid_ticks - offset,
+            }
+            .max(1);
+            let price = Decimal::from(ticks) * m.tick;
+            let qty = m.unit * Decimal::from(self.rng.gen_range(1..=5u32));
+            let roll = self.rng.gen_range(0..100);
+            let mut order = Order::limit(m.id, side, price, qty);
+            let may_rest = if roll < 10 {
+                order = order.ioc();
+                false
+            } else if roll < 15 && offset <= -3 {
+                // Post-only only away from the mid, where it rarely crosses.
+                order = order.post_only();
+                true
+            } else {
+                true
+            };
+            let stx = self.wallet.place(order);
+            if may_rest {
+                self.maybe_open += 1;
+                self.recent.push_back(stx.hash());
+                if self.recent.len() > 16 {
+                    self.recent.pop_front();
+                }
+            }
+            (stx, false)
+        };
+        let hash = stx.hash();
+        let mut wire = WireTx::from(stx);
+        wire.hash = None; // the node computes it anyway; saves bytes on the wire
+        Signed { hash, cancel, wire }
+    }
+}
+
+/// Signed transactions waiting to be sent, one queue per endpoint.
+struct Queues {
+    per_endpoint: Vec<Mutex<VecDeque<Signed>>>,
+    queued: AtomicUsize,
+    signed: AtomicU64,
+    producers_running: AtomicUsize,
+    stop: AtomicBool,
+}
+
+impl Queues {
+    fn pop(&self, endpoint: usize, max: usize) -> Vec<Signed> {
+        let mut q = self.per_endpoint[endpoint]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let n = max.min(q.len());
+        let out: Vec<Signed> = q.drain(..n).collect();
+        drop(q);
+        self.queued.fetch_sub(out.len(), Ordering::Relaxed);
+        out
+    }
+
+    fn exhausted(&self, endpoint: usize) -> bool {
+        self.producers_running.load(Ordering::Acquire) == 0
+            && self.per_endpoint[endpoint]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+}
+
+/// A signing thread: signs until `presign` transactions exist, then only tops the queues
+/// up when they run low.
+fn produce(mut gens: Vec<Generator>, queues: Arc<Queues>, presign: u64, refill_below: usize) {
+    const CHUNK: usize = 64;
+    let endpoints = queues.per_endpoint.len();
+    let mut next = 0usize;
+    while !queues.stop.load(Ordering::Relaxed) && !gens.is_empty() {
+        let signed = queues.signed.load(Ordering::Relaxed);
+        if signed >= presign && queues.queued.load(Ordering::Relaxed) >= refill_below {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        let mut local: Vec<Vec<Signed>> = (0..endpoints).map(|_| Vec::new()).collect();
+        for _ in 0..CHUNK {
+            let len = gens.len();
+            let g = &mut gens[next % len];
+            next += 1;
+            local[g.endpoint].push(g.next());
+        }
+        for (e, items) in local.into_iter().enumerate() {
+            if items.is_empty() {
+                continue;
+            }
+            let n = items.len();
+            queues.per_endpoint[e]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(items);
+            queues.queued.fetch_add(n, Ordering::Relaxed);
+        }
+        queues.signed.fetch_add(CHUNK as u64, Ordering::Relaxed);
+    }
+    queues.producers_running.fetch_sub(1, Ordering::Release);
+}
+
+// =======================================================================================
+// Shared run state
+// =======================================================================================
+
+struct Pending {
+    sent: Instant,
+    cancel: bool,
+}
+
+#[derive(Default)]
+struct Counters {
+    submitted: AtomicU64,
+    rejected: AtomicU64,
+    retries: AtomicU64,
+    abandoned: AtomicU64,
+    transport_errors: AtomicU64,
+    finalized: AtomicU64,
+    window_orders: AtomicU64,
+    window_cancels: AtomicU64,
+    blocks: AtomicU64,
+    trades: AtomicU64,
+    follower_reconnects: AtomicU64,
+}
+
+struct Run {
+    base: Instant,
+    /// Microseconds after `base` at which the measured window ends (u64::MAX until set).
+    window_end_us: AtomicU64,
+    inflight: Mutex<HashMap<TxHash, Pending>>,
+    latencies_us: Mutex<Vec<u64>>,
+    reasons: Mutex<BTreeMap<String, u64>>,
+    sample: Mutex<Vec<TxHash>>,
+    c: Counters,
+    stop_submit: AtomicBool,
+    stop_follow: AtomicBool,
+    fatal: Mutex<Option<CliError>>,
+}
+
+impl Run {
+    fn in_window(&self, t: Instant) -> bool {
+        (t.duration_since(self.base).as_micros() as u64)
+            <= self.window_end_us.load(Ordering::Relaxed)
+    }
+
+    fn fail(&self, e: CliError) {
+        let mut f = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        if f.is_none() {
+            *f = Some(e);
+        }
+        self.stop_submit.store(true, Ordering::Release);
+    }
+
+    fn failed(&self) -> bool {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    fn reject(&self, reason: String) {
+        self.c.rejected.fetch_add(1, Ordering::Relaxed);
+        *self
+            .reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// A final block arrived: match its transactions.
+    fn on_block(&self, hashes: &[TxHash]) {
+        let now = Instant::now();
+        let in_window = self.in_window(now);
+        self.c.blocks.fetch_add(1, Ordering::Relaxed);
+        let mut lat = Vec::new();
+        let mut found = Vec::new();
+        {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            for h in hashes {
+                if let Some(p) = inflight.remove(h) {
+                    lat.push(now.duration_since(p.sent).as_micros() as u64);
+                    found.push((*h, p.cancel));
+                }
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        self.c
+            .finalized
+            .fetch_add(found.len() as u64, Ordering::Relaxed);
+        if in_window {
+            let cancels = found.iter().filter(|(_, c)| *c).count() as u64;
+            self.c.window_cancels.fetch_add(cancels, Ordering::Relaxed);
+            self.c
+                .window_orders
+                .fetch_add(found.len() as u64 - cancels, Ordering::Relaxed);
+        }
+        self.latencies_us
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(lat);
+        let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());
+        if sample.len() < ENGINE_SAMPLE {
+            // A few from every block, so the sample spans the run.
+            sample.extend(found.iter().step_by(found.len() / 4 + 1).map(|(h, _)| *h));
+        }
+    }
+}
+
+// =======================================================================================
+// Submission
+// =======================================================================================
+
+/// Spaces submissions out to `--rate`.
+struct Pacer {
+    start: Instant,
+    per_item: Option<Duration>,
+    issued: AtomicU64,
+}
+
+impl Pacer {
+    async fn wait(&self, n: usize) {
+        if let Some(per) = self.per_item {
+            let k = self.issued.fetch_add(n as u64, Ordering::Relaxed);
+            let at = self.start + per.mul_f64(k as f64);
+            tokio::time::sleep_until(at.into()).await;
+        }
+    }
+}
+
+/// What to do with a refused transaction.
+enum Refusal {
+    /// Back-pressure: try again later.
+    Retry,
+    /// Already in a mempool or a block: counts as accepted.
+    Known,
+    /// Refused for good.
+    Reject(String),
+}
+
+fn classify(code: i32, reason: Option<&str>) -> Refusal {
+    match (code, reason) {
+        (codes::LIMIT_EXCEEDED | codes::UNAVAILABLE | codes::SERVER_IS_BUSY, _) => Refusal::Retry,
+        (_, Some("nonce_too_high")) => Refusal::Retry,
+        (_, Some("duplicate")) => Refusal::Known,
+        (_, Some(r)) => Refusal::Reject(r.to_string()),
+        (c, None) => Refusal::Reject(format!("code {c}")),
+    }
+}
+
+fn error_reason(data: Option<&serde_json::value::RawValue>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(data?.get()).ok()?;
+    v.get("reason")?.as_str().map(str::to_string)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn worker(
+    endpoint: usize,
+    client: Arc<LedgerClient>,
+    url: String,
+    queues: Arc<Queues>,
+    run: Arc<Run>,
+    pacer: Arc<Pacer>,
+    batch: usize,
+) {
+    let mut retry: Vec<Signed> = Vec::new();
+    let mut backoff = Duration::from_millis(10);
+    let mut last_ok = Instant::now();
+    loop {
+        if run.stop_submit.load(Ordering::Acquire) {
+            break;
+        }
+        let items = if !retry.is_empty() {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(500));
+            run.c
+                .retries
+                .fetch_add(retry.len() as u64, Ordering::Relaxed);
+            std::mem::take(&mut retry)
+        } else {
+            let items = queues.pop(endpoint, batch);
+            if items.is_empty() {
+                if queues.exhausted(endpoint) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            pacer.wait(items.len()).await;
+            items
+        };
+        if run.stop_submit.load(Ordering::Acquire) {
+            retry = items;
+            break;
+        }
+        {
+            let now = Instant::now();
+            let mut inflight = run.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            for it in &items {
+                inflight.insert(
+                    it.hash,
+                    Pending {
+                        sent: now,
+                        cancel: it.cancel,
+                    },
+                );
+            }
+        }
+        let mut b = BatchRequestBuilder::new();
+        let mut encode_err = None;
+        for it in &items {
+            let mut p = ArrayParams::new();
+            if let Err(e) = p.insert(&it.wire) {
+                encode_err = Some(e.to_string());
+            }
+            let method = if it.cancel {
+                "cancel_order"
+            } else {
+                "submit_order"
+            };
+            if let Err(e) = b.insert(method, p) {
+                encode_err = Some(e.to_string());
+            }
+        }
+        if let Some(e) = encode_err {
+            run.fail(CliError::failed(format!(
+                "cannot encode a transaction: {e}"
+            )));
+            break;
+        }
+        match client.batch_request::<serde_json::Value>(b).await {
+            Ok(resp) => {
+                last_ok = Instant::now();
+                let mut any_retry = false;
+                for (it, entry) in items.into_iter().zip(resp) {
+                    let refusal = match entry {
+                        Ok(_) => {
+                            run.c.submitted.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        Err(obj) => classify(obj.code(), error_reason(obj.data()).as_deref()),
+                    };
+                    match refusal {
+                        Refusal::Retry => {
+                            any_retry = true;
+                            retry.push(it);
+                        }
+                        Refusal::Known => {
+                            run.c.submitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Refusal::Reject(reason) => {
+                            let was_pending = run
+                                .inflight
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .remove(&it.hash)
+                                .is_some();
+                            // Not pending any more means a block already finalized it
+                            // (e.g. `nonce_too_low` on a resend): not a rejection.
+                            if was_pending {
+                                run.reject(reason);
+                            }
+                        }
+                    }
+                }
+                if !any_retry {
+                    backoff = Duration::from_millis(10);
+                }
+            }
+            Err(ClientError::Call(obj)) => match obj.code() {
+                codes::LIMIT_EXCEEDED | codes::SERVER_IS_BUSY | codes::UNAVAILABLE => {
+                    retry = items;
+                }
+                code => {
+                    run.fail(CliError::Rpc {
+                        url: url.clone(),
+                        error: ledger_rpc::ApiError {
+                            code,
+                            message: format!(
+                                "{} (a batch of {} transactions; try a smaller --batch)",
+                                obj.message(),
+                                items.len()
+                            ),
+                            data: None,
+                        },
+                    });
+                    break;
+                }
+            },
+            Err(e) => {
+                run.c.transport_errors.fetch_add(1, Ordering::Relaxed);
+                if last_ok.elapsed() > UNREACHABLE_AFTER {
+                    run.fail(CliError::from_client(&url, &e));
+                    break;
+                }
+                retry = items;
+            }
+        }
+    }
+    // Transactions never accepted are dropped from the books.
+    if !retry.is_empty() {
+        let mut inflight = run.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        for it in &retry {
+            inflight.remove(&it.hash);
+        }
+        run.c
+            .abandoned
+            .fetch_add(retry.len() as u64, Ordering::Relaxed);
+    }
+}
+
+// =======================================================================================
+// Following final blocks
+// =======================================================================================
+
+async fn follow(ctx: Ctx, ws: String, http: Arc<LedgerClient>, run: Arc<Run>, mut last: u64) {
+    let mut first = true;
+    let mut down_since: Option<Instant> = None;
+    while !run.stop_follow.load(Ordering::Acquire) {
+        if !first {
+            run.c.follower_reconnects.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        first = false;
+        let client = match ctx.connect(&ws).await {
+            Ok(c) => c,
+            Err(e) => {
+                let since = *down_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > UNREACHABLE_AFTER {
+                    run.fail(e);
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut sub = match client.subscribe_blocks(Some(false)).await {
+            Ok(s) => s,
+            Err(e) => {
+                let since = *down_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > UNREACHABLE_AFTER {
+                    run.fail(CliError::from_client(&ws, &e));
+                    return;
+                }
+                continue;
+            }
+        };
+        down_since = None;
+        loop {
+            let item = tokio::select! {
+                item = sub.next() => item,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if run.stop_follow.load(Ordering::Acquire) { return; }
+                    continue;
+                }
+            };
+            let Some(Ok(b)) = item else { break };
+            if b.height <= last {
+                continue;
+            }
+            // Heights missed while (re)connecting or lagging.
+            for h in last + 1..b.height {
+                if let Ok(missed) = http.get_block(h.into(), Some(false)).await {
+                    run.on_block(missed.tx_hashes.as_deref().unwrap_or_default());
+                }
+            }
+            run.on_block(b.tx_hashes.as_deref().unwrap_or_default());
+            last = b.height;
+        }
+    }
+}
+
+/// Counts trades of `markets` while the window is open (best effort).
+async fn count_trades(ctx: Ctx, ws: String, markets: Vec<MarketPlan>, run: Arc<Run>) {
+    let Ok(client) = ctx.connect(&ws).await else {
+        return;
+    };
+    let mut subs = Vec::new();
+    for m in &markets {
+        if let Ok(s) = client.subscribe_trades(m.id.into()).await {
+            subs.push(s);
+        }
+    }
+    let mut all = futures::stream::select_all(subs);
+    loop {
+        tokio::select! {
+            item = all.next() => match item {
+                Some(Ok(_)) => {
+                    if run.in_window(Instant::now()) {
+                        run.c.trades.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                _ => return,
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                if run.stop_follow.load(Ordering::Acquire) { return; }
+            }
+        }
+    }
+}
+
+// =======================================================================================
+// Signature verification rate
+// =======================================================================================
+
+/// Verifications per second of `verify_batch` on batches of 64 over `threads` threads.
+fn measure_verify(seconds: f64, threads: usize) -> f64 {
+    use ledger_types::{Payload, PlaceOrder, Tx};
+    // Realistic messages: the signing bytes of order transactions from distinct keys.
+    let items: Vec<(ledger_types::PublicKey, Vec<u8>, ledger_types::Signature)> = (0..VERIFY_BATCH)
+        .map(|i| {
+            let k = Keypair::for_testing(&format!("bench-verify-{i}"));
+            let tx = Tx {
+                chain_id: "ledger-bench".into(),
+                sender: k.public(),
+                nonce: i as u64,
+                payload: Payload::PlaceOrder(PlaceOrder::from(Order::limit(
+                    MarketId(0),
+                    Side::Buy,
+                    Decimal::new(10050 + i as i64, 2),
+                    Decimal::new(25, 2),
+                ))),
+            };
+            let bytes = tx.signing_bytes();
+            let sig = k.sign(&bytes);
+            (k.public(), bytes, sig)
+        })
+        .collect();
+    let items = Arc::new(items);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds.max(0.05));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads.max(1))
+        .map(|_| {
+            let items = items.clone();
+            std::thread::spawn(move || {
+                let refs: Vec<(ledger_types::PublicKey, &[u8], ledger_types::Signature)> = items
+                    .iter()
+                    .map(|(k, m, s)| (*k, m.as_slice(), *s))
+                    .collect();
+                let mut n = 0u64;
+                let mut ok = true;
+                while Instant::now() < deadline {
+                    let r = ledger_types::crypto::verify_batch(&refs);
+                    ok &= r.iter().all(Result::is_ok);
+                    n += refs.len() as u64;
+                }
+                (n, ok)
+            })
+        })
+        .collect();
+    let mut total = 0u64;
+    for h in handles {
+        if let Ok((n, ok)) = h.join() {
+            debug_assert!(ok, "benchmark signatures verify");
+            total += n;
+        }
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+// =======================================================================================
+// The run
+// =======================================================================================
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn spinner(total: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb
+}
+
+/// The mid price of a market in ticks: the book's mid, else the last trade, else 100.
+async fn mid_ticks(client: &LedgerClient, url: &str, m: &MarketView) -> CliResult<i64> {
+    let book = client
+        .get_order_book(MarketId(m.id).into(), Some(1))
+        .await
+        .at(url)?;
+    let price = match (book.bids.first(), book.asks.first()) {
+        (Some(b), Some(a)) => Some((b.price + a.price) / Decimal::TWO),
+        (Some(b), None) => Some(b.price),
+        (None, Some(a)) => Some(a.price),
+        (None, None) => client
+            .get_trades(MarketId(m.id).into(), Some(1), None)
+            .await
+            .at(url)?
+            .items
+            .first()
+            .map(|t| t.price),
+    }
+    .unwrap_or(Decimal::ONE_HUNDRED);
+    if m.tick_size.is_zero() {
+        return Err(CliError::failed(format!(
+            "market {} has a zero tick size",
+            m.symbol
+        )));
+    }
+    let ticks = (price / m.tick_size).floor();
+    Ok(ticks.to_i64().unwrap_or(1).max(10))
+}
+
+/// Runs `bench`.
+pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
+    if !(args.duration.is_finite() && args.duration > 0.0) {
+        return Err(CliError::usage(
+            "--duration must be a positive number of seconds",
+        ));
+    }
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(CliError::usage("--rate must be a positive number"));
+        }
+    }
+    if args.accounts == 0 || args.batch == 0 || args.concurrency == 0 {
+        return Err(CliError::usage(
+            "--accounts, --batch and --concurrency must be at least 1",
+        ));
+    }
+    if !(args.drain.is_finite() && args.drain >= 0.0)
+        || !(args.verify_seconds.is_finite() && args.verify_seconds >= 0.0)
+    {
+        return Err(CliError::usage(
+            "--drain and --verify-seconds must be non-negative numbers of seconds",
+        ));
+    }
+    let quiet = ctx.json;
+    let note = |s: String| {
+        if !quiet {
+            eprintln!("{s}");
+        }
+    };
+
+    // ---- the chain
+    let endpoints: Vec<String> = ctx.urls.iter().map(|u| http_url(u)).collect();
+    let mut clients = Vec::new();
+    for u in &endpoints {
+        clients.push(Arc::new(ctx.connect(u).await?));
+    }
+    let url0 = endpoints[0].clone();
+    let c0 = clients[0].clone();
+    let status = c0.chain_status().await.at(&url0)?;
+    for (c, u) in clients.iter().zip(&endpoints).skip(1) {
+        let s = c.chain_status().await.at(u)?;
+        if s.chain_id != status.chain_id {
+            return Err(CliError::usage(format!(
+                "{u} serves chain {:?} but {url0} serves {:?}: give endpoints of one network",
+                s.chain_id, status.chain_id
+            )));
+        }
+    }
+    let validators = c0.get_validators().await.at(&url0)?.len().max(1);
+    let all_markets = c0.get_markets().await.at(&url0)?;
+    let chosen: Vec<&MarketView> = if args.markets.is_empty() {
+        all_markets.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for name in &args.markets {
+            let want = name.replace('-', "/").to_ascii_uppercase();
+            let m = all_markets
+                .iter()
+                .find(|m| m.symbol.to_ascii_uppercase() == want || m.id.to_string() == *name)
+                .ok_or_else(|| CliError::failed(format!("the node has no market {name:?}")))?;
+            v.push(m);
+        }
+        v
+    };
+    if chosen.is_empty() {
+        return Err(CliError::failed("the chain has no markets to trade"));
+    }
+    let mut plans = Vec::new();
+    for m in chosen {
+        let lots = (m.min_size / m.lot_size).ceil().max(Decimal::ONE);
+        plans.push(MarketPlan {
+            id: MarketId(m.id),
+            symbol: m.symbol.clone(),
+            tick: m.tick_size,
+            unit: lots * m.lot_size,
+            mid_ticks: mid_ticks(&c0, &url0, m).await?,
+        });
+    }
+    let plans = Arc::new(plans);
+    note(format!(
+        "bench: chain {} ({}), {} validators, {} endpoint(s), {} accounts, markets {}",
+        status.chain_id,
+        status.consensus,
+        validators,
+        endpoints.len(),
+        args.accounts,
+        plans
+            .iter()
+            .map(|p| format!("{} (mid {})", p.symbol, Decimal::from(p.mid_ticks) * p.tick))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    // ---- the accounts and their nonces
+    let quote_assets: Vec<u32> = all_markets
+        .iter()
+        .filter(|m| plans.iter().any(|p| p.id.0 == m.id))
+        .map(|m| m.quote_asset_id)
+        .collect();
+    let pb = spinner(args.accounts as u64, "{msg} [{bar:30}] {pos}/{len}");
+    pb.set_message("reading accounts");
+    let lookups = futures::stream::iter(0..args.accounts)
+        .map(|i| {
+            let e = i as usize % endpoints.len();
+            let client = clients[e].clone();
+            let url = endpoints[e].clone();
+            async move {
+                let key = Keypair::for_testing(&format!("account-{i}"));
+                let acct = client.get_account(key.public()).await.at(&url)?;
+                Ok::<_, CliError>((i, e, key, acct))
+            }
+        })
+        .buffer_unordered(32);
+    futures::pin_mut!(lookups);
+    let mut accounts = Vec::new();
+    let mut unfunded = Vec::new();
+    while let Some(r) = lookups.next().await {
+        let (i, e, key, acct) = r?;
+        let funded = quote_assets.iter().all(|q| {
+            acct.balances
+                .iter()
+                .any(|b| b.asset_id == *q && b.free > Decimal::ZERO)
+        });
+        if !funded {
+            unfunded.push(i);
+        }
+        accounts.push((i, e, key, acct.pending_nonce));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    if !unfunded.is_empty() {
+        unfunded.sort_unstable();
+        return Err(CliError::failed(format!(
+            "{} of the {} test accounts have no quote balance (first: account-{}): run the bench against a \
+             `ledger-node testnet` network (it funds account-0 .. account-1023), or lower --accounts",
+            unfunded.len(),
+            args.accounts,
+            unfunded[0]
+        )));
+    }
+    accounts.sort_by_key(|a| a.0);
+
+    // ---- signature verification rate (the network is idle now)
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let verify_seconds = args.verify_seconds;
+    note(format!(
+        "measuring ed25519 batch verification for {verify_seconds} s on {threads} thread(s)..."
+    ));
+    let sig_rate = if verify_seconds > 0.0 {
+        tokio::task::spawn_blocking(move || measure_verify(verify_seconds, threads))
+            .await
+            .unwrap_or(0.0)
+    } else {
+        0.0
+    };
+    let ceiling = sig_rate / validators as f64;
+
+    // ---- pre-signing
+    let presign = args.presign.unwrap_or_else(|| {
+        let per_sec = args.rate.unwrap_or(6000.0);
+        (per_sec * args.duration * 1.02).ceil() as usize + args.batch * args.concurrency
+    }) as u64;
+    let in_flight_max = args.batch * args.concurrency * endpoints.len();
+    let refill_below = (in_flight_max * 2).min(presign as usize).max(1);
+    let queues = Arc::new(Queues {
+        per_endpoint: (0..endpoints.len())
+            .map(|_| Mutex::new(VecDeque::new()))
+            .collect(),
+        queued: AtomicUsize::new(0),
+        signed: AtomicU64::new(0),
+        producers_running: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let producer_threads = threads.min(accounts.len()).max(1);
+    let mut per_thread: Vec<Vec<Generator>> = (0..producer_threads).map(|_| Vec::new()).collect();
+    for (i, e, key, nonce) in accounts {
+        per_thread[i as usize % producer_threads].push(Generator {
+            wallet: Wallet::new(key, status.chain_id.clone(), nonce),
+            endpoint: e,
+            rng: StdRng::seed_from_u64(args.seed ^ (u64::from(i) << 20)),
+            markets: plans.clone(),
+            cancel_percent: u32::from(args.cancel_percent),
+            recent: VecDeque::new(),
+            maybe_open: 0,
+        });
+    }
+    let mut producers = Vec::new();
+    queues
+        .producers_running
+        .store(producer_threads, Ordering::Release);
+    let sign_start = Instant::now();
+    for gens in per_thread {
+        let q = queues.clone();
+        producers.push(std::thread::spawn(move || {
+            produce(gens, q, presign, refill_below)
+        }));
+    }
+    let pb = spinner(
+        presign,
+        "{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
+    );
+    pb.set_message("pre-signing");
+    loop {
+        let n = queues.signed.load(Ordering::Relaxed);
+        pb.set_position(n.min(presign));
+        if n >= presign {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    pb.finish_and_clear();
+    let presign_secs = sign_start.elapsed().as_secs_f64();
+    note(format!(
+        "pre-signed {} transactions in {:.1} s; submitting for {} s{}",
+        queues.signed.load(Ordering::Relaxed),
+        presign_secs,
+        args.duration,
+        args.rate
+            .map(|r| format!(" at {r} tx/s"))
+            .unwrap_or_else(|| " as fast as the nodes take them".into())
+    ));
+
+    // ---- follow final blocks (subscribe before the first submission)
+    let ws = ws_url(&endpoints[0]);
+    let run = Arc::new(Run {
+        base: Instant::now(),
+        window_end_us: AtomicU64::new(u64::MAX),
+        inflight: Mutex::new(HashMap::new()),
+        latencies_us: Mutex::new(Vec::new()),
+        reasons: Mutex::new(BTreeMap::new()),
+        sample: Mutex::new(Vec::new()),
+        c: Counters::default(),
+        stop_submit: AtomicBool::new(false),
+        stop_follow: AtomicBool::new(false),
+        fatal: Mutex::new(None),
+    });
+    // Check the WebSocket endpoint before starting (a clear error if it is not there).
+    drop(ctx.connect(&ws).await?);
+    let start_height = c0.chain_status().await.at(&url0)?.final_height;
+    let follower = tokio::spawn(follow(
+        ctx.clone(),
+        ws.clone(),
+        c0.clone(),
+        run.clone(),
+        start_height,
+    ));
+    let trade_counter = tokio::spawn(count_trades(
+        ctx.clone(),
+        ws.clone(),
+        plans.to_vec(),
+        run.clone(),
+    ));
+    // Give the subscriptions a moment to be registered.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // ---- submit
+    let start = Instant::now();
+    let window = Duration::from_secs_f64(args.duration);
+    run.window_end_us.store(
+        (start + window).duration_since(run.base).as_micros() as u64,
+        Ordering::Relaxed,
+    );
+    let pacer = Arc::new(Pacer {
+        start,
+        per_item: args.rate.map(|r| Duration::from_secs_f64(1.0 / r)),
+        issued: AtomicU64::new(0),
+    });
+    let mut workers = Vec::new();
+    for (e, client) in clients.iter().enumerate() {
+        for _ in 0..args.concurrency {
+            workers.push(tokio::spawn(worker(
+                e,
+                client.clone(),
+                endpoints[e].clone(),
+                queues.clone(),
+                run.clone(),
+                pacer.clone(),
+                args.batch,
+            )));
+        }
+    }
+    let pb = spinner(
+        window.as_millis() as u64,
+        "{elapsed_precise} [{bar:30}] {msg}",
+    );
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_log = Instant::now();
+    let mut history: VecDeque<(Instant, u64)> = VecDeque::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    loop {
+        let elapsed = start.elapsed();
+        if elapsed >= window || run.failed() {
+            break;
+        }
+        let fin = run.c.finalized.load(Ordering::Relaxed);
+        history.push_back((Instant::now(), fin));
+        while history.len() > 2 && history[0].0.elapsed() > Duration::from_secs(5) {
+            history.pop_front();
+        }
+        let recent = match (history.front(), history.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 / (b.0 - a.0).as_secs_f64(),
+            _ => 0.0,
+        };
+        let msg = format!(
+            "submitted {}  final {}  rejected {}  retries {}  in flight {}  final/s {:.0}",
+            run.c.submitted.load(Ordering::Relaxed),
+            fin,
+            run.c.rejected.load(Ordering::Relaxed),
+            run.c.retries.load(Ordering::Relaxed),
+            run.inflight.lock().map(|m| m.len()).unwrap_or(0),
+            recent
+        );
+        pb.set_position(elapsed.as_millis() as u64);
+        pb.set_message(msg.clone());
+        if !terminal && !quiet && last_log.elapsed() >= Duration::from_secs(5) {
+            eprintln!("[{:>5.1} s] {msg}", elapsed.as_secs_f64());
+            last_log = Instant::now();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = &mut ctrl_c => { interrupted = true; break; }
+        }
+    }
+    let window_secs = start.elapsed().as_secs_f64().min(args.duration);
+    if interrupted {
+        run.window_end_us.store(
+            Instant::now().duration_since(run.base).as_micros() as u64,
+            Ordering::Relaxed,
+        );
+    }
+    run.stop_submit.store(true, Ordering::Release);
+    queues.stop.store(true, Ordering::Release);
+    pb.finish_and_clear();
+    for w in workers {
+        let _ = w.await;
+    }
+    if let Some(e) = run.fatal.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        run.stop_follow.store(true, Ordering::Release);
+        return Err(e);
+    }
+
+    // ---- drain: wait for accepted transactions to become final
+    let drain_start = Instant::now();
+    let pending0 = run.inflight.lock().map(|m| m.len()).unwrap_or(0) as u64;
+    let pb = spinner(pending0, "{msg} [{bar:30}] {pos}/{len}");
+    pb.set_message("waiting for final blocks");
+    while drain_start.elapsed().as_secs_f64() < args.drain && !interrupted {
+        let left = run.inflight.lock().map(|m| m.len()).unwrap_or(0) as u64;
+        pb.set_position(pending0.saturating_sub(left));
+        if left == 0 || run.failed() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = &mut ctrl_c => break,
+        }
+    }
+    pb.finish_and_clear();
+    run.stop_follow.store(true, Ordering::Release);
+    let _ = follower.await;
+    let _ = trade_counter.await;
+    for p in producers {
+        let _ = p.join();
+    }
+
+    // ---- engine outcome of a sample of final transactions
+    let sample: Vec<TxHash> = run
+        .sample
+        .lock()
+        .map(|s| s.iter().take(ENGINE_SAMPLE).copied().collect())
+        .unwrap_or_default();
+    let mut engine_rejected = 0u64;
+    let mut engine_reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let checked: Vec<_> = futures::stream::iter(sample.iter().copied())
+        .map(|h| {
+            let c = c0.clone();
+            async move { c.get_tx(h).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut sampled = 0u64;
+    for v in checked.into_iter().flatten() {
+        sampled += 1;
+        if v.status == TxStatus::Rejected {
+            engine_rejected += 1;
+            let r = v
+                .error
+                .as_ref()
+                .and_then(|e| e.reason().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into());
+            *engine_reasons.entry(r).or_default() += 1;
+        }
+    }
+
+    // ---- report
+    let mut lat = run
+        .latencies_us
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    lat.sort_unstable();
+    let c = &run.c;
+    let submitted = c.submitted.load(Ordering::Relaxed);
+    let finalized = c.finalized.load(Ordering::Relaxed);
+    let window_orders = c.window_orders.load(Ordering::Relaxed);
+    let window_cancels = c.window_cancels.load(Ordering::Relaxed);
+    let final_orders_per_sec = window_orders as f64 / window_secs.max(1e-9);
+    let final_tx_per_sec = (window_orders + window_cancels) as f64 / window_secs.max(1e-9);
+    let not_final = run.inflight.lock().map(|m| m.len()).unwrap_or(0) as u64;
+    let ceiling_fraction = if ceiling > 0.0 {
+        final_orders_per_sec / ceiling
+    } else {
+        0.0
+    };
+    let mean = if lat.is_empty() {
+        0.0
+    } else {
+        lat.iter().sum::<u64>() as f64 / lat.len() as f64 / 1000.0
+    };
+    let reasons = run.reasons.lock().map(|r| r.clone()).unwrap_or_default();
+    let summary = json!({
+        "endpoints": endpoints,
+        "chain_id": status.chain_id,
+        "consensus": status.consensus,
+        "validators": validators,
+        "accounts": args.accounts,
+        "markets": plans.iter().map(|p| p.symbol.clone()).collect::<Vec<_>>(),
+        "duration_s": round2(window_secs),
+        "rate_target": args.rate,
+        "batch": args.batch,
+        "concurrency": args.concurrency,
+        "presigned": queues.signed.load(Ordering::Relaxed),
+        "presign_s": round2(presign_secs),
+        "submitted": submitted,
+        "submitted_per_sec": round2(submitted as f64 / window_secs.max(1e-9)),
+        "rejected_at_submit": c.rejected.load(Ordering::Relaxed),
+        "rejected_reasons": reasons,
+        "retries": c.retries.load(Ordering::Relaxed),
+        "transport_errors": c.transport_errors.load(Ordering::Relaxed),
+        "abandoned": c.abandoned.load(Ordering::Relaxed),
+        "finalized": finalized,
+        "finalized_in_window": window_orders + window_cancels,
+        "not_final": not_final,
+        "final_orders_per_sec": round2(final_orders_per_sec),
+        "final_tx_per_sec": round2(final_tx_per_sec),
+        "latency_ms": {
+            "p50": round2(percentile(&lat, 50.0)),
+            "p95": round2(percentile(&lat, 95.0)),
+            "p99": round2(percentile(&lat, 99.0)),
+            "max": round2(lat.last().map(|&v| v as f64 / 1000.0).unwrap_or(0.0)),
+            "mean": round2(mean),
+        },
+        "blocks": c.blocks.load(Ordering::Relaxed),
+        "trades": c.trades.load(Ordering::Relaxed),
+        "follower_reconnects": c.follower_reconnects.load(Ordering::Relaxed),
+        "engine_rejected_sample": {
+            "sampled": sampled,
+            "rejected": engine_rejected,
+            "reasons": engine_reasons,
+        },
+        "sig_verify_threads": threads,
+        "sig_verify_batch": VERIFY_BATCH,
+        "sig_verify_per_sec": round2(sig_rate),
+        "signature_ceiling": round2(ceiling),
+        "ceiling_fraction": (ceiling_fraction * 10_000.0).round() / 10_000.0,
+        "interrupted": interrupted,
+    });
+    if ctx.json {
+        print_json_line(&summary);
+    } else {
+        let reasons_s = if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                reasons
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let rows = vec![
+            (
+                "run",
+                format!(
+                    "{:.1} s window{}, {} endpoint(s), {} accounts, {} validators",
+                    window_secs,
+                    if interrupted { " (interrupted)" } else { "" },
+                    endpoints.len(),
+                    args.accounts,
+                    validators
+                ),
+            ),
+            (
+                "submitted",
+                format!(
+                    "{submitted} accepted ({:.0}/s), {} rejected at submit{reasons_s}, {} back-pressure retries",
+                    submitted as f64 / window_secs.max(1e-9),
+                    c.rejected.load(Ordering::Relaxed),
+                    c.retries.load(Ordering::Relaxed)
+                ),
+            ),
+            (
+                "final",
+                format!(
+                    "{finalized} ({} in the window, {not_final} not final after the drain)",
+                    window_orders + window_cancels
+                ),
+            ),
+            (
+                "final orders/s",
+                format!(
+                    "{final_orders_per_sec:.1}  (with cancels: {final_tx_per_sec:.1} tx/s)"
+                ),
+            ),
+            (
+                "latency",
+                format!(
+                    "p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (submit to final block)",
+                    percentile(&lat, 50.0),
+                    percentile(&lat, 95.0),
+                    percentile(&lat, 99.0)
+                ),
+            ),
+            (
+                "blocks, trades",
+                format!(
+                    "{} final blocks, {} trades in the window",
+                    c.blocks.load(Ordering::Relaxed),
+                    c.trades.load(Ordering::Relaxed)
+                ),
+            ),
+            (
+                "engine sample",
+                format!(
+                    "{engine_rejected} of {sampled} sampled final transactions rejected by the engine{}",
+                    if engine_reasons.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " ({})",
+                            engine_reasons
+                                .iter()
+                                .map(|(k, v)| format!("{k}: {v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+            ),
+            (
+                "sig verify",
+                format!(
+                    "{sig_rate:.0}/s on {threads} thread(s) (ed25519 batches of {VERIFY_BATCH})"
+                ),
+            ),
+            (
+                "sig ceiling",
+                format!("{ceiling:.0} tx/s ({sig_rate:.0} / {validators} validators)"),
+            ),
+            (
+                "of ceiling",
+                format!("{:.1}%", ceiling_fraction * 100.0),
+            ),
+        ];
+        println!("{}", details(&rows));
+    }
+    if finalized == 0 {
+        eprintln!(
+            "warning: no submitted transaction became final (is the network finalizing blocks? `ledger-cli status`)"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 95.0), 95.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+        assert_eq!(percentile(&[7000], 99.0), 7.0);
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(matches!(
+            classify(-32005, Some("mempool_full")),
+            Refusal::Retry
+        ));
+        assert!(matches!(
+            classify(-32005, Some("account_limit")),
+            Refusal::Retry
+        ));
+        assert!(matches!(
+            classify(-32003, Some("nonce_too_high")),
+            Refusal::Retry
+        ));
+        assert!(matches!(classify(-32002, Some("syncing")), Refusal::Retry));
+        assert!(matches!(
+            classify(-32003, Some("duplicate")),
+            Refusal::Known
+        ));
+        assert!(matches!(
+            classify(-32003, Some("insufficient_balance")),
+            Refusal::Reject(r) if r == "insufficient_balance"
+        ));
+        assert!(matches!(classify(-32602, None), Refusal::Reject(_)));
+    }
+
+    #[test]
+    fn generator_mix_is_valid_and_sequential() {
+        let plans = Arc::new(vec![MarketPlan {
+            id: MarketId(0),
+            symbol: "BTC/USD".into(),
+            tick: Decimal::new(1, 2),
+            unit: Decimal::new(1, 4),
+            mid_ticks: 10_000,
+        }]);
+        let mut g = Generator {
+            wallet: Wallet::new(Keypair::for_testing("account-0"), "ledger-test", 7),
+            endpoint: 0,
+            rng: StdRng::seed_from_u64(1),
+            markets: plans,
+            cancel_percent: 5,
+            recent: VecDeque::new(),
+            maybe_open: 0,
+        };
+        let (mut cancels, mut buys, mut sells, mut cancel_alls) = (0, 0, 0, 0);
+        for i in 0..2000u64 {
+            let s = g.next();
+            assert_eq!(s.wire.nonce, 7 + i);
+            assert!(s.wire.hash.is_none());
+            let stx = s.wire.clone().into_signed().unwrap();
+            assert_eq!(stx.hash(), s.hash);
+            match &stx.tx.payload {
+                ledger_types::Payload::PlaceOrder(o) => {
+                    assert!(!s.cancel);
+                    let p = o.price.unwrap();
+                    assert!((p % Decimal::new(1, 2)).is_zero());
+                    assert!(p >= Decimal::new(9992, 2) && p <= Decimal::new(10008, 2));
+                    match o.side {
+                        Side::Buy => buys += 1,
+                        Side::Sell => sells += 1,
+                    }
+                }
+                ledger_types::Payload::CancelOrder(_) => {
+                    assert!(s.cancel);
+                    cancels += 1
+                }
+                ledger_types::Payload::CancelAll(_) => {
+                    assert!(s.cancel);
+                    cancel_alls += 1
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(buys > 700 && sells > 700, "{buys} {sells}");
+        assert!((40..=200).contains(&cancels), "{cancels}");
+        assert!(cancel_alls >= 3, "{cancel_alls}");
+        // Signatures verify.
+        let stx = g.next().wire.into_signed().unwrap();
+        assert_eq!(stx.verify(), Ok(()));
+    }
+
+    #[test]
+    fn verification_rate_is_measured() {
+        let r = measure_verify(0.1, 1);
+        assert!(r > 1000.0, "{r}");
+    }
+}

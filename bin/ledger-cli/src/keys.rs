@@ -1,0 +1,216 @@
+//! The key store: one key file per name, `DIR/NAME.key`, in the format of
+//! [`ledger_types::keyfile`] (comment lines, then the 64-hex-digit ed25519 seed), written
+//! with mode 0600 and never overwritten.
+
+use crate::error::{CliError, CliResult};
+use ledger_types::keyfile::{read_key_file, write_key_file};
+use ledger_types::{Address, Keypair};
+use std::path::{Path, PathBuf};
+
+/// Extension of key files.
+pub const KEY_EXT: &str = "key";
+
+/// Keys stored in a directory.
+#[derive(Clone, Debug)]
+pub struct KeyStore {
+    dir: PathBuf,
+}
+
+/// A key as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KeyInfo {
+    /// Key name.
+    pub name: String,
+    /// Account address (the ed25519 public key).
+    pub address: Address,
+    /// The key file.
+    pub path: PathBuf,
+}
+
+impl KeyStore {
+    /// The store in `dir`, or in `~/.ledger/keys` when `None`.
+    pub fn open(dir: Option<PathBuf>) -> CliResult<KeyStore> {
+        let dir = match dir {
+            Some(d) => d,
+            None => {
+                let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
+                    CliError::usage("HOME is not set: give the key directory with --keys-dir or LEDGER_KEYS_DIR")
+                })?;
+                PathBuf::from(home).join(".ledger").join("keys")
+            }
+        };
+        Ok(KeyStore { dir })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of key `name`.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.{KEY_EXT}"))
+    }
+
+    /// Stores a new key under `name` (refuses to overwrite).
+    pub fn add(&self, name: &str, key: &Keypair) -> CliResult<KeyInfo> {
+        check_name(name)?;
+        let path = self.path_of(name);
+        if path.exists() {
+            return Err(CliError::failed(format!(
+                "a key named {name:?} already exists ({}); choose another name or remove the file first",
+                path.display()
+            )));
+        }
+        write_key_file(&path, key)?;
+        Ok(KeyInfo {
+            name: name.to_string(),
+            address: key.public(),
+            path,
+        })
+    }
+
+    /// Loads key `name`, or a key file if `name_or_path` is a path (contains a `/` or
+    /// ends with `.key`).
+    pub fn load(&self, name_or_path: &str) -> CliResult<(KeyInfo, Keypair)> {
+        let (name, path) = if looks_like_path(name_or_path) {
+            let p = PathBuf::from(name_or_path);
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| name_or_path.to_string());
+            (name, p)
+        } else {
+            check_name(name_or_path)?;
+            (name_or_path.to_string(), self.path_of(name_or_path))
+        };
+        if !path.exists() {
+            return Err(CliError::usage(format!(
+                "no key named {name_or_path:?} (looked for {}); create one with `ledger-cli keys new {name}`, \
+                 import one with `ledger-cli keys import {name} --seed HEX`, or use a test key with `ledger-cli keys test account-0`",
+                path.display()
+            )));
+        }
+        let key = read_key_file(&path)?;
+        Ok((
+            KeyInfo {
+                name,
+                address: key.public(),
+                path,
+            },
+            key,
+        ))
+    }
+
+    /// True if a key `name` exists (for resolving arguments that are a key name or an
+    /// address).
+    pub fn has(&self, name: &str) -> bool {
+        (looks_like_path(name) && Path::new(name).exists())
+            || (check_name(name).is_ok() && self.path_of(name).exists())
+    }
+
+    /// Every key in the store, by name. Unreadable files are reported as errors.
+    pub fn list(&self) -> CliResult<Vec<KeyInfo>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(CliError::failed(format!(
+                    "cannot read the key directory {}: {e}",
+                    self.dir.display()
+                )))
+            }
+        };
+        let mut keys = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| CliError::failed(e.to_string()))?;
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some(KEY_EXT) {
+                continue;
+            }
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let key = read_key_file(&path)?;
+            keys.push(KeyInfo {
+                name: name.to_string(),
+                address: key.public(),
+                path,
+            });
+        }
+        keys.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        Ok(keys)
+    }
+}
+
+fn looks_like_path(s: &str) -> bool {
+    s.contains('/') || s.ends_with(&format!(".{KEY_EXT}"))
+}
+
+/// Key names: 1 to 64 characters from `A-Z a-z 0-9 _ - .`, not starting with `.` or `-`.
+pub fn check_name(name: &str) -> CliResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::usage(format!(
+            "invalid key name {name:?}: use 1 to 64 letters, digits, '_', '-' or '.', not starting with '.' or '-'"
+        )))
+    }
+}
+
+/// Parses a 32-byte seed in hex (64 digits, `0x` allowed, surrounding space ignored).
+pub fn parse_seed(s: &str) -> CliResult<Keypair> {
+    let s = s.trim();
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(s, &mut seed).map_err(|_| {
+        CliError::usage("a seed is 64 hex digits (32 bytes), as in a key file or testnet.json")
+    })?;
+    Ok(Keypair::from_seed(&seed))
+}
+
+/// Orders `account-2` before `account-10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn split(s: &str) -> (&str, Option<u64>) {
+        let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (head, tail) = s.split_at(s.len() - digits);
+        (head, tail.parse().ok())
+    }
+    split(a).cmp(&split(b)).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_order() {
+        assert!(check_name("account-0").is_ok());
+        assert!(check_name("my.key_2").is_ok());
+        for bad in ["", ".hidden", "-x", "a/b", "a b", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        let mut v = vec!["account-10", "account-2", "alice", "account-1"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["account-1", "account-2", "account-10", "alice"]);
+    }
+
+    #[test]
+    fn seeds() {
+        let k = Keypair::for_testing("x");
+        let hex = hex::encode(k.seed());
+        assert_eq!(parse_seed(&hex).unwrap().public(), k.public());
+        assert_eq!(
+            parse_seed(&format!(" 0x{hex}\n")).unwrap().public(),
+            k.public()
+        );
+        assert!(parse_seed("abc").is_err());
+    }
+}
