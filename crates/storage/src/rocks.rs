@@ -170,7 +170,7 @@ impl Store for RocksStore {
         }
         let mut wb =
             rocksdb::WriteBatch::with_capacity_bytes(batch.size_in_bytes() + 64 * batch.len());
-        for op in batch.iter() {
+        for op in batch.sorted() {
             match op {
                 BatchOp::Put { cf, key, value } => wb.put_cf(handles[cf.index()], key, value),
                 BatchOp::Delete { cf, key } => wb.delete_cf(handles[cf.index()], key),

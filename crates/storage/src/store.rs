@@ -89,6 +89,22 @@ pub enum BatchOp<'a> {
     },
 }
 
+impl BatchOp<'_> {
+    /// The column family.
+    pub fn cf(&self) -> Cf {
+        match self {
+            BatchOp::Put { cf, .. } | BatchOp::Delete { cf, .. } => *cf,
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            BatchOp::Put { key, .. } | BatchOp::Delete { key, .. } => key,
+        }
+    }
+}
+
 impl Batch {
     /// An empty batch.
     pub fn new() -> Batch {
@@ -153,6 +169,19 @@ impl Batch {
         self.buf.len()
     }
 
+    /// The operations sorted by column family and key, keeping the batch order of
+    /// operations on the same key: applying them gives the same result as [`iter`]
+    /// (a batch is atomic), and inserting sorted keys into a skip-list memtable is
+    /// several times faster than inserting random hashes.
+    ///
+    /// [`iter`]: Batch::iter
+    pub fn sorted(&self) -> Vec<BatchOp<'_>> {
+        let mut ops: Vec<BatchOp<'_>> = self.iter().collect();
+        // `sort_by` is stable.
+        ops.sort_by(|a, b| (a.cf(), a.key()).cmp(&(b.cf(), b.key())));
+        ops
+    }
+
     /// The operations, in order.
     pub fn iter(&self) -> impl Iterator<Item = BatchOp<'_>> + '_ {
         self.ops.iter().map(move |op| {
@@ -201,5 +230,34 @@ mod tests {
             ]
         );
         assert_eq!(b.len(), 3);
+    }
+
+    #[test]
+    fn sorting_keeps_the_order_of_operations_on_one_key() {
+        let mut b = Batch::new();
+        b.put(Cf::State, b"b", b"1");
+        b.delete(Cf::State, b"a");
+        b.put(Cf::Meta, b"z", b"2");
+        b.put(Cf::State, b"a", b"3");
+        let sorted: Vec<(Cf, Vec<u8>, bool)> = b
+            .sorted()
+            .iter()
+            .map(|op| {
+                (
+                    op.cf(),
+                    op.key().to_vec(),
+                    matches!(op, BatchOp::Delete { .. }),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sorted,
+            vec![
+                (Cf::Meta, b"z".to_vec(), false),
+                (Cf::State, b"a".to_vec(), true),
+                (Cf::State, b"a".to_vec(), false),
+                (Cf::State, b"b".to_vec(), false),
+            ]
+        );
     }
 }
