@@ -30,6 +30,13 @@ pub fn run(data_dir: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
         report.roots_checked,
         report.final_root
     );
+    if report.final_height > report.applied_height && report.mismatch.is_none() {
+        println!(
+            "blocks {}..={} are final but not yet applied (no stored roots to compare; the node applies them on start)",
+            report.applied_height + 1,
+            report.final_height
+        );
+    }
     if let Some(m) = &report.mismatch {
         println!(
             "MISMATCH at height {}: stored root {}, recomputed {}",
