@@ -548,7 +548,7 @@ async fn worker(
                 code => {
                     run.fail(CliError::Rpc {
                         url: url.clone(),
-                        error: ledger_rpc::ApiError {
+                        error: Box::new(ledger_rpc::ApiError {
                             code,
                             message: format!(
                                 "{} (a batch of {} transactions; try a smaller --batch)",
@@ -556,7 +556,7 @@ async fn worker(
                                 items.len()
                             ),
                             data: None,
-                        },
+                        }),
                     });
                     break;
                 }
@@ -804,9 +804,8 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
             "--accounts, --batch and --concurrency must be at least 1",
         ));
     }
-    if !(args.drain.is_finite() && args.drain >= 0.0)
-        || !(args.verify_seconds.is_finite() && args.verify_seconds >= 0.0)
-    {
+    let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+    if !non_negative(args.drain) || !non_negative(args.verify_seconds) {
         return Err(CliError::usage(
             "--drain and --verify-seconds must be non-negative numbers of seconds",
         ));

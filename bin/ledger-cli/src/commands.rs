@@ -524,7 +524,7 @@ async fn finish_write<S: Serialize>(
     match (&view.status, &view.error) {
         (TxStatus::Rejected, Some(error)) => Err(CliError::Rpc {
             url: ctx.url().to_string(),
-            error: error.clone(),
+            error: Box::new(error.clone()),
         }),
         (TxStatus::Rejected, None) => Err(CliError::failed("the transaction was rejected")),
         _ => Ok(()),
@@ -641,9 +641,9 @@ pub async fn order_place(ctx: &Ctx, p: PlaceArgs) -> CliResult<()> {
         return Err(CliError::usage("a limit order needs --price"));
     }
     let stp = match p.stp {
-        Stp::ExpireTaker => SelfTradePrevention::ExpireTaker,
-        Stp::ExpireMaker => SelfTradePrevention::ExpireMaker,
-        Stp::ExpireBoth => SelfTradePrevention::ExpireBoth,
+        Stp::Taker => SelfTradePrevention::ExpireTaker,
+        Stp::Maker => SelfTradePrevention::ExpireMaker,
+        Stp::Both => SelfTradePrevention::ExpireBoth,
     };
 
     let client = ctx.client().await?;

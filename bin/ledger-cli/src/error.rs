@@ -33,7 +33,7 @@ pub enum CliError {
         /// The endpoint.
         url: String,
         /// The error object.
-        error: ApiError,
+        error: Box<ApiError>,
     },
     /// The node could not be reached, or the transport failed (exit 3).
     Unreachable {
@@ -67,7 +67,7 @@ impl CliError {
         match ApiError::from_client_error(e) {
             Some(error) => CliError::Rpc {
                 url: url.to_string(),
-                error,
+                error: Box::new(error),
             },
             None => CliError::Unreachable {
                 url: url.to_string(),

@@ -289,13 +289,13 @@ enum Tif {
 enum Stp {
     /// Expire the incoming order's remainder.
     #[value(name = "EXPIRE_TAKER")]
-    ExpireTaker,
+    Taker,
     /// Expire the resting order and keep matching (the default).
     #[value(name = "EXPIRE_MAKER")]
-    ExpireMaker,
+    Maker,
     /// Expire both.
     #[value(name = "EXPIRE_BOTH")]
-    ExpireBoth,
+    Both,
 }
 
 #[derive(Args, Debug)]
@@ -363,10 +363,16 @@ struct CancelArgs {
 
 /// Parses a decimal greater than zero (`1.5`, not `1e3`, not a float in disguise).
 fn parse_positive_decimal(s: &str) -> Result<Decimal, String> {
-    let d: Decimal = s
-        .trim()
+    let t = s.trim();
+    let plain = !t.is_empty()
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && t.bytes().filter(|&b| b == b'.').count() <= 1;
+    let d: Decimal = t
         .parse()
-        .map_err(|_| format!("{s:?} is not a decimal number (write e.g. 100.5)"))?;
+        .ok()
+        .filter(|_| plain)
+        .ok_or_else(|| format!("{s:?} is not a decimal number (write e.g. 100.5)"))?;
     if d <= Decimal::ZERO {
         return Err(format!("{s} must be greater than zero"));
     }
