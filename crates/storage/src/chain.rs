@@ -502,15 +502,13 @@ impl<S: Store> ChainStore<S> {
                 Ok(recs.len() < max)
             },
         )?;
-        let mut expect = from;
-        for (h, rec) in recs {
+        for (expect, (h, rec)) in (from..).zip(recs) {
             if h != expect {
                 return Err(StoreError::MissingFinal {
                     height: expect,
                     final_height,
                 });
             }
-            expect += 1;
             let block = self.final_block_of(h, &rec)?;
             out.push(FinalizedBlock {
                 block,

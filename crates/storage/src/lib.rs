@@ -26,6 +26,8 @@
 //! # let _ = trades; Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod chain;
 pub mod error;
 pub mod executor;

@@ -239,7 +239,7 @@ fn crash_recovery_under_sigkill() {
     let mut gap = 0;
     while stats.kills < want_kills {
         iteration += 1;
-        let sync = iteration % 2 == 0;
+        let sync = iteration.is_multiple_of(2);
         let mut child = Command::new(&exe)
             .args([
                 "crash_child",
