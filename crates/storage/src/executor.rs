@@ -85,7 +85,14 @@ impl<S: Store> Executor<S> {
             applied_height,
             ..
         } = store.check_or_initialize(genesis)?;
-        let state = store.load_state()?;
+        let state = store.load_state().map_err(|e| match e {
+            StoreError::Decode { cf, key, reason } => StoreError::Decode {
+                cf,
+                key: format!("{key} (ledger state at applied height {applied_height})"),
+                reason,
+            },
+            other => other,
+        })?;
         let (accounts, orders) = (state.accounts.len(), state.orders.len());
         let engine =
             Engine::restore(&genesis, state).map_err(|e| StoreError::InconsistentState {

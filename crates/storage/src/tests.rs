@@ -126,7 +126,10 @@ fn open_err<B: Backend>(backend: &mut B, genesis: Option<&Genesis>) -> StoreErro
             "opened a corrupt store at applied height {}",
             ex.applied_height()
         ),
-        Err(e) => e,
+        Err(e) => {
+            eprintln!("refused: {e}");
+            e
+        }
     }
 }
 
@@ -693,6 +696,7 @@ fn corrupt_truncated_account<B: Backend>(b: &mut B) {
         msg.contains(&format!("account {}", f.keys[3].public())),
         "{msg}"
     );
+    assert!(msg.contains("applied height 6"), "{msg}");
     // Trailing garbage is as bad as missing bytes.
     let store = b.open();
     let mut long = v.clone();
