@@ -21,6 +21,8 @@
 //!
 //! Every run is a pure function of its parameters and seed.
 
+#![deny(missing_docs)]
+
 pub mod complexity;
 pub mod dolev_strong;
 pub mod error;

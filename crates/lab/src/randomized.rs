@@ -254,7 +254,11 @@ impl MmrNode {
         self.round += 1;
         self.aux_sent = false;
         let (round, est) = (self.round, self.est);
-        self.send_bval(ctx, round, est, true);
+        // If B_VAL[r](est) already went out as an echo, every process has it: sending
+        // it again would only be ignored (each sender counts once per value).
+        if !self.state(round).bval_sent[usize::from(est)] {
+            self.send_bval(ctx, round, est, true);
+        }
     }
 
     fn progress(&mut self, ctx: &mut Context<'_, AbaMessage, AbaObs>) {
@@ -548,6 +552,9 @@ pub struct AbaRun {
     pub rounds: u64,
     /// Mean decision round over honest processes.
     pub mean_decision_round: f64,
+    /// The highest round any honest process had started when the run stopped
+    /// (processes keep running after deciding).
+    pub rounds_started: u64,
     /// Messages sent until the last honest decision.
     pub messages: u64,
     /// Bits sent.
@@ -633,9 +640,14 @@ pub fn run_randomized(s: &AbaScenario) -> Result<AbaRun> {
         decided < honest_count
     });
     let mut decisions = vec![None; n];
+    let mut rounds_started = 1;
     for (_, node, o) in sim.observations() {
-        if let AbaObs::Decided { value, round } = *o {
-            decisions[*node] = Some((value, round));
+        match *o {
+            AbaObs::Decided { value, round } => {
+                decisions[*node] = Some((value, round));
+                rounds_started = rounds_started.max(round + 1);
+            }
+            AbaObs::RoundDone { round, .. } => rounds_started = rounds_started.max(round + 1),
         }
     }
     let honest_decisions: Vec<(bool, u64)> = (0..n)
@@ -664,6 +676,7 @@ pub fn run_randomized(s: &AbaScenario) -> Result<AbaRun> {
         validity,
         rounds,
         mean_decision_round,
+        rounds_started,
         messages: stats.messages_sent,
         bits: stats.bits_sent,
         time_us: sim.now().0,
@@ -675,8 +688,9 @@ pub fn run_randomized(s: &AbaScenario) -> Result<AbaRun> {
 /// expected number of rounds to decide is four").
 pub const MMR_EXPECTED_ROUNDS_BOUND: f64 = 4.0;
 
-/// Most messages honest processes send per round: two B_VAL broadcasts (own value and
-/// one echo of the other) and one AUX broadcast each, to n − 1 others.
+/// Most messages sent per round index: every process (an honest one, or the lab's
+/// Byzantine one) sends at most two B_VAL broadcasts (its value and one echo of the
+/// other) and one AUX broadcast, to n − 1 others.
 pub fn mmr_messages_per_round_bound(n: usize) -> u64 {
     3 * n as u64 * (n as u64 - 1)
 }
