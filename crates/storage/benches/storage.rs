@@ -10,8 +10,9 @@
 //! * **recovery**: blocks recorded final but not applied, then `Executor::open` replays
 //!   and commits them (what a node does after a crash between the two batches).
 //!
-//! `cargo bench -p ledger-storage`; the last lines are `name=value` figures. Set
-//! `STORAGE_BENCH_BLOCKS` (default 20) and `STORAGE_BENCH_TXS` (default 10000).
+//! `cargo bench -p ledger-storage`; the last lines are `name=value` figures, each the
+//! median of `STORAGE_BENCH_RUNS` runs (default 3). Set `STORAGE_BENCH_BLOCKS` (default
+//! 40) and `STORAGE_BENCH_TXS` (default 10000).
 
 use ledger_engine::Event;
 use ledger_storage::{replay_chain, testkit, ChainStore, Executor, StoreOptions};
@@ -67,9 +68,15 @@ fn commit(
     blocks.len() as f64 / secs
 }
 
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
 fn main() {
-    let n_blocks = env("STORAGE_BENCH_BLOCKS", 20);
+    let n_blocks = env("STORAGE_BENCH_BLOCKS", 40);
     let n_txs = env("STORAGE_BENCH_TXS", 10_000);
+    let runs = env("STORAGE_BENCH_RUNS", 3).max(1);
     let (genesis, keys) = testkit::genesis(1_000);
     let t = Instant::now();
     let blocks = testkit::chain(&genesis, &keys, 42, n_blocks, n_txs);
@@ -81,14 +88,35 @@ fn main() {
     );
     let work = tempfile::tempdir().expect("tempdir");
 
-    let nosync_dir = work.path().join("nosync");
-    let commit_bps = commit(&genesis, &blocks, false, &nosync_dir);
-    let commit_sync_bps = commit(&genesis, &blocks, true, &work.path().join("sync"));
+    // The machine may be shared: every figure is the median of `runs` runs.
+    let nosync_dir = work.path().join("nosync-0");
+    let mut commit_runs: Vec<f64> = (0..runs)
+        .map(|i| {
+            commit(
+                &genesis,
+                &blocks,
+                false,
+                &work.path().join(format!("nosync-{i}")),
+            )
+        })
+        .collect();
+    let commit_bps = median(&mut commit_runs);
+    let mut sync_runs: Vec<f64> = (0..runs)
+        .map(|i| {
+            commit(
+                &genesis,
+                &blocks,
+                true,
+                &work.path().join(format!("sync-{i}")),
+            )
+        })
+        .collect();
+    let commit_sync_bps = median(&mut sync_runs);
 
-    // Replay (verification) over the unsynced store, twice (the second with warm caches).
+    // Replay (verification) over a committed store.
     let store = ChainStore::open_read_only(&nosync_dir).expect("open read-only");
-    let mut replay_tps = 0f64;
-    for run in 0..2 {
+    let mut replay_runs = Vec::new();
+    for run in 0..runs {
         let report = replay_chain(&store, None, |_| {}).expect("replay");
         assert!(report.is_ok(), "{report:?}");
         println!(
@@ -99,29 +127,38 @@ fn main() {
             report.txs_per_sec(),
             report.roots_checked
         );
-        replay_tps = replay_tps.max(report.txs_per_sec());
+        replay_runs.push(report.txs_per_sec());
     }
+    let replay_tps = median(&mut replay_runs);
     drop(store);
 
     // Recovery: record every block as final, then open (replays and commits the gap).
-    let dir = work.path().join("recovery");
-    {
-        let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("open");
-        let mut ex = Executor::open(store, Some(&genesis)).expect("init");
-        for b in &blocks {
-            ex.record_final(b, &testkit::certificate(b.height()))
-                .expect("record");
+    let mut recovery_runs = Vec::new();
+    for run in 0..runs {
+        let dir = work.path().join(format!("recovery-{run}"));
+        {
+            let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("open");
+            let mut ex = Executor::open(store, Some(&genesis)).expect("init");
+            for b in &blocks {
+                ex.record_final(b, &testkit::certificate(b.height()))
+                    .expect("record");
+            }
         }
+        let t = Instant::now();
+        let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("open");
+        let ex = Executor::open(store, None).expect("recover");
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(ex.applied_height(), n_blocks as u64);
+        println!(
+        "recovery run {run}: open + replay and commit {n_blocks} blocks in {secs:.2}s = {:.0} txs/s",
+        total as f64 / secs
+    );
+        recovery_runs.push(total as f64 / secs);
     }
-    let t = Instant::now();
-    let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("open");
-    let ex = Executor::open(store, None).expect("recover");
-    let secs = t.elapsed().as_secs_f64();
-    assert_eq!(ex.applied_height(), n_blocks as u64);
-    let recovery_tps = total as f64 / secs;
-    println!("recovery: open + replay and commit {n_blocks} blocks in {secs:.2}s = {recovery_tps:.0} txs/s");
+    let recovery_tps = median(&mut recovery_runs);
 
-    println!("commit_blocks_per_sec={commit_bps:.2} ({n_txs} txs per block, no fsync)");
+    println!("figures: median of {runs} runs, {n_blocks} blocks of {n_txs} txs");
+    println!("commit_blocks_per_sec={commit_bps:.2} (no fsync)");
     println!("commit_orders_per_sec={:.0}", commit_bps * n_txs as f64);
     println!("commit_sync_blocks_per_sec={commit_sync_bps:.2} (fsync per block)");
     println!("recovery_orders_per_sec={recovery_tps:.0}");
