@@ -444,7 +444,8 @@ async fn worker(
         if run.stop_submit.load(Ordering::Acquire) {
             break;
         }
-        let items = if !retry.is_empty() {
+        let is_retry = !retry.is_empty();
+        let items = if is_retry {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_millis(500));
             run.c
@@ -464,7 +465,11 @@ async fn worker(
             items
         };
         if run.stop_submit.load(Ordering::Acquire) {
-            retry = items;
+            // Paced items whose slot came after the window: never sent. Refused ones
+            // waiting for a retry are counted as abandoned below.
+            if is_retry {
+                retry = items;
+            }
             break;
         }
         {

@@ -17,7 +17,7 @@ use ledger_types::{
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -64,8 +64,15 @@ pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
             let seed = match seed {
                 Some(s) => s,
                 None => {
+                    let stdin = std::io::stdin();
                     let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s).map_err(|e| {
+                    let read = if stdin.is_terminal() {
+                        eprint!("seed (64 hex digits): ");
+                        stdin.read_line(&mut s)
+                    } else {
+                        stdin.lock().read_to_string(&mut s)
+                    };
+                    read.map_err(|e| {
                         CliError::failed(format!("cannot read the seed from standard input: {e}"))
                     })?;
                     s

@@ -33,15 +33,23 @@ where
     t
 }
 
-/// A two-column table of labelled values, without a header.
-pub fn details(rows: &[(&str, String)]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled);
-    for (k, v) in rows {
-        t.add_row(vec![Cell::new(format!("{k}:")), Cell::new(v)]);
+/// Labelled values, one per line (`label:  value`), labels aligned. An empty label
+/// continues the previous entry.
+pub fn details(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    let mut out = String::new();
+    for (i, (k, v)) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let label = if k.is_empty() {
+            String::new()
+        } else {
+            format!("{k}:")
+        };
+        out.push_str(&format!("{label:<width$}  {v}"));
     }
-    t
+    out
 }
 
 /// Right-aligns the given columns (numbers).

@@ -512,7 +512,12 @@ async fn watch_follows_blocks_and_trades() {
         }
     });
     // Produce blocks until watch reports one (it subscribes after it starts).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let line = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch printed nothing"
+        );
         mock.node.produce_block();
         match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
             Ok(Some(line)) => break line,
