@@ -197,8 +197,9 @@ impl RunArgs {
     pub fn sig(&self) -> Result<SigMode, Failure> {
         match self.sig.as_deref() {
             None => Ok(SigMode::Ed25519),
-            Some(s) => SigMode::parse(s)
-                .ok_or_else(|| Failure::Usage(format!("unknown --sig `{s}`; expected ed25519 or sim"))),
+            Some(s) => SigMode::parse(s).ok_or_else(|| {
+                Failure::Usage(format!("unknown --sig `{s}`; expected ed25519 or sim"))
+            }),
         }
     }
 
@@ -224,10 +225,32 @@ pub fn parse_inputs(s: &str) -> Result<Inputs, Failure> {
 /// The flags each protocol uses.
 pub fn allowed_flags(p: Protocol) -> &'static [&'static str] {
     match p {
-        Protocol::DolevStrong => &["--n", "--f", "--network", "--adversary", "--sig", "--value", "--rounds"],
-        Protocol::Randomized => &["--n", "--f", "--network", "--adversary", "--rounds", "--inputs"],
+        Protocol::DolevStrong => &[
+            "--n",
+            "--f",
+            "--network",
+            "--adversary",
+            "--sig",
+            "--value",
+            "--rounds",
+        ],
+        Protocol::Randomized => &[
+            "--n",
+            "--f",
+            "--network",
+            "--adversary",
+            "--rounds",
+            "--inputs",
+        ],
         Protocol::Flp => &["--n", "--f", "--network", "--adversary", "--rounds"],
-        Protocol::Streamlet => &["--n", "--f", "--network", "--adversary", "--seeds", "--epochs"],
+        Protocol::Streamlet => &[
+            "--n",
+            "--f",
+            "--network",
+            "--adversary",
+            "--seeds",
+            "--epochs",
+        ],
         Protocol::Nakamoto => &[
             "--network",
             "--adversary",
@@ -344,7 +367,11 @@ pub fn parse_usize_list(flag: &str, s: &str) -> Result<Vec<usize>, Failure> {
         let bad = || Failure::Usage(format!("{flag}: `{part}` is not a number or a range a..b"));
         if let Some((a, b)) = part.split_once("..") {
             let a: usize = a.trim().parse().map_err(|_| bad())?;
-            let b: usize = b.trim().trim_start_matches('=').parse().map_err(|_| bad())?;
+            let b: usize = b
+                .trim()
+                .trim_start_matches('=')
+                .parse()
+                .map_err(|_| bad())?;
             if b < a {
                 return Err(Failure::Usage(format!("{flag}: empty range `{part}`")));
             }

@@ -75,9 +75,10 @@ pub fn progress_bar(total: u64, what: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(total);
-    let style = ProgressStyle::with_template("{prefix} [{bar:36}] {pos}/{len} {elapsed_precise} {msg}")
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:36}] {pos}/{len} {elapsed_precise} {msg}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     pb.set_style(style);
     pb.set_prefix(what.to_string());
     pb
@@ -90,7 +91,8 @@ fn run(a: &RunArgs) -> Result<(), Failure> {
         Protocol::DolevStrong => {
             let n = a.n.unwrap_or(4);
             let adversary = DsAdversary::parse(a.adversary.as_deref().unwrap_or("none"))?;
-            let f = a.f.unwrap_or(if adversary == DsAdversary::None { 0 } else { 1 });
+            let f =
+                a.f.unwrap_or(if adversary == DsAdversary::None { 0 } else { 1 });
             a.require_network(&["sync"])?;
             let mut s = DsScenario::new(n, f, adversary, seed);
             s.sig = a.sig()?;
@@ -105,7 +107,11 @@ fn run(a: &RunArgs) -> Result<(), Failure> {
             let n = a.n.unwrap_or(4);
             let mut s = AbaScenario::new(n, seed);
             s.adversary = AbaAdversary::parse(a.adversary.as_deref().unwrap_or("conflicting"))?;
-            s.f = a.f.unwrap_or(if s.adversary == AbaAdversary::None { 0 } else { (n.max(1) - 1) / 3 });
+            s.f = a.f.unwrap_or(if s.adversary == AbaAdversary::None {
+                0
+            } else {
+                (n.max(1) - 1) / 3
+            });
             s.network = AsyncNetwork::parse("randomized", a.network.as_deref().unwrap_or("async"))?;
             s.inputs = a.inputs()?;
             if let Some(r) = a.rounds {
@@ -142,7 +148,8 @@ fn run(a: &RunArgs) -> Result<(), Failure> {
                 other => Err(LabError::UnknownAdversary {
                     protocol: "flp",
                     given: other.to_string(),
-                    expected: "scheduler (the FLP adversarial scheduler), none (a fair scheduler)".into(),
+                    expected: "scheduler (the FLP adversarial scheduler), none (a fair scheduler)"
+                        .into(),
                 }
                 .into()),
             }
@@ -156,7 +163,14 @@ fn run(a: &RunArgs) -> Result<(), Failure> {
             }
             let network = a.network.as_deref().unwrap_or("partial-sync");
             let adversary = a.adversary.as_deref().unwrap_or("none");
-            let r = streamlet_row(n, network, adversary, a.seeds.unwrap_or(1), a.epochs.unwrap_or(100), seed)?;
+            let r = streamlet_row(
+                n,
+                network,
+                adversary,
+                a.seeds.unwrap_or(1),
+                a.epochs.unwrap_or(100),
+                seed,
+            )?;
             output::emit(a.json, &r, || output::streamlet_text(&r))
         }
         Protocol::Nakamoto => {
@@ -185,8 +199,11 @@ fn run(a: &RunArgs) -> Result<(), Failure> {
                 }
                 "selfish" => {
                     a.require_network(&["sync"])?;
-                    let alpha = a.alpha.ok_or_else(|| Failure::Usage("--adversary selfish needs --alpha".into()))?;
-                    let r = selfish_full_stack(alpha, a.gamma.unwrap_or(0.0), miners, blocks, seed)?;
+                    let alpha = a.alpha.ok_or_else(|| {
+                        Failure::Usage("--adversary selfish needs --alpha".into())
+                    })?;
+                    let r =
+                        selfish_full_stack(alpha, a.gamma.unwrap_or(0.0), miners, blocks, seed)?;
                     output::emit(a.json, &r, || output::selfish_text(&r))
                 }
                 other => Err(LabError::UnknownAdversary {
@@ -201,7 +218,13 @@ fn run(a: &RunArgs) -> Result<(), Failure> {
             let alpha = a.alpha.unwrap_or(0.3);
             let gamma = a.gamma.unwrap_or(0.0);
             let r = if a.full_stack {
-                selfish_full_stack(alpha, gamma, a.miners.unwrap_or(10), a.blocks.unwrap_or(5000), seed)?
+                selfish_full_stack(
+                    alpha,
+                    gamma,
+                    a.miners.unwrap_or(10),
+                    a.blocks.unwrap_or(5000),
+                    seed,
+                )?
             } else {
                 simulate_selfish(alpha, gamma, a.blocks.unwrap_or(100_000), seed)?
             };
@@ -254,6 +277,9 @@ fn report(out: &std::path::Path, seed: u64, quick: bool, threads: usize) -> Resu
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Run(format!("checks failed: {}", failed.join("; "))))
+        Err(Failure::Run(format!(
+            "checks failed: {}",
+            failed.join("; ")
+        )))
     }
 }

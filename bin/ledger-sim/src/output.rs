@@ -11,7 +11,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 /// Prints `value` as JSON or `text()` to stdout.
-pub fn emit<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> Result<(), Failure> {
+pub fn emit<T: Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> Result<(), Failure> {
     let s = if json {
         serde_json::to_string_pretty(value).map_err(|e| Failure::Run(e.to_string()))? + "\n"
     } else {
@@ -67,7 +71,10 @@ pub fn dolev_strong_text(r: &DsRun) -> String {
         "consistent: {}  valid: {}  rounds: {}",
         yes(r.consistent),
         r.valid.map_or("n/a (corrupt sender)", yes),
-        r.rounds.map_or("not uniform".to_string(), |x| format!("{x} (f+1 = {})", r.f + 1))
+        r.rounds.map_or("not uniform".to_string(), |x| format!(
+            "{x} (f+1 = {})",
+            r.f + 1
+        ))
     );
     let _ = writeln!(
         s,
@@ -81,12 +88,21 @@ pub fn dolev_strong_text(r: &DsRun) -> String {
 /// Randomized agreement.
 pub fn randomized_text(r: &AbaRun, network: AsyncNetwork) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "randomized (MMR 2014)  n={} f={} network={:?}", r.n, r.f, network);
+    let _ = writeln!(
+        s,
+        "randomized (MMR 2014)  n={} f={} network={:?}",
+        r.n, r.f, network
+    );
     let ins: Vec<String> = r
         .inputs
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{i}:{}", v.map_or("byz".to_string(), |b| u8::from(b).to_string())))
+        .map(|(i, v)| {
+            format!(
+                "{i}:{}",
+                v.map_or("byz".to_string(), |b| u8::from(b).to_string())
+            )
+        })
         .collect();
     let _ = writeln!(s, "inputs: {}", ins.join(" "));
     let dec: Vec<String> = r
@@ -112,7 +128,13 @@ pub fn randomized_text(r: &AbaRun, network: AsyncNetwork) -> String {
         "rounds: {} (mean decision round {:.2}; the paper's expectation: 4)",
         r.rounds, r.mean_decision_round
     );
-    let _ = writeln!(s, "messages: {}  bits: {}  virtual time: {:.3} ms", r.messages, r.bits, r.time_us as f64 / 1000.0);
+    let _ = writeln!(
+        s,
+        "messages: {}  bits: {}  virtual time: {:.3} ms",
+        r.messages,
+        r.bits,
+        r.time_us as f64 / 1000.0
+    );
     let _ = writeln!(s, "trace: {:016x}", r.trace_hash);
     s
 }
@@ -147,7 +169,11 @@ pub fn flp_run_text(r: &FlpRun) -> String {
         yes(r.always_mixed),
         yes(r.agreement)
     );
-    let _ = writeln!(s, "messages: {}  held back by the scheduler: {}", r.messages, r.held_back);
+    let _ = writeln!(
+        s,
+        "messages: {}  held back by the scheduler: {}",
+        r.messages, r.held_back
+    );
     s
 }
 
@@ -158,7 +184,10 @@ pub fn flp_text(d: &FlpDemo) -> String {
     s.push_str("== deterministic protocol, fair scheduler ==\n");
     s.push_str(&flp_run_text(&d.deterministic_fair));
     s.push_str("== randomized protocol (common coin), the same adversarial scheduler ==\n");
-    s.push_str(&randomized_text(&d.randomized_adversarial, AsyncNetwork::Adversarial));
+    s.push_str(&randomized_text(
+        &d.randomized_adversarial,
+        AsyncNetwork::Adversarial,
+    ));
     s
 }
 
@@ -205,20 +234,32 @@ pub fn pow_text(r: &PowRun) -> String {
         "stale rate: {:.4} ± {:.4}  analytic {:.4}  first order {:.4}",
         r.stale_rate, r.stale_stderr, r.stale_formula, r.stale_first_order
     );
-    let _ = writeln!(s, "chain growth: {:.4} blocks per block interval", r.growth_per_interval);
+    let _ = writeln!(
+        s,
+        "chain growth: {:.4} blocks per block interval",
+        r.growth_per_interval
+    );
     let _ = writeln!(
         s,
         "common-prefix violations for k = 1..10: {:?}  deepest fork: {}",
         r.cp_violations_by_depth, r.max_fork_depth
     );
-    let _ = writeln!(s, "messages: {}  virtual time: {} ms", r.messages, r.duration_ms);
+    let _ = writeln!(
+        s,
+        "messages: {}  virtual time: {} ms",
+        r.messages, r.duration_ms
+    );
     s
 }
 
 /// Selfish mining.
 pub fn selfish_text(r: &SelfishRow) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "selfish mining ({})  alpha={} gamma={:.3} blocks={}", r.engine, r.alpha, r.gamma, r.blocks);
+    let _ = writeln!(
+        s,
+        "selfish mining ({})  alpha={} gamma={:.3} blocks={}",
+        r.engine, r.alpha, r.gamma, r.blocks
+    );
     let _ = writeln!(
         s,
         "pool's relative revenue: {:.4}  Eyal-Sirer: {:.4}  difference: {:+.2} points  (honest mining: {:.4})",
@@ -238,7 +279,11 @@ pub fn selfish_text(r: &SelfishRow) -> String {
 /// Double spending.
 pub fn double_spend_text(r: &DoubleSpendRow) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "double spend  q={} confirmations={} trials={}", r.q, r.z, r.trials);
+    let _ = writeln!(
+        s,
+        "double spend  q={} confirmations={} trials={}",
+        r.q, r.z, r.trials
+    );
     let _ = writeln!(
         s,
         "success rate: {:.5} ± {:.5}  Rosenfeld (exact): {:.5}  Nakamoto (estimate): {:.5}",

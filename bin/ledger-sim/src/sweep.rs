@@ -80,7 +80,14 @@ fn check_flags(a: &SweepArgs) -> Result<(), Failure> {
     ];
     let allowed: &[&str] = match a.protocol {
         Protocol::DolevStrong => &["--n", "--f", "--adversary", "--sig"],
-        Protocol::Randomized => &["--n", "--f", "--network", "--adversary", "--rounds", "--inputs"],
+        Protocol::Randomized => &[
+            "--n",
+            "--f",
+            "--network",
+            "--adversary",
+            "--rounds",
+            "--inputs",
+        ],
         Protocol::Flp => &["--n", "--adversary", "--rounds"],
         Protocol::Streamlet => &["--n", "--network", "--adversary", "--epochs"],
         Protocol::Nakamoto => &["--miners", "--delay-ms", "--blocks"],
@@ -120,12 +127,16 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
             let ns = parse_usize_list("--n", a.n.as_deref().unwrap_or("4,7,10"))?;
             let advs: Vec<DsAdversary> = match a.adversary.as_deref().unwrap_or("all") {
                 "all" => DsAdversary::ALL.to_vec(),
-                s => s.split(',').map(|x| DsAdversary::parse(x.trim())).collect::<Result<_, _>>()?,
+                s => s
+                    .split(',')
+                    .map(|x| DsAdversary::parse(x.trim()))
+                    .collect::<Result<_, _>>()?,
             };
             let sig = match a.sig.as_deref() {
                 None => SigMode::Ed25519,
-                Some(s) => SigMode::parse(s)
-                    .ok_or_else(|| Failure::Usage(format!("unknown --sig `{s}`; expected ed25519 or sim")))?,
+                Some(s) => SigMode::parse(s).ok_or_else(|| {
+                    Failure::Usage(format!("unknown --sig `{s}`; expected ed25519 or sim"))
+                })?,
             };
             let mut grid = Vec::new();
             for &n in &ns {
@@ -147,7 +158,11 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
                 let mut s = DsScenario::new(n, f, adversary, seed);
                 s.sig = sig;
                 let r = run_dolev_strong(&s)?;
-                let mut vals: Vec<String> = r.outputs.iter().map(|o| o.value.map_or("⊥".into(), |v| v.to_string())).collect();
+                let mut vals: Vec<String> = r
+                    .outputs
+                    .iter()
+                    .map(|o| o.value.map_or("⊥".into(), |v| v.to_string()))
+                    .collect();
                 vals.dedup();
                 rows.push(DsRow {
                     n,
@@ -174,10 +189,17 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
             let nets = list(&a.network, "async");
             let adversary = AbaAdversary::parse(a.adversary.as_deref().unwrap_or("conflicting"))?;
             let inputs = parse_inputs(a.inputs.as_deref().unwrap_or("random"))?;
-            let fs: Option<Vec<usize>> = a.f.as_deref().map(|s| parse_usize_list("--f", s)).transpose()?;
+            let fs: Option<Vec<usize>> =
+                a.f.as_deref()
+                    .map(|s| parse_usize_list("--f", s))
+                    .transpose()?;
             let mut grid = Vec::new();
             for &n in &ns {
-                let default_f = if adversary == AbaAdversary::None { 0 } else { (n.max(1) - 1) / 3 };
+                let default_f = if adversary == AbaAdversary::None {
+                    0
+                } else {
+                    (n.max(1) - 1) / 3
+                };
                 for f in fs.clone().unwrap_or_else(|| vec![default_f]) {
                     for net in &nets {
                         let network = AsyncNetwork::parse("randomized", net)?;
@@ -219,16 +241,20 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
         }
         Protocol::Flp => {
             let ns = parse_usize_list("--n", a.n.as_deref().unwrap_or("4,7,10"))?;
-            let scheds: Vec<(FlpScheduler, &'static str)> = match a.adversary.as_deref().unwrap_or("all") {
-                "all" => vec![(FlpScheduler::Adversarial, "adversarial"), (FlpScheduler::Fair, "fair")],
-                "scheduler" | "split" => vec![(FlpScheduler::Adversarial, "adversarial")],
-                "none" | "fair" => vec![(FlpScheduler::Fair, "fair")],
-                other => {
-                    return Err(Failure::Usage(format!(
+            let scheds: Vec<(FlpScheduler, &'static str)> =
+                match a.adversary.as_deref().unwrap_or("all") {
+                    "all" => vec![
+                        (FlpScheduler::Adversarial, "adversarial"),
+                        (FlpScheduler::Fair, "fair"),
+                    ],
+                    "scheduler" | "split" => vec![(FlpScheduler::Adversarial, "adversarial")],
+                    "none" | "fair" => vec![(FlpScheduler::Fair, "fair")],
+                    other => {
+                        return Err(Failure::Usage(format!(
                         "unknown adversary `{other}` for flp; expected one of: scheduler, none, all"
                     )))
-                }
-            };
+                    }
+                };
             let rounds = a.rounds.unwrap_or(500);
             let mut rows = Vec::new();
             let pb = progress_bar((ns.len() * scheds.len() * seeds.len()) as u64, "flp");
@@ -270,7 +296,14 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
             for &n in &ns {
                 for net in &nets {
                     for adv in &advs {
-                        rows.push(streamlet_row(n, net, adv, a.seeds, a.epochs.unwrap_or(100), a.seed)?);
+                        rows.push(streamlet_row(
+                            n,
+                            net,
+                            adv,
+                            a.seeds,
+                            a.epochs.unwrap_or(100),
+                            a.seed,
+                        )?);
                         pb.inc(1);
                     }
                 }
@@ -279,12 +312,20 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
             Table::from_rows(&rows)?
         }
         Protocol::Nakamoto => {
-            let delays = parse_f64_list("--delay-ms", a.delay_ms.as_deref().unwrap_or("10,20,50,100,200,500,1000"))?;
+            let delays = parse_f64_list(
+                "--delay-ms",
+                a.delay_ms.as_deref().unwrap_or("10,20,50,100,200,500,1000"),
+            )?;
             let pb = progress_bar((delays.len() * seeds.len()) as u64, "nakamoto");
             let mut rows = Vec::new();
             for &d in &delays {
                 for &seed in &seeds {
-                    let mut s = PowScenario::fixed(a.miners.unwrap_or(10), d, a.blocks.unwrap_or(2000), seed);
+                    let mut s = PowScenario::fixed(
+                        a.miners.unwrap_or(10),
+                        d,
+                        a.blocks.unwrap_or(2000),
+                        seed,
+                    );
                     s.common_prefix = true;
                     rows.push(run_pow(&s)?);
                     pb.inc(1);
@@ -294,7 +335,10 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
             Table::from_rows(&rows)?
         }
         Protocol::SelfishMining => {
-            let alphas = parse_f64_list("--alpha", a.alpha.as_deref().unwrap_or("0.1,0.2,0.25,0.3,0.35,0.4"))?;
+            let alphas = parse_f64_list(
+                "--alpha",
+                a.alpha.as_deref().unwrap_or("0.1,0.2,0.25,0.3,0.35,0.4"),
+            )?;
             let gammas = parse_f64_list("--gamma", a.gamma.as_deref().unwrap_or("0,0.5,1"))?;
             let mut rows = Vec::new();
             for &g in &gammas {
@@ -313,7 +357,12 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
             for &q in &qs {
                 for &z in &zs {
                     for &seed in &seeds {
-                        rows.push(simulate_double_spend(q, z as u64, a.trials.unwrap_or(20_000), seed)?);
+                        rows.push(simulate_double_spend(
+                            q,
+                            z as u64,
+                            a.trials.unwrap_or(20_000),
+                            seed,
+                        )?);
                     }
                 }
             }
@@ -326,7 +375,8 @@ pub fn sweep(a: &SweepArgs) -> Result<(), Failure> {
     };
     match &a.out {
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| Failure::Run(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, text)
+                .map_err(|e| Failure::Run(format!("cannot write {}: {e}", path.display())))?;
             eprintln!("wrote {} rows to {}", table.rows.len(), path.display());
         }
         None => std::io::stdout()

@@ -16,7 +16,9 @@ use crate::dolev_strong::{
     honest_signature_upper_bound, run_dolev_strong, DsAdversary, DsScenario,
 };
 use crate::error::Result;
-use crate::randomized::{mmr_messages_per_round_bound, run_randomized, AbaScenario, MMR_EXPECTED_ROUNDS_BOUND};
+use crate::randomized::{
+    mmr_messages_per_round_bound, run_randomized, AbaScenario, MMR_EXPECTED_ROUNDS_BOUND,
+};
 use crate::sig::SigMode;
 use crate::streamlet::streamlet_row;
 use serde::Serialize;
@@ -53,7 +55,11 @@ pub struct DsComplexityRow {
 }
 
 /// Dolev-Strong over (n, f) pairs, every adversary, simulated signatures.
-pub fn dolev_strong_sweep(pairs: &[(usize, usize)], seed: u64, sig: SigMode) -> Result<Vec<DsComplexityRow>> {
+pub fn dolev_strong_sweep(
+    pairs: &[(usize, usize)],
+    seed: u64,
+    sig: SigMode,
+) -> Result<Vec<DsComplexityRow>> {
     let mut rows = Vec::new();
     for &(n, f) in pairs {
         let mut row = DsComplexityRow {
@@ -123,7 +129,8 @@ pub struct AbaComplexityRow {
 pub fn randomized_sweep(ns: &[usize], seeds: u64, seed0: u64) -> Result<Vec<AbaComplexityRow>> {
     let mut rows = Vec::new();
     for &n in ns {
-        let (mut rounds, mut sq, mut max, mut msgs, mut bits, mut correct) = (0u64, 0u64, 0, 0u64, 0u64, true);
+        let (mut rounds, mut sq, mut max, mut msgs, mut bits, mut correct) =
+            (0u64, 0u64, 0, 0u64, 0u64, true);
         let mut started = 0u64;
         let mut f = 0;
         for k in 0..seeds {
@@ -174,7 +181,11 @@ pub struct StreamletComplexityRow {
 }
 
 /// Streamlet's per-epoch cost for each n (synchronous network, no adversary).
-pub fn streamlet_sweep(ns: &[usize], epochs: u64, seed: u64) -> Result<Vec<StreamletComplexityRow>> {
+pub fn streamlet_sweep(
+    ns: &[usize],
+    epochs: u64,
+    seed: u64,
+) -> Result<Vec<StreamletComplexityRow>> {
     ns.iter()
         .map(|&n| {
             let r = streamlet_row(n, "sync", "none", 1, epochs, seed)?;

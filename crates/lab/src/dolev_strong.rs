@@ -47,7 +47,9 @@
 
 use crate::error::{LabError, Result};
 use crate::sig::{Keyring, SigMode};
-use ledger_simulator::core::{mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Time};
+use ledger_simulator::core::{
+    mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Time,
+};
 use ledger_simulator::network::Synchronous;
 use ledger_types::{Hash, Signature};
 use rand::seq::SliceRandom;
@@ -392,7 +394,12 @@ impl Node<DsMessage, DsObs> for Honest {
         ctx.set_timer(Time(self.p.round_us), 1);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, DsMessage, DsObs>, _from: NodeId, msg: &Rc<DsMessage>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, DsMessage, DsObs>,
+        _from: NodeId,
+        msg: &Rc<DsMessage>,
+    ) {
         let r = self.p.round_at(ctx.now());
         if self.done || r == 0 || r > self.p.rounds || !self.accepts(msg, r) {
             return;
@@ -556,7 +563,12 @@ impl Node<DsMessage, DsObs> for Corrupt {
             ctx.set_timer(Time(self.co.borrow().p.round_us), 1);
         }
     }
-    fn on_message(&mut self, _ctx: &mut Context<'_, DsMessage, DsObs>, _from: NodeId, msg: &Rc<DsMessage>) {
+    fn on_message(
+        &mut self,
+        _ctx: &mut Context<'_, DsMessage, DsObs>,
+        _from: NodeId,
+        msg: &Rc<DsMessage>,
+    ) {
         let mut co = self.co.borrow_mut();
         if !co.seen.contains(msg) {
             co.seen.push((**msg).clone());
@@ -582,7 +594,10 @@ pub fn validate(s: &DsScenario) -> Result<()> {
     if s.f >= s.n {
         return Err(LabError::invalid(
             "f",
-            format!("Dolev-Strong tolerates f <= n-1 corrupt nodes (n = {}, f = {})", s.n, s.f),
+            format!(
+                "Dolev-Strong tolerates f <= n-1 corrupt nodes (n = {}, f = {})",
+                s.n, s.f
+            ),
         ));
     }
     if s.round_us < 2 {
@@ -600,7 +615,11 @@ pub fn run_dolev_strong(s: &DsScenario) -> Result<DsRun> {
     let n = s.n;
     let rounds = s.rounds_override.unwrap_or(s.f as u64 + 1);
     let mut rng = ChaCha8Rng::seed_from_u64(mix(s.seed, 0x6473));
-    let f_corrupt = if s.adversary == DsAdversary::None { 0 } else { s.f };
+    let f_corrupt = if s.adversary == DsAdversary::None {
+        0
+    } else {
+        s.f
+    };
     let mut corrupt: Vec<usize> = Vec::new();
     if f_corrupt > 0 {
         let mut others: Vec<usize> = (1..n).collect();
@@ -672,7 +691,8 @@ pub fn run_dolev_strong(s: &DsScenario) -> Result<DsRun> {
     let all_output = outputs.len() == honest.len();
     let consistent = all_output && outputs.windows(2).all(|w| w[0].value == w[1].value);
     let sender_honest = !corrupt.contains(&0);
-    let valid = sender_honest.then(|| all_output && outputs.iter().all(|o| o.value == Some(s.value)));
+    let valid =
+        sender_honest.then(|| all_output && outputs.iter().all(|o| o.value == Some(s.value)));
     let rounds_seen = (all_output
         && outputs
             .iter()

@@ -32,7 +32,9 @@
 use crate::error::{LabError, Result};
 use crate::randomized::{run_randomized, AbaAdversary, AbaRun, AbaScenario, AsyncNetwork, Inputs};
 use crate::sched::{shared_tap, Envelope, SharedTap, Tap};
-use ledger_simulator::core::{mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Time};
+use ledger_simulator::core::{
+    mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Time,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -80,7 +82,9 @@ impl SimObservation for FlpObs {
     fn trace_digest(&self) -> u64 {
         match *self {
             FlpObs::Decided { value, round } => mix(round, 1 + u64::from(value)),
-            FlpObs::Round { round, est, mixed } => mix(round, 4 + u64::from(est) + 2 * u64::from(mixed)),
+            FlpObs::Round { round, est, mixed } => {
+                mix(round, 4 + u64::from(est) + 2 * u64::from(mixed))
+            }
         }
     }
 }
@@ -101,7 +105,14 @@ pub struct MajorityNode {
 
 impl MajorityNode {
     /// Process `me` of `n` tolerating `f`, with `input`.
-    pub fn new(me: NodeId, n: usize, f: usize, input: bool, max_rounds: u64, tap: SharedTap) -> Self {
+    pub fn new(
+        me: NodeId,
+        n: usize,
+        f: usize,
+        input: bool,
+        max_rounds: u64,
+        tap: SharedTap,
+    ) -> Self {
         MajorityNode {
             me,
             n,
@@ -140,7 +151,9 @@ impl MajorityNode {
         while self.round <= self.max_rounds {
             let round = self.round;
             let need = self.n - self.f;
-            let Some(got) = self.inbox.get(&round) else { return };
+            let Some(got) = self.inbox.get(&round) else {
+                return;
+            };
             // "Wait for n − f round-r values, one's own included."
             if got.len() < need {
                 return;
@@ -272,7 +285,10 @@ pub fn validate(s: &FlpScenario) -> Result<()> {
     if s.f == 0 || 3 * s.f >= s.n {
         return Err(LabError::invalid(
             "n/f",
-            format!("the FLP demonstration needs 1 <= f and 3f < n (n = {}, f = {})", s.n, s.f),
+            format!(
+                "the FLP demonstration needs 1 <= f and 3f < n (n = {}, f = {})",
+                s.n, s.f
+            ),
         ));
     }
     let small = s.n / 2;
@@ -299,7 +315,14 @@ pub fn run_flp(s: &FlpScenario) -> Result<FlpRun> {
     let tap = shared_tap();
     let nodes: Vec<Box<dyn Node<Est, FlpObs>>> = (0..n)
         .map(|i| -> Box<dyn Node<Est, FlpObs>> {
-            Box::new(MajorityNode::new(i, n, s.f, inputs[i], s.max_rounds, Rc::clone(&tap)))
+            Box::new(MajorityNode::new(
+                i,
+                n,
+                s.f,
+                inputs[i],
+                s.max_rounds,
+                Rc::clone(&tap),
+            ))
         })
         .collect();
     let held = Rc::new(std::cell::Cell::new(0u64));
@@ -394,7 +417,12 @@ pub struct FlpDemo {
 
 /// Runs the three FLP runs for `n` processes.
 pub fn flp_demo(n: usize, max_rounds: u64, seed: u64) -> Result<FlpDemo> {
-    let adv = run_flp(&FlpScenario::new(n, FlpScheduler::Adversarial, max_rounds, seed))?;
+    let adv = run_flp(&FlpScenario::new(
+        n,
+        FlpScheduler::Adversarial,
+        max_rounds,
+        seed,
+    ))?;
     let fair = run_flp(&FlpScenario::new(n, FlpScheduler::Fair, max_rounds, seed))?;
     let mut r = AbaScenario::new(n, seed);
     r.adversary = AbaAdversary::None;

@@ -25,7 +25,8 @@ use ledger_simulator::checkers::CommonPrefixChecker;
 use ledger_simulator::core::{mix, Node, Simulation, Time};
 pub use ledger_simulator::nakamoto::eyal_sirer_revenue;
 use ledger_simulator::nakamoto::{
-    run_nakamoto, sim_miner_key, u256_f64, Discovery, HonestMiner, NakamotoObs, NakamotoScenario, SimBlock,
+    run_nakamoto, sim_miner_key, u256_f64, Discovery, HonestMiner, NakamotoObs, NakamotoScenario,
+    SimBlock,
 };
 use ledger_simulator::network::{NetworkModel, Partitioned, Synchronous};
 use ledger_types::genesis::NakamotoParams;
@@ -137,7 +138,11 @@ pub fn stale_rate_formula(lambda_delta: f64, h: usize) -> f64 {
 /// finds a competing block during the Δ it takes to propagate,
 /// `1 − e^{−λΔ(h−1)/h}` (`1 − e^{−λΔ}` for many miners). Good for small λΔ.
 pub fn stale_rate_first_order(lambda_delta: f64, h: usize) -> f64 {
-    let others = if h <= 1 { 0.0 } else { (h as f64 - 1.0) / h as f64 };
+    let others = if h <= 1 {
+        0.0
+    } else {
+        (h as f64 - 1.0) / h as f64
+    };
     1.0 - (-lambda_delta * others).exp()
 }
 
@@ -164,7 +169,10 @@ pub fn run_pow(s: &PowScenario) -> Result<PowRun> {
         return Err(LabError::invalid("miners", "at least one"));
     }
     if s.blocks == 0 || s.block_interval_ms == 0 {
-        return Err(LabError::invalid("blocks", "at least one block and a positive interval"));
+        return Err(LabError::invalid(
+            "blocks",
+            "at least one block and a positive interval",
+        ));
     }
     let (delay_ms, min_us, max_us) = match s.delay {
         Delay::Fixed(d) if d >= 0.0 => {
@@ -203,7 +211,7 @@ pub fn run_pow(s: &PowScenario) -> Result<PowRun> {
     } else {
         Box::new(sync)
     };
-    let mut sim = Simulation::new(mix(s.seed, 0x706f_77), nodes, network);
+    let mut sim = Simulation::new(mix(s.seed, 0x0070_6f77), nodes, network);
 
     // Run in chunks until miner 0's tip is high enough.
     let target = s.blocks + TIP_MARGIN;
@@ -218,7 +226,10 @@ pub fn run_pow(s: &PowScenario) -> Result<PowRun> {
         for (time, node, o) in &sim.observations()[scanned..] {
             match o {
                 NakamotoObs::Mined {
-                    hash, parent, height, ..
+                    hash,
+                    parent,
+                    height,
+                    ..
                 } => {
                     heights.insert(*hash, (*parent, *height));
                 }
@@ -267,7 +278,10 @@ pub fn run_pow(s: &PowScenario) -> Result<PowRun> {
         for (time, node, o) in sim.observations() {
             match o {
                 NakamotoObs::Mined {
-                    hash, parent, height, ..
+                    hash,
+                    parent,
+                    height,
+                    ..
                 } => cp.on_block(*hash, *parent, *height),
                 NakamotoObs::Tip { hash } => cp.on_tip(*time, *node, *hash),
                 NakamotoObs::Finalized { .. } => {}
@@ -560,14 +574,22 @@ pub fn simulate_selfish(alpha: f64, gamma: f64, blocks: u64, seed: u64) -> Resul
 /// γ to the honest nodes that hear the pool first, but the honest finder of a block
 /// always mines on its own, so the effective γ is `γ (1 − 1/honest)`; the formula
 /// column uses that effective γ.
-pub fn selfish_full_stack(alpha: f64, gamma: f64, honest: usize, blocks: u64, seed: u64) -> Result<SelfishRow> {
+pub fn selfish_full_stack(
+    alpha: f64,
+    gamma: f64,
+    honest: usize,
+    blocks: u64,
+    seed: u64,
+) -> Result<SelfishRow> {
     if !(0.0..0.5).contains(&alpha) || !(0.0..=1.0).contains(&gamma) || blocks == 0 || honest < 2 {
         return Err(LabError::invalid(
             "alpha/gamma/blocks/miners",
             "need 0 <= alpha < 0.5, 0 <= gamma <= 1, a block and two honest miners",
         ));
     }
-    let r = run_nakamoto(&NakamotoScenario::selfish(alpha, gamma, honest, blocks, seed));
+    let r = run_nakamoto(&NakamotoScenario::selfish(
+        alpha, gamma, honest, blocks, seed,
+    ));
     let effective_gamma = gamma * (1.0 - 1.0 / honest as f64);
     let formula = eyal_sirer_revenue(alpha, effective_gamma);
     let revenue = r.quality.adversary_share;

@@ -44,8 +44,12 @@
 //! AUX(0) to even-numbered and AUX(1) to odd-numbered processes.
 
 use crate::error::{LabError, Result};
-use crate::sched::{shared_tap, Envelope, FairScheduler, SharedTap, SplitScheduler, Tap, TappedNetwork};
-use ledger_simulator::core::{mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Time};
+use crate::sched::{
+    shared_tap, Envelope, FairScheduler, SharedTap, SplitScheduler, Tap, TappedNetwork,
+};
+use ledger_simulator::core::{
+    mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Time,
+};
 use ledger_simulator::network::{NetworkModel, PartialSynchrony, PreGst, Synchronous};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -159,7 +163,15 @@ pub struct MmrNode {
 
 impl MmrNode {
     /// Process `me` of `n` (tolerating `t`), proposing `input`.
-    pub fn new(me: NodeId, n: usize, t: usize, input: bool, seed: u64, max_rounds: u64, tap: SharedTap) -> Self {
+    pub fn new(
+        me: NodeId,
+        n: usize,
+        t: usize,
+        input: bool,
+        seed: u64,
+        max_rounds: u64,
+        tap: SharedTap,
+    ) -> Self {
         MmrNode {
             me,
             n,
@@ -177,17 +189,30 @@ impl MmrNode {
 
     fn state(&mut self, round: u64) -> &mut RoundState {
         let n = self.n;
-        self.rounds.entry(round).or_insert_with(|| RoundState::new(n))
+        self.rounds
+            .entry(round)
+            .or_insert_with(|| RoundState::new(n))
     }
 
-    fn send_bval(&mut self, ctx: &mut Context<'_, AbaMessage, AbaObs>, round: u64, value: bool, estimate: bool) {
+    fn send_bval(
+        &mut self,
+        ctx: &mut Context<'_, AbaMessage, AbaObs>,
+        round: u64,
+        value: bool,
+        estimate: bool,
+    ) {
         let env = Envelope {
             round,
             kind: KIND_BVAL,
             value: Some(value),
             estimate,
         };
-        Tap::broadcast(&self.tap, ctx, Rc::new(AbaMessage::BVal { round, value }), env);
+        Tap::broadcast(
+            &self.tap,
+            ctx,
+            Rc::new(AbaMessage::BVal { round, value }),
+            env,
+        );
         let me = self.me;
         let st = self.state(round);
         st.bval_sent[usize::from(value)] = true;
@@ -196,7 +221,13 @@ impl MmrNode {
     }
 
     /// The BV-broadcast rules for B_VAL[round](value) from `from`.
-    fn on_bval(&mut self, ctx: &mut Context<'_, AbaMessage, AbaObs>, from: NodeId, round: u64, value: bool) {
+    fn on_bval(
+        &mut self,
+        ctx: &mut Context<'_, AbaMessage, AbaObs>,
+        from: NodeId,
+        round: u64,
+        value: bool,
+    ) {
         let t = self.t;
         let v = usize::from(value);
         let st = self.state(round);
@@ -276,12 +307,19 @@ impl MmrNode {
                     value: Some(w),
                     estimate: false,
                 };
-                Tap::broadcast(&self.tap, ctx, Rc::new(AbaMessage::Aux { round, value: w }), env);
+                Tap::broadcast(
+                    &self.tap,
+                    ctx,
+                    Rc::new(AbaMessage::Aux { round, value: w }),
+                    env,
+                );
                 let me = self.me;
                 self.on_aux(me, round, w);
             }
             // (05) wait for n − t AUX messages with values ⊆ bin_values.
-            let Some(values) = self.aux_values() else { return };
+            let Some(values) = self.aux_values() else {
+                return;
+            };
             // (06) s ← random().
             let s = common_coin(self.seed, round);
             if let [v] = values[..] {
@@ -296,7 +334,10 @@ impl MmrNode {
                 self.est = s;
             }
             if self.decided.is_none_or(|(_, r)| r != round) {
-                ctx.observe(AbaObs::RoundDone { round, est: self.est });
+                ctx.observe(AbaObs::RoundDone {
+                    round,
+                    est: self.est,
+                });
             }
             // Old rounds' B_VAL echoes keep running; their AUX sets are no longer needed.
             if let Some(st) = self.rounds.get_mut(&round) {
@@ -312,7 +353,12 @@ impl Node<AbaMessage, AbaObs> for MmrNode {
         self.start_round(ctx);
         self.progress(ctx);
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, AbaMessage, AbaObs>, from: NodeId, msg: &Rc<AbaMessage>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, AbaMessage, AbaObs>,
+        from: NodeId,
+        msg: &Rc<AbaMessage>,
+    ) {
         match **msg {
             AbaMessage::BVal { round, value } => {
                 if round == 0 || round > self.max_rounds + 1 {
@@ -352,7 +398,12 @@ impl ConflictingByzantine {
                     value: Some(value),
                     estimate: false,
                 };
-                Tap::broadcast(&self.tap, ctx, Rc::new(AbaMessage::BVal { round: r, value }), env);
+                Tap::broadcast(
+                    &self.tap,
+                    ctx,
+                    Rc::new(AbaMessage::BVal { round: r, value }),
+                    env,
+                );
             }
             for to in 0..ctx.n() {
                 if to == self.me {
@@ -365,7 +416,13 @@ impl ConflictingByzantine {
                     value: Some(value),
                     estimate: false,
                 };
-                Tap::send(&self.tap, ctx, to, Rc::new(AbaMessage::Aux { round: r, value }), env);
+                Tap::send(
+                    &self.tap,
+                    ctx,
+                    to,
+                    Rc::new(AbaMessage::Aux { round: r, value }),
+                    env,
+                );
             }
         }
     }
@@ -375,7 +432,12 @@ impl Node<AbaMessage, AbaObs> for ConflictingByzantine {
     fn on_start(&mut self, ctx: &mut Context<'_, AbaMessage, AbaObs>) {
         self.act_up_to(ctx, 1);
     }
-    fn on_message(&mut self, ctx: &mut Context<'_, AbaMessage, AbaObs>, _from: NodeId, msg: &Rc<AbaMessage>) {
+    fn on_message(
+        &mut self,
+        ctx: &mut Context<'_, AbaMessage, AbaObs>,
+        _from: NodeId,
+        msg: &Rc<AbaMessage>,
+    ) {
         let (AbaMessage::BVal { round, .. } | AbaMessage::Aux { round, .. }) = **msg;
         self.act_up_to(ctx, round);
     }
@@ -491,7 +553,14 @@ impl AsyncNetwork {
 struct NetAsScheduler(Box<dyn NetworkModel>);
 
 impl crate::sched::Scheduler for NetAsScheduler {
-    fn delay(&mut self, now: Time, from: NodeId, to: NodeId, _env: Option<&Envelope>, rng: &mut ChaCha8Rng) -> u64 {
+    fn delay(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        to: NodeId,
+        _env: Option<&Envelope>,
+        rng: &mut ChaCha8Rng,
+    ) -> u64 {
         self.0.delay(now, from, to, rng).unwrap_or(u64::MAX / 4)
     }
 }
@@ -574,7 +643,10 @@ pub fn validate(s: &AbaScenario) -> Result<()> {
     if s.f > t {
         return Err(LabError::invalid(
             "f",
-            format!("the protocol tolerates f <= ⌊(n-1)/3⌋ = {t} Byzantine processes (n = {}, f = {})", s.n, s.f),
+            format!(
+                "the protocol tolerates f <= ⌊(n-1)/3⌋ = {t} Byzantine processes (n = {}, f = {})",
+                s.n, s.f
+            ),
         ));
     }
     if s.max_rounds == 0 {
@@ -584,7 +656,12 @@ pub fn validate(s: &AbaScenario) -> Result<()> {
 }
 
 /// Chooses the Byzantine set (never more than `f`), the honest inputs.
-fn setup(n: usize, f: usize, inputs: Inputs, rng: &mut ChaCha8Rng) -> (Vec<bool>, Vec<Option<bool>>) {
+fn setup(
+    n: usize,
+    f: usize,
+    inputs: Inputs,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<bool>, Vec<Option<bool>>) {
     let mut byz = vec![false; n];
     let mut ids: Vec<usize> = (0..n).collect();
     rand::seq::SliceRandom::shuffle(&mut ids[..], rng);
@@ -608,14 +685,26 @@ pub fn run_randomized(s: &AbaScenario) -> Result<AbaRun> {
     validate(s)?;
     let n = s.n;
     let t = (n - 1) / 3;
-    let f = if s.adversary == AbaAdversary::None { 0 } else { s.f };
-    let mut rng = ChaCha8Rng::seed_from_u64(mix(s.seed, 0x6162_61));
+    let f = if s.adversary == AbaAdversary::None {
+        0
+    } else {
+        s.f
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(mix(s.seed, 0x0061_6261));
     let (byz, inputs) = setup(n, f, s.inputs, &mut rng);
     let tap = shared_tap();
     let nodes: Vec<Box<dyn Node<AbaMessage, AbaObs>>> = (0..n)
         .map(|i| -> Box<dyn Node<AbaMessage, AbaObs>> {
             match inputs[i] {
-                Some(input) => Box::new(MmrNode::new(i, n, t, input, s.seed, s.max_rounds, Rc::clone(&tap))),
+                Some(input) => Box::new(MmrNode::new(
+                    i,
+                    n,
+                    t,
+                    input,
+                    s.seed,
+                    s.max_rounds,
+                    Rc::clone(&tap),
+                )),
                 None => Box::new(ConflictingByzantine {
                     me: i,
                     acted: 0,
@@ -658,7 +747,7 @@ pub fn run_randomized(s: &AbaScenario) -> Result<AbaRun> {
     let agreement = honest_decisions.windows(2).all(|w| w[0].0 == w[1].0);
     let validity = honest_decisions
         .iter()
-        .all(|(v, _)| inputs.iter().any(|x| *x == Some(*v)));
+        .all(|(v, _)| inputs.contains(&Some(*v)));
     let rounds = honest_decisions.iter().map(|d| d.1).max().unwrap_or(0);
     let mean_decision_round = if honest_decisions.is_empty() {
         0.0

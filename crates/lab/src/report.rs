@@ -12,8 +12,8 @@ use crate::error::{LabError, Result};
 use crate::flp::{run_flp, FlpScenario, FlpScheduler};
 use crate::nakamoto::{
     eyal_sirer_revenue, gkl_adversary_share_bound, rosenfeld_double_spend, run_pow,
-    selfish_full_stack, simulate_double_spend, simulate_selfish, stale_rate_first_order, stale_rate_formula, Delay,
-    PowScenario,
+    selfish_full_stack, simulate_double_spend, simulate_selfish, stale_rate_first_order,
+    stale_rate_formula, Delay, PowScenario,
 };
 use crate::randomized::{run_randomized, AbaAdversary, AbaScenario, AsyncNetwork, Inputs};
 use crate::sig::SigMode;
@@ -102,7 +102,12 @@ impl Section {
             caption: caption.into(),
         });
     }
-    fn table<T: Serialize>(&mut self, name: &str, rows: &[T], caption: impl Into<String>) -> Result<()> {
+    fn table<T: Serialize>(
+        &mut self,
+        name: &str,
+        rows: &[T],
+        caption: impl Into<String>,
+    ) -> Result<()> {
         self.items.push(Item::Table {
             name: name.to_string(),
             table: Table::from_rows(rows)?,
@@ -154,20 +159,38 @@ type Task = Box<dyn FnOnce() -> TaskOut + Send>;
 
 /// Runs the standard suite. `progress(done, total, label)` is called from the calling
 /// thread as experiments finish.
-pub fn run_suite(opts: &SuiteOptions, progress: &mut dyn FnMut(usize, usize, &str)) -> Result<Report> {
+pub fn run_suite(
+    opts: &SuiteOptions,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<Report> {
     let start = Instant::now();
     let o = *opts;
     // Heaviest first, so two workers finish together.
     let tasks: Vec<(&'static str, Task)> = vec![
-        ("Nakamoto: selfish mining", Box::new(move || selfish_section(&o))),
-        ("Nakamoto: stale rate and growth", Box::new(move || stale_section(&o))),
-        ("Randomized agreement", Box::new(move || randomized_section(&o))),
+        (
+            "Nakamoto: selfish mining",
+            Box::new(move || selfish_section(&o)),
+        ),
+        (
+            "Nakamoto: stale rate and growth",
+            Box::new(move || stale_section(&o)),
+        ),
+        (
+            "Randomized agreement",
+            Box::new(move || randomized_section(&o)),
+        ),
         ("Dolev-Strong", Box::new(move || dolev_strong_section(&o))),
         ("Complexity", Box::new(move || complexity_section(&o))),
         ("FLP", Box::new(move || flp_section(&o))),
         ("Streamlet", Box::new(move || streamlet_section(&o))),
-        ("Nakamoto: common prefix", Box::new(move || common_prefix_section(&o))),
-        ("Nakamoto: double spending", Box::new(move || double_spend_section(&o))),
+        (
+            "Nakamoto: common prefix",
+            Box::new(move || common_prefix_section(&o)),
+        ),
+        (
+            "Nakamoto: double spending",
+            Box::new(move || double_spend_section(&o)),
+        ),
     ];
     // Report order.
     let order = [
@@ -214,9 +237,14 @@ pub fn run_suite(opts: &SuiteOptions, progress: &mut dyn FnMut(usize, usize, &st
     let mut checks = Vec::new();
     let mut timings = Vec::new();
     for name in order {
-        let Some(i) = labels.iter().position(|l| *l == name) else { continue };
+        let Some(i) = labels.iter().position(|l| *l == name) else {
+            continue;
+        };
         let Some((out, secs)) = results[i].take() else {
-            return Err(LabError::invalid("suite", format!("experiment `{name}` did not finish")));
+            return Err(LabError::invalid(
+                "suite",
+                format!("experiment `{name}` did not finish"),
+            ));
         };
         timings.push((name.to_string(), secs));
         let (section, c) = out?;
@@ -283,7 +311,12 @@ fn dolev_strong_section(o: &SuiteOptions) -> TaskOut {
         fs.dedup();
         for f in fs {
             for adversary in DsAdversary::ALL {
-                let r = run_dolev_strong(&DsScenario::new(n, f, adversary, o.seed + (n * 31 + f) as u64))?;
+                let r = run_dolev_strong(&DsScenario::new(
+                    n,
+                    f,
+                    adversary,
+                    o.seed + (n * 31 + f) as u64,
+                ))?;
                 all_ok &= r.consistent && r.valid != Some(false) && r.rounds == Some(f as u64 + 1);
                 count += 1;
                 rows.push(DsMatrixRow {
@@ -342,7 +375,11 @@ fn dolev_strong_section(o: &SuiteOptions) -> TaskOut {
         }
     }
     sec.text("<p><b>Why f+1 rounds.</b> The same last-round attack against the protocol stopped after <i>f</i> rounds: the few honest nodes that receive the coalition's chain in the last round cannot pass it on, and consistency breaks. With <i>f</i>+1 rounds they relay it and everyone outputs it.</p>");
-    sec.table("dolev-strong-rounds", &cut, "Last-round attack, n = 10: f rounds (inconsistent) against f+1 rounds (consistent).")?;
+    sec.table(
+        "dolev-strong-rounds",
+        &cut,
+        "Last-round attack, n = 10: f rounds (inconsistent) against f+1 rounds (consistent).",
+    )?;
     let checks = vec![
         check(
             "Dolev-Strong: consistency, validity and exactly f+1 rounds (ed25519, every adversary)",
@@ -362,7 +399,10 @@ fn dolev_strong_section(o: &SuiteOptions) -> TaskOut {
 // Randomized agreement
 
 fn randomized_section(o: &SuiteOptions) -> TaskOut {
-    let mut sec = Section::new("randomized", "Randomized asynchronous binary agreement (MMR 2014)");
+    let mut sec = Section::new(
+        "randomized",
+        "Randomized asynchronous binary agreement (MMR 2014)",
+    );
     sec.text(
         "<p>Mostéfaoui, Moumen and Raynal's signature-free binary agreement with a common coin, <i>t</i> &lt; <i>n</i>/3: \
          BV-broadcast of the estimate (echo a value heard from <i>t</i>+1, accept it into <code>bin_values</code> from 2<i>t</i>+1), \
@@ -391,13 +431,49 @@ fn randomized_section(o: &SuiteOptions) -> TaskOut {
     let mut all_ok = true;
     let mut worst_mean: f64 = 0.0;
     for (n, inputs, iname, network, nname) in [
-        (4, Inputs::Random, "random", AsyncNetwork::Adversarial, "adversarial"),
-        (7, Inputs::Random, "random", AsyncNetwork::Adversarial, "adversarial"),
-        (10, Inputs::Random, "random", AsyncNetwork::Adversarial, "adversarial"),
-        (7, Inputs::Split, "split", AsyncNetwork::Adversarial, "adversarial"),
-        (7, Inputs::All(true), "all 1", AsyncNetwork::Adversarial, "adversarial"),
+        (
+            4,
+            Inputs::Random,
+            "random",
+            AsyncNetwork::Adversarial,
+            "adversarial",
+        ),
+        (
+            7,
+            Inputs::Random,
+            "random",
+            AsyncNetwork::Adversarial,
+            "adversarial",
+        ),
+        (
+            10,
+            Inputs::Random,
+            "random",
+            AsyncNetwork::Adversarial,
+            "adversarial",
+        ),
+        (
+            7,
+            Inputs::Split,
+            "split",
+            AsyncNetwork::Adversarial,
+            "adversarial",
+        ),
+        (
+            7,
+            Inputs::All(true),
+            "all 1",
+            AsyncNetwork::Adversarial,
+            "adversarial",
+        ),
         (7, Inputs::Random, "random", AsyncNetwork::Fair, "fair"),
-        (7, Inputs::Random, "random", AsyncNetwork::PartialSynchrony, "partial-sync"),
+        (
+            7,
+            Inputs::Random,
+            "random",
+            AsyncNetwork::PartialSynchrony,
+            "partial-sync",
+        ),
     ] {
         let (mut agree, mut valid, mut term) = (true, true, true);
         let (mut rounds, mut max, mut msgs) = (0u64, 0u64, 0u64);
@@ -408,7 +484,8 @@ fn randomized_section(o: &SuiteOptions) -> TaskOut {
             s.network = network;
             let r = run_randomized(&s)?;
             agree &= r.agreement;
-            valid &= r.validity && !matches!(inputs, Inputs::All(v) if r.decisions.iter().flatten().any(|d| d.0 != v));
+            valid &= r.validity
+                && !matches!(inputs, Inputs::All(v) if r.decisions.iter().flatten().any(|d| d.0 != v));
             term &= r.terminated;
             rounds += r.rounds;
             max = max.max(r.rounds);
@@ -435,7 +512,11 @@ fn randomized_section(o: &SuiteOptions) -> TaskOut {
             mean_messages: msgs as f64 / seeds as f64,
         });
     }
-    sec.table("randomized-runs", &rows, "Rounds until the last honest process decides, over many seeds per line.")?;
+    sec.table(
+        "randomized-runs",
+        &rows,
+        "Rounds until the last honest process decides, over many seeds per line.",
+    )?;
     let mut bc = BarChart {
         title: "MMR: rounds to the last honest decision".into(),
         y_label: "fraction of runs".into(),
@@ -489,7 +570,12 @@ fn flp_section(o: &SuiteOptions) -> TaskOut {
     let mut random_ok = true;
     let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for n in [4usize, 7, 10] {
-        let adv = run_flp(&FlpScenario::new(n, FlpScheduler::Adversarial, rounds, o.seed))?;
+        let adv = run_flp(&FlpScenario::new(
+            n,
+            FlpScheduler::Adversarial,
+            rounds,
+            o.seed,
+        ))?;
         let fair = run_flp(&FlpScenario::new(n, FlpScheduler::Fair, rounds, o.seed))?;
         let mut rs = AbaScenario::new(n, o.seed);
         rs.adversary = AbaAdversary::None;
@@ -547,17 +633,32 @@ fn flp_section(o: &SuiteOptions) -> TaskOut {
                 ("deterministic, fair scheduler", &fair.decisions),
                 ("randomized, adversarial scheduler", &rnd.decisions),
             ] {
-                curves.push((name.to_string(), (1..=12).map(|r| (r as f64, frac(d, r))).collect()));
+                curves.push((
+                    name.to_string(),
+                    (1..=12).map(|r| (r as f64, frac(d, r))).collect(),
+                ));
             }
         }
     }
-    sec.table("flp-runs", &rows, format!("Each deterministic run is bounded at {rounds} rounds."))?;
-    let mut chart = Chart::new("FLP: fraction of processes decided (n = 7, f = 2)", "round", "decided");
+    sec.table(
+        "flp-runs",
+        &rows,
+        format!("Each deterministic run is bounded at {rounds} rounds."),
+    )?;
+    let mut chart = Chart::new(
+        "FLP: fraction of processes decided (n = 7, f = 2)",
+        "round",
+        "decided",
+    );
     chart.y_from_zero = true;
     for (k, (name, pts)) in curves.into_iter().enumerate() {
         chart = chart.with(Series::new(name, pts, Style::Measured, k));
     }
-    sec.chart("flp-decided", chart.to_svg(), "The adversarial scheduler keeps the deterministic protocol at zero for the whole run.");
+    sec.chart(
+        "flp-decided",
+        chart.to_svg(),
+        "The adversarial scheduler keeps the deterministic protocol at zero for the whole run.",
+    );
     let checks = vec![
         check(
             "FLP: deterministic protocol undecided for the whole bounded run under the adversarial scheduler",
@@ -601,8 +702,18 @@ fn streamlet_section(o: &SuiteOptions) -> TaskOut {
     }
     let n4: Vec<_> = rows.iter().filter(|r| r.n == 4).collect();
     for (metric, title, ylabel, name) in [
-        ("latency", "Streamlet finality latency (n = 4)", "epochs (mean)", "streamlet-latency"),
-        ("throughput", "Streamlet throughput (n = 4)", "final blocks per epoch", "streamlet-throughput"),
+        (
+            "latency",
+            "Streamlet finality latency (n = 4)",
+            "epochs (mean)",
+            "streamlet-latency",
+        ),
+        (
+            "throughput",
+            "Streamlet throughput (n = 4)",
+            "final blocks per epoch",
+            "streamlet-throughput",
+        ),
     ] {
         let bc = BarChart {
             title: title.into(),
@@ -631,9 +742,17 @@ fn streamlet_section(o: &SuiteOptions) -> TaskOut {
                 })
                 .collect(),
         };
-        sec.chart(name, bc.to_svg(), format!("{title}, by adversary and network model."));
+        sec.chart(
+            name,
+            bc.to_svg(),
+            format!("{title}, by adversary and network model."),
+        );
     }
-    sec.table("streamlet-runs", &rows, format!("{seeds} seeds × about 100 epochs per line."))?;
+    sec.table(
+        "streamlet-runs",
+        &rows,
+        format!("{seeds} seeds × about 100 epochs per line."),
+    )?;
     let checks = vec![
         check(
             "Streamlet: safe under every network model and adversary",
@@ -653,7 +772,10 @@ fn streamlet_section(o: &SuiteOptions) -> TaskOut {
 // Nakamoto
 
 fn stale_section(o: &SuiteOptions) -> TaskOut {
-    let mut sec = Section::new("stale", "Nakamoto: stale blocks and chain growth against delay");
+    let mut sec = Section::new(
+        "stale",
+        "Nakamoto: stale blocks and chain growth against delay",
+    );
     sec.text(
         "<p>Ten honest miners running the node's Nakamoto state machine (Poisson block discovery, real nonce search at a tiny difficulty, \
          fixed difficulty), every block reaching every miner exactly Δ after it is found. λ = 1/T is the total block rate. \
@@ -666,33 +788,106 @@ fn stale_section(o: &SuiteOptions) -> TaskOut {
     let mut rows = Vec::new();
     let mut worst_sigma: f64 = 0.0;
     for (k, ld) in lds.iter().enumerate() {
-        let r = run_pow(&PowScenario::fixed(10, ld * 1000.0, blocks, o.seed + k as u64))?;
+        let r = run_pow(&PowScenario::fixed(
+            10,
+            ld * 1000.0,
+            blocks,
+            o.seed + k as u64,
+        ))?;
         if *ld <= 0.2 {
-            worst_sigma = worst_sigma.max(((r.stale_rate - r.stale_formula) / r.stale_stderr).abs());
+            worst_sigma =
+                worst_sigma.max(((r.stale_rate - r.stale_formula) / r.stale_stderr).abs());
         }
         rows.push(r);
     }
-    let grid: Vec<f64> = (0..=40).map(|i| 10f64.powf(-2.0 + i as f64 * 2.5 / 40.0)).collect();
+    let grid: Vec<f64> = (0..=40)
+        .map(|i| 10f64.powf(-2.0 + i as f64 * 2.5 / 40.0))
+        .collect();
     let stale_chart = Chart {
         log_x: true,
         y_from_zero: true,
-        ..Chart::new("Stale-block rate against propagation delay (10 miners)", "λΔ (delay in block intervals)", "stale fraction of mined blocks")
+        ..Chart::new(
+            "Stale-block rate against propagation delay (10 miners)",
+            "λΔ (delay in block intervals)",
+            "stale fraction of mined blocks",
+        )
     }
-    .with(Series::new("simulated", rows.iter().map(|r| (r.lambda_delta, r.stale_rate)).collect(), Style::Measured, 0))
-    .with(Series::new("analytic (renewal, h = 10)", grid.iter().map(|x| (*x, stale_rate_formula(*x, 10))).collect(), Style::Theory, 1))
-    .with(Series::new("first order 1 − e^(−λΔ(h−1)/h)", grid.iter().map(|x| (*x, stale_rate_first_order(*x, 10))).collect(), Style::Theory, 2))
-    .with(Series::new("λΔ/(1+λΔ) (many miners)", grid.iter().map(|x| (*x, x / (1.0 + x))).collect(), Style::Theory, 3));
-    sec.chart("nakamoto-stale", stale_chart.to_svg(), "Stale rate: simulation against the analytic rates.");
+    .with(Series::new(
+        "simulated",
+        rows.iter()
+            .map(|r| (r.lambda_delta, r.stale_rate))
+            .collect(),
+        Style::Measured,
+        0,
+    ))
+    .with(Series::new(
+        "analytic (renewal, h = 10)",
+        grid.iter()
+            .map(|x| (*x, stale_rate_formula(*x, 10)))
+            .collect(),
+        Style::Theory,
+        1,
+    ))
+    .with(Series::new(
+        "first order 1 − e^(−λΔ(h−1)/h)",
+        grid.iter()
+            .map(|x| (*x, stale_rate_first_order(*x, 10)))
+            .collect(),
+        Style::Theory,
+        2,
+    ))
+    .with(Series::new(
+        "λΔ/(1+λΔ) (many miners)",
+        grid.iter().map(|x| (*x, x / (1.0 + x))).collect(),
+        Style::Theory,
+        3,
+    ));
+    sec.chart(
+        "nakamoto-stale",
+        stale_chart.to_svg(),
+        "Stale rate: simulation against the analytic rates.",
+    );
     let growth_chart = Chart {
         log_x: true,
         y_from_zero: true,
-        ..Chart::new("Main-chain growth against propagation delay", "λΔ", "main-chain blocks per block interval")
+        ..Chart::new(
+            "Main-chain growth against propagation delay",
+            "λΔ",
+            "main-chain blocks per block interval",
+        )
     }
-    .with(Series::new("simulated", rows.iter().map(|r| (r.lambda_delta, r.growth_per_interval)).collect(), Style::Measured, 0))
-    .with(Series::new("analytic 1 − stale (h = 10)", grid.iter().map(|x| (*x, 1.0 - stale_rate_formula(*x, 10))).collect(), Style::Theory, 1))
-    .with(Series::new("1/(1+λΔ) (many miners)", grid.iter().map(|x| (*x, 1.0 / (1.0 + x))).collect(), Style::Theory, 3));
-    sec.chart("nakamoto-growth", growth_chart.to_svg(), "Chain growth: the longest chain grows more slowly as forks waste work.");
-    sec.table("nakamoto-stale", &rows, format!("{blocks} main-chain blocks per line."))?;
+    .with(Series::new(
+        "simulated",
+        rows.iter()
+            .map(|r| (r.lambda_delta, r.growth_per_interval))
+            .collect(),
+        Style::Measured,
+        0,
+    ))
+    .with(Series::new(
+        "analytic 1 − stale (h = 10)",
+        grid.iter()
+            .map(|x| (*x, 1.0 - stale_rate_formula(*x, 10)))
+            .collect(),
+        Style::Theory,
+        1,
+    ))
+    .with(Series::new(
+        "1/(1+λΔ) (many miners)",
+        grid.iter().map(|x| (*x, 1.0 / (1.0 + x))).collect(),
+        Style::Theory,
+        3,
+    ));
+    sec.chart(
+        "nakamoto-growth",
+        growth_chart.to_svg(),
+        "Chain growth: the longest chain grows more slowly as forks waste work.",
+    );
+    sec.table(
+        "nakamoto-stale",
+        &rows,
+        format!("{blocks} main-chain blocks per line."),
+    )?;
     let checks = vec![check(
         "Nakamoto: stale rate under a fixed delay matches the analytic rate (λΔ ≤ 0.2)",
         worst_sigma < 3.0,
@@ -702,7 +897,10 @@ fn stale_section(o: &SuiteOptions) -> TaskOut {
 }
 
 fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
-    let mut sec = Section::new("common-prefix", "Nakamoto: common prefix by depth and chain quality");
+    let mut sec = Section::new(
+        "common-prefix",
+        "Nakamoto: common prefix by depth and chain quality",
+    );
     sec.text(
         "<p>Garay, Kiayias and Leonardos: \"the chain of an honest party without its last k blocks is a prefix of every later chain of every honest party\". \
          A violation is counted each time a tip adoption shows a fork deeper than k between two honest chains (or within one node's history). \
@@ -725,7 +923,11 @@ fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
     let mut rows = Vec::new();
     let mut chart = Chart {
         log_y: true,
-        ..Chart::new("Common-prefix violations by depth k", "k (blocks)", "violations (log scale)")
+        ..Chart::new(
+            "Common-prefix violations by depth k",
+            "k (blocks)",
+            "violations (log scale)",
+        )
     };
     let mut monotone = true;
     for (k, (label, delay, partition)) in [
@@ -747,7 +949,10 @@ fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
         monotone &= v.windows(2).all(|w| w[0] >= w[1]);
         chart = chart.with(Series::new(
             label,
-            v.iter().enumerate().map(|(i, c)| ((i + 1) as f64, *c as f64)).collect(),
+            v.iter()
+                .enumerate()
+                .map(|(i, c)| ((i + 1) as f64, *c as f64))
+                .collect(),
             Style::Measured,
             k,
         ));
@@ -765,7 +970,13 @@ fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
         });
     }
     sec.chart("nakamoto-common-prefix", chart.to_svg(), "Violations fall off quickly with k under bounded delay; a partition breaks common prefix at any k below its depth.");
-    sec.table("nakamoto-common-prefix", &rows, format!("{blocks} blocks per line (points with no violation are not drawn on the log scale)."))?;
+    sec.table(
+        "nakamoto-common-prefix",
+        &rows,
+        format!(
+            "{blocks} blocks per line (points with no violation are not drawn on the log scale)."
+        ),
+    )?;
 
     // Chain quality under a selfish miner (full stack): adversary share vs GKL bound.
     sec.text(
@@ -799,7 +1010,11 @@ fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
             within_bound: r.revenue <= bound + slack,
         });
     }
-    sec.table("nakamoto-chain-quality", &q, format!("{qb} main-chain blocks per line, 10 honest miners, the pool rushing to everyone."))?;
+    sec.table(
+        "nakamoto-chain-quality",
+        &q,
+        format!("{qb} main-chain blocks per line, 10 honest miners, the pool rushing to everyone."),
+    )?;
     let checks = vec![
         check(
             "Nakamoto: common-prefix violations never increase with depth k",
@@ -816,7 +1031,10 @@ fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
 }
 
 fn double_spend_section(o: &SuiteOptions) -> TaskOut {
-    let mut sec = Section::new("double-spend", "Nakamoto: double spending by confirmation depth");
+    let mut sec = Section::new(
+        "double-spend",
+        "Nakamoto: double spending by confirmation depth",
+    );
     sec.text(
         "<p>An attacker with hash share q mines a private chain (with one pre-mined block) while the merchant waits for z confirmations, \
          then races until its chain is longer (success) or hopelessly behind. Simulated as the two Poisson mining processes, next to \
@@ -826,7 +1044,11 @@ fn double_spend_section(o: &SuiteOptions) -> TaskOut {
     let mut rows = Vec::new();
     let mut chart = Chart {
         log_y: true,
-        ..Chart::new("Double-spend success by confirmations", "confirmations z", "success probability (log scale)")
+        ..Chart::new(
+            "Double-spend success by confirmations",
+            "confirmations z",
+            "success probability (log scale)",
+        )
     };
     let mut worst: f64 = 0.0;
     for (k, q) in [0.1, 0.2, 0.3, 0.4].into_iter().enumerate() {
@@ -840,15 +1062,26 @@ fn double_spend_section(o: &SuiteOptions) -> TaskOut {
             rows.push(r);
         }
         chart = chart
-            .with(Series::new(format!("q = {q}: simulated"), pts, Style::Points, k))
+            .with(Series::new(
+                format!("q = {q}: simulated"),
+                pts,
+                Style::Points,
+                k,
+            ))
             .with(Series::new(
                 format!("q = {q}: Rosenfeld"),
-                (1..=10).map(|z| (z as f64, rosenfeld_double_spend(q, z))).collect(),
+                (1..=10)
+                    .map(|z| (z as f64, rosenfeld_double_spend(q, z)))
+                    .collect(),
                 Style::Theory,
                 k,
             ));
     }
-    sec.chart("nakamoto-double-spend", chart.to_svg(), format!("{trials} simulated attacks per point; dashed: Rosenfeld's exact formula."));
+    sec.chart(
+        "nakamoto-double-spend",
+        chart.to_svg(),
+        format!("{trials} simulated attacks per point; dashed: Rosenfeld's exact formula."),
+    );
     sec.table("nakamoto-double-spend", &rows, "Simulated rate, its standard error, Rosenfeld's exact and Nakamoto's approximate probabilities.")?;
     let checks = vec![check(
         "Nakamoto: double-spend success by depth agrees with Rosenfeld within sampling error",
@@ -869,26 +1102,41 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
     let blocks = if o.quick { 20_000 } else { 100_000 };
     let mut chart = Chart {
         y_from_zero: true,
-        ..Chart::new("Selfish mining: relative revenue against pool size", "pool hash share α", "pool's share of main-chain blocks")
+        ..Chart::new(
+            "Selfish mining: relative revenue against pool size",
+            "pool hash share α",
+            "pool's share of main-chain blocks",
+        )
     };
     let mut grid_rows = Vec::new();
     for (k, gamma) in [0.0, 0.5, 1.0].into_iter().enumerate() {
         let mut pts = Vec::new();
         for i in 1..=18 {
             let alpha = 0.025 * i as f64;
-            let r = simulate_selfish(alpha, gamma, blocks, o.seed.wrapping_add(100 * k as u64 + i))?;
+            let r = simulate_selfish(
+                alpha,
+                gamma,
+                blocks,
+                o.seed.wrapping_add(100 * k as u64 + i),
+            )?;
             pts.push((alpha, r.revenue));
             grid_rows.push(r);
         }
         chart = chart
-            .with(Series::new(format!("γ = {gamma}: simulated"), pts, Style::Points, k))
+            .with(Series::new(
+                format!("γ = {gamma}: simulated"),
+                pts,
+                Style::Points,
+                k,
+            ))
             .with(Series::new(
                 format!("γ = {gamma}: Eyal–Sirer"),
-                (0..=45).map(|i| {
-                    let a = 0.01 * i as f64;
-                    (a, eyal_sirer_revenue(a, gamma).max(0.0))
-                })
-                .collect(),
+                (0..=45)
+                    .map(|i| {
+                        let a = 0.01 * i as f64;
+                        (a, eyal_sirer_revenue(a, gamma).max(0.0))
+                    })
+                    .collect(),
                 Style::Theory,
                 k,
             ));
@@ -899,7 +1147,13 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
         Style::Theory,
         6,
     ));
-    sec.chart("selfish-mining", chart.to_svg(), format!("{blocks} main-chain blocks per point; dashed: the closed form; black: honest mining."));
+    sec.chart(
+        "selfish-mining",
+        chart.to_svg(),
+        format!(
+            "{blocks} main-chain blocks per point; dashed: the closed form; black: honest mining."
+        ),
+    );
     let mut acc = Vec::new();
     let mut worst: f64 = 0.0;
     for gamma in [0.0, 0.5, 1.0] {
@@ -909,12 +1163,22 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
             acc.push(r);
         }
     }
-    sec.table("selfish-acceptance", &acc, "The acceptance grid: at least 100,000 blocks per configuration.")?;
+    sec.table(
+        "selfish-acceptance",
+        &acc,
+        "The acceptance grid: at least 100,000 blocks per configuration.",
+    )?;
     let fb = if o.quick { 800 } else { 3000 };
     let mut full = Vec::new();
     for gamma in [0.0, 1.0] {
         for alpha in [0.1, 0.2, 0.3, 0.4] {
-            full.push(selfish_full_stack(alpha, gamma, 10, fb, o.seed.wrapping_add(3))?);
+            full.push(selfish_full_stack(
+                alpha,
+                gamma,
+                10,
+                fb,
+                o.seed.wrapping_add(3),
+            )?);
         }
     }
     sec.table(
@@ -922,7 +1186,11 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
         &full,
         format!("Full stack: 10 honest miners, {fb} blocks per line; γ is the effective γ(1 − 1/10) since the honest finder of a block mines on its own."),
     )?;
-    sec.table("selfish-grid", &grid_rows, format!("The chart's points ({blocks} blocks each)."))?;
+    sec.table(
+        "selfish-grid",
+        &grid_rows,
+        format!("The chart's points ({blocks} blocks each)."),
+    )?;
     let checks = vec![check(
         "Selfish mining: revenue within 2 points of Eyal–Sirer (α ∈ {0.1..0.4}, γ ∈ {0, 0.5, 1}, ≥ 100,000 blocks)",
         worst < 0.02,
@@ -942,7 +1210,11 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
          honest messages O(n²) with the two-value relay rule and signatures O(n²f); Dolev–Reischuk: some execution needs more than (f/2)² messages \
          and Ω(nf) signatures. MMR: expected constant rounds, O(n²) messages per round. Streamlet: O(n³) messages per epoch (echoes).</p>",
     );
-    let ns: Vec<usize> = if o.quick { vec![4, 8, 16] } else { vec![4, 8, 16, 24, 32, 48] };
+    let ns: Vec<usize> = if o.quick {
+        vec![4, 8, 16]
+    } else {
+        vec![4, 8, 16, 24, 32, 48]
+    };
     let mut pairs = Vec::new();
     for &n in &ns {
         for f in [n / 4, n / 2, n - 1] {
@@ -953,15 +1225,25 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
     }
     let ds = dolev_strong_sweep(&pairs, o.seed, SigMode::Simulated)?;
     let rounds_ok = ds.iter().all(|r| r.correct && r.rounds == r.rounds_bound);
-    let bounds_ok = ds
-        .iter()
-        .all(|r| r.honest_messages <= r.messages_upper_bound && r.honest_signatures <= r.signatures_upper_bound);
+    let bounds_ok = ds.iter().all(|r| {
+        r.honest_messages <= r.messages_upper_bound
+            && r.honest_signatures <= r.signatures_upper_bound
+    });
     let full: Vec<_> = ds.iter().filter(|r| r.f == r.n / 2).collect();
     let rounds_chart = Chart {
         y_from_zero: true,
-        ..Chart::new("Dolev-Strong: rounds against f", "f (corrupt nodes)", "rounds")
+        ..Chart::new(
+            "Dolev-Strong: rounds against f",
+            "f (corrupt nodes)",
+            "rounds",
+        )
     }
-    .with(Series::new("measured", ds.iter().map(|r| (r.f as f64, r.rounds as f64)).collect(), Style::Points, 0))
+    .with(Series::new(
+        "measured",
+        ds.iter().map(|r| (r.f as f64, r.rounds as f64)).collect(),
+        Style::Points,
+        0,
+    ))
     .with(Series::new(
         "f + 1",
         {
@@ -971,53 +1253,179 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
         Style::Theory,
         1,
     ));
-    sec.chart("complexity-ds-rounds", rounds_chart.to_svg(), "Every honest node outputs at the end of round f+1 exactly.");
+    sec.chart(
+        "complexity-ds-rounds",
+        rounds_chart.to_svg(),
+        "Every honest node outputs at the end of round f+1 exactly.",
+    );
     let msg_chart = Chart {
         log_x: true,
         log_y: true,
-        ..Chart::new("Dolev-Strong: honest messages and signatures (f = n/2)", "n", "count (log scale)")
+        ..Chart::new(
+            "Dolev-Strong: honest messages and signatures (f = n/2)",
+            "n",
+            "count (log scale)",
+        )
     }
-    .with(Series::new("honest messages", full.iter().map(|r| (r.n as f64, r.honest_messages as f64)).collect(), Style::Measured, 0))
-    .with(Series::new("upper bound (n−1)+2n(n−1)", full.iter().map(|r| (r.n as f64, r.messages_upper_bound as f64)).collect(), Style::Theory, 0))
-    .with(Series::new("Dolev–Reischuk max(n−1,(f/2)²)", full.iter().map(|r| (r.n as f64, r.dolev_reischuk_messages)).collect(), Style::Theory, 2))
-    .with(Series::new("honest signatures", full.iter().map(|r| (r.n as f64, r.honest_signatures as f64)).collect(), Style::Measured, 1))
-    .with(Series::new("O(n²f) bound", full.iter().map(|r| (r.n as f64, r.signatures_upper_bound as f64)).collect(), Style::Theory, 1))
-    .with(Series::new("Dolev–Reischuk n(f+1)/4 sigs", full.iter().map(|r| (r.n as f64, r.dolev_reischuk_signatures)).collect(), Style::Theory, 3));
-    sec.chart("complexity-ds-messages", msg_chart.to_svg(), "Measured worst case over adversaries, between the lower and the upper bounds.");
-    sec.table("complexity-dolev-strong", &ds, "Dolev-Strong, the worst over the four adversaries (simulated signatures).")?;
+    .with(Series::new(
+        "honest messages",
+        full.iter()
+            .map(|r| (r.n as f64, r.honest_messages as f64))
+            .collect(),
+        Style::Measured,
+        0,
+    ))
+    .with(Series::new(
+        "upper bound (n−1)+2n(n−1)",
+        full.iter()
+            .map(|r| (r.n as f64, r.messages_upper_bound as f64))
+            .collect(),
+        Style::Theory,
+        0,
+    ))
+    .with(Series::new(
+        "Dolev–Reischuk max(n−1,(f/2)²)",
+        full.iter()
+            .map(|r| (r.n as f64, r.dolev_reischuk_messages))
+            .collect(),
+        Style::Theory,
+        2,
+    ))
+    .with(Series::new(
+        "honest signatures",
+        full.iter()
+            .map(|r| (r.n as f64, r.honest_signatures as f64))
+            .collect(),
+        Style::Measured,
+        1,
+    ))
+    .with(Series::new(
+        "O(n²f) bound",
+        full.iter()
+            .map(|r| (r.n as f64, r.signatures_upper_bound as f64))
+            .collect(),
+        Style::Theory,
+        1,
+    ))
+    .with(Series::new(
+        "Dolev–Reischuk n(f+1)/4 sigs",
+        full.iter()
+            .map(|r| (r.n as f64, r.dolev_reischuk_signatures))
+            .collect(),
+        Style::Theory,
+        3,
+    ));
+    sec.chart(
+        "complexity-ds-messages",
+        msg_chart.to_svg(),
+        "Measured worst case over adversaries, between the lower and the upper bounds.",
+    );
+    sec.table(
+        "complexity-dolev-strong",
+        &ds,
+        "Dolev-Strong, the worst over the four adversaries (simulated signatures).",
+    )?;
 
     let seeds = if o.quick { 50 } else { 200 };
-    let aba_ns: Vec<usize> = if o.quick { vec![4, 7, 10, 13] } else { vec![4, 7, 10, 13, 16, 22, 31] };
+    let aba_ns: Vec<usize> = if o.quick {
+        vec![4, 7, 10, 13]
+    } else {
+        vec![4, 7, 10, 13, 16, 22, 31]
+    };
     let aba = randomized_sweep(&aba_ns, seeds, o.seed)?;
-    let aba_ok = aba.iter().all(|r| r.correct && r.messages_per_round <= r.messages_per_round_bound as f64);
+    let aba_ok = aba
+        .iter()
+        .all(|r| r.correct && r.messages_per_round <= r.messages_per_round_bound as f64);
     let rchart = Chart {
         y_from_zero: true,
-        ..Chart::new("MMR: rounds against n (f = ⌊(n−1)/3⌋)", "n", "rounds to the last decision")
+        ..Chart::new(
+            "MMR: rounds against n (f = ⌊(n−1)/3⌋)",
+            "n",
+            "rounds to the last decision",
+        )
     }
-    .with(Series::new("mean", aba.iter().map(|r| (r.n as f64, r.mean_rounds)).collect(), Style::Measured, 0))
-    .with(Series::new("max", aba.iter().map(|r| (r.n as f64, r.max_rounds as f64)).collect(), Style::Points, 1))
+    .with(Series::new(
+        "mean",
+        aba.iter().map(|r| (r.n as f64, r.mean_rounds)).collect(),
+        Style::Measured,
+        0,
+    ))
+    .with(Series::new(
+        "max",
+        aba.iter()
+            .map(|r| (r.n as f64, r.max_rounds as f64))
+            .collect(),
+        Style::Points,
+        1,
+    ))
     .with(Series::new(
         "paper: 4 expected",
-        vec![(4.0, 4.0), (aba_ns.last().copied().unwrap_or(4) as f64, 4.0)],
+        vec![
+            (4.0, 4.0),
+            (aba_ns.last().copied().unwrap_or(4) as f64, 4.0),
+        ],
         Style::Theory,
         2,
     ));
-    sec.chart("complexity-randomized-rounds", rchart.to_svg(), format!("{seeds} seeds per n: the expected number of rounds does not grow with n."));
+    sec.chart(
+        "complexity-randomized-rounds",
+        rchart.to_svg(),
+        format!("{seeds} seeds per n: the expected number of rounds does not grow with n."),
+    );
     let mchart = Chart {
         log_x: true,
         log_y: true,
-        ..Chart::new("Messages per round (MMR) and per epoch (Streamlet)", "n", "messages (log scale)")
+        ..Chart::new(
+            "Messages per round (MMR) and per epoch (Streamlet)",
+            "n",
+            "messages (log scale)",
+        )
     }
-    .with(Series::new("MMR per round", aba.iter().map(|r| (r.n as f64, r.messages_per_round)).collect(), Style::Measured, 0))
-    .with(Series::new("3n(n−1)", aba.iter().map(|r| (r.n as f64, r.messages_per_round_bound as f64)).collect(), Style::Theory, 0));
+    .with(Series::new(
+        "MMR per round",
+        aba.iter()
+            .map(|r| (r.n as f64, r.messages_per_round))
+            .collect(),
+        Style::Measured,
+        0,
+    ))
+    .with(Series::new(
+        "3n(n−1)",
+        aba.iter()
+            .map(|r| (r.n as f64, r.messages_per_round_bound as f64))
+            .collect(),
+        Style::Theory,
+        0,
+    ));
     let st = streamlet_sweep(&[4, 7, 10, 13, 16], 40, o.seed)?;
     let mchart = mchart
-        .with(Series::new("Streamlet per epoch", st.iter().map(|r| (r.n as f64, r.messages_per_epoch)).collect(), Style::Measured, 1))
-        .with(Series::new("n³", st.iter().map(|r| (r.n as f64, r.n_cubed as f64)).collect(), Style::Theory, 1));
+        .with(Series::new(
+            "Streamlet per epoch",
+            st.iter()
+                .map(|r| (r.n as f64, r.messages_per_epoch))
+                .collect(),
+            Style::Measured,
+            1,
+        ))
+        .with(Series::new(
+            "n³",
+            st.iter().map(|r| (r.n as f64, r.n_cubed as f64)).collect(),
+            Style::Theory,
+            1,
+        ));
     sec.chart("complexity-messages", mchart.to_svg(), "Quadratic per round for MMR (Byzantine processes add their own messages), cubic per epoch for Streamlet's echo rule.");
-    sec.table("complexity-randomized", &aba, "MMR agreement: rounds and messages by n.")?;
-    sec.table("complexity-streamlet", &st, "Streamlet: messages and bits per epoch by n.")?;
-    let checks = vec![
+    sec.table(
+        "complexity-randomized",
+        &aba,
+        "MMR agreement: rounds and messages by n.",
+    )?;
+    sec.table(
+        "complexity-streamlet",
+        &st,
+        "Streamlet: messages and bits per epoch by n.",
+    )?;
+    let checks =
+        vec![
         check(
             "Complexity: Dolev-Strong takes exactly f+1 rounds for every (n, f) swept",
             rounds_ok,
@@ -1070,7 +1478,11 @@ pub fn render_html(r: &Report) -> String {
     }
     s.push_str("</nav>\n<h2 id=\"checks\">Checks</h2>\n<table><thead><tr><th>claim</th><th>result</th><th>figures</th></tr></thead><tbody>\n");
     for c in &r.checks {
-        let (class, word) = if c.passed { ("pass", "pass") } else { ("fail", "FAIL") };
+        let (class, word) = if c.passed {
+            ("pass", "pass")
+        } else {
+            ("fail", "FAIL")
+        };
         let _ = writeln!(
             s,
             "<tr><td>{}</td><td class=\"{class}\">{word}</td><td>{}</td></tr>",
@@ -1093,7 +1505,11 @@ pub fn render_html(r: &Report) -> String {
                         "<figure id=\"{name}\">\n{svg}<figcaption>{caption} <a href=\"charts/{name}.svg\">SVG</a></figcaption>\n</figure>"
                     );
                 }
-                Item::Table { name, table, caption } => {
+                Item::Table {
+                    name,
+                    table,
+                    caption,
+                } => {
                     let _ = writeln!(
                         s,
                         "<p class=\"caption\">{caption} (<a href=\"data/{name}.csv\">CSV</a>, <a href=\"data/{name}.json\">JSON</a>)</p>"
@@ -1105,7 +1521,11 @@ pub fn render_html(r: &Report) -> String {
     }
     s.push_str("<h2 id=\"timings\">Run times</h2>\n<table><thead><tr><th>experiment</th><th>seconds</th></tr></thead><tbody>\n");
     for (name, secs) in &r.timings {
-        let _ = writeln!(s, "<tr><td>{}</td><td class=\"num\">{secs:.2}</td></tr>", html_escape(name));
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{secs:.2}</td></tr>",
+            html_escape(name)
+        );
     }
     s.push_str("</tbody></table>\n</body>\n</html>\n");
     s

@@ -74,7 +74,12 @@ impl Tap {
 
     /// Broadcasts `msg` to every other node and records one envelope per recipient,
     /// in the order the core delivers them.
-    pub fn broadcast<M, O>(tap: &SharedTap, ctx: &mut Context<'_, M, O>, msg: Rc<M>, env: Envelope) {
+    pub fn broadcast<M, O>(
+        tap: &SharedTap,
+        ctx: &mut Context<'_, M, O>,
+        msg: Rc<M>,
+        env: Envelope,
+    ) {
         {
             let mut t = tap.borrow_mut();
             for to in 0..ctx.n() {
@@ -135,7 +140,11 @@ impl TappedNetwork {
 impl NetworkModel for TappedNetwork {
     fn delay(&mut self, now: Time, from: NodeId, to: NodeId, rng: &mut ChaCha8Rng) -> Option<u64> {
         let env = self.tap.borrow_mut().pop(from, to);
-        Some(self.scheduler.delay(now, from, to, env.as_ref(), rng).max(1))
+        Some(
+            self.scheduler
+                .delay(now, from, to, env.as_ref(), rng)
+                .max(1),
+        )
     }
 }
 
@@ -239,7 +248,10 @@ impl Scheduler for SplitScheduler {
             return fast;
         };
         let (quota_same, quota_other) = self.prompt_quota(to, own);
-        let entry = self.prompt.entry((to, env.round, env.kind)).or_insert((0, 0));
+        let entry = self
+            .prompt
+            .entry((to, env.round, env.kind))
+            .or_insert((0, 0));
         let allowed = if value == own {
             if entry.0 < quota_same {
                 entry.0 += 1;

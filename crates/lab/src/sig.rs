@@ -58,7 +58,11 @@ impl Keyring {
                 }
                 SigMode::Simulated => {
                     let key = PublicKey(
-                        Hash::tagged("ledger-lab/sim-key", &[label.as_bytes(), &(i as u64).to_le_bytes()]).0,
+                        Hash::tagged(
+                            "ledger-lab/sim-key",
+                            &[label.as_bytes(), &(i as u64).to_le_bytes()],
+                        )
+                        .0,
                     );
                     public.push(key);
                     signers.push(Box::new(SimSigner { key }));

@@ -15,11 +15,11 @@
 //! node (every block here is empty; in the node each carries a batch of orders).
 
 use crate::error::{LabError, Result};
+use ledger_simulator::checkers::FinalizedRecord;
+use ledger_simulator::core::mix;
 use ledger_simulator::streamlet::{
     run_streamlet, LivenessOutcome, StreamletAdversary, StreamletNetwork, StreamletScenario,
 };
-use ledger_simulator::checkers::FinalizedRecord;
-use ledger_simulator::core::mix;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,7 +29,11 @@ use serde::Serialize;
 /// the ids with a generator seeded from the scenario's seed; this repeats that choice
 /// and checks it against the runner's report (each honest node's final height, in id
 /// order). If the check fails, every validator is treated as honest.
-pub fn honest_validators(s: &StreamletScenario, honest_heights: &[u64], finalized: &[FinalizedRecord]) -> Vec<bool> {
+pub fn honest_validators(
+    s: &StreamletScenario,
+    honest_heights: &[u64],
+    finalized: &[FinalizedRecord],
+) -> Vec<bool> {
     let mut rng = ChaCha8Rng::seed_from_u64(mix(s.seed, 0x7363_656e));
     let mut ids: Vec<usize> = (0..s.n).collect();
     ids.shuffle(&mut rng);
@@ -44,7 +48,14 @@ pub fn honest_validators(s: &StreamletScenario, honest_heights: &[u64], finalize
     }
     let heights: Vec<u64> = (0..s.n)
         .filter(|i| honest[*i])
-        .map(|i| finalized.iter().filter(|r| r.node == i).map(|r| r.height).max().unwrap_or(0))
+        .map(|i| {
+            finalized
+                .iter()
+                .filter(|r| r.node == i)
+                .map(|r| r.height)
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     if heights == honest_heights {
         honest
@@ -100,7 +111,9 @@ pub fn parse_network(s: &str) -> Result<StreamletNetwork> {
     Ok(match s {
         "sync" => StreamletNetwork::Synchronous,
         "partial-sync" => StreamletNetwork::PartialSynchrony { max_gst_epochs: 12 },
-        "async" => StreamletNetwork::Asynchronous { max_delay_epochs: 3 },
+        "async" => StreamletNetwork::Asynchronous {
+            max_delay_epochs: 3,
+        },
         _ => {
             return Err(LabError::UnsupportedNetwork {
                 protocol: "streamlet",
@@ -163,13 +176,17 @@ pub fn streamlet_row(
         return Err(LabError::invalid("n", "at least one validator"));
     }
     if seeds == 0 || epochs < 10 {
-        return Err(LabError::invalid("seeds/epochs", "at least one seed and ten epochs"));
+        return Err(LabError::invalid(
+            "seeds/epochs",
+            "at least one seed and ten epochs",
+        ));
     }
     let net = parse_network(network)?;
     let adv = parse_adversary(adversary)?;
     let mut latencies = Vec::new();
     let (mut safe, mut live, mut checked, mut total_epochs) = (true, 0, 0, 0);
-    let (mut final_per_epoch, mut messages, mut bits, mut evidence, mut f) = (0.0, 0u64, 0u64, 0u64, 0);
+    let (mut final_per_epoch, mut messages, mut bits, mut evidence, mut f) =
+        (0.0, 0u64, 0u64, 0u64, 0);
     for k in 0..seeds {
         let mut s = StreamletScenario::new(n, adv, seed0.wrapping_add(k));
         s.network = net;
@@ -189,8 +206,9 @@ pub fn streamlet_row(
         }
         total_epochs += r.epochs;
         let honest_nodes = r.honest_final_heights.len().max(1);
-        final_per_epoch +=
-            r.honest_final_heights.iter().sum::<u64>() as f64 / honest_nodes as f64 / r.epochs.max(1) as f64;
+        final_per_epoch += r.honest_final_heights.iter().sum::<u64>() as f64
+            / honest_nodes as f64
+            / r.epochs.max(1) as f64;
         let honest = honest_validators(&s, &r.honest_final_heights, &r.finalized);
         for rec in &r.finalized {
             if honest[rec.node] && rec.epoch > 0 {
@@ -217,7 +235,11 @@ pub fn streamlet_row(
     let per_epoch = final_per_epoch / seeds as f64;
     Ok(StreamletRow {
         n,
-        f: if adv == StreamletAdversary::None { 0 } else { f },
+        f: if adv == StreamletAdversary::None {
+            0
+        } else {
+            f
+        },
         network: network.to_string(),
         adversary: adversary.to_string(),
         seeds,

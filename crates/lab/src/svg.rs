@@ -35,7 +35,12 @@ pub struct Series {
 
 impl Series {
     /// A series.
-    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, style: Style, color: usize) -> Series {
+    pub fn new(
+        name: impl Into<String>,
+        points: Vec<(f64, f64)>,
+        style: Style,
+        color: usize,
+    ) -> Series {
         Series {
             name: name.into(),
             points,
@@ -78,7 +83,11 @@ fn width_for(labels: impl Iterator<Item = usize>) -> f64 {
 
 impl Chart {
     /// An empty chart.
-    pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Chart {
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Chart {
         Chart {
             title: title.into(),
             x_label: x_label.into(),
@@ -184,7 +193,11 @@ impl Chart {
                 ""
             };
             if ser.style == Style::Points {
-                let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{ly:.1}" r="3.2" fill="{color}"/>"#, lx + 12.0);
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{ly:.1}" r="3.2" fill="{color}"/>"#,
+                    lx + 12.0
+                );
             } else {
                 let _ = writeln!(
                     s,
@@ -349,7 +362,9 @@ impl Axis {
     fn new(values: &[f64], log: bool, from_zero: bool) -> Axis {
         let (mut lo, mut hi) = values
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
         if !lo.is_finite() || !hi.is_finite() {
             (lo, hi) = if log { (1.0, 10.0) } else { (0.0, 1.0) };
         }
@@ -410,7 +425,7 @@ fn fmt_tick(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".to_string()
-    } else if a >= 1e5 || a < 1e-3 {
+    } else if !(1e-3..1e5).contains(&a) {
         format!("{v:.0e}")
     } else if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
@@ -429,8 +444,18 @@ mod tests {
     #[test]
     fn charts_are_self_contained_svg() {
         let c = Chart::new("t <1>", "x", "y")
-            .with(Series::new("a", vec![(0.1, 1.0), (0.2, 2.0), (0.3, f64::NAN)], Style::Measured, 0))
-            .with(Series::new("b", vec![(0.1, 1.5), (0.3, 2.5)], Style::Theory, 1));
+            .with(Series::new(
+                "a",
+                vec![(0.1, 1.0), (0.2, 2.0), (0.3, f64::NAN)],
+                Style::Measured,
+                0,
+            ))
+            .with(Series::new(
+                "b",
+                vec![(0.1, 1.5), (0.3, 2.5)],
+                Style::Theory,
+                1,
+            ));
         let s = c.to_svg();
         assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(s.contains("t &lt;1&gt;"));

@@ -35,7 +35,9 @@ fn consistency_validity_and_f_plus_one_rounds_for_every_adversary_n_and_f() {
             }
         }
     }
-    println!("{runs} runs, {default_outputs} default outputs, max honest messages {max_honest_messages}");
+    println!(
+        "{runs} runs, {default_outputs} default outputs, max honest messages {max_honest_messages}"
+    );
 }
 
 #[test]
@@ -46,7 +48,11 @@ fn last_round_attack_needs_exactly_f_plus_one_rounds() {
             let s = DsScenario::new(n, f, DsAdversary::LastRound, 7 + n as u64);
             let r = run_dolev_strong(&s).unwrap();
             assert!(r.consistent);
-            assert!(r.outputs.iter().all(|o| o.value == Some(7)), "n={n} f={f}: {:?}", r.outputs);
+            assert!(
+                r.outputs.iter().all(|o| o.value == Some(7)),
+                "n={n} f={f}: {:?}",
+                r.outputs
+            );
             // With only f rounds, the few honest nodes that got it in the last round
             // output it and the others output the default: consistency breaks.
             let honest = n - f;
@@ -125,5 +131,8 @@ fn bad_parameters_are_errors() {
     assert!(run_dolev_strong(&DsScenario::new(4, 4, DsAdversary::None, 1)).is_err());
     assert!(run_dolev_strong(&DsScenario::new(0, 0, DsAdversary::None, 1)).is_err());
     assert!(DsAdversary::parse("bogus").is_err());
-    assert_eq!(DsAdversary::parse("last-round").unwrap(), DsAdversary::LastRound);
+    assert_eq!(
+        DsAdversary::parse("last-round").unwrap(),
+        DsAdversary::LastRound
+    );
 }

@@ -9,12 +9,25 @@ use ledger_lab::flp::{flp_demo, run_flp, FlpScenario, FlpScheduler};
 fn adversarial_scheduler_keeps_the_deterministic_protocol_undecided() {
     for (n, rounds) in [(4usize, 5000u64), (7, 2000), (10, 1000), (16, 300)] {
         for seed in 0..3 {
-            let r = run_flp(&FlpScenario::new(n, FlpScheduler::Adversarial, rounds, seed)).unwrap();
-            assert!(r.undecided_throughout, "n={n} seed={seed}: {:?}", r.decisions);
+            let r = run_flp(&FlpScenario::new(
+                n,
+                FlpScheduler::Adversarial,
+                rounds,
+                seed,
+            ))
+            .unwrap();
+            assert!(
+                r.undecided_throughout,
+                "n={n} seed={seed}: {:?}",
+                r.decisions
+            );
             assert_eq!(r.rounds_completed, rounds, "every process ran every round");
             assert!(r.always_mixed);
             assert!(r.held_back > 0);
-            println!("n={n} seed={seed}: {} rounds undecided, {} messages, {} held back", r.rounds_completed, r.messages, r.held_back);
+            println!(
+                "n={n} seed={seed}: {} rounds undecided, {} messages, {} held back",
+                r.rounds_completed, r.messages, r.held_back
+            );
         }
     }
 }
@@ -41,7 +54,10 @@ fn randomized_protocol_decides_under_the_same_scheduler() {
             assert!(d.deterministic_adversarial.undecided_throughout);
             assert!(d.deterministic_fair.decisions.iter().all(|x| x.is_some()));
             let r = &d.randomized_adversarial;
-            assert!(r.terminated && r.agreement && r.validity, "n={n} seed={seed}");
+            assert!(
+                r.terminated && r.agreement && r.validity,
+                "n={n} seed={seed}"
+            );
         }
     }
 }

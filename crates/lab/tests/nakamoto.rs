@@ -8,8 +8,9 @@
 //!   fixed delay Δ have the analytic stale rate within sampling error.
 
 use ledger_lab::nakamoto::{
-    rosenfeld_double_spend, nakamoto_double_spend, run_pow, selfish_full_stack, simulate_double_spend,
-    simulate_selfish, stale_rate_first_order, stale_rate_formula, Delay, PowScenario,
+    nakamoto_double_spend, rosenfeld_double_spend, run_pow, selfish_full_stack,
+    simulate_double_spend, simulate_selfish, stale_rate_first_order, stale_rate_formula, Delay,
+    PowScenario,
 };
 
 #[test]
@@ -19,8 +20,14 @@ fn selfish_revenue_matches_eyal_sirer_within_two_points() {
         for alpha in [0.1, 0.2, 0.25, 0.3, 0.35, 0.4] {
             let r = simulate_selfish(alpha, gamma, 100_000, 7).unwrap();
             assert!(r.blocks >= 100_000);
-            println!("alpha {alpha:.2} gamma {gamma:.1}: simulated {:.4}, Eyal-Sirer {:.4}, diff {:+.4}", r.revenue, r.formula, r.difference);
-            assert!(r.difference.abs() < 0.02, "alpha {alpha} gamma {gamma}: {r:?}");
+            println!(
+                "alpha {alpha:.2} gamma {gamma:.1}: simulated {:.4}, Eyal-Sirer {:.4}, diff {:+.4}",
+                r.revenue, r.formula, r.difference
+            );
+            assert!(
+                r.difference.abs() < 0.02,
+                "alpha {alpha} gamma {gamma}: {r:?}"
+            );
             worst = worst.max(r.difference.abs());
         }
     }
@@ -35,7 +42,10 @@ fn full_stack_selfish_miner_tracks_the_formula() {
     // The consensus crate's state machines: a short run, a loose bound.
     for alpha in [0.25, 0.35] {
         let r = selfish_full_stack(alpha, 0.0, 10, 3000, 3).unwrap();
-        println!("full stack alpha {alpha}: {:.4} vs {:.4}", r.revenue, r.formula);
+        println!(
+            "full stack alpha {alpha}: {:.4} vs {:.4}",
+            r.revenue, r.formula
+        );
         assert!(r.difference.abs() < 0.04, "{r:?}");
     }
 }
@@ -50,7 +60,11 @@ fn double_spend_success_matches_rosenfeld_within_sampling_error() {
             // Only where the normal approximation is sound (20+ expected successes).
             if expected * trials as f64 >= 20.0 {
                 let dev = (r.rate - expected) / r.stderr;
-                assert!(dev.abs() < 3.5, "q={q} z={z}: {} vs {expected} ({dev:.2} sigma)", r.rate);
+                assert!(
+                    dev.abs() < 3.5,
+                    "q={q} z={z}: {} vs {expected} ({dev:.2} sigma)",
+                    r.rate
+                );
             }
             assert!((r.nakamoto - nakamoto_double_spend(q, z)).abs() < 1e-12);
         }
@@ -76,7 +90,12 @@ fn closed_forms_known_values() {
 
 #[test]
 fn stale_rate_under_a_fixed_delay_matches_the_analytic_rate() {
-    for (delay_ms, blocks) in [(20.0, 10_000u64), (50.0, 10_000), (100.0, 5_000), (200.0, 5_000)] {
+    for (delay_ms, blocks) in [
+        (20.0, 10_000u64),
+        (50.0, 10_000),
+        (100.0, 5_000),
+        (200.0, 5_000),
+    ] {
         let r = run_pow(&PowScenario::fixed(10, delay_ms, blocks, 5)).unwrap();
         let dev = (r.stale_rate - r.stale_formula) / r.stale_stderr;
         println!(

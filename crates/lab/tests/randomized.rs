@@ -3,7 +3,9 @@
 //! scheduler, agreement and validity always hold, every honest process decides, and
 //! the mean number of rounds is within the paper's bound (4).
 
-use ledger_lab::randomized::{run_randomized, AbaScenario, AsyncNetwork, Inputs, MMR_EXPECTED_ROUNDS_BOUND};
+use ledger_lab::randomized::{
+    run_randomized, AbaScenario, AsyncNetwork, Inputs, MMR_EXPECTED_ROUNDS_BOUND,
+};
 
 fn sweep(n: usize, seeds: u64, network: AsyncNetwork, inputs: Inputs) -> (f64, u64, f64) {
     let mut total_rounds = 0u64;
@@ -15,12 +17,18 @@ fn sweep(n: usize, seeds: u64, network: AsyncNetwork, inputs: Inputs) -> (f64, u
         s.inputs = inputs;
         assert_eq!(s.f, (n - 1) / 3);
         let r = run_randomized(&s).unwrap();
-        let ctx = format!("n={n} seed={seed} {network:?} {inputs:?}: {:?}", r.decisions);
+        let ctx = format!(
+            "n={n} seed={seed} {network:?} {inputs:?}: {:?}",
+            r.decisions
+        );
         assert!(r.terminated, "termination: {ctx}");
         assert!(r.agreement, "agreement: {ctx}");
         assert!(r.validity, "validity: {ctx}");
         if let Inputs::All(v) = inputs {
-            assert!(r.decisions.iter().flatten().all(|d| d.0 == v), "unanimous validity: {ctx}");
+            assert!(
+                r.decisions.iter().flatten().all(|d| d.0 == v),
+                "unanimous validity: {ctx}"
+            );
         }
         total_rounds += r.rounds;
         max_rounds = max_rounds.max(r.rounds);
@@ -41,16 +49,27 @@ fn n4_thousand_seeds_adversarial_scheduler() {
 fn n7_and_n10_thousand_seeds_adversarial_scheduler() {
     for n in [7, 10] {
         let (mean, _, _) = sweep(n, 1000, AsyncNetwork::Adversarial, Inputs::Random);
-        assert!(mean <= MMR_EXPECTED_ROUNDS_BOUND, "n={n}: mean rounds {mean}");
+        assert!(
+            mean <= MMR_EXPECTED_ROUNDS_BOUND,
+            "n={n}: mean rounds {mean}"
+        );
     }
 }
 
 #[test]
 fn bivalent_and_unanimous_starts_and_other_networks() {
-    for network in [AsyncNetwork::Adversarial, AsyncNetwork::Fair, AsyncNetwork::Synchronous, AsyncNetwork::PartialSynchrony] {
+    for network in [
+        AsyncNetwork::Adversarial,
+        AsyncNetwork::Fair,
+        AsyncNetwork::Synchronous,
+        AsyncNetwork::PartialSynchrony,
+    ] {
         for inputs in [Inputs::Split, Inputs::All(false), Inputs::All(true)] {
             let (mean, _, _) = sweep(7, 200, network, inputs);
-            assert!(mean <= MMR_EXPECTED_ROUNDS_BOUND, "{network:?} {inputs:?}: {mean}");
+            assert!(
+                mean <= MMR_EXPECTED_ROUNDS_BOUND,
+                "{network:?} {inputs:?}: {mean}"
+            );
         }
     }
 }

@@ -17,13 +17,21 @@ fn quick_suite_passes_every_check_and_writes_an_offline_report() {
     .unwrap();
     assert!(calls >= 2);
     for c in &r.checks {
-        println!("{} {}: {}", if c.passed { "pass" } else { "FAIL" }, c.claim, c.detail);
+        println!(
+            "{} {}: {}",
+            if c.passed { "pass" } else { "FAIL" },
+            c.claim,
+            c.detail
+        );
     }
     assert!(r.checks.iter().all(|c| c.passed));
     let html = render_html(&r);
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(!html.contains("<script"), "no scripts");
-    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "nothing fetched");
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "nothing fetched"
+    );
     assert!(html.matches("<svg").count() >= 10);
     let dir = std::env::temp_dir().join(format!("ledger-lab-report-{}", std::process::id()));
     let files = write_report(&r, &dir).unwrap();
