@@ -11,8 +11,8 @@ use crate::dolev_strong::{run_dolev_strong, DsAdversary, DsRun, DsScenario};
 use crate::error::{LabError, Result};
 use crate::flp::{run_flp, FlpScenario, FlpScheduler};
 use crate::nakamoto::{
-    eyal_sirer_revenue, gkl_adversary_share_bound, rosenfeld_double_spend, run_pow,
-    selfish_full_stack, simulate_double_spend, simulate_selfish, stale_rate_first_order,
+    eyal_sirer_revenue, gkl_adversary_share_bound, nakamoto_double_spend, rosenfeld_double_spend,
+    run_pow, selfish_full_stack, simulate_double_spend, simulate_selfish, stale_rate_first_order,
     stale_rate_formula, Delay, PowScenario,
 };
 use crate::randomized::{run_randomized, AbaAdversary, AbaScenario, AsyncNetwork, Inputs};
@@ -783,7 +783,7 @@ fn stale_section(o: &SuiteOptions) -> TaskOut {
          (rate λ/h) or from any block found once everyone has heard (rate λ): stale = 1 − 1/(h(1−e<sup>−λΔ/h</sup>) + e<sup>−λΔ/h</sup>), \
          λΔ/(1+λΔ) for many miners; to first order 1 − e<sup>−λΔ(h−1)/h</sup>.</p>",
     );
-    let blocks = if o.quick { 1500 } else { 5000 };
+    let blocks = if o.quick { 1500 } else { 10_000 };
     let lds: &[f64] = &[0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0];
     let mut rows = Vec::new();
     let mut worst_sigma: f64 = 0.0;
@@ -833,7 +833,7 @@ fn stale_section(o: &SuiteOptions) -> TaskOut {
         grid.iter()
             .map(|x| (*x, stale_rate_first_order(*x, 10)))
             .collect(),
-        Style::Theory,
+        Style::Approximation,
         2,
     ))
     .with(Series::new(
@@ -1075,12 +1075,20 @@ fn double_spend_section(o: &SuiteOptions) -> TaskOut {
                     .collect(),
                 Style::Theory,
                 k,
+            ))
+            .with(Series::new(
+                format!("q = {q}: Nakamoto"),
+                (1..=10)
+                    .map(|z| (z as f64, nakamoto_double_spend(q, z)))
+                    .collect(),
+                Style::Approximation,
+                k,
             ));
     }
     sec.chart(
         "nakamoto-double-spend",
         chart.to_svg(),
-        format!("{trials} simulated attacks per point; dashed: Rosenfeld's exact formula."),
+        format!("{trials} simulated attacks per point; dashed: Rosenfeld's exact formula; dotted: Nakamoto's estimate."),
     );
     sec.table("nakamoto-double-spend", &rows, "Simulated rate, its standard error, Rosenfeld's exact and Nakamoto's approximate probabilities.")?;
     let checks = vec![check(
@@ -1168,7 +1176,7 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
         &acc,
         "The acceptance grid: at least 100,000 blocks per configuration.",
     )?;
-    let fb = if o.quick { 800 } else { 3000 };
+    let fb = if o.quick { 800 } else { 5000 };
     let mut full = Vec::new();
     for gamma in [0.0, 1.0] {
         for alpha in [0.1, 0.2, 0.3, 0.4] {
@@ -1338,20 +1346,24 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
         .all(|r| r.correct && r.messages_per_round <= r.messages_per_round_bound as f64);
     let rchart = Chart {
         y_from_zero: true,
-        ..Chart::new(
-            "MMR: rounds against n (f = ⌊(n−1)/3⌋)",
-            "n",
-            "rounds to the last decision",
-        )
+        ..Chart::new("MMR: rounds against n (f = ⌊(n−1)/3⌋)", "n", "rounds")
     }
     .with(Series::new(
-        "mean",
-        aba.iter().map(|r| (r.n as f64, r.mean_rounds)).collect(),
+        "mean decision round of a process",
+        aba.iter()
+            .map(|r| (r.n as f64, r.mean_decision_round))
+            .collect(),
         Style::Measured,
         0,
     ))
     .with(Series::new(
-        "max",
+        "mean rounds to the last decision",
+        aba.iter().map(|r| (r.n as f64, r.mean_rounds)).collect(),
+        Style::Measured,
+        3,
+    ))
+    .with(Series::new(
+        "most rounds in a run",
         aba.iter()
             .map(|r| (r.n as f64, r.max_rounds as f64))
             .collect(),

@@ -16,6 +16,8 @@ pub enum Style {
     Measured,
     /// A dashed line without markers (theory).
     Theory,
+    /// A dotted line without markers (an alternative theory or approximation).
+    Approximation,
     /// Markers only.
     Points,
 }
@@ -165,18 +167,14 @@ impl Chart {
                 .collect();
             if ser.style != Style::Points && p.len() > 1 {
                 let d: Vec<String> = p.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-                let dash = if ser.style == Style::Theory {
-                    r#" stroke-dasharray="6 4""#
-                } else {
-                    ""
-                };
+                let dash = dash_of(ser.style);
                 let _ = writeln!(
                     s,
                     r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
                     d.join(" ")
                 );
             }
-            if ser.style != Style::Theory {
+            if matches!(ser.style, Style::Measured | Style::Points) {
                 for (x, y) in &p {
                     let _ = writeln!(
                         s,
@@ -187,11 +185,7 @@ impl Chart {
             // Legend entry.
             let ly = TOP + 10.0 + 18.0 * k as f64;
             let lx = LEFT + pw + 14.0;
-            let dash = if ser.style == Style::Theory {
-                r#" stroke-dasharray="6 4""#
-            } else {
-                ""
-            };
+            let dash = dash_of(ser.style);
             if ser.style == Style::Points {
                 let _ = writeln!(
                     s,
@@ -314,6 +308,14 @@ impl BarChart {
         }
         s.push_str("</svg>\n");
         s
+    }
+}
+
+fn dash_of(style: Style) -> &'static str {
+    match style {
+        Style::Theory => r#" stroke-dasharray="6 4""#,
+        Style::Approximation => r#" stroke-dasharray="1.5 3""#,
+        Style::Measured | Style::Points => "",
     }
 }
 

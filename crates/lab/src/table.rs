@@ -151,10 +151,10 @@ pub fn plain(v: &Value) -> String {
     }
 }
 
-/// A value formatted for people: floats with four significant decimals, `⊥` for null.
+/// A value formatted for people: floats with four decimals, `n/a` for null.
 pub fn pretty(v: &Value) -> String {
     match v {
-        Value::Null => "⊥".to_string(),
+        Value::Null => "n/a".to_string(),
         Value::Number(n) if n.is_f64() => {
             let x = n.as_f64().unwrap_or(f64::NAN);
             if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-3) {

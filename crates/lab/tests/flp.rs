@@ -67,3 +67,13 @@ fn impossible_configurations_are_errors() {
     assert!(run_flp(&FlpScenario::new(3, FlpScheduler::Fair, 10, 0)).is_err());
     assert!(run_flp(&FlpScenario::new(5, FlpScheduler::Fair, 10, 0)).is_err());
 }
+
+#[test]
+fn runs_are_reproducible_from_the_seed() {
+    for sched in [FlpScheduler::Adversarial, FlpScheduler::Fair] {
+        let a = run_flp(&FlpScenario::new(7, sched, 200, 5)).unwrap();
+        let b = run_flp(&FlpScenario::new(7, sched, 200, 5)).unwrap();
+        assert_eq!(a.trace_hash, b.trace_hash);
+        assert_eq!(a.decisions, b.decisions);
+    }
+}

@@ -73,3 +73,20 @@ fn bivalent_and_unanimous_starts_and_other_networks() {
         }
     }
 }
+
+#[test]
+fn runs_are_reproducible_from_the_seed() {
+    for network in [AsyncNetwork::Adversarial, AsyncNetwork::Fair] {
+        let mut s = AbaScenario::new(10, 42);
+        s.network = network;
+        let a = run_randomized(&s).unwrap();
+        let b = run_randomized(&s).unwrap();
+        assert_eq!(a.trace_hash, b.trace_hash);
+        assert_eq!(
+            (a.messages, a.rounds, &a.decisions),
+            (b.messages, b.rounds, &b.decisions)
+        );
+        s.seed = 43;
+        assert_ne!(run_randomized(&s).unwrap().trace_hash, a.trace_hash);
+    }
+}
