@@ -14,11 +14,11 @@
 //!
 //! **Consensus**, `propose(v_i)`: `est ← v_i; r ← 0`; repeat forever:
 //! - (01) "r ← r + 1;"
-//! - (02) "BV_broadcast EST[r](est);"
-//! - (03) "wait until bin_values[r] ≠ ∅;"
-//! - (04) "broadcast AUX[r](w) where w ∈ bin_values[r];"
-//! - (05) "wait until there is a set of (n − t) AUX[r](x) messages delivered from
-//!   distinct processes such that values ⊆ bin_values[r], where values is the set of
+//! - (02) "BV_broadcast EST\[r\](est);"
+//! - (03) "wait until bin_values\[r\] ≠ ∅;"
+//! - (04) "broadcast AUX\[r\](w) where w ∈ bin_values\[r\];"
+//! - (05) "wait until there is a set of (n − t) AUX\[r\](x) messages delivered from
+//!   distinct processes such that values ⊆ bin_values\[r\], where values is the set of
 //!   values x carried by these (n − t) messages;"
 //! - (06) "s ← random()" (the common coin of round r);
 //! - (07–09) "if values = {v} then est ← v; if v = s then decide(v) if not yet done;"
@@ -64,14 +64,14 @@ const KIND_AUX: u8 = 2;
 /// An MMR message: "a round number plus a single bit".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AbaMessage {
-    /// B_VAL[r](v).
+    /// B_VAL\[r\](v).
     BVal {
         /// Round.
         round: u64,
         /// Value.
         value: bool,
     },
-    /// AUX[r](v).
+    /// AUX\[r\](v).
     Aux {
         /// Round.
         round: u64,
