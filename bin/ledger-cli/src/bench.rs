@@ -20,7 +20,9 @@
 //!    submitted hash to the block that finalized it.
 //! 5. Submits as fast as the nodes take them (or at `--rate` per second): JSON-RPC batches
 //!    of `--batch` transactions, `--concurrency` requests in flight per endpoint, over
-//!    kept-alive HTTP connections. Back-pressure answers (-32005 `mempool_full` /
+//!    kept-alive HTTP connections, with at most `--max-pending` transactions submitted
+//!    and not yet final (a closed loop: without it a mempool accepts far more than
+//!    blocks can drain, and latency grows without bound). Back-pressure answers (-32005 `mempool_full` /
 //!    `account_limit`, `nonce_too_high`, -32002, -32009) are retried after a back-off and
 //!    counted as retries, not failures.
 //! 6. After `--duration` seconds it stops submitting, waits up to `--drain` seconds for
@@ -71,10 +73,14 @@ pub struct BenchArgs {
     /// them].
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
-    /// Number of test accounts: account-0 .. account-{N-1} (`ledger-node testnet` funds
-    /// 1024).
-    #[arg(long, default_value_t = 1024, value_name = "N")]
-    pub accounts: u32,
+    /// Number of test accounts: account-0 .. account-{N-1} [default: 1024, the number
+    /// `ledger-node testnet` funds, or the accounts listed in --testnet].
+    #[arg(long, value_name = "N")]
+    pub accounts: Option<u32>,
+    /// Take the endpoints (every node's `rpc_url`) and the number of accounts from the
+    /// `testnet.json` that `ledger-node testnet` writes, instead of --rpc.
+    #[arg(long, value_name = "FILE")]
+    pub testnet: Option<std::path::PathBuf>,
     /// Transactions per JSON-RPC batch request (the node's `[rpc] max_batch_len` is 50
     /// by default).
     #[arg(long, default_value_t = 32, value_name = "N")]
@@ -82,6 +88,11 @@ pub struct BenchArgs {
     /// Requests in flight per endpoint.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
+    /// Most transactions submitted but not yet final (0: no limit). Without `--rate`
+    /// this closes the loop: the bench submits as fast as the network finalizes instead
+    /// of filling the mempools faster than blocks drain them.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub max_pending: usize,
     /// Transactions to sign before the run starts [default: rate x duration with --rate,
     /// else 6000 per second of --duration].
     #[arg(long, value_name = "N")]
@@ -436,6 +447,7 @@ async fn worker(
     run: Arc<Run>,
     pacer: Arc<Pacer>,
     batch: usize,
+    max_pending: usize,
 ) {
     let mut retry: Vec<Signed> = Vec::new();
     let mut backoff = Duration::from_millis(10);
@@ -453,6 +465,10 @@ async fn worker(
                 .fetch_add(retry.len() as u64, Ordering::Relaxed);
             std::mem::take(&mut retry)
         } else {
+            if max_pending > 0 && run.inflight.lock().map(|m| m.len()).unwrap_or(0) >= max_pending {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                continue;
+            }
             let items = queues.pop(endpoint, batch);
             if items.is_empty() {
                 if queues.exhausted(endpoint) {
@@ -792,6 +808,34 @@ async fn mid_ticks(client: &LedgerClient, url: &str, m: &MarketView) -> CliResul
     Ok(ticks.to_i64().unwrap_or(1).max(10))
 }
 
+/// The RPC URLs of every node and the number of funded accounts in a `testnet.json`.
+fn read_testnet(path: &std::path::Path) -> CliResult<(Vec<String>, Option<u32>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("--testnet {}: {e}", path.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::usage(format!("--testnet {}: not JSON: {e}", path.display())))?;
+    let urls: Vec<String> = v["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| n["rpc_url"].as_str())
+                .map(|u| http_url(u.trim_end_matches('/')))
+                .collect()
+        })
+        .unwrap_or_default();
+    if urls.is_empty() {
+        return Err(CliError::usage(format!(
+            "--testnet {}: no nodes[].rpc_url in it (is it the testnet.json of `ledger-node testnet`?)",
+            path.display()
+        )));
+    }
+    let accounts = v["accounts"]
+        .as_array()
+        .map(|a| u32::try_from(a.len()).unwrap_or(u32::MAX));
+    Ok((urls, accounts))
+}
+
 /// Runs `bench`.
 pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
     if !(args.duration.is_finite() && args.duration > 0.0) {
@@ -804,7 +848,12 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
             return Err(CliError::usage("--rate must be a positive number"));
         }
     }
-    if args.accounts == 0 || args.batch == 0 || args.concurrency == 0 {
+    let (endpoints, testnet_accounts) = match &args.testnet {
+        Some(path) => read_testnet(path)?,
+        None => (ctx.urls.iter().map(|u| http_url(u)).collect(), None),
+    };
+    let accounts_n = args.accounts.or(testnet_accounts).unwrap_or(1024);
+    if accounts_n == 0 || args.batch == 0 || args.concurrency == 0 {
         return Err(CliError::usage(
             "--accounts, --batch and --concurrency must be at least 1",
         ));
@@ -823,7 +872,6 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
     };
 
     // ---- the chain
-    let endpoints: Vec<String> = ctx.urls.iter().map(|u| http_url(u)).collect();
     let mut clients = Vec::new();
     for u in &endpoints {
         clients.push(Arc::new(ctx.connect(u).await?));
@@ -877,7 +925,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         status.consensus,
         validators,
         endpoints.len(),
-        args.accounts,
+        accounts_n,
         plans
             .iter()
             .map(|p| format!("{} (mid {})", p.symbol, Decimal::from(p.mid_ticks) * p.tick))
@@ -891,9 +939,9 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         .filter(|m| plans.iter().any(|p| p.id.0 == m.id))
         .map(|m| m.quote_asset_id)
         .collect();
-    let pb = spinner(args.accounts as u64, "{msg} [{bar:30}] {pos}/{len}");
+    let pb = spinner(accounts_n as u64, "{msg} [{bar:30}] {pos}/{len}");
     pb.set_message("reading accounts");
-    let lookups = futures::stream::iter(0..args.accounts)
+    let lookups = futures::stream::iter(0..accounts_n)
         .map(|i| {
             let e = i as usize % endpoints.len();
             let client = clients[e].clone();
@@ -928,7 +976,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
             "{} of the {} test accounts have no quote balance (first: account-{}): run the bench against a \
              `ledger-node testnet` network (it funds account-0 .. account-1023), or lower --accounts",
             unfunded.len(),
-            args.accounts,
+            accounts_n,
             unfunded[0]
         )));
     }
@@ -1072,6 +1120,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
                 run.clone(),
                 pacer.clone(),
                 args.batch,
+                args.max_pending,
             )));
         }
     }
@@ -1222,12 +1271,13 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         "chain_id": status.chain_id,
         "consensus": status.consensus,
         "validators": validators,
-        "accounts": args.accounts,
+        "accounts": accounts_n,
         "markets": plans.iter().map(|p| p.symbol.clone()).collect::<Vec<_>>(),
         "duration_s": round2(window_secs),
         "rate_target": args.rate,
         "batch": args.batch,
         "concurrency": args.concurrency,
+        "max_pending": args.max_pending,
         "presigned": queues.signed.load(Ordering::Relaxed),
         "presign_s": round2(presign_secs),
         "submitted": submitted,
@@ -1287,7 +1337,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
                     window_secs,
                     if interrupted { " (interrupted)" } else { "" },
                     endpoints.len(),
-                    args.accounts,
+                    accounts_n,
                     validators
                 ),
             ),

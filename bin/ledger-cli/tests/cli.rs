@@ -344,6 +344,26 @@ fn unreachable_node_exits_3() {
             "{args:?}: {err}"
         );
     }
+    // bench --testnet: endpoints from the file (missing file: usage error).
+    let o = cli(dir.path())
+        .args(["bench", "--testnet", "/nonexistent/testnet.json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let tn = dir.path().join("testnet.json");
+    std::fs::write(
+        &tn,
+        format!(r#"{{"nodes":[{{"rpc_url":"{url}"}}],"accounts":[]}}"#),
+    )
+    .unwrap();
+    let o = cli(dir.path())
+        .args(["bench", "--duration", "1", "--accounts", "1", "--testnet"])
+        .arg(&tn)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&url));
+
     // The environment variable works like --rpc; --json gives a JSON error document.
     let o = cli(dir.path())
         .env("LEDGER_RPC", &url)

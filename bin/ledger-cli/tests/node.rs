@@ -545,18 +545,28 @@ async fn watch_follows_blocks_and_trades() {
 async fn bench_reports_a_json_summary() {
     let mock = common::start(Some(Duration::from_millis(100))).await;
     let url = mock.url();
-    let (_d, keys) = keys_dir();
-    let accounts = common::ACCOUNTS.to_string();
+    let (tmp, keys) = keys_dir();
+    // Endpoints and accounts from a testnet.json, as `ledger-node testnet` writes it.
+    let testnet = tmp.path().join("testnet.json");
+    let accounts: Vec<Value> = (0..common::ACCOUNTS)
+        .map(|i| serde_json::json!({"name": format!("account-{i}")}))
+        .collect();
+    std::fs::write(
+        &testnet,
+        serde_json::json!({"nodes": [{"name": "node-0", "rpc_url": url}], "accounts": accounts})
+            .to_string(),
+    )
+    .unwrap();
     let o = run(
-        &url,
+        "http://127.0.0.1:1",
         &keys,
         &[
             "--json",
             "bench",
             "--duration",
             "2",
-            "--accounts",
-            &accounts,
+            "--testnet",
+            testnet.to_str().unwrap(),
             "--verify-seconds",
             "0.2",
             "--drain",
@@ -592,6 +602,8 @@ async fn bench_reports_a_json_summary() {
     assert!(v["latency_ms"]["p50"].as_f64() <= v["latency_ms"]["p99"].as_f64());
     assert!(n("sig_verify_per_sec") > 0.0);
     assert_eq!(n("validators"), 1.0);
+    assert_eq!(n("accounts"), f64::from(common::ACCOUNTS));
+    assert_eq!(v["endpoints"][0], url.as_str());
     // One validator: the ceiling is the whole verification rate.
     assert!(
         (n("signature_ceiling") - n("sig_verify_per_sec")).abs() < 1.0,
