@@ -8,7 +8,6 @@
 //! Final blocks go to the executor (one RocksDB batch each), then leave the mempool and
 //! reach the subscribers.
 
-use crate::mempool::Mempool;
 use crate::shared::{ChainProgress, Command, FinalBlock, PeerEntry, Shared};
 use ledger_consensus::nakamoto::{self, MiningTemplate, Nakamoto};
 use ledger_consensus::streamlet::{self, Certificate, Message, Streamlet};
@@ -28,8 +27,7 @@ pub const CERT_PREFIX: &[u8] = b"streamlet/cert/";
 
 /// Most blocks asked for in one sync request.
 const SYNC_BATCH: u64 = 64;
-/// Largest transaction batch gossiped at once.
-const GOSSIP_BATCH: usize = 512;
+use crate::gossip::GOSSIP_BATCH;
 /// Transactions submitted through the RPC are gossiped at least this often.
 const GOSSIP_FLUSH: Duration = Duration::from_millis(10);
 
@@ -221,7 +219,8 @@ impl Driver {
         match ev {
             NetworkEvent::Message(m) => {
                 let outcome = match m.topic {
-                    Topic::Transactions => self.on_tx_batch(&m.data),
+                    // Transaction batches are handled by the gossip worker.
+                    Topic::Transactions => ValidationOutcome::Ignore,
                     Topic::Consensus => self.on_consensus_message(&m.data).await?,
                     Topic::Blocks => self.on_block_message(&m.data).await?,
                 };
@@ -271,44 +270,6 @@ impl Driver {
             .collect();
         self.shared.metrics.peers.set(peers.len() as i64);
         *self.shared.peers.write() = peers;
-    }
-
-    /// A gossiped batch of transactions: admitted after one batch signature check.
-    fn on_tx_batch(&mut self, data: &[u8]) -> ValidationOutcome {
-        let Ok(txs) = codec::decode::<Vec<SignedTx>>(data) else {
-            return ValidationOutcome::Reject;
-        };
-        if txs.is_empty() || txs.len() > GOSSIP_BATCH {
-            return ValidationOutcome::Reject;
-        }
-        let with_len: Vec<(SignedTx, usize)> = txs
-            .into_iter()
-            .map(|t| {
-                let len = codec::encode(&t).len();
-                (t, len)
-            })
-            .collect();
-        let checked = Mempool::verify_signatures(&with_len);
-        if checked.iter().any(|r| r.is_err()) {
-            // Honest nodes verify before they gossip: a bad signature is an attack.
-            return ValidationOutcome::Reject;
-        }
-        let exec = self.shared.executor.read();
-        let mut pool = self.shared.mempool.lock();
-        let mut admitted = 0usize;
-        for (tx, len) in with_len {
-            if pool.admit_verified(tx, len, exec.engine()).is_ok() {
-                admitted += 1;
-            }
-        }
-        self.shared.metrics.admitted_txs.inc_by(admitted as u64);
-        self.shared.metrics.mempool_txs.set(pool.len() as i64);
-        self.shared.metrics.mempool_bytes.set(pool.bytes() as i64);
-        if admitted > 0 {
-            ValidationOutcome::Accept
-        } else {
-            ValidationOutcome::Ignore
-        }
     }
 
     async fn on_consensus_message(

@@ -256,6 +256,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         max_block_txs,
         mining,
     );
+    let events = crate::gossip::spawn_router(events, shared.clone(), net.clone());
     let driver = tokio::spawn(driver.run(events, commands_rx, mined_rx, restored, stop.clone()));
 
     Ok(NodeHandle {
