@@ -42,7 +42,9 @@ pub fn read_key_file(path: &Path) -> Result<Keypair, KeyFileError> {
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .ok_or_else(|| KeyFileError::Malformed { path: shown.clone() })?;
+        .ok_or_else(|| KeyFileError::Malformed {
+            path: shown.clone(),
+        })?;
     let mut seed = [0u8; 32];
     hex::decode_to_slice(line, &mut seed).map_err(|_| KeyFileError::Malformed { path: shown })?;
     Ok(Keypair::from_seed(&seed))
@@ -78,7 +80,10 @@ pub fn write_key_file(path: &Path, key: &Keypair) -> Result<(), KeyFileError> {
     );
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
-        .map_err(|source| KeyFileError::Io { path: shown, source })
+        .map_err(|source| KeyFileError::Io {
+            path: shown,
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -98,7 +103,10 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(matches!(write_key_file(&p, &k), Err(KeyFileError::Exists { .. })));
+        assert!(matches!(
+            write_key_file(&p, &k),
+            Err(KeyFileError::Exists { .. })
+        ));
         std::fs::write(dir.path().join("bad.key"), "zz\n").unwrap();
         let e = read_key_file(&dir.path().join("bad.key")).unwrap_err();
         assert!(e.to_string().contains("bad.key"));
