@@ -274,7 +274,7 @@ pub async fn assert_same_roots(clients: &[&LedgerClient]) -> u64 {
     for c in clients {
         h = h.min(final_height(c).await);
     }
-    let reference = roots(&clients[0], h).await;
+    let reference = roots(clients[0], h).await;
     assert!(
         reference.iter().all(|(_, r)| r.is_some()),
         "missing state roots"

@@ -311,7 +311,7 @@ impl LedgerApiServer for RpcImpl {
             BlockSelector::Height(h) => store.block_by_height(*h).map_err(internal)?,
             BlockSelector::Hash(h) => store.block_by_hash(h).map_err(internal)?,
         };
-        let b = found.ok_or_else(|| RpcError::not_found(Resource::Block, "block", &block))?;
+        let b = found.ok_or_else(|| RpcError::not_found(Resource::Block, "block", block))?;
         Ok(self.block_view(&b, include_txs.unwrap_or(false))?)
     }
 
