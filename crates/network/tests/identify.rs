@@ -1,5 +1,7 @@
-//! A plain libp2p swarm with only identify and ping dials a node: it learns the node's
-//! identity and protocols under the standard names, and pings it.
+//! A plain libp2p swarm (identify, ping and gossipsub, nothing ledger-specific) dials a
+//! node: it learns the node's identity and protocols under the standard names, and pings
+//! it. (Gossipsub is included because a node stops advertising `/meshsub/*` on a
+//! connection whose peer turns out not to speak it.)
 
 mod common;
 
@@ -9,12 +11,13 @@ use common::*;
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, StreamProtocol};
+use libp2p::{gossipsub, identify, noise, ping, tcp, yamux, StreamProtocol};
 
 #[derive(NetworkBehaviour)]
 struct Plain {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    gossipsub: gossipsub::Behaviour,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,6 +62,11 @@ async fn run() {
             ping: ping::Behaviour::new(
                 ping::Config::new().with_interval(Duration::from_millis(200)),
             ),
+            gossipsub: gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossipsub::Config::default(),
+            )
+            .expect("gossipsub"),
         })
         .unwrap()
         .build();
