@@ -61,8 +61,9 @@ pub struct TestnetArgs {
     /// another terminal) and run it in the foreground.
     #[arg(long)]
     pub join: bool,
-    /// Streamlet Δ in milliseconds (an epoch is 2Δ).
-    #[arg(long, default_value_t = 250)]
+    /// Streamlet Δ in milliseconds (an epoch is 2Δ). Messages on loopback take well
+    /// under a millisecond; 200 leaves room for a loaded 2-core machine.
+    #[arg(long, default_value_t = 200)]
     pub delta_ms: u64,
     /// Nakamoto target block interval in milliseconds.
     #[arg(long, default_value_t = 1000)]
