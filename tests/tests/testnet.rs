@@ -71,8 +71,24 @@ async fn four_validators_trade_and_agree_then_survive_a_kill_and_a_late_joiner()
     );
 
     // Kill one validator with SIGKILL under load: the other three keep finalizing.
+    // Orders keep arriving (through node-0) while node-3 is killed.
+    let url0 = net.info.nodes[0].rpc_url.clone();
+    let background = tokio::spawn(async move {
+        let c0 = ledger_rpc::connect(&url0).await.unwrap();
+        let mut w = Wallet::from_node(&c0, account(20)).await.unwrap();
+        let m = w.market_id("BTC/USD").unwrap();
+        let mut accepted = Vec::new();
+        for j in 0..60i64 {
+            let tx = w.place_limit(m, Side::Buy, Decimal::new(9_000 + j, 2), Decimal::new(1, 1));
+            accepted.push(c0.submit_order(tx.into()).await.unwrap().tx_hash);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        accepted
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
     net.kill(3);
-    let load = submit_orders(&refs[..3], 8..14, 10).await;
+    let mut load = submit_orders(&refs[..3], 8..14, 10).await;
+    load.extend(background.await.unwrap());
     let before = final_height(&c[0]).await;
     wait_until(
         "three validators to keep finalizing",
