@@ -17,8 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use ledger_service::config::Config;
 use ledger_types::genesis::{
-    AssetSpec, ConsensusParams, GenesisBalance, Limits, MarketSpec, NakamotoParams,
-    StreamletParams, ValidatorSpec,
+    ConsensusParams, GenesisBalance, NakamotoParams, StreamletParams, ValidatorSpec,
 };
 use ledger_types::keyfile::{read_key_file, write_key_file};
 use ledger_types::{Decimal, Genesis, Keypair};
@@ -168,57 +167,23 @@ pub fn testnet_genesis(args: &TestnetArgs, validators: &[Keypair]) -> Genesis {
             max_retarget_factor: 4,
         }),
     };
-    Genesis {
-        chain_id: "ledger-testnet".into(),
-        // A little in the future so every node is up when epoch 1 begins.
-        genesis_time_ms: now_ms() / 1000 * 1000 + 2_000,
-        fee_account: Keypair::for_testing("fees").public(),
-        consensus,
-        limits: Limits::default(),
-        assets: vec![
-            AssetSpec {
-                symbol: "BTC".into(),
-                decimals: 8,
-            },
-            AssetSpec {
-                symbol: "USD".into(),
-                decimals: 6,
-            },
-            AssetSpec {
-                symbol: "ETH".into(),
-                decimals: 8,
-            },
-        ],
-        markets: vec![
-            MarketSpec {
-                base: "BTC".into(),
-                quote: "USD".into(),
-                tick_size: Decimal::new(1, 2),
-                lot_size: Decimal::new(1, 4),
-                min_size: Decimal::new(1, 4),
-                maker_fee_bps: 2,
-                taker_fee_bps: 5,
-            },
-            MarketSpec {
-                base: "ETH".into(),
-                quote: "USD".into(),
-                tick_size: Decimal::new(1, 2),
-                lot_size: Decimal::new(1, 3),
-                min_size: Decimal::new(1, 2),
-                maker_fee_bps: 0,
-                taker_fee_bps: 10,
-            },
-        ],
-        balances,
-        validators: validators
-            .iter()
-            .enumerate()
-            .map(|(i, k)| ValidatorSpec {
-                name: format!("node-{i}"),
-                public_key: k.public(),
-            })
-            .collect(),
-    }
+    // The assets and markets of the shared test genesis (BTC, USD, ETH; BTC/USD and
+    // ETH/USD), with this testnet's accounts, validators and consensus.
+    let mut g = Genesis::for_testing(&[], &[]);
+    g.chain_id = "ledger-testnet".into();
+    // A little in the future so every node is up when epoch 1 begins.
+    g.genesis_time_ms = now_ms() / 1000 * 1000 + 2_000;
+    g.consensus = consensus;
+    g.balances = balances;
+    g.validators = validators
+        .iter()
+        .enumerate()
+        .map(|(i, k)| ValidatorSpec {
+            name: format!("node-{i}"),
+            public_key: k.public(),
+        })
+        .collect();
+    g
 }
 
 fn ports(base: u16, i: usize) -> Result<(u16, u16, u16)> {

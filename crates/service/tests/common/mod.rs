@@ -3,14 +3,13 @@
 
 #![allow(dead_code)]
 
-use ledger_rpc::{connect, BlockSelector, LedgerApiClient, LedgerClient, TxStatus};
+use ledger_rpc::{connect, LedgerClient};
 use ledger_service::config::Config;
 use ledger_service::{start, NodeHandle};
 use ledger_types::genesis::{NakamotoParams, StreamletParams};
 use ledger_types::keyfile::write_key_file;
-use ledger_types::{ConsensusParams, Genesis, Hash, Keypair, TxHash};
+use ledger_types::{ConsensusParams, Genesis, Keypair};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 /// The funded test accounts.
 pub fn account(i: usize) -> Keypair {
@@ -142,45 +141,5 @@ impl Net {
     }
 }
 
-/// Waits until `f` is true, or panics after `timeout`.
-pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
-}
-
-/// The final height a client reports.
-pub async fn final_height(c: &LedgerClient) -> u64 {
-    c.chain_status().await.map(|s| s.final_height).unwrap_or(0)
-}
-
-/// True if every transaction is final or rejected (in a final block) on this node.
-pub async fn all_final(c: &LedgerClient, txs: &[TxHash]) -> bool {
-    for h in txs {
-        match c.get_tx(*h).await {
-            Ok(v) if matches!(v.status, TxStatus::Final | TxStatus::Rejected) => {}
-            _ => return false,
-        }
-    }
-    true
-}
-
-/// Hash and state root of every final block `1..=height` on this node.
-pub async fn roots(c: &LedgerClient, height: u64) -> Vec<(Hash, Option<Hash>)> {
-    let mut out = Vec::new();
-    for h in 1..=height {
-        let b = c.get_block(BlockSelector::Height(h), None).await.unwrap();
-        assert!(b.is_final, "block {h} should be final");
-        out.push((b.hash, b.state_root));
-    }
-    out
-}
+#[allow(unused_imports)]
+pub use ledger_e2e::{all_final, final_height, roots, wait_until};
