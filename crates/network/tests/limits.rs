@@ -44,7 +44,12 @@ async fn run() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let x_peers: Vec<_> = x.handle.peers().into_iter().map(|p| p.peer_id).collect();
     assert_eq!(x_peers, vec![a.handle.local_peer_id()], "X keeps only A");
-    assert_eq!(b.handle.peer_count(), 0, "B was refused");
+    // B re-dials every second; X closes each attempt, so B may see a connection for a
+    // moment, but never keeps one.
+    wait_until("B refused (no lasting connection)", || async {
+        b.handle.peer_count() == 0
+    })
+    .await;
     assert_eq!(c.handle.peer_count(), 0, "X did not connect to C");
 
     // When A leaves, the slot frees up and B's next re-dial gets in.
