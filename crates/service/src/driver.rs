@@ -57,6 +57,24 @@ pub enum Protocol {
     Nakamoto(Box<Nakamoto>),
 }
 
+impl Protocol {
+    /// Hash of the final tip.
+    fn final_hash(&self) -> Hash {
+        match self {
+            Protocol::Streamlet(sm) => sm.final_tip().0,
+            Protocol::Nakamoto(sm) => sm.final_tip().0,
+        }
+    }
+
+    /// A block the state machine knows.
+    fn block(&self, hash: &Hash) -> Option<&Block> {
+        match self {
+            Protocol::Streamlet(sm) => sm.block(hash),
+            Protocol::Nakamoto(sm) => sm.block(hash),
+        }
+    }
+}
+
 /// A job for the miner threads.
 #[derive(Clone, Debug)]
 pub struct MiningJob {
@@ -444,14 +462,18 @@ impl Driver {
     /// Transactions for a block extending `parent`: skips those already in the
     /// not-final blocks between the final tip and `parent`.
     fn select_txs_streamlet(&self, parent: Hash) -> Vec<SignedTx> {
-        let Protocol::Streamlet(sm) = &self.protocol else {
-            return Vec::new();
-        };
-        let (final_hash, _) = sm.final_tip();
-        let mut chain: Vec<&Block> = Vec::new();
-        let mut cursor = parent;
+        let chain = self.unfinal_ancestors(parent);
+        let ancestors: Vec<&SignedTx> = chain.iter().flat_map(|b| b.txs.iter()).collect();
+        self.select(&ancestors)
+    }
+
+    /// The blocks from just above the final tip up to `tip`, oldest first.
+    fn unfinal_ancestors(&self, tip: Hash) -> Vec<&Block> {
+        let final_hash = self.protocol.final_hash();
+        let mut chain = Vec::new();
+        let mut cursor = tip;
         while cursor != final_hash {
-            match sm.block(&cursor) {
+            match self.protocol.block(&cursor) {
                 Some(b) => {
                     chain.push(b);
                     cursor = b.header.parent;
@@ -460,8 +482,7 @@ impl Driver {
             }
         }
         chain.reverse();
-        let ancestors: Vec<&SignedTx> = chain.iter().flat_map(|b| b.txs.iter()).collect();
-        self.select(&ancestors)
+        chain
     }
 
     fn select(&self, ancestors: &[&SignedTx]) -> Vec<SignedTx> {
@@ -543,23 +564,8 @@ impl Driver {
 
     fn new_mining_job(&self, template: MiningTemplate) {
         let Some(mining) = &self.mining else { return };
-        let Protocol::Nakamoto(sm) = &self.protocol else {
-            return;
-        };
         // Transactions already on the chain being extended are skipped.
-        let (final_hash, _) = sm.final_tip();
-        let mut chain: Vec<&Block> = Vec::new();
-        let mut cursor = template.parent;
-        while cursor != final_hash {
-            match sm.block(&cursor) {
-                Some(b) => {
-                    chain.push(b);
-                    cursor = b.header.parent;
-                }
-                None => break,
-            }
-        }
-        chain.reverse();
+        let chain = self.unfinal_ancestors(template.parent);
         let ancestors: Vec<&SignedTx> = chain.iter().flat_map(|b| b.txs.iter()).collect();
         let txs = self.select(&ancestors);
         let _ = mining.send(Some(MiningJob { template, txs }));

@@ -15,7 +15,6 @@
 
 use crate::config::MempoolSection;
 use ledger_engine::{fee, Engine};
-use ledger_types::crypto::verify_batch;
 use ledger_types::{
     Address, OrderKind, Payload, PlaceOrder, Side, SignatureError, SignedTx, TxHash,
 };
@@ -219,13 +218,7 @@ impl Mempool {
     /// Checks the signatures of a burst of transactions with one batch verification
     /// (no lock needed: call it before taking the mempool lock).
     pub fn verify_signatures(txs: &[(SignedTx, usize)]) -> Vec<Result<(), AdmitError>> {
-        let messages: Vec<Vec<u8>> = txs.iter().map(|(t, _)| t.tx.signing_bytes()).collect();
-        let items: Vec<_> = txs
-            .iter()
-            .zip(&messages)
-            .map(|((t, _), m)| (t.tx.sender, m.as_slice(), t.signature))
-            .collect();
-        verify_batch(&items)
+        SignedTx::verify_many(txs.iter().map(|(t, _)| t))
             .into_iter()
             .map(|r| r.map_err(AdmitError::BadSignature))
             .collect()
@@ -261,16 +254,7 @@ impl Mempool {
                 to_verify.push(i);
             }
         }
-        let messages: Vec<Vec<u8>> = to_verify
-            .iter()
-            .map(|&i| txs[i].0.tx.signing_bytes())
-            .collect();
-        let items: Vec<_> = to_verify
-            .iter()
-            .zip(&messages)
-            .map(|(&i, m)| (txs[i].0.tx.sender, m.as_slice(), txs[i].0.signature))
-            .collect();
-        let verdicts = verify_batch(&items);
+        let verdicts = SignedTx::verify_many(to_verify.iter().map(|&i| &txs[i].0));
         for (&i, v) in to_verify.iter().zip(verdicts) {
             if let Err(e) = v {
                 results[i] = Some(Err(AdmitError::BadSignature(e)));

@@ -11,9 +11,8 @@
 
 use crate::mempool::Mempool;
 use ledger_consensus::PayloadValidator;
-use ledger_types::crypto::verify_batch;
 use ledger_types::genesis::Limits;
-use ledger_types::{codec, Block};
+use ledger_types::{codec, Block, SignedTx};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -75,16 +74,8 @@ impl PayloadValidator for NodePayloadValidator {
         if unchecked.is_empty() {
             return Ok(());
         }
-        let messages: Vec<Vec<u8>> = unchecked
-            .iter()
-            .map(|&i| block.txs[i].tx.signing_bytes())
-            .collect();
-        let items: Vec<_> = unchecked
-            .iter()
-            .zip(&messages)
-            .map(|(&i, m)| (block.txs[i].tx.sender, m.as_slice(), block.txs[i].signature))
-            .collect();
-        for (&i, verdict) in unchecked.iter().zip(verify_batch(&items)) {
+        let verdicts = SignedTx::verify_many(unchecked.iter().map(|&i| &block.txs[i]));
+        for (&i, verdict) in unchecked.iter().zip(verdicts) {
             if verdict.is_err() {
                 return Err(format!("transaction {i} has a bad signature"));
             }

@@ -382,6 +382,21 @@ impl SignedTx {
     pub fn sender(&self) -> PublicKey {
         self.tx.sender
     }
+
+    /// Checks the signatures of many transactions with one ed25519 batch verification
+    /// (see [`crate::crypto::verify_batch`]); one result per transaction, in order.
+    pub fn verify_many<'a>(
+        txs: impl IntoIterator<Item = &'a SignedTx>,
+    ) -> Vec<Result<(), SignatureError>> {
+        let txs: Vec<&SignedTx> = txs.into_iter().collect();
+        let messages: Vec<Vec<u8>> = txs.iter().map(|t| t.tx.signing_bytes()).collect();
+        let items: Vec<_> = txs
+            .iter()
+            .zip(&messages)
+            .map(|(t, m)| (t.tx.sender, m.as_slice(), t.signature))
+            .collect();
+        crate::crypto::verify_batch(&items)
+    }
 }
 
 impl Encode for SignedTx {
