@@ -514,7 +514,9 @@ pub enum ConsensusView {
 impl From<&ConsensusHeader> for ConsensusView {
     fn from(h: &ConsensusHeader) -> Self {
         match h {
-            ConsensusHeader::Streamlet { epoch, proposer } => ConsensusView::Streamlet {
+            ConsensusHeader::Streamlet {
+                epoch, proposer, ..
+            } => ConsensusView::Streamlet {
                 epoch: *epoch,
                 proposer: *proposer,
             },

@@ -136,6 +136,7 @@ impl Node {
             ConsensusHeader::Streamlet {
                 epoch: height * 2,
                 proposer: self.proposer,
+                time_ms: height * 1000,
             },
             txs,
         );

@@ -419,8 +419,11 @@ impl Driver {
             } => {
                 let txs = self.select_txs_streamlet(parent);
                 tracing::debug!(epoch, height, txs = txs.len(), "proposing");
-                self.queue
-                    .push_back(streamlet::Input::BlockBuilt { epoch, txs });
+                self.queue.push_back(streamlet::Input::BlockBuilt {
+                    epoch,
+                    time_ms: now_ms(),
+                    txs,
+                });
             }
             O::Notarized { block, certificate } => {
                 self.shared.store.put_block(&block)?;

@@ -104,6 +104,7 @@ mod tests {
         let h = ConsensusHeader::Streamlet {
             epoch: 1,
             proposer: Keypair::for_testing("p").public(),
+            time_ms: 0,
         };
         Block::new(Hash::ZERO, 1, h, txs)
     }

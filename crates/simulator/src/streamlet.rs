@@ -171,7 +171,11 @@ impl HonestStreamlet {
                 Output::SetTimer { at_ms, epoch } => ctx.set_timer(Time::from_ms(at_ms), epoch),
                 Output::BuildBlock { epoch, .. } => {
                     let mut more = Vec::new();
-                    if self.sm.on_block_built(epoch, Vec::new(), &mut more).is_ok() {
+                    if self
+                        .sm
+                        .on_block_built(epoch, ctx.now().as_ms(), Vec::new(), &mut more)
+                        .is_ok()
+                    {
                         queue.extend(more);
                     }
                 }

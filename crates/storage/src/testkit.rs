@@ -204,6 +204,7 @@ impl BlockStream {
             ConsensusHeader::Streamlet {
                 epoch: self.height,
                 proposer: self.keys[0].public(),
+                time_ms: self.height * 1000,
             },
             list,
         );

@@ -20,6 +20,9 @@ pub enum ConsensusHeader {
         epoch: u64,
         /// The leader that proposed it.
         proposer: PublicKey,
+        /// The proposer's clock when it built the block, in milliseconds since the Unix
+        /// epoch (not decreasing along a chain; see the Streamlet module docs).
+        time_ms: u64,
     },
     /// A proof-of-work block.
     Nakamoto {
@@ -51,6 +54,15 @@ impl BlockHeader {
     /// The block hash: SHA-256 over a domain tag and the canonical header bytes.
     pub fn hash(&self) -> Hash {
         Hash::tagged(BLOCK_DOMAIN, &[&codec::encode(self)])
+    }
+
+    /// The block's timestamp in milliseconds since the Unix epoch: the Streamlet
+    /// proposer's or the Nakamoto miner's clock (the genesis time for a genesis block).
+    pub fn time_ms(&self) -> u64 {
+        match self.consensus {
+            ConsensusHeader::Streamlet { time_ms, .. }
+            | ConsensusHeader::Nakamoto { time_ms, .. } => time_ms,
+        }
     }
 }
 
@@ -124,6 +136,7 @@ mod tests {
         let c = ConsensusHeader::Streamlet {
             epoch: 1,
             proposer: k.public(),
+            time_ms: 0,
         };
         let b1 = Block::new(Hash::ZERO, 1, c.clone(), vec![tx.clone()]);
         let b2 = Block::new(Hash::ZERO, 1, c, vec![]);

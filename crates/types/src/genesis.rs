@@ -506,6 +506,7 @@ impl Genesis {
             ConsensusParams::Streamlet(_) => ConsensusHeader::Streamlet {
                 epoch: 0,
                 proposer: PublicKey::default(),
+                time_ms: self.genesis_time_ms,
             },
             ConsensusParams::Nakamoto(_) => ConsensusHeader::Nakamoto {
                 time_ms: self.genesis_time_ms,

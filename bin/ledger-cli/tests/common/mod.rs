@@ -171,6 +171,7 @@ impl Node {
             ConsensusHeader::Streamlet {
                 epoch: height * 2,
                 proposer: self.proposer,
+                time_ms: height * 1000,
             },
             txs,
         );

@@ -161,6 +161,7 @@ fn invalid_blocks_are_rejected_with_typed_errors_and_change_nothing() {
     b.header.consensus = ConsensusHeader::Streamlet {
         epoch: 1,
         proposer: miner(),
+        time_ms: 0,
     };
     cases.push((
         "streamlet header",

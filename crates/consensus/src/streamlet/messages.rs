@@ -82,7 +82,9 @@ impl Proposal {
 /// `(epoch, proposer)` of a Streamlet header, `None` for any other header.
 pub fn streamlet_fields(header: &BlockHeader) -> Option<(u64, PublicKey)> {
     match header.consensus {
-        ConsensusHeader::Streamlet { epoch, proposer } => Some((epoch, proposer)),
+        ConsensusHeader::Streamlet {
+            epoch, proposer, ..
+        } => Some((epoch, proposer)),
         ConsensusHeader::Nakamoto { .. } => None,
     }
 }
@@ -98,7 +100,7 @@ pub enum Message {
 }
 
 /// Canonical encoded size of a block header with a Streamlet header.
-const STREAMLET_HEADER_LEN: usize = 32 + 8 + 32 + 4 + 8 + 32;
+const STREAMLET_HEADER_LEN: usize = 32 + 8 + 32 + 4 + 8 + 32 + 8;
 
 impl Message {
     /// The epoch the message belongs to (0 for a non-Streamlet header).

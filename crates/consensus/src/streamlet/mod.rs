@@ -47,7 +47,7 @@
 //! let out = node.handle(Input::Start { now_ms: 250 }).unwrap();
 //! // Epoch 1 (200..400 ms with Δ = 100) has begun; the single validator leads it.
 //! let Some(Output::BuildBlock { epoch, .. }) = out.iter().find(|o| matches!(o, Output::BuildBlock { .. })) else { panic!() };
-//! let out = node.handle(Input::BlockBuilt { epoch: *epoch, txs: vec![] }).unwrap();
+//! let out = node.handle(Input::BlockBuilt { epoch: *epoch, time_ms: 250, txs: vec![] }).unwrap();
 //! assert!(matches!(out[0], Output::Persist(_)));
 //! ```
 //!
@@ -189,6 +189,9 @@ pub enum Input {
     BlockBuilt {
         /// The epoch of the request.
         epoch: u64,
+        /// The proposer's clock, milliseconds since the Unix epoch (the block's time;
+        /// raised to the parent's time if the clock is behind it).
+        time_ms: u64,
         /// Transactions for the block, in order.
         txs: Vec<SignedTx>,
     },
@@ -528,7 +531,11 @@ impl<V: Verifier> Streamlet<V> {
             Input::Message(m) => {
                 self.on_message(&m, &mut out)?;
             }
-            Input::BlockBuilt { epoch, txs } => self.on_block_built(epoch, txs, &mut out)?,
+            Input::BlockBuilt {
+                epoch,
+                time_ms,
+                txs,
+            } => self.on_block_built(epoch, time_ms, txs, &mut out)?,
             Input::CertifiedBlock { block, certificate } => {
                 self.on_certified_block(block, certificate, &mut out)?;
             }
@@ -596,6 +603,7 @@ impl<V: Verifier> Streamlet<V> {
     pub fn on_block_built(
         &mut self,
         epoch: u64,
+        time_ms: u64,
         txs: Vec<SignedTx>,
         out: &mut Vec<Output>,
     ) -> Result<(), StreamletError> {
@@ -613,10 +621,18 @@ impl<V: Verifier> Streamlet<V> {
             return Err(stale);
         };
         let proposer = self.cfg.validators.keys()[me as usize];
+        let parent_time = self
+            .blocks
+            .get(&parent)
+            .map_or(0, |p| p.block.header.time_ms());
         let block = Block::new(
             parent,
             height,
-            ConsensusHeader::Streamlet { epoch, proposer },
+            ConsensusHeader::Streamlet {
+                epoch,
+                proposer,
+                time_ms: time_ms.max(parent_time),
+            },
             txs,
         );
         let proposal = Proposal::sign(&self.cfg.chain, block, signer.as_ref());

@@ -37,7 +37,11 @@ fn block_on(cfg: &StreamletConfig, parent: &Block, epoch: u64, txs: Vec<SignedTx
     Block::new(
         parent.hash(),
         parent.height() + 1,
-        ConsensusHeader::Streamlet { epoch, proposer },
+        ConsensusHeader::Streamlet {
+            epoch,
+            proposer,
+            time_ms: 0,
+        },
         txs,
     )
 }
@@ -220,6 +224,7 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
                     ConsensusHeader::Streamlet {
                         epoch: e,
                         proposer: key(wrong_leader),
+                        time_ms: 0,
                     },
                     vec![],
                 ),
@@ -243,6 +248,7 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
                     ConsensusHeader::Streamlet {
                         epoch: e,
                         proposer: stranger,
+                        time_ms: 0,
                     },
                     vec![],
                 ),
@@ -656,14 +662,14 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
         height: 1
     }));
     assert_eq!(
-        n.on_block_built(e + 1, vec![], &mut Vec::new()),
+        n.on_block_built(e + 1, 0, vec![], &mut Vec::new()),
         Err(StreamletError::StaleBuild {
             epoch: e + 1,
             current: e
         })
     );
     let mut out = Vec::new();
-    n.on_block_built(e, vec![tx(1)], &mut out).unwrap();
+    n.on_block_built(e, 0, vec![tx(1)], &mut out).unwrap();
     assert!(matches!(
         out[0],
         Output::Persist(SafetyRecord {
@@ -675,7 +681,7 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
     assert!(matches!(&out[1], Output::Broadcast(Message::Proposal(p)) if p.block.txs.len() == 1));
     assert!(matches!(out[2], Output::Broadcast(Message::Vote(_))));
     // A second answer for the same epoch is refused (no double proposal).
-    assert!(n.on_block_built(e, vec![], &mut Vec::new()).is_err());
+    assert!(n.on_block_built(e, 0, vec![], &mut Vec::new()).is_err());
     // Non-leaders are never asked.
     let other = node(&cfg, (l + 1) % 4);
     let mut other = other;
@@ -772,7 +778,7 @@ fn lockstep(
                 Output::BuildBlock { epoch, .. } => {
                     let mut out = Vec::new();
                     nodes[from]
-                        .on_block_built(*epoch, vec![], &mut out)
+                        .on_block_built(*epoch, 0, vec![], &mut out)
                         .unwrap();
                     pending.extend(out.into_iter().map(|x| (from, x)));
                 }
@@ -850,7 +856,7 @@ fn restart_never_double_votes_or_double_proposes() {
     let mut n = node(&cfg, l);
     at_epoch(&mut n, e);
     let mut out = Vec::new();
-    n.on_block_built(e, vec![], &mut out).unwrap();
+    n.on_block_built(e, 0, vec![], &mut out).unwrap();
     let Output::Persist(record) = out[0] else {
         panic!("persist first")
     };
@@ -933,7 +939,11 @@ fn real_ed25519_signatures_end_to_end() {
             match o {
                 Output::BuildBlock { epoch, .. } => {
                     let out = nodes[from]
-                        .handle(Input::BlockBuilt { epoch, txs: vec![] })
+                        .handle(Input::BlockBuilt {
+                            epoch,
+                            time_ms: 0,
+                            txs: vec![],
+                        })
                         .unwrap();
                     pending.extend(out.into_iter().map(|x| (from, x)));
                 }

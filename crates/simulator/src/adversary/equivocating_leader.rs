@@ -60,6 +60,7 @@ impl EquivocatingLeader {
                     ConsensusHeader::Streamlet {
                         epoch: *epoch,
                         proposer: key,
+                        time_ms: 0,
                     },
                     vec![marker],
                 );
