@@ -18,6 +18,15 @@ pub const GOSSIP_BATCH: usize = 512;
 
 /// Checks and admits a gossiped batch; the verdict tells gossipsub whether to relay it.
 pub fn admit_batch(shared: &Shared, data: &[u8]) -> ValidationOutcome {
+    let started = std::time::Instant::now();
+    let outcome = admit_batch_inner(shared, data);
+    shared
+        .metrics
+        .observe_stage(crate::metrics::Stage::Gossip, started.elapsed());
+    outcome
+}
+
+fn admit_batch_inner(shared: &Shared, data: &[u8]) -> ValidationOutcome {
     let Ok(txs) = codec::decode::<Vec<SignedTx>>(data) else {
         return ValidationOutcome::Reject;
     };
@@ -52,7 +61,9 @@ pub fn admit_batch(shared: &Shared, data: &[u8]) -> ValidationOutcome {
     let mut pool = shared.mempool.lock();
     let mut admitted = 0u64;
     for (tx, len) in fresh {
+        let hash = tx.hash();
         if pool.admit_verified(tx, len, exec.engine()).is_ok() {
+            shared.metrics.tx_seen(hash);
             admitted += 1;
         }
     }
@@ -72,6 +83,9 @@ pub fn spawn_router(
     shared: Arc<Shared>,
     net: NetworkHandle,
 ) -> mpsc::Receiver<NetworkEvent> {
+    // Operator-side services that need the running node: the state-sync snapshot
+    // server, libp2p and RocksDB metrics, and the final-block metrics observer.
+    crate::state_sync::on_node_started(&shared, &net);
     let (to_driver, driver_rx) = mpsc::channel(4096);
     let (to_worker, mut worker_rx) = mpsc::channel::<GossipMessage>(1024);
     let router_net = net.clone();

@@ -10,8 +10,10 @@ pub mod mempool;
 pub mod metrics;
 pub mod miner;
 pub mod node;
+pub mod process_metrics;
 pub mod rpc_server;
 pub mod shared;
+pub mod state_sync;
 pub mod validation;
 
 pub use config::Config;

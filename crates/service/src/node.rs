@@ -134,6 +134,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
             sync: config.storage.sync_writes,
         },
     )?;
+    crate::state_sync::join_if_configured(&config, &genesis, &key, &store).await?;
     let executor = Executor::open(store.clone(), Some(&genesis))?;
 
     let mut netcfg = NetworkConfig {
