@@ -52,9 +52,7 @@ fn final_height(lab: &NetnsLab, i: usize, keys: &std::path::Path) -> u64 {
 fn wait_all_final(lab: &NetnsLab, keys: &std::path::Path, height: u64, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
-        let heights: Vec<u64> = (0..lab.len())
-            .map(|i| final_height(lab, i, keys))
-            .collect();
+        let heights: Vec<u64> = (0..lab.len()).map(|i| final_height(lab, i, keys)).collect();
         if heights.iter().all(|h| *h >= height) {
             return;
         }
@@ -77,7 +75,14 @@ fn four_validators_at_four_addresses_finalize_orders_with_equal_roots() {
     let net = dir.path().join("net");
     let hosts: Vec<String> = lab.ips().iter().map(|ip| ip.to_string()).collect();
     let o = Command::new(binary("ledger-node"))
-        .args(["testnet", "--hosts", &hosts.join(","), "--no-start", "--accounts", "16"])
+        .args([
+            "testnet",
+            "--hosts",
+            &hosts.join(","),
+            "--no-start",
+            "--accounts",
+            "16",
+        ])
         .arg("--dir")
         .arg(&net)
         .output()
@@ -91,7 +96,11 @@ fn four_validators_at_four_addresses_finalize_orders_with_equal_roots() {
     for (i, h) in hosts.iter().enumerate() {
         let cfg = std::fs::read_to_string(net.join(h).join("config/node.toml")).unwrap();
         for (j, other) in hosts.iter().enumerate() {
-            assert_eq!(cfg.contains(&format!("/ip4/{other}/tcp/30333/p2p/")), i != j, "{h}: {cfg}");
+            assert_eq!(
+                cfg.contains(&format!("/ip4/{other}/tcp/30333/p2p/")),
+                i != j,
+                "{h}: {cfg}"
+            );
         }
         assert!(net.join(h).join("keys/node.key").exists());
         assert!(net.join(h).join("config/genesis.toml").exists());
@@ -131,20 +140,54 @@ fn four_validators_at_four_addresses_finalize_orders_with_equal_roots() {
     // Finality across the four hosts.
     let deadline = Instant::now() + Duration::from_secs(60);
     while final_height(&lab, 0, &keys) < 3 {
-        assert!(Instant::now() < deadline, "no finality across the hosts:\n{}", logs());
+        assert!(
+            Instant::now() < deadline,
+            "no finality across the hosts:\n{}",
+            logs()
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     // A buy on host 0 and a crossing sell on host 1, each waited for until final.
     let (ok, buy, err) = cli(
-        &lab, 0, &keys,
-        &["order", "place", "--key", "account-0", "--market", "BTC/USD", "--side", "buy",
-          "--price", "100", "--qty", "0.5", "--wait"],
+        &lab,
+        0,
+        &keys,
+        &[
+            "order",
+            "place",
+            "--key",
+            "account-0",
+            "--market",
+            "BTC/USD",
+            "--side",
+            "buy",
+            "--price",
+            "100",
+            "--qty",
+            "0.5",
+            "--wait",
+        ],
     );
     assert!(ok, "buy: {err}\n{}", logs());
     let (ok, sell, err) = cli(
-        &lab, 1, &keys,
-        &["order", "place", "--key", "account-1", "--market", "BTC/USD", "--side", "sell",
-          "--price", "100", "--qty", "0.2", "--wait"],
+        &lab,
+        1,
+        &keys,
+        &[
+            "order",
+            "place",
+            "--key",
+            "account-1",
+            "--market",
+            "BTC/USD",
+            "--side",
+            "sell",
+            "--price",
+            "100",
+            "--qty",
+            "0.2",
+            "--wait",
+        ],
     );
     assert!(ok, "sell: {err}\n{}", logs());
     eprintln!("buy: {buy}\nsell: {sell}");
@@ -160,7 +203,10 @@ fn four_validators_at_four_addresses_finalize_orders_with_equal_roots() {
         })
         .collect();
     eprintln!("final height {h}: roots {roots:?}");
-    assert!(!roots[0].is_empty() && roots.iter().all(|r| *r == roots[0]), "{roots:?}");
+    assert!(
+        !roots[0].is_empty() && roots.iter().all(|r| *r == roots[0]),
+        "{roots:?}"
+    );
     let books: Vec<Value> = (0..4)
         .map(|i| cli(&lab, i, &keys, &["book", "BTC/USD"]).1)
         .collect();
@@ -169,5 +215,9 @@ fn four_validators_at_four_addresses_finalize_orders_with_equal_roots() {
         .map(|i| cli(&lab, i, &keys, &["trades", "BTC/USD"]).1)
         .collect();
     assert!(trades.iter().all(|t| *t == trades[0]), "{trades:?}");
-    assert!(trades[0].to_string().contains("100"), "no trade: {}", trades[0]);
+    assert!(
+        trades[0].to_string().contains("100"),
+        "no trade: {}",
+        trades[0]
+    );
 }

@@ -60,7 +60,11 @@ fn exit_code(p: &PtySession) -> i32 {
 fn the_harness_sees_echoed_input() {
     // Control: a plain `read` echoes what is typed, so the checks below can fail.
     let dir = tempfile::tempdir().unwrap();
-    let mut p = on_terminal(dir.path(), "sh", &["-c", "printf 'type: '; read x; echo got"]);
+    let mut p = on_terminal(
+        dir.path(),
+        "sh",
+        &["-c", "printf 'type: '; read x; echo got"],
+    );
     p.exp_string("type: ").unwrap();
     assert!(echo_on(&p));
     p.send_line("visible-text-123").unwrap();
@@ -89,7 +93,10 @@ fn keys_import_reads_the_seed_and_password_without_echo() {
     seen += &p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 0, "{seen}");
     assert!(!seen.contains(&seed), "the seed was echoed: {seen:?}");
-    assert!(!seen.contains(password), "the password was echoed: {seen:?}");
+    assert!(
+        !seen.contains(password),
+        "the password was echoed: {seen:?}"
+    );
     assert!(seen.contains(&k.public().to_hex()), "{seen:?}");
 
     // The file is a v3 key store; the wrong password at the prompt exits 4.

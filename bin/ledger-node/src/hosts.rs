@@ -90,7 +90,10 @@ pub fn write(args: &TestnetArgs, hosts_arg: &str) -> Result<ExitCode> {
     let mut peers = Vec::new();
     for (ip, k) in hosts.iter().zip(&keys) {
         let peer = ledger_network::IdentitySeed(k.seed()).peer_id()?;
-        peers.push((format!("{}/p2p/{peer}", multiaddr(*ip, port)), peer.to_string()));
+        peers.push((
+            format!("{}/p2p/{peer}", multiaddr(*ip, port)),
+            peer.to_string(),
+        ));
     }
     let mut nodes = Vec::new();
     for (i, (ip, key)) in hosts.iter().zip(&keys).enumerate() {

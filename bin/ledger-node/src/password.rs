@@ -71,10 +71,12 @@ pub fn unlock(path: &Path, password_file: Option<&Path>) -> Result<()> {
             "password of {}: ",
             path.display()
         ))?),
-        None => return Err(KeyFileError::NeedPassword {
-            path: path.display().to_string(),
+        None => {
+            return Err(KeyFileError::NeedPassword {
+                path: path.display().to_string(),
+            }
+            .into())
         }
-        .into()),
     };
     read_key_file_with_password(path, Some(password.as_str()))?;
     ledger_types::keyfile::set_process_password(password.to_string());

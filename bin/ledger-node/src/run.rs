@@ -177,7 +177,10 @@ fn write_new_key(path: &Path, key: &Keypair, password: Option<&str>) -> Result<&
 /// `keygen --out FILE`.
 pub fn keygen(out: &Path, new_key: &NewKeyArgs) -> Result<ExitCode> {
     if out.exists() {
-        bail!("{} already exists; refusing to overwrite a key", out.display());
+        bail!(
+            "{} already exists; refusing to overwrite a key",
+            out.display()
+        );
     }
     let password = (!new_key.plaintext)
         .then(|| crate::password::for_new_key(new_key.password_file.as_deref(), "the key"))

@@ -47,13 +47,28 @@ pub fn import(data_dir: &Path, genesis: &Path, file: &Path) -> Result<ExitCode> 
         .with_context(|| format!("{} is not a usable snapshot", file.display()))?;
     let (content, _) = assemble(&genesis, &snap.manifest, &snap.chunks)
         .with_context(|| format!("{} is refused", file.display()))?;
-    if matches!(genesis.consensus, ledger_types::ConsensusParams::Streamlet(_)) {
-        ledger_service::state_sync::check_certificate(&genesis, &content.block, &content.certificate)?;
+    if matches!(
+        genesis.consensus,
+        ledger_types::ConsensusParams::Streamlet(_)
+    ) {
+        ledger_service::state_sync::check_certificate(
+            &genesis,
+            &content.block,
+            &content.certificate,
+        )?;
     }
     let store = ChainStore::open(data_dir, StoreOptions::default())?;
     store.import_snapshot(&genesis, &snap.manifest, &content)?;
     store.flush()?;
-    println!("imported height {} (state root {}) into {}", snap.manifest.height, snap.manifest.state_root, data_dir.display());
-    println!("start the node: it block-syncs from height {} on", snap.manifest.height + 1);
+    println!(
+        "imported height {} (state root {}) into {}",
+        snap.manifest.height,
+        snap.manifest.state_root,
+        data_dir.display()
+    );
+    println!(
+        "start the node: it block-syncs from height {} on",
+        snap.manifest.height + 1
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -76,7 +76,13 @@ fn init_writes_a_runnable_home_and_keygen_a_private_key() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let o = node(&["keygen", "--out", key.to_str().unwrap(), "--password-file", pw.to_str().unwrap()]);
+    let o = node(&[
+        "keygen",
+        "--out",
+        key.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("peer id:    12D3Koo"));
     assert!(text(&o).contains("encrypted"));
@@ -91,7 +97,11 @@ fn init_writes_a_runnable_home_and_keygen_a_private_key() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert!(!o.status.success() && text(&o).contains("--password-file"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("--password-file"),
+        "{}",
+        text(&o)
+    );
     assert!(!other.exists());
 }
 

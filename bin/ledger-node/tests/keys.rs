@@ -30,7 +30,10 @@ fn wait_echo_off(p: &PtySession) {
     loop {
         let f = p.process().get_file_handle().unwrap();
         let t = nix_pty::sys::termios::tcgetattr(&f).unwrap();
-        if !t.local_flags.contains(nix_pty::sys::termios::LocalFlags::ECHO) {
+        if !t
+            .local_flags
+            .contains(nix_pty::sys::termios::LocalFlags::ECHO)
+        {
             return;
         }
         assert!(Instant::now() < deadline, "the password prompt echoes");
@@ -75,7 +78,10 @@ fn keygen_prompts_without_echo_and_run_checks_password_and_permissions() {
     p.send_line(password).unwrap();
     seen += &p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 0, "{seen}");
-    assert!(!seen.contains(password), "the password was echoed: {seen:?}");
+    assert!(
+        !seen.contains(password),
+        "the password was echoed: {seen:?}"
+    );
     let text = std::fs::read_to_string(&key).unwrap();
     assert!(text.contains("\"kdf\": \"scrypt\""), "{text}");
 
@@ -83,7 +89,12 @@ fn keygen_prompts_without_echo_and_run_checks_password_and_permissions() {
     let run = |pw_file: &Path| {
         Command::new(node)
             .args(["run", "--config", config.to_str().unwrap()])
-            .args(["--rpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+            .args([
+                "--rpc-listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
             .args(["--p2p-listen", "/ip4/127.0.0.1/tcp/0"])
             .arg("--password-file")
             .arg(pw_file)
@@ -103,16 +114,32 @@ fn keygen_prompts_without_echo_and_run_checks_password_and_permissions() {
     // The right one: the node starts (and stops on SIGTERM with exit 0).
     let right = dir.path().join("right");
     private_file(&right, &format!("{password}\n"));
-    let child = run(&right);
-    std::thread::sleep(Duration::from_secs(3));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let o = child.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{log}");
+    let mut child = run(&right);
+    // Wait until it serves (it has unlocked the key and installed its signal handlers).
+    let mut log = String::new();
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("JSON-RPC on") {
+                break;
+            }
+        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        for line in lines {
+            log.push_str(&line.unwrap());
+            log.push('\n');
+        }
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}\n{log}");
     assert!(log.contains("libp2p peer id"), "{log}");
     // A key file others can read is refused, as ssh refuses it.
     use std::os::unix::fs::PermissionsExt;
@@ -120,5 +147,8 @@ fn keygen_prompts_without_echo_and_run_checks_password_and_permissions() {
     let o = run(&right).wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("too open") && err.contains("chmod 600"), "{err}");
+    assert!(
+        err.contains("too open") && err.contains("chmod 600"),
+        "{err}"
+    );
 }

@@ -97,7 +97,11 @@ impl libp2p::request_response::Codec for SnapshotCodec {
     type Request = SnapshotRequest;
     type Response = SnapshotResponse;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SnapshotRequest>
+    async fn read_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<SnapshotRequest>
     where
         T: AsyncRead + Unpin + Send,
     {
@@ -187,12 +191,10 @@ mod tests {
             resp
         );
         let mut buf = Vec::new();
-        assert!(block_on(c.write_response(
-            &proto,
-            &mut buf,
-            SnapshotResponse::Data(vec![0; 200])
-        ))
-        .is_err());
+        assert!(
+            block_on(c.write_response(&proto, &mut buf, SnapshotResponse::Data(vec![0; 200])))
+                .is_err()
+        );
         // A garbage body is an error, never a panic.
         let mut frame = 3u32.to_be_bytes().to_vec();
         frame.extend_from_slice(&[9, 9, 9]);

@@ -157,11 +157,9 @@ async fn serve(
         let net = net.clone();
         let peer = req.peer;
         let request = req.request;
-        let response = tokio::task::spawn_blocking(move || {
-            answer(&shared, &net, &served, request)
-        })
-        .await
-        .unwrap_or_else(|e| SnapshotResponse::Unavailable(format!("internal error: {e}")));
+        let response = tokio::task::spawn_blocking(move || answer(&shared, &net, &served, request))
+            .await
+            .unwrap_or_else(|e| SnapshotResponse::Unavailable(format!("internal error: {e}")));
         tracing::debug!(%peer, ?request, "snapshot request answered");
         let _ = req.respond(response);
     }
@@ -317,7 +315,10 @@ pub async fn join(
     store: &ChainStore,
     timeout: Duration,
 ) -> Result<JoinReport, NodeError> {
-    if !matches!(genesis.consensus, ledger_types::ConsensusParams::Streamlet(_)) {
+    if !matches!(
+        genesis.consensus,
+        ledger_types::ConsensusParams::Streamlet(_)
+    ) {
         return Err(sync_error(
             "only Streamlet chains can be joined from a snapshot (a Nakamoto chain has no validator set to attest a state root); disable [state_sync] to join by block sync",
         ));
@@ -425,18 +426,19 @@ pub async fn join(
                     index: index as u32,
                 };
                 match net.request_snapshot(peer, request).await {
-                    Ok(SnapshotResponse::Data(bytes)) => match check_chunk(&manifest, index, &bytes)
-                    {
-                        Ok(()) => {
-                            chunks.push(bytes);
-                            continue 'chunks;
+                    Ok(SnapshotResponse::Data(bytes)) => {
+                        match check_chunk(&manifest, index, &bytes) {
+                            Ok(()) => {
+                                chunks.push(bytes);
+                                continue 'chunks;
+                            }
+                            Err(e) => {
+                                tracing::warn!(%peer, index, "refused a snapshot chunk from peer {peer}: {e}");
+                                refused.push((peer, e.to_string()));
+                                good.retain(|p| *p != peer);
+                            }
                         }
-                        Err(e) => {
-                            tracing::warn!(%peer, index, "refused a snapshot chunk from peer {peer}: {e}");
-                            refused.push((peer, e.to_string()));
-                            good.retain(|p| *p != peer);
-                        }
-                    },
+                    }
                     Ok(SnapshotResponse::Unavailable(why)) => {
                         tracing::debug!(%peer, index, "chunk unavailable: {why}");
                         good.retain(|p| *p != peer);
@@ -515,8 +517,11 @@ pub fn check_certificate(
 ) -> Result<(), NodeError> {
     use ledger_consensus::streamlet::{Certificate, StreamletConfig};
     let cfg = StreamletConfig::from_genesis(genesis).map_err(|e| sync_error(e.to_string()))?;
-    let cert: Certificate = codec::decode(certificate)
-        .map_err(|e| sync_error(format!("the snapshot block's certificate does not decode: {e}")))?;
+    let cert: Certificate = codec::decode(certificate).map_err(|e| {
+        sync_error(format!(
+            "the snapshot block's certificate does not decode: {e}"
+        ))
+    })?;
     if cert.block != block.hash() {
         return Err(sync_error(format!(
             "the certificate names block {}, not the snapshot block {}",

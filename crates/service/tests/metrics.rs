@@ -29,7 +29,8 @@ fn scrape(addr: std::net::SocketAddr) -> (String, String) {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_string())
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_string())
         })
         .unwrap_or_default();
     (ctype, body.to_string())
@@ -51,8 +52,11 @@ fn parse_openmetrics(text: &str) -> Result<(BTreeMap<String, String>, Vec<Sample
     }
     let ident = |s: &str| {
         !s.is_empty()
-            && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     };
     for line in &lines[..lines.len() - 2] {
         if let Some(rest) = line.strip_prefix("# ") {
@@ -66,8 +70,14 @@ fn parse_openmetrics(text: &str) -> Result<(BTreeMap<String, String>, Vec<Sample
             match kind {
                 "TYPE" => {
                     let ok = [
-                        "counter", "gauge", "histogram", "info", "unknown", "stateset",
-                        "gaugehistogram", "summary",
+                        "counter",
+                        "gauge",
+                        "histogram",
+                        "info",
+                        "unknown",
+                        "stateset",
+                        "gaugehistogram",
+                        "summary",
                     ];
                     if !ok.contains(&value) {
                         return Err(format!("bad type: {line}"));
@@ -153,11 +163,11 @@ fn value(samples: &[Sample], name: &str, label: Option<(&str, &str)>) -> Option<
 #[test]
 fn the_parser_refuses_malformed_expositions() {
     for bad in [
-        "ledger_x 1\n# EOF\n",                                // undeclared family
-        "# TYPE ledger_x gauge\nledger_x one\n# EOF\n",       // bad value
-        "# TYPE ledger_x gauge\nledger_x 1\n",                // no EOF
-        "# TYPE ledger_x gauge\nledger_x{a=1} 1\n# EOF\n",    // unquoted label
-        "# TYPE ledger_x wobble\nledger_x 1\n# EOF\n",        // unknown type
+        "ledger_x 1\n# EOF\n",                             // undeclared family
+        "# TYPE ledger_x gauge\nledger_x one\n# EOF\n",    // bad value
+        "# TYPE ledger_x gauge\nledger_x 1\n",             // no EOF
+        "# TYPE ledger_x gauge\nledger_x{a=1} 1\n# EOF\n", // unquoted label
+        "# TYPE ledger_x wobble\nledger_x 1\n# EOF\n",     // unknown type
     ] {
         assert!(parse_openmetrics(bad).is_err(), "{bad}");
     }
@@ -207,18 +217,27 @@ async fn metrics_parse_fill_under_load_and_the_dashboard_names_only_exported_met
     let addr0 = net.nodes[0].as_ref().unwrap().metrics_addr.unwrap();
     let addr1 = net.nodes[1].as_ref().unwrap().metrics_addr.unwrap();
     let (ctype, body) = scrape(addr0);
-    assert_eq!(ctype, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert_eq!(
+        ctype,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
     let (types, samples) = parse_openmetrics(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
 
     // Histograms filled by the load.
     let count = |name: &str, label| value(&samples, name, label).unwrap_or(0.0);
-    assert!(count("ledger_submit_to_final_seconds_count", None) >= txs.len() as f64, "{body}");
+    assert!(
+        count("ledger_submit_to_final_seconds_count", None) >= txs.len() as f64,
+        "{body}"
+    );
     assert!(count("ledger_block_txs_count", None) >= 1.0);
     assert!(count("ledger_block_size_bytes_count", None) >= 1.0);
     assert!(count("ledger_block_txs_sum", None) >= txs.len() as f64);
     for stage in ["admission", "consensus", "execution", "commit"] {
         assert!(
-            count("ledger_stage_duration_seconds_count", Some(("stage", stage))) >= 1.0,
+            count(
+                "ledger_stage_duration_seconds_count",
+                Some(("stage", stage))
+            ) >= 1.0,
             "stage {stage} empty:\n{body}"
         );
     }
@@ -226,8 +245,12 @@ async fn metrics_parse_fill_under_load_and_the_dashboard_names_only_exported_met
     let (_, body1) = scrape(addr1);
     let (_, samples1) = parse_openmetrics(&body1).unwrap();
     assert!(
-        value(&samples1, "ledger_stage_duration_seconds_count", Some(("stage", "gossip")))
-            .unwrap_or(0.0)
+        value(
+            &samples1,
+            "ledger_stage_duration_seconds_count",
+            Some(("stage", "gossip"))
+        )
+        .unwrap_or(0.0)
             >= 1.0,
         "{body1}"
     );
@@ -236,13 +259,22 @@ async fn metrics_parse_fill_under_load_and_the_dashboard_names_only_exported_met
     assert_eq!(value(&samples, "ledger_build_info", None), Some(1.0));
     assert!(value(&samples, "process_resident_memory_bytes", None).unwrap_or(0.0) > 1e6);
     assert!(value(&samples, "process_cpu_seconds_total", None).is_some());
-    assert!(value(&samples, "ledger_rocksdb_estimated_keys", Some(("cf", "blocks"))).is_some());
-    assert!(samples.iter().any(|s| s.0.starts_with("libp2p_")), "no libp2p metrics");
+    assert!(value(
+        &samples,
+        "ledger_rocksdb_estimated_keys",
+        Some(("cf", "blocks"))
+    )
+    .is_some());
+    assert!(
+        samples.iter().any(|s| s.0.starts_with("libp2p_")),
+        "no libp2p metrics"
+    );
     assert!(types.contains_key("libp2p_swarm_connections_established"));
 
     // The dashboard's queries name only exported metrics.
     let names = exported_names(&types, &samples);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/grafana-dashboard.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/grafana-dashboard.json");
     let dash: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("dashboard JSON");
     let mut exprs = Vec::new();
@@ -251,13 +283,19 @@ async fn metrics_parse_fill_under_load_and_the_dashboard_names_only_exported_met
     let mut used = BTreeSet::new();
     for e in &exprs {
         for token in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
-            if ["ledger_", "process_", "libp2p_"].iter().any(|p| token.starts_with(p)) {
+            if ["ledger_", "process_", "libp2p_"]
+                .iter()
+                .any(|p| token.starts_with(p))
+            {
                 used.insert(token.to_string());
             }
         }
     }
     let missing: Vec<&String> = used.iter().filter(|n| !names.contains(*n)).collect();
-    assert!(missing.is_empty(), "the dashboard names metrics the node does not export: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the dashboard names metrics the node does not export: {missing:?}"
+    );
     assert!(used.len() >= 20, "{used:?}");
     net.shutdown().await;
 }

@@ -61,7 +61,11 @@ fn seed_sorting_first(others: &[PeerId]) -> [u8; 32] {
 
 /// A peer that relays the honest validators' newest snapshot manifest but flips a
 /// byte in every chunk it serves.
-async fn tampering_peer(chain_id: &str, seed: [u8; 32], boot: Vec<String>) -> ledger_network::NetworkHandle {
+async fn tampering_peer(
+    chain_id: &str,
+    seed: [u8; 32],
+    boot: Vec<String>,
+) -> ledger_network::NetworkHandle {
     let mut cfg = NetworkConfig::local(chain_id, seed);
     cfg.bootnodes = boot.iter().map(|a| a.parse().unwrap()).collect();
     let (net, mut events) = Network::start(cfg).await.unwrap();
@@ -91,7 +95,9 @@ async fn tampering_peer(chain_id: &str, seed: [u8; 32], boot: Vec<String>) -> le
                 }
                 r @ SnapshotRequest::Chunk { .. } => {
                     for p in peers {
-                        if let Ok(SnapshotResponse::Data(mut b)) = relay.request_snapshot(p, r).await {
+                        if let Ok(SnapshotResponse::Data(mut b)) =
+                            relay.request_snapshot(p, r).await
+                        {
                             let last = b.len() - 1;
                             b[last] ^= 0x01;
                             answer = SnapshotResponse::Data(b);
@@ -113,16 +119,20 @@ async fn a_node_joins_from_an_attested_snapshot_and_tampered_chunks_are_refused(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
+    // Long chains (the documented 5,000-block run) use short epochs.
+    let delta = if blocks > 500 { 25 } else { 100 };
     let keys = validators(4);
-    let genesis = genesis(&keys, streamlet(100));
+    let genesis = genesis(&keys, streamlet(delta));
     let mut net = Net::new(&genesis);
     net.start_validators(&keys).await;
     let c0 = net.client(0).await;
     let txs = trade(&net).await;
     let started = Instant::now();
-    wait_until("the chain to grow", Duration::from_secs(60 + blocks / 5), || async {
-        final_height(&c0).await >= blocks && all_final(&c0, &txs).await
-    })
+    wait_until(
+        "the chain to grow",
+        Duration::from_secs(60 + blocks / 2),
+        || async { final_height(&c0).await >= blocks && all_final(&c0, &txs).await },
+    )
     .await;
     eprintln!(
         "chain of {} blocks built in {:?}",
@@ -147,20 +157,26 @@ async fn a_node_joins_from_an_attested_snapshot_and_tampered_chunks_are_refused(
         .collect();
     let (joiner, mut events) = Network::start(cfg).await.unwrap();
     tokio::spawn(async move { while events.recv().await.is_some() {} });
-    wait_until("the joiner to see every peer", Duration::from_secs(20), || async {
-        joiner.peer_count() >= 5 && bad.peer_count() >= 5
-    })
+    wait_until(
+        "the joiner to see every peer",
+        Duration::from_secs(20),
+        || async { joiner.peer_count() >= 5 && bad.peer_count() >= 5 },
+    )
     .await;
     let dir = tempfile::tempdir().unwrap();
     let store = ChainStore::open(dir.path().join("data"), StoreOptions::default()).unwrap();
-    let report = ledger_service::state_sync::join(&joiner, &genesis, &store, Duration::from_secs(60))
-        .await
-        .expect("join from a snapshot");
+    let report =
+        ledger_service::state_sync::join(&joiner, &genesis, &store, Duration::from_secs(60))
+            .await
+            .expect("join from a snapshot");
     eprintln!("state sync: {report:?}");
     assert!(report.height >= blocks, "{report:?}");
     assert!(report.attestations >= 3, "{report:?}");
     assert!(
-        report.refused.iter().any(|(p, why)| *p == bad_id && why.contains("does not match")),
+        report
+            .refused
+            .iter()
+            .any(|(p, why)| *p == bad_id && why.contains("does not match")),
         "the tampering peer was not refused: {report:?}"
     );
     let root = c0
@@ -183,40 +199,83 @@ async fn a_node_joins_from_an_attested_snapshot_and_tampered_chunks_are_refused(
     let joined_in = t.elapsed();
     let cn = net.client(i).await;
     let target = final_height(&c0).await;
-    wait_until("the newcomer to catch up", Duration::from_secs(60), || async {
-        final_height(&cn).await >= target
-    })
+    wait_until(
+        "the newcomer to catch up",
+        Duration::from_secs(60),
+        || async { final_height(&cn).await >= target },
+    )
     .await;
     eprintln!(
         "state sync join: node started in {joined_in:?}, at final height {target} after {:?}",
         t.elapsed()
     );
     let h = final_height(&cn).await.min(final_height(&c0).await);
-    for sel in [BlockSelector::Height(h), BlockSelector::Height(report.height + 1)] {
+    for sel in [
+        BlockSelector::Height(h),
+        BlockSelector::Height(report.height + 1),
+    ] {
         let a = c0.get_block(sel.clone(), None).await.unwrap();
         let b = cn.get_block(sel, None).await.unwrap();
         assert_eq!((a.hash, a.state_root), (b.hash, b.state_root));
     }
     // Same book and balances once both are at one height.
-    wait_until("equal books and balances", Duration::from_secs(30), || async {
-        let m = MarketRef::Symbol("BTC/USD".into());
-        let (b0, bn) = (
-            c0.get_order_book(m.clone(), Some(50)).await.unwrap(),
-            cn.get_order_book(m, Some(50)).await.unwrap(),
-        );
-        let mut same = b0.bids == bn.bids && b0.asks == bn.asks && !b0.bids.is_empty();
-        for k in 0..4 {
-            let a = account(k).public();
-            same &= c0.get_account(a).await.unwrap().balances
-                == cn.get_account(a).await.unwrap().balances;
-        }
-        same
-    })
+    wait_until(
+        "equal books and balances",
+        Duration::from_secs(30),
+        || async {
+            let m = MarketRef::Symbol("BTC/USD".into());
+            let (b0, bn) = (
+                c0.get_order_book(m.clone(), Some(50)).await.unwrap(),
+                cn.get_order_book(m, Some(50)).await.unwrap(),
+            );
+            let mut same = b0.bids == bn.bids && b0.asks == bn.asks && !b0.bids.is_empty();
+            for k in 0..4 {
+                let a = account(k).public();
+                same &= c0.get_account(a).await.unwrap().balances
+                    == cn.get_account(a).await.unwrap().balances;
+            }
+            same
+        },
+    )
     .await;
     // History below the snapshot is not there; the chain above it is.
     assert!(cn
-        .get_block(BlockSelector::Height(report.height.saturating_sub(5).max(1)), None)
+        .get_block(
+            BlockSelector::Height(report.height.saturating_sub(5).max(1)),
+            None
+        )
         .await
         .is_err());
+    let by_state_sync = t.elapsed();
+
+    // 3. The same join by full replay (block sync and execution from genesis), timed.
+    let replayer = Keypair::for_testing("ss-replayer");
+    let c = net.config(5, &replayer, validator_addrs, false);
+    let target = final_height(&c0).await;
+    let t = Instant::now();
+    let j = net.start(c).await;
+    let cr = net.client(j).await;
+    wait_until(
+        "the replaying node to catch up",
+        Duration::from_secs(120 + blocks / 5),
+        || async { final_height(&cr).await >= target },
+    )
+    .await;
+    let by_replay = t.elapsed();
+    let a = c0
+        .get_block(BlockSelector::Height(target), None)
+        .await
+        .unwrap();
+    let b = cr
+        .get_block(BlockSelector::Height(target), None)
+        .await
+        .unwrap();
+    assert_eq!(a.state_root, b.state_root);
+    eprintln!(
+        "JOIN chain_height={target} snapshot_height={} state_sync_ms={} full_replay_ms={}",
+        report.height,
+        by_state_sync.as_millis(),
+        by_replay.as_millis()
+    );
     net.shutdown().await;
 }

@@ -417,8 +417,7 @@ pub fn assemble(
             state.orders.len()
         )));
     }
-    let by_id: std::collections::BTreeMap<_, _> =
-        state.orders.iter().map(|o| (o.id, o)).collect();
+    let by_id: std::collections::BTreeMap<_, _> = state.orders.iter().map(|o| (o.id, o)).collect();
     for s in &summaries {
         let o = by_id.get(&s.order_id).ok_or_else(|| {
             SnapshotError::Content(format!("summary of {} names no resting order", s.order_id))
@@ -588,7 +587,8 @@ mod tests {
         // A forged state with a self-consistent manifest is refused by the root.
         let mut forged_content = content.clone();
         forged_content.state.accounts[0].balances[0].free += 1;
-        let forged = Snapshot::from_content(genesis.hash(), snap.manifest.state_root, forged_content);
+        let forged =
+            Snapshot::from_content(genesis.hash(), snap.manifest.state_root, forged_content);
         let e = assemble(&genesis, &forged.manifest, &forged.chunks).unwrap_err();
         assert!(matches!(e, SnapshotError::Content(_)), "{e}");
         // Garbage files are errors.

@@ -363,12 +363,13 @@ pub fn set_process_password(password: String) {
 pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
     let shown = path.display().to_string();
     check_permissions(path)?;
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-        KeyFileError::Io {
-            path: shown.clone(),
-            source,
-        }
-    })?);
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+                path: shown.clone(),
+                source,
+            })?,
+        );
     let line = text.lines().next().unwrap_or("");
     if line.is_empty() {
         return Err(KeyFileError::Password(format!(
@@ -460,7 +461,10 @@ pub fn key_file_public_key(path: &Path) -> Result<Option<PublicKey>, KeyFileErro
         KeyFileKind::Plaintext => Ok(Some(parse_plaintext(&shown, &text)?.public())),
         KeyFileKind::Encrypted => {
             let doc: KeystoreV3 = serde_json::from_str(&text).map_err(|e| {
-                malformed(&shown, format!("not a Web3 Secret Storage v3 document: {e}"))
+                malformed(
+                    &shown,
+                    format!("not a Web3 Secret Storage v3 document: {e}"),
+                )
             })?;
             match doc.public_key {
                 Some(h) => h
@@ -710,10 +714,7 @@ mod tests {
             &text.replace("\"scrypt\"", "\"argon2\""),
         ] {
             let e = decrypt_v3("bad.key", bad, "correct horse").unwrap_err();
-            assert!(
-                matches!(e, KeyFileError::Malformed { .. }),
-                "{bad}: {e}"
-            );
+            assert!(matches!(e, KeyFileError::Malformed { .. }), "{bad}: {e}");
             assert!(e.to_string().contains("bad.key"));
         }
         let mut huge: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -780,7 +781,10 @@ mod tests {
                 other => panic!("{other}"),
             }
             let msg = e.to_string();
-            assert!(msg.contains("too open") && msg.contains("chmod 600"), "{msg}");
+            assert!(
+                msg.contains("too open") && msg.contains("chmod 600"),
+                "{msg}"
+            );
             assert!(key_file_public_key(path).is_err());
         }
         set_mode(&plain, 0o400);
