@@ -310,7 +310,7 @@ impl Metrics {
                 },
             })
             .set(1);
-        registry.register("build", "Build information (always 1)", build);
+        registry.register("build_info", "Build information (always 1)", build);
         #[cfg(target_os = "linux")]
         root.register_collector(Box::new(crate::process_metrics::ProcessCollector));
         Metrics {
