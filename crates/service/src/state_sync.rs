@@ -323,6 +323,17 @@ pub async fn join(
             "only Streamlet chains can be joined from a snapshot (a Nakamoto chain has no validator set to attest a state root); disable [state_sync] to join by block sync",
         ));
     }
+    // This node has nothing to serve yet: say so at once rather than let peers wait
+    // for a timeout.
+    if let Some(mut requests) = net.take_snapshot_requests() {
+        tokio::spawn(async move {
+            while let Some(r) = requests.recv().await {
+                let _ = r.respond(SnapshotResponse::Unavailable(
+                    "joining: no snapshot yet".into(),
+                ));
+            }
+        });
+    }
     let started = Instant::now();
     let deadline = started + timeout;
     let quorum = ledger_consensus::streamlet::two_thirds_quorum(genesis.validators.len());
