@@ -221,7 +221,7 @@ async fn a_node_joins_from_an_attested_snapshot_and_tampered_chunks_are_refused(
         BlockSelector::Height(h),
         BlockSelector::Height(report.height + 1),
     ] {
-        let a = c0.get_block(sel.clone(), None).await.unwrap();
+        let a = c0.get_block(sel, None).await.unwrap();
         let b = cn.get_block(sel, None).await.unwrap();
         assert_eq!((a.hash, a.state_root), (b.hash, b.state_root));
     }
