@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
     let store = ctx.keys()?;
     match cmd {
-        KeysCmd::New { name } => {
-            let info = store.add(&name, &Keypair::generate())?;
+        KeysCmd::New { name, plaintext } => {
+            let info = store.add(&name, &Keypair::generate(), !plaintext)?;
             show_key(ctx, &info, None, "created a new key");
         }
         KeysCmd::List => {
@@ -59,18 +59,23 @@ pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
             let seed = secret.then(|| hex::encode(key.seed()));
             show_key(ctx, &info, seed, "");
         }
-        KeysCmd::Import { name, seed } => {
+        KeysCmd::Import {
+            name,
+            seed,
+            plaintext,
+        } => {
             crate::keys::check_name(&name)?;
             let seed = match seed {
-                Some(s) => s,
+                Some(s) => zeroize::Zeroizing::new(s),
                 None => {
                     let stdin = std::io::stdin();
-                    let mut s = String::new();
+                    let mut s = zeroize::Zeroizing::new(String::new());
                     let read = if stdin.is_terminal() {
-                        eprint!("seed (64 hex digits): ");
-                        stdin.read_line(&mut s)
+                        // A hidden prompt: the seed is never echoed to the terminal.
+                        rpassword::prompt_password("seed (64 hex digits, not shown): ")
+                            .map(|typed| *s = typed)
                     } else {
-                        stdin.lock().read_to_string(&mut s)
+                        stdin.lock().read_to_string(&mut s).map(drop)
                     };
                     read.map_err(|e| {
                         CliError::failed(format!("cannot read the seed from standard input: {e}"))
@@ -79,12 +84,12 @@ pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
                 }
             };
             let key = parse_seed(&seed)?;
-            let info = store.add(&name, &key)?;
+            let info = store.add(&name, &key, !plaintext)?;
             show_key(ctx, &info, None, "imported the key");
         }
         KeysCmd::Test { label, name } => {
             let name = name.unwrap_or_else(|| label.clone());
-            let info = store.add(&name, &Keypair::for_testing(&label))?;
+            let info = store.add(&name, &Keypair::for_testing(&label), false)?;
             show_key(
                 ctx,
                 &info,

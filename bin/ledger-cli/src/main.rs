@@ -39,7 +39,11 @@ Exit codes:
   1  the node refused the request (its JSON-RPC code, message and reason are printed),
      a transaction was rejected, or a local operation failed
   2  usage error (bad arguments, unknown key name, price off the tick size, ...)
-  3  the node is unreachable or the transport failed (connection refused, timeout)";
+  3  the node is unreachable or the transport failed (connection refused, timeout)
+  4  wrong password for an encrypted key file
+
+Key files are encrypted (Web3 Secret Storage v3: scrypt, AES-128-CTR). The password is read
+from --password-file, LEDGER_KEY_PASSWORD or LEDGER_KEY_PASSWORD_FILE, or at a hidden prompt.";
 
 /// Command-line client of a ledger-node network: keys, wallet, explorer and benchmark.
 #[derive(Parser, Debug)]
@@ -72,6 +76,16 @@ struct Cli {
         value_name = "DIR"
     )]
     keys_dir: Option<PathBuf>,
+
+    /// Password of encrypted key files, in the first line of FILE (default: a hidden
+    /// prompt on the terminal, or LEDGER_KEY_PASSWORD / LEDGER_KEY_PASSWORD_FILE).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
+    password_file: Option<PathBuf>,
 
     /// Timeout of one request, in seconds.
     #[arg(
@@ -156,10 +170,13 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum KeysCmd {
-    /// Generate a new random key and store it as NAME.
+    /// Generate a new random key and store it as NAME, encrypted with a password.
     New {
         /// Key name (letters, digits, '_', '-', '.').
         name: String,
+        /// Store it unencrypted, labelled as a test key (for test networks only).
+        #[arg(long)]
+        plaintext: bool,
     },
     /// List stored keys with their addresses.
     List,
@@ -176,9 +193,12 @@ enum KeysCmd {
         /// Key name to store it under.
         name: String,
         /// The seed, 64 hex digits. Read from standard input when left out (keeps it
-        /// out of the shell history and the process list).
+        /// out of the shell history and the process list; not echoed on a terminal).
         #[arg(long, value_name = "HEX")]
         seed: Option<String>,
+        /// Store it unencrypted, labelled as a test key (for test networks only).
+        #[arg(long)]
+        plaintext: bool,
     },
     /// Store a deterministic test key (`ledger-node testnet` funds account-0 ..
     /// account-1023). Never use test keys for real funds: anyone can derive them.
@@ -388,6 +408,8 @@ pub struct Ctx {
     pub json: bool,
     /// `--keys-dir`.
     pub keys_dir: Option<PathBuf>,
+    /// `--password-file`.
+    pub password_file: Option<PathBuf>,
     /// Request timeout.
     pub timeout: Duration,
 }
@@ -421,7 +443,7 @@ impl Ctx {
 
     /// The key store.
     pub fn keys(&self) -> CliResult<keys::KeyStore> {
-        keys::KeyStore::open(self.keys_dir.clone())
+        keys::KeyStore::open(self.keys_dir.clone(), self.password_file.clone())
     }
 }
 
@@ -501,6 +523,7 @@ fn run(cli: Cli) -> CliResult<()> {
         urls,
         json: cli.json,
         keys_dir: cli.keys_dir,
+        password_file: cli.password_file,
         timeout: Duration::from_secs_f64(cli.timeout),
     };
     // Key commands need no node and no runtime.

@@ -95,6 +95,7 @@ impl RpcImpl {
         ok: fn(&Payload) -> bool,
     ) -> Result<SignedTx, RpcError> {
         self.count(method);
+        let started = std::time::Instant::now();
         let got = tx.payload_type();
         if !ok(&tx.payload) {
             return Err(RpcError::WrongPayload {
@@ -126,6 +127,10 @@ impl RpcImpl {
             shared.metrics.admitted_txs.inc();
             shared.metrics.mempool_txs.set(pool.len() as i64);
         }
+        shared.metrics.tx_seen(stx.hash());
+        shared
+            .metrics
+            .observe_stage(crate::metrics::Stage::Admission, started.elapsed());
         let _ = shared.commands.send(Command::Gossip(stx.clone())).await;
         Ok(stx)
     }

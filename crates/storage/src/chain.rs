@@ -485,6 +485,11 @@ impl<S: Store> ChainStore<S> {
         if from > to {
             return Ok(out);
         }
+        // A store created from a snapshot has no blocks between genesis and the snapshot
+        // height: it serves nothing there (the requester asks another peer).
+        if from > 0 && from < self.history_from()? {
+            return Ok(out);
+        }
         let mut recs = Vec::new();
         let lo = schema::height_key(from);
         let hi = to.checked_add(1).map(schema::height_key);

@@ -332,7 +332,9 @@ impl<S: Store> Executor<S> {
         let h = block.height();
         let hash = block.hash();
         debug_assert_eq!(h, self.applied + 1);
+        let started = Instant::now();
         let outcome = self.engine.execute_block(&block.txs);
+        let executed = Instant::now();
         // From here until the write succeeds, the engine is ahead of the disk.
         self.poisoned = Some(h);
         let mut batch = Batch::new();
@@ -344,6 +346,7 @@ impl<S: Store> Executor<S> {
         batch.put_encoded(Cf::Roots, &schema::height_key(h), &outcome.state_root);
         batch.put_encoded(Cf::Meta, meta::APPLIED_HEIGHT, &h);
         self.store.write(&batch)?;
+        let committed = Instant::now();
         self.poisoned = None;
         self.applied = h;
         self.applied_hash = hash;
@@ -365,6 +368,8 @@ impl<S: Store> Executor<S> {
             hash,
             state_root: outcome.state_root,
             receipts: outcome.receipts,
+            execute_time: executed - started,
+            commit_time: committed - executed,
         })
     }
 }

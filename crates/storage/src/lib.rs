@@ -40,6 +40,7 @@ pub mod records;
 pub mod replay;
 pub mod rocks;
 pub mod schema;
+pub mod snapshot;
 pub mod store;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
@@ -60,4 +61,5 @@ pub use records::{
 pub use replay::{replay_chain, ReplayProgress, ReplayReport, RootMismatch};
 pub use rocks::RocksStore;
 pub use schema::{Cf, SCHEMA_VERSION};
+pub use snapshot::{Snapshot, SnapshotContent, SnapshotError, SnapshotManifest};
 pub use store::{Batch, BatchOp, Direction, Store};

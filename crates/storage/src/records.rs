@@ -171,4 +171,8 @@ pub struct AppliedBlock {
     pub state_root: Hash,
     /// One receipt per transaction, with its events (for subscriptions).
     pub receipts: Vec<Receipt>,
+    /// Time the engine took to execute the block (for metrics).
+    pub execute_time: std::time::Duration,
+    /// Time the RocksDB batch of the block took to build and write (for metrics).
+    pub commit_time: std::time::Duration,
 }
