@@ -91,6 +91,7 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
                 time_in_force: tif,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             })
         };
         let tx = Tx {
@@ -98,6 +99,7 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
             sender: keys[who],
             nonce: nonces[who],
             payload,
+            valid_until_height: None,
         };
         nonces[who] += 1;
         let hash = tx.hash();

@@ -177,6 +177,7 @@ impl World {
                     },
                     client_order_id: cid.map(ClientOrderId),
                     self_trade: stp,
+                    good_till_height: None,
                 }
                 .into_payload()
             }
@@ -213,6 +214,7 @@ impl World {
             sender,
             nonce,
             payload,
+            valid_until_height: None,
         };
         if let Payload::PlaceOrder(p) = &tx.payload {
             let cfg = &engine.markets()[p.market.0 as usize];

@@ -82,6 +82,7 @@ impl WireTx {
                 sender: self.sender,
                 nonce: self.nonce,
                 payload: self.payload,
+                valid_until_height: None,
             },
             self.signature,
         );
@@ -1233,7 +1234,9 @@ mod tests {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: Some(ClientOrderId(7)),
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(&k)
     }
@@ -1297,7 +1300,9 @@ mod tests {
                 time_in_force: TimeInForce::Ioc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireTaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(&k);
         let v = serde_json::to_value(WireTx::from(&stx)).unwrap();

@@ -52,6 +52,7 @@ impl Order {
             time_in_force: TimeInForce::Gtc,
             client_order_id: None,
             self_trade: SelfTradePrevention::default(),
+            good_till_height: None,
         })
     }
 
@@ -66,6 +67,7 @@ impl Order {
             time_in_force: TimeInForce::Ioc,
             client_order_id: None,
             self_trade: SelfTradePrevention::default(),
+            good_till_height: None,
         })
     }
 
@@ -210,6 +212,7 @@ impl Wallet {
             sender: self.keypair.public(),
             nonce: self.next_nonce,
             payload,
+            valid_until_height: None,
         };
         self.next_nonce += 1;
         tx.sign(&self.keypair)

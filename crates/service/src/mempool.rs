@@ -534,6 +534,7 @@ mod tests {
             sender: k.public(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         }
         .sign(k)
     }
@@ -552,7 +553,9 @@ mod tests {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(k)
     }
