@@ -81,6 +81,14 @@ pub enum AdmitError {
     /// The pool (or this account's share of it) is full.
     #[error("mempool full ({0})")]
     Full(&'static str),
+    /// The next block is above the transaction's `valid_until_height`.
+    #[error("transaction expired: valid until height {valid_until_height}, the next block is {next_height}")]
+    Expired {
+        /// The transaction's last valid height.
+        valid_until_height: u64,
+        /// The height of the next block.
+        next_height: u64,
+    },
 }
 
 impl AdmitError {
@@ -96,6 +104,7 @@ impl AdmitError {
             AdmitError::NonceTaken(_) => "nonce_taken",
             AdmitError::InsufficientBalance { .. } => "insufficient_balance",
             AdmitError::Full(_) => "mempool_full",
+            AdmitError::Expired { .. } => "tx_expired",
         }
     }
 }
@@ -124,6 +133,8 @@ pub struct Mempool {
     accounts: BTreeMap<Address, AccountQueue>,
     bytes: usize,
     seq: u64,
+    /// Pending transactions with a `valid_until_height`, by that height.
+    expiry: std::collections::BTreeSet<(u64, TxHash)>,
 }
 
 impl Mempool {
@@ -137,6 +148,7 @@ impl Mempool {
             accounts: BTreeMap::new(),
             bytes: 0,
             seq: 0,
+            expiry: std::collections::BTreeSet::new(),
         }
     }
 
@@ -298,6 +310,12 @@ impl Mempool {
         if self.entries.contains_key(&hash) {
             return Err(AdmitError::Duplicate);
         }
+        if expired(&tx, engine) {
+            return Err(AdmitError::Expired {
+                valid_until_height: tx.tx.valid_until_height.unwrap_or_default(),
+                next_height: engine.height() + 1,
+            });
+        }
         let sender = tx.sender();
         let expected = engine.next_nonce(&sender);
         let nonce = tx.tx.nonce;
@@ -336,6 +354,9 @@ impl Mempool {
             first_seen: seq,
         });
         q.by_nonce.insert(nonce, hash);
+        if let Some(v) = tx.tx.valid_until_height {
+            self.expiry.insert((v, hash));
+        }
         self.entries.insert(hash, Entry { tx, bytes });
         self.bytes += bytes;
         Ok(hash)
@@ -389,6 +410,9 @@ impl Mempool {
                     want += 1;
                     continue;
                 }
+                if expired(&e.tx, engine) {
+                    break; // the engine would refuse it; later nonces must wait
+                }
                 if out.len() >= max_txs {
                     break 'accounts;
                 }
@@ -411,6 +435,14 @@ impl Mempool {
             self.remove(&tx.hash());
             touched.push(tx.sender());
         }
+        // Transactions that can no longer execute leave too (their nonces stay unused).
+        while let Some(&(until, h)) = self.expiry.first() {
+            if until >= engine.height() + 1 {
+                break;
+            }
+            self.expiry.pop_first();
+            self.remove(&h);
+        }
         touched.sort_unstable();
         touched.dedup();
         for account in touched {
@@ -431,6 +463,9 @@ impl Mempool {
             return;
         };
         self.bytes -= e.bytes;
+        if let Some(v) = e.tx.tx.valid_until_height {
+            self.expiry.remove(&(v, *hash));
+        }
         let sender = e.tx.sender();
         if let Some(q) = self.accounts.get_mut(&sender) {
             q.by_nonce.remove(&e.tx.tx.nonce);
@@ -439,6 +474,14 @@ impl Mempool {
             }
         }
     }
+}
+
+/// True if the next block (the one after the engine's height) is above the
+/// transaction's `valid_until_height`.
+fn expired(tx: &SignedTx, engine: &Engine) -> bool {
+    tx.tx
+        .valid_until_height
+        .is_some_and(|v| v < engine.height() + 1)
 }
 
 /// A limit order must be able to lock what it needs, a transfer to pay its amount, a
@@ -498,7 +541,13 @@ fn balance_precheck(tx: &SignedTx, engine: &Engine) -> Result<(), AdmitError> {
                 None => Ok(()),
             }
         }
-        Payload::CancelOrder(_) | Payload::CancelAll(_) => Ok(()),
+        // Cancels need no funds; batches, amendments and schedule-cancels are checked
+        // action by action by the engine.
+        Payload::CancelOrder(_)
+        | Payload::CancelAll(_)
+        | Payload::Batch(_)
+        | Payload::AmendOrder(_)
+        | Payload::ScheduleCancel(_) => Ok(()),
     }
 }
 
