@@ -1,7 +1,7 @@
 //! The matching engine: accounts, books, matching, settlement and the state root.
 
 use crate::events::{CancelReason, Event, ExpireReason, Fill, Receipt, Rejection};
-use crate::fasthash::FastMap;
+use crate::fasthash::{ClientIdMap, FastMap};
 use crate::market::{fee, MarketConfig, BPS};
 use crate::root::{Accumulator, LeafHasher};
 use crate::state::{
@@ -164,7 +164,7 @@ pub struct Engine {
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     order_index: FastMap<OrderId, u32>,
-    client_index: FastMap<(u32, ClientOrderId), u32>,
+    client_index: ClientIdMap<(u32, ClientOrderId), u32>,
     counters: Counters,
     acc: Accumulator,
     dirty_accounts: Vec<u32>,
@@ -214,7 +214,7 @@ impl Engine {
             slots: Vec::new(),
             free_slots: Vec::new(),
             order_index: FastMap::default(),
-            client_index: FastMap::default(),
+            client_index: ClientIdMap::default(),
             counters: Counters::default(),
             acc: Accumulator::default(),
             dirty_accounts: Vec::new(),
