@@ -359,14 +359,18 @@ bincode::impl_borrow_decode!(PlaceOrder);
 /// Most actions in one [`Batch`].
 pub const MAX_BATCH_ACTIONS: usize = 32;
 
-/// Domain tag of the order ids of orders placed by a batch.
-pub const BATCH_ORDER_DOMAIN: &str = "ledger-node/batch-order/v1";
+/// Domain tag of the order ids of orders placed by a batch (16 bytes).
+pub const BATCH_ORDER_DOMAIN: &[u8; 16] = b"ledger/batch-ord";
 
 /// The order id of the order placed by action `index` of the batch transaction
-/// `tx_hash`: `SHA-256` over [`BATCH_ORDER_DOMAIN`], the transaction hash and the index
-/// (see [`Hash::tagged`]), so a wallet knows every id the moment it signs.
+/// `tx_hash`: `SHA-256(BATCH_ORDER_DOMAIN ‖ tx_hash ‖ index as u32 LE)` (52 bytes, one
+/// SHA-256 block), so a wallet knows every id the moment it signs.
 pub fn batch_order_id(tx_hash: &TxHash, index: u32) -> OrderId {
-    Hash::tagged(BATCH_ORDER_DOMAIN, &[&tx_hash.0, &index.to_le_bytes()])
+    let mut buf = [0u8; 52];
+    buf[..16].copy_from_slice(BATCH_ORDER_DOMAIN);
+    buf[16..48].copy_from_slice(&tx_hash.0);
+    buf[48..].copy_from_slice(&index.to_le_bytes());
+    Hash::digest(&buf)
 }
 
 /// Change an open order of the sender. `price` and `quantity` are the new values (at

@@ -205,7 +205,19 @@ fn generate() -> Value {
         .map(|(name, signer, tx)| {
             let key = Keypair::for_testing(signer);
             let stx = tx.clone().sign(&key);
+            let order_ids: Vec<String> = match &tx.payload {
+                Payload::PlaceOrder(_) => vec![stx.hash().to_hex()],
+                Payload::Batch(b) => b
+                    .actions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| matches!(a, BatchAction::PlaceOrder(_)))
+                    .map(|(i, _)| ledger_types::batch_order_id(&stx.hash(), i as u32).to_hex())
+                    .collect(),
+                _ => Vec::new(),
+            };
             json!({
+                "order_ids": order_ids,
                 "name": name,
                 "signer": signer,
                 "tx": serde_json::to_value(&tx).unwrap(),
@@ -242,7 +254,15 @@ fn canonical_encoding_matches_the_fixed_vectors() {
     );
     assert_eq!(f.len(), n.len(), "the set of vectors changed");
     for (f, n) in f.iter().zip(n) {
-        for field in ["tx", "tx_bytes", "signing_bytes", "hash", "signature", "signed_tx_bytes"] {
+        for field in [
+            "tx",
+            "tx_bytes",
+            "signing_bytes",
+            "hash",
+            "signature",
+            "signed_tx_bytes",
+            "order_ids",
+        ] {
             assert_eq!(
                 f[field], n[field],
                 "vector {:?}: {field} changed (an accidental wire-format change?)",
