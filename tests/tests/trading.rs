@@ -7,12 +7,12 @@
 use futures::StreamExt;
 use ledger_e2e::*;
 use ledger_rpc::{
-    connect, ActionStatus, ApiError, LedgerApiClient, LedgerClient, MarketRef, Order,
-    OrderStatus, OrderStatusFilter, TradeView, TxStatus, TxView, WaitFor, Wallet,
+    connect, ActionStatus, ApiError, LedgerApiClient, LedgerClient, MarketRef, Order, OrderStatus,
+    OrderStatusFilter, TradeView, TxStatus, TxView, WaitFor, Wallet,
 };
 use ledger_types::{
-    batch_order_id, BatchAction, CancelOrder, ClientOrderId, Decimal, Keypair, MarketId,
-    OrderRef, Side, SignedTx,
+    batch_order_id, BatchAction, CancelOrder, ClientOrderId, Decimal, Keypair, MarketId, OrderRef,
+    Side, SignedTx,
 };
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -37,10 +37,16 @@ async fn submit_final(c: &LedgerClient, tx: SignedTx) -> TxView {
 }
 
 async fn open_orders(c: &LedgerClient, who: &Wallet) -> Vec<ledger_rpc::OrderView> {
-    c.get_orders(who.address(), None, Some(OrderStatusFilter::Open), Some(100), None)
-        .await
-        .unwrap()
-        .items
+    c.get_orders(
+        who.address(),
+        None,
+        Some(OrderStatusFilter::Open),
+        Some(100),
+        None,
+    )
+    .await
+    .unwrap()
+    .items
 }
 
 /// Every trade of the market, newest first, following the cursors.
@@ -108,7 +114,9 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
             txs.push(mm.batch(actions));
         }
         // The first batch is sent without waiting, the second with `wait: "final"`.
-        c.submit_tx(txs[0].clone().into(), None, None).await.unwrap();
+        c.submit_tx(txs[0].clone().into(), None, None)
+            .await
+            .unwrap();
         let view = submit_final(&c, txs[1].clone()).await;
         assert_eq!(view.status, TxStatus::Final);
         waited_heights.push(view.block_height.unwrap());
@@ -133,11 +141,13 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
         if round % 2 == 1 {
             // The taker lifts the best two asks.
             let buy = taker.place(
-                Order::limit(m, Side::Buy, Decimal::new(mid + 11, 2), Decimal::new(2, 1))
-                    .ioc(),
+                Order::limit(m, Side::Buy, Decimal::new(mid + 11, 2), Decimal::new(2, 1)).ioc(),
             );
             let v = submit_final(&c, buy).await;
-            assert!(v.events.iter().any(|e| matches!(e, ledger_rpc::EventView::Fill(_))));
+            assert!(v
+                .events
+                .iter()
+                .any(|e| matches!(e, ledger_rpc::EventView::Fill(_))));
         }
     }
     eprintln!(
@@ -148,7 +158,9 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     let h = final_height(&c).await;
     let mut w2 = Wallet::from_node(&c, account(2)).await.unwrap();
     let stale = w2.sign_until(
-        ledger_types::Payload::PlaceOrder(Order::limit(m, Side::Buy, Decimal::from(99), Decimal::ONE).build()),
+        ledger_types::Payload::PlaceOrder(
+            Order::limit(m, Side::Buy, Decimal::from(99), Decimal::ONE).build(),
+        ),
         Some(h.saturating_sub(1)),
     );
     let err = c.submit_tx(stale.into(), None, None).await.unwrap_err();
@@ -159,19 +171,27 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
 
     // A good-till order expires after its height, with an event.
     let h = final_height(&c).await;
-    let gtd = w2.place(Order::limit(m, Side::Buy, Decimal::from(90), Decimal::ONE).good_till(h + 3));
+    let gtd =
+        w2.place(Order::limit(m, Side::Buy, Decimal::from(90), Decimal::ONE).good_till(h + 3));
     let gtd_id = gtd.hash();
     assert_eq!(submit_final(&c, gtd).await.status, TxStatus::Final);
-    wait_until("the good-till order to expire", Duration::from_secs(60), || async {
-        c.get_order(gtd_id).await.map(|o| o.status) == Ok(OrderStatus::Expired)
-    })
+    wait_until(
+        "the good-till order to expire",
+        Duration::from_secs(60),
+        || async { c.get_order(gtd_id).await.map(|o| o.status) == Ok(OrderStatus::Expired) },
+    )
     .await;
 
     // ------------------------------------------------------------- dead man's switch
     let mut w3 = Wallet::from_node(&c, account(3)).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..3 {
-        let tx = w3.place(Order::limit(m, Side::Buy, Decimal::from(80 + i), Decimal::ONE));
+        let tx = w3.place(Order::limit(
+            m,
+            Side::Buy,
+            Decimal::from(80 + i),
+            Decimal::ONE,
+        ));
         ids.push(tx.hash());
         c.submit_tx(tx.into(), None, None).await.unwrap();
     }
@@ -180,15 +200,21 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     assert_eq!(sc.status, TxStatus::Final);
     assert!(sc.block_height.unwrap() < at);
     assert_eq!(open_orders(&c, &w3).await.len(), 3);
-    wait_until("the scheduled cancel height", Duration::from_secs(60), || async {
-        final_height(&c).await >= at
-    })
+    wait_until(
+        "the scheduled cancel height",
+        Duration::from_secs(60),
+        || async { final_height(&c).await >= at },
+    )
     .await;
     assert!(open_orders(&c, &w3).await.is_empty());
     for id in &ids {
         let o = c.get_order(*id).await.unwrap();
         assert_eq!(o.status, OrderStatus::Cancelled);
-        assert_eq!(o.updated_height, Some(at), "cancelled at the switch's height");
+        assert_eq!(
+            o.updated_height,
+            Some(at),
+            "cancelled at the switch's height"
+        );
     }
 
     // --------------------------------------------------------------- account history
@@ -218,7 +244,12 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
             .filter(|t| t.maker == who.address() || t.taker == who.address())
             .collect();
         assert!(!expected.is_empty());
-        assert_eq!(fills.iter().collect::<Vec<_>>(), expected, "fills of {}", who.address());
+        assert_eq!(
+            fills.iter().collect::<Vec<_>>(),
+            expected,
+            "fills of {}",
+            who.address()
+        );
     }
     let sent = c
         .get_account_transfers(taker.address(), None, None)
@@ -236,7 +267,10 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     let mut txs = Vec::new();
     let mut cursor = None;
     loop {
-        let page = c.get_account_txs(mm.address(), Some(4), cursor).await.unwrap();
+        let page = c
+            .get_account_txs(mm.address(), Some(4), cursor)
+            .await
+            .unwrap();
         txs.extend(page.items);
         match page.next_cursor {
             Some(x) => cursor = Some(x),
@@ -244,9 +278,14 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
         }
     }
     assert_eq!(txs.len() as u128, rounds * 2);
-    assert!(txs.windows(2).all(|w| w[0].block_height >= w[1].block_height));
+    assert!(txs
+        .windows(2)
+        .all(|w| w[0].block_height >= w[1].block_height));
     let w3_txs = c.get_account_txs(w3.address(), None, None).await.unwrap();
-    assert_eq!(w3_txs.items[0].hash, transfer.hash, "received transfers are listed");
+    assert_eq!(
+        w3_txs.items[0].hash, transfer.hash,
+        "received transfers are listed"
+    );
 
     // ------------------------------------------------------------ candles and stats
     let candles = c
@@ -256,7 +295,12 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     let n: u64 = candles.items.iter().map(|k| k.trades).sum();
     assert_eq!(n, trades.len() as u64);
     let blocks = c
-        .get_candles(MarketRef::Symbol("BTC/USD".into()), "10b".into(), Some(100), None)
+        .get_candles(
+            MarketRef::Symbol("BTC/USD".into()),
+            "10b".into(),
+            Some(100),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(blocks.items.iter().map(|k| k.trades).sum::<u64>(), n);
@@ -267,7 +311,10 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     assert_eq!(stats.trades, n);
     assert_eq!(stats.last_price, Some(trades[0].price));
     assert_eq!(stats.close, Some(trades[0].price));
-    assert!(trades.iter().all(|t| t.time_ms > 1_600_000_000_000), "trades carry block time");
+    assert!(
+        trades.iter().all(|t| t.time_ms > 1_600_000_000_000),
+        "trades carry block time"
+    );
     let b = c
         .get_block(ledger_rpc::BlockSelector::Final, None)
         .await
@@ -286,7 +333,12 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     let ws = connect(&net.info.nodes[1].rpc_url.replace("http://", "ws://"))
         .await
         .unwrap();
-    let tx = taker.place(Order::limit(m, Side::Sell, Decimal::from(200), Decimal::ONE));
+    let tx = taker.place(Order::limit(
+        m,
+        Side::Sell,
+        Decimal::from(200),
+        Decimal::ONE,
+    ));
     let hash = tx.hash();
     c.submit_tx(tx.into(), None, None).await.unwrap();
     // node-1 may not have it yet: subscribe once it knows the transaction.
@@ -307,7 +359,11 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
             break;
         }
     }
-    assert_eq!(seen.last(), Some(&TxStatus::Final), "statuses seen: {seen:?}");
+    assert_eq!(
+        seen.last(),
+        Some(&TxStatus::Final),
+        "statuses seen: {seen:?}"
+    );
     let distinct: BTreeSet<String> = seen.iter().map(|s| format!("{s:?}")).collect();
     assert_eq!(distinct.len(), seen.len(), "each status once: {seen:?}");
 
@@ -331,9 +387,11 @@ async fn bots_trade_through_batches_waits_expiry_and_history() {
     };
     let target = final_height(&c).await;
     for cl in &cs {
-        wait_until("nodes at the same height", Duration::from_secs(30), || async {
-            final_height(cl).await >= target
-        })
+        wait_until(
+            "nodes at the same height",
+            Duration::from_secs(30),
+            || async { final_height(cl).await >= target },
+        )
         .await;
     }
     let refs: Vec<&LedgerClient> = cs.iter().collect();

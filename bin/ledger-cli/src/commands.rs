@@ -5,7 +5,8 @@ use crate::error::{CliError, CliResult, RpcResultExt};
 use crate::keys::{parse_seed, KeyInfo};
 use crate::output::{align_right, dec, details, opt, print_json, short, table};
 use crate::{
-    AccountArg, BatchArgs, CancelArgs, Ctx, KeysCmd, OrderType, PlaceArgs, SideArg, Stp, Tif, TransferArgs,
+    AccountArg, BatchArgs, CancelArgs, Ctx, KeysCmd, OrderType, PlaceArgs, SideArg, Stp, Tif,
+    TransferArgs,
 };
 use ledger_rpc::{
     AccountView, ActionStatus, BlockSelector, EventView, LedgerApiClient, LedgerClient, MarketRef,
@@ -483,10 +484,10 @@ async fn submit_and_wait(ctx: &Ctx, stx: SignedTx, timeout: f64) -> CliResult<Tx
         .submit_tx(stx.into(), Some(WaitFor::Final), Some(ms))
         .await
     {
-        Ok(s) => s
-            .tx
-            .map(|v| *v)
-            .ok_or_else(|| CliError::failed("the node answered without the transaction")),
+        Ok(s) => {
+            s.tx.map(|v| *v)
+                .ok_or_else(|| CliError::failed("the node answered without the transaction"))
+        }
         Err(e) => {
             let err = CliError::from_client(url, &e);
             match &err {
@@ -714,14 +715,7 @@ pub async fn order_place(ctx: &Ctx, p: PlaceArgs) -> CliResult<()> {
     if let Some(c) = submitted.client_order_id {
         lines.push(("client id", c.to_string()));
     }
-    finish_write(
-        ctx,
-        &submitted,
-        hash,
-        lines,
-        waited,
-        &Names::new(&markets),
-    )
+    finish_write(ctx, &submitted, hash, lines, waited, &Names::new(&markets))
 }
 
 /// `order cancel`.
@@ -850,7 +844,10 @@ pub async fn order_batch(ctx: &Ctx, b: BatchArgs) -> CliResult<()> {
         let s = client.submit_tx(stx.into(), None, None).await.at(url)?;
         (serde_json::to_value(&s).unwrap_or_default(), None)
     };
-    let mut rows = vec![("batch", format!("{n} actions")), ("tx hash", hash.to_hex())];
+    let mut rows = vec![
+        ("batch", format!("{n} actions")),
+        ("tx hash", hash.to_hex()),
+    ];
     for (i, l) in lines.iter().enumerate() {
         rows.push((
             if i == 0 { "orders" } else { "" },

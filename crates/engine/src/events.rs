@@ -313,7 +313,9 @@ pub enum Rejection {
     Overflow,
     /// The block is above the transaction's `valid_until_height` (no effect: the nonce
     /// is not used).
-    #[error("transaction expired: valid until height {valid_until_height}, block height is {height}")]
+    #[error(
+        "transaction expired: valid until height {valid_until_height}, block height is {height}"
+    )]
     TxExpired {
         /// The transaction's last valid height.
         valid_until_height: u64,

@@ -133,7 +133,10 @@ mod tests {
                 let keys: Vec<(u32, ClientOrderId)> =
                     (0..4096u128).map(|i| (7, ClientOrderId(f(i)))).collect();
                 let (low, top) = spread(&keys, &b);
-                assert!(low > 900, "seed {seed} pattern {p}: {low} of 1024 buckets used");
+                assert!(
+                    low > 900,
+                    "seed {seed} pattern {p}: {low} of 1024 buckets used"
+                );
                 assert!(top > 120, "seed {seed} pattern {p}: {top} of 128 tags used");
             }
         }
@@ -156,8 +159,9 @@ mod tests {
         // in their top bits land in a handful of buckets (measured here, every seed).
         for _ in 0..4 {
             let b = KeyHasherBuilder::default();
-            let keys: Vec<(u32, ClientOrderId)> =
-                (0..4096u128).map(|i| (7, ClientOrderId(i << 116))).collect();
+            let keys: Vec<(u32, ClientOrderId)> = (0..4096u128)
+                .map(|i| (7, ClientOrderId(i << 116)))
+                .collect();
             let low: BTreeSet<u64> = keys.iter().map(|k| b.hash_one(k) & 1023).collect();
             assert!(low.len() < 64, "{} buckets", low.len());
         }

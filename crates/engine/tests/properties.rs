@@ -126,18 +126,51 @@ fn stp() -> impl Strategy<Value = SelfTradePrevention> {
 }
 
 fn place(who: std::ops::Range<usize>) -> impl Strategy<Value = Op> {
-    (who, 0..2u32, side(), prop::bool::weighted(0.15), -6..7i64,
-     prop_oneof![1..30u64, 1..3_000_000u64], tif(),
-     prop::option::weighted(0.3, 0..4u128), stp(), any::<bool>(),
-     prop::option::weighted(0.3, 0..4u64))
-        .prop_map(|(who, market, side, market_order, offset, lots, tif, cid, stp, bound, gtd)| {
-            Op::Place { who, market, side, market_order, offset, lots, tif, cid, stp, bound, gtd }
-        })
+    (
+        who,
+        0..2u32,
+        side(),
+        prop::bool::weighted(0.15),
+        -6..7i64,
+        prop_oneof![1..30u64, 1..3_000_000u64],
+        tif(),
+        prop::option::weighted(0.3, 0..4u128),
+        stp(),
+        any::<bool>(),
+        prop::option::weighted(0.3, 0..4u64),
+    )
+        .prop_map(
+            |(who, market, side, market_order, offset, lots, tif, cid, stp, bound, gtd)| {
+                Op::Place {
+                    who,
+                    market,
+                    side,
+                    market_order,
+                    offset,
+                    lots,
+                    tif,
+                    cid,
+                    stp,
+                    bound,
+                    gtd,
+                }
+            },
+        )
 }
 
 fn amend(who: std::ops::Range<usize>) -> impl Strategy<Value = Op> {
-    (who, any::<usize>(), prop::option::of(-6..7i64), prop::option::of(prop_oneof![1..30u64, 1..3_000_000u64]))
-        .prop_map(|(who, pick, offset, lots)| Op::Amend { who, pick, offset, lots })
+    (
+        who,
+        any::<usize>(),
+        prop::option::of(-6..7i64),
+        prop::option::of(prop_oneof![1..30u64, 1..3_000_000u64]),
+    )
+        .prop_map(|(who, pick, offset, lots)| Op::Amend {
+            who,
+            pick,
+            offset,
+            lots,
+        })
 }
 
 fn batch_action() -> impl Strategy<Value = Op> {
@@ -223,7 +256,9 @@ impl World {
 
     fn tx(&mut self, engine: &Engine, op: &Op) -> Tx {
         let (op, valid_until_height) = match op {
-            Op::Expiring { op, offset } => (&**op, Some(self.height.saturating_add_signed(*offset))),
+            Op::Expiring { op, offset } => {
+                (&**op, Some(self.height.saturating_add_signed(*offset)))
+            }
             op => (op, None),
         };
         let sender = self.keys[op.who()].public();
@@ -323,9 +358,9 @@ impl World {
                 pick, offset, lots, ..
             } => {
                 let id = self.pick(pick);
-                let cfg = engine
-                    .order(&id)
-                    .map_or(&engine.markets()[0], |o| &engine.markets()[o.market.0 as usize]);
+                let cfg = engine.order(&id).map_or(&engine.markets()[0], |o| {
+                    &engine.markets()[o.market.0 as usize]
+                });
                 Payload::AmendOrder(AmendOrder {
                     order: OrderRef::OrderId(id),
                     price: offset.map(|o| cfg.ticks_to_price((1_000 + o).max(1) as u64)),
@@ -363,7 +398,10 @@ impl IntoPayload for PlaceOrder {
 
 fn check_fills(world: &mut World, events: &[Event]) -> Result<(), TestCaseError> {
     for e in events {
-        if let Event::OrderAmended { order_id, price, .. } = e {
+        if let Event::OrderAmended {
+            order_id, price, ..
+        } = e
+        {
             let side = world.limits[order_id].0;
             world.limits.insert(*order_id, (side, Some(*price)));
         }

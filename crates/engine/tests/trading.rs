@@ -2,9 +2,7 @@
 //! good-till-height orders and the dead man's switch. One test per rule and per
 //! rejection reason.
 
-use ledger_engine::{
-    Balance, CancelReason, Engine, Event, ExpireReason, OrderRecord, Rejection,
-};
+use ledger_engine::{Balance, CancelReason, Engine, Event, ExpireReason, OrderRecord, Rejection};
 use ledger_types::{
     batch_order_id, AmendOrder, AssetId, Batch, BatchAction, CancelOrder, ClientOrderId, Decimal,
     Genesis, Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder, ScheduleCancel,
@@ -111,7 +109,11 @@ impl H {
         self.ok(who, Payload::PlaceOrder(o)).0
     }
 
-    fn batch(&mut self, who: usize, actions: Vec<BatchAction>) -> (TxHash, Vec<Event>, Vec<Result<(), Rejection>>) {
+    fn batch(
+        &mut self,
+        who: usize,
+        actions: Vec<BatchAction>,
+    ) -> (TxHash, Vec<Event>, Vec<Result<(), Rejection>>) {
         let (h, ev) = self.ok(who, Payload::Batch(Batch { actions }));
         (h, ev, self.engine.take_action_results())
     }
@@ -160,19 +162,35 @@ fn batch_applies_actions_in_order_with_one_result_each() {
             }),
             BatchAction::PlaceOrder(with_cid(buy("100", "1"), 1)),
             BatchAction::PlaceOrder(with_cid(sell("101", "1"), 2)),
-            BatchAction::AmendOrder(amend(OrderRef::ClientOrderId(ClientOrderId(2)), Some("102"), None)),
+            BatchAction::AmendOrder(amend(
+                OrderRef::ClientOrderId(ClientOrderId(2)),
+                Some("102"),
+                None,
+            )),
         ],
     );
     assert_eq!(results, vec![Ok(()), Ok(()), Ok(()), Ok(())]);
     assert!(h.order(&old).is_none());
     let bid = batch_order_id(&hash, 1);
     let ask = batch_order_id(&hash, 2);
-    assert_eq!(h.order(&bid).unwrap().client_order_id, Some(ClientOrderId(1)));
+    assert_eq!(
+        h.order(&bid).unwrap().client_order_id,
+        Some(ClientOrderId(1))
+    );
     assert_eq!(h.order(&ask).unwrap().price, 10_200);
     // Events in action order: cancel, accept+rest, accept+rest, amend.
-    assert!(matches!(events[0], Event::OrderCancelled { reason: CancelReason::User, .. }));
+    assert!(matches!(
+        events[0],
+        Event::OrderCancelled {
+            reason: CancelReason::User,
+            ..
+        }
+    ));
     assert!(matches!(&events[1], Event::OrderAccepted { order_id, .. } if *order_id == bid));
-    assert!(matches!(events.last(), Some(Event::OrderAmended { price: 10_200, .. })));
+    assert!(matches!(
+        events.last(),
+        Some(Event::OrderAmended { price: 10_200, .. })
+    ));
     // One nonce for the whole batch.
     assert_eq!(h.engine.next_nonce(&h.keys[0].public()), 2);
     h.check();
@@ -224,7 +242,10 @@ fn batch_actions_trade_like_single_orders() {
         _ => None,
     });
     let fill = fill.expect("a fill");
-    assert_eq!((fill.maker_order, fill.taker_order), (ask, batch_order_id(&hash, 0)));
+    assert_eq!(
+        (fill.maker_order, fill.taker_order),
+        (ask, batch_order_id(&hash, 0))
+    );
     assert_eq!(fill.quantity, 4_000);
     h.check();
 }
@@ -233,16 +254,15 @@ fn batch_actions_trade_like_single_orders() {
 fn empty_and_oversized_batches_are_rejected_and_use_the_nonce() {
     let mut h = H::new();
     assert_eq!(
-        h.submit(0, Payload::Batch(Batch { actions: vec![] })).unwrap_err(),
+        h.submit(0, Payload::Batch(Batch { actions: vec![] }))
+            .unwrap_err(),
         Rejection::EmptyBatch
     );
     let too_many = vec![BatchAction::PlaceOrder(buy("1", "0.0001")); MAX_BATCH_ACTIONS + 1];
     assert_eq!(
-        h.submit(0, Payload::Batch(Batch { actions: too_many })).unwrap_err(),
-        Rejection::BatchTooLarge {
-            max: 32,
-            got: 33
-        }
+        h.submit(0, Payload::Batch(Batch { actions: too_many }))
+            .unwrap_err(),
+        Rejection::BatchTooLarge { max: 32, got: 33 }
     );
     assert_eq!(h.engine.order_count(), 0);
     assert_eq!(h.engine.next_nonce(&h.keys[0].public()), 2);
@@ -265,14 +285,28 @@ fn size_decrease_keeps_priority() {
     let first = h.place(0, sell("100", "2"));
     let second = h.place(1, sell("100", "1"));
     let seq = h.order(&first).unwrap().seq;
-    let (_, ev) = h.ok(0, Payload::AmendOrder(amend(OrderRef::OrderId(first), None, Some("1.5"))));
+    let (_, ev) = h.ok(
+        0,
+        Payload::AmendOrder(amend(OrderRef::OrderId(first), None, Some("1.5"))),
+    );
     assert!(matches!(
         ev[..],
-        [Event::OrderAmended { quantity: 15_000, remaining: 15_000, priority_kept: true, .. }]
+        [Event::OrderAmended {
+            quantity: 15_000,
+            remaining: 15_000,
+            priority_kept: true,
+            ..
+        }]
     ));
     let o = h.order(&first).unwrap();
     assert_eq!((o.seq, o.quantity, o.remaining), (seq, 15_000, 15_000));
-    assert_eq!(h.bal(0, BTC), Balance { free: BTC0 - 150_000_000, locked: 150_000_000 });
+    assert_eq!(
+        h.bal(0, BTC),
+        Balance {
+            free: BTC0 - 150_000_000,
+            locked: 150_000_000
+        }
+    );
     let depth = h.engine.depth(BTC_USD, 1).unwrap();
     assert_eq!(depth.asks[0].quantity, 25_000);
     // A taker still meets the amended order first.
@@ -287,14 +321,30 @@ fn price_change_or_size_increase_loses_priority() {
     let mut h = H::new();
     let a = h.place(0, sell("100", "1"));
     let b = h.place(1, sell("100", "1"));
-    let (_, ev) = h.ok(0, Payload::AmendOrder(amend(OrderRef::OrderId(a), None, Some("2"))));
-    assert!(matches!(ev[..], [Event::OrderAmended { priority_kept: false, .. }]));
+    let (_, ev) = h.ok(
+        0,
+        Payload::AmendOrder(amend(OrderRef::OrderId(a), None, Some("2"))),
+    );
+    assert!(matches!(
+        ev[..],
+        [Event::OrderAmended {
+            priority_kept: false,
+            ..
+        }]
+    ));
     let (_, ev) = h.submit(2, Payload::PlaceOrder(buy("100", "1"))).unwrap();
-    assert_eq!(maker_of_fills(&ev), vec![b], "the enlarged order went to the back");
+    assert_eq!(
+        maker_of_fills(&ev),
+        vec![b],
+        "the enlarged order went to the back"
+    );
 
     let c = h.place(1, sell("101", "1"));
     // `a` moves to 101: behind `c`, which was there first.
-    h.ok(0, Payload::AmendOrder(amend(OrderRef::OrderId(a), Some("101"), None)));
+    h.ok(
+        0,
+        Payload::AmendOrder(amend(OrderRef::OrderId(a), Some("101"), None)),
+    );
     let (_, ev) = h.submit(2, Payload::PlaceOrder(buy("101", "1"))).unwrap();
     assert_eq!(maker_of_fills(&ev), vec![c]);
     let o = h.order(&a).unwrap();
@@ -307,13 +357,25 @@ fn price_change_or_size_increase_loses_priority() {
 fn amending_a_partly_filled_buy_relocks_for_the_new_open_quantity() {
     let mut h = H::new();
     let bid = h.place(0, with_cid(buy("100", "2"), 5));
-    h.submit(1, Payload::PlaceOrder(sell("100", "0.5"))).unwrap();
+    h.submit(1, Payload::PlaceOrder(sell("100", "0.5")))
+        .unwrap();
     // 0.5 filled; new total 1 at 90 -> 0.5 open at 90 = 45 USD + max fee 5 bps.
     let (_, ev) = h.ok(
         0,
-        Payload::AmendOrder(amend(OrderRef::ClientOrderId(ClientOrderId(5)), Some("90"), Some("1"))),
+        Payload::AmendOrder(amend(
+            OrderRef::ClientOrderId(ClientOrderId(5)),
+            Some("90"),
+            Some("1"),
+        )),
     );
-    assert!(matches!(ev[..], [Event::OrderAmended { remaining: 5_000, quantity: 10_000, .. }]));
+    assert!(matches!(
+        ev[..],
+        [Event::OrderAmended {
+            remaining: 5_000,
+            quantity: 10_000,
+            ..
+        }]
+    ));
     let o = h.order(&bid).unwrap();
     assert_eq!(o.locked, 45_000_000 + 22_500);
     assert_eq!(h.bal(0, USD).locked, o.locked);
@@ -325,10 +387,14 @@ fn amend_rejections_leave_the_order_unchanged() {
     let mut h = H::new();
     let bid = h.place(0, buy("100", "2"));
     h.place(1, sell("105", "1"));
-    h.submit(1, Payload::PlaceOrder(sell("100", "0.5"))).unwrap();
+    h.submit(1, Payload::PlaceOrder(sell("100", "0.5")))
+        .unwrap();
     let before = h.order(&bid).unwrap();
     let cases: Vec<(AmendOrder, Rejection)> = vec![
-        (amend(OrderRef::OrderId(bid), None, None), Rejection::EmptyAmend),
+        (
+            amend(OrderRef::OrderId(bid), None, None),
+            Rejection::EmptyAmend,
+        ),
         (
             amend(OrderRef::OrderId(bid), Some("105"), None),
             Rejection::AmendWouldCross,
@@ -337,8 +403,14 @@ fn amend_rejections_leave_the_order_unchanged() {
             amend(OrderRef::OrderId(bid), None, Some("0.5")),
             Rejection::AmendBelowFilled { filled_lots: 5_000 },
         ),
-        (amend(OrderRef::OrderId(bid), Some("100.001"), None), Rejection::InvalidPrice),
-        (amend(OrderRef::OrderId(bid), None, Some("0.00001")), Rejection::InvalidQuantity),
+        (
+            amend(OrderRef::OrderId(bid), Some("100.001"), None),
+            Rejection::InvalidPrice,
+        ),
+        (
+            amend(OrderRef::OrderId(bid), None, Some("0.00001")),
+            Rejection::InvalidQuantity,
+        ),
         (
             amend(OrderRef::OrderId(TxHash::digest(b"none")), Some("99"), None),
             Rejection::OrderNotFound,
@@ -354,19 +426,30 @@ fn amend_rejections_leave_the_order_unchanged() {
     }
     // Someone else's order is not found.
     assert_eq!(
-        h.submit(2, Payload::AmendOrder(amend(OrderRef::OrderId(bid), Some("99"), None)))
-            .unwrap_err(),
+        h.submit(
+            2,
+            Payload::AmendOrder(amend(OrderRef::OrderId(bid), Some("99"), None))
+        )
+        .unwrap_err(),
         Rejection::OrderNotFound
     );
     // An increase the free balance cannot pay for.
     let free = h.bal(0, USD).free;
     let r = h
-        .submit(0, Payload::AmendOrder(amend(OrderRef::OrderId(bid), None, Some("1000000"))))
+        .submit(
+            0,
+            Payload::AmendOrder(amend(OrderRef::OrderId(bid), None, Some("1000000"))),
+        )
         .unwrap_err();
-    assert!(matches!(r, Rejection::InsufficientBalance { asset: USD, available, .. } if available == free + before.locked));
+    assert!(
+        matches!(r, Rejection::InsufficientBalance { asset: USD, available, .. } if available == free + before.locked)
+    );
     assert_eq!(h.order(&bid).unwrap(), before);
     // Same price and quantity: accepted, nothing happens.
-    let (_, ev) = h.ok(0, Payload::AmendOrder(amend(OrderRef::OrderId(bid), Some("100"), Some("2"))));
+    let (_, ev) = h.ok(
+        0,
+        Payload::AmendOrder(amend(OrderRef::OrderId(bid), Some("100"), Some("2"))),
+    );
     assert!(ev.is_empty());
     assert_eq!(h.order(&bid).unwrap(), before);
     h.check();
@@ -387,9 +470,23 @@ fn transactions_past_valid_until_height_have_no_effect() {
             height: 10
         }
     );
-    assert!(Rejection::TxExpired { valid_until_height: 9, height: 10 }.is_stateless());
-    assert_eq!(h.engine.next_nonce(&h.keys[0].public()), 0, "nonce not used");
-    assert_eq!(h.bal(0, USD), Balance { free: USD0, locked: 0 });
+    assert!(Rejection::TxExpired {
+        valid_until_height: 9,
+        height: 10
+    }
+    .is_stateless());
+    assert_eq!(
+        h.engine.next_nonce(&h.keys[0].public()),
+        0,
+        "nonce not used"
+    );
+    assert_eq!(
+        h.bal(0, USD),
+        Balance {
+            free: USD0,
+            locked: 0
+        }
+    );
     // Valid through its height.
     tx.valid_until_height = Some(10);
     h.apply(tx).unwrap();
@@ -429,7 +526,8 @@ fn good_till_rules() {
     let mut h = H::new();
     h.engine.begin_block(8);
     assert_eq!(
-        h.submit(0, Payload::PlaceOrder(gtd(buy("100", "1"), 7))).unwrap_err(),
+        h.submit(0, Payload::PlaceOrder(gtd(buy("100", "1"), 7)))
+            .unwrap_err(),
         Rejection::GoodTillInPast {
             good_till_height: 7,
             height: 8
@@ -447,7 +545,12 @@ fn good_till_rules() {
     alo.time_in_force = TimeInForce::PostOnly;
     let a = h.place(0, alo);
     let b = h.place(0, gtd(sell("111", "1"), 9));
-    h.ok(0, Payload::CancelOrder(CancelOrder { order: OrderRef::OrderId(b) }));
+    h.ok(
+        0,
+        Payload::CancelOrder(CancelOrder {
+            order: OrderRef::OrderId(b),
+        }),
+    );
     h.submit(1, Payload::PlaceOrder(buy("110", "1"))).unwrap();
     assert!(h.order(&a).is_none());
     h.check();
@@ -462,11 +565,17 @@ fn good_till_survives_restore_and_changes_the_root() {
     let tx = twin_tx(&h, 0, buy("100", "1"));
     let id = h.place(0, gtd(buy("100", "1"), 4));
     twin.apply(&tx, tx.hash()).unwrap();
-    assert_ne!(h.engine.commit(), twin.commit(), "the good-till height is in the root");
+    assert_ne!(
+        h.engine.commit(),
+        twin.commit(),
+        "the good-till height is in the root"
+    );
     let mut restored = Engine::restore(&h.genesis, h.engine.export_state()).unwrap();
     assert_eq!(restored.height(), 1);
     let out = restored.execute_block_at(5, &[]);
-    assert!(matches!(&out.block_events[..], [Event::OrderExpired { order_id, .. }] if *order_id == id));
+    assert!(
+        matches!(&out.block_events[..], [Event::OrderExpired { order_id, .. }] if *order_id == id)
+    );
 }
 
 fn twin_tx(h: &H, who: usize, o: PlaceOrder) -> Tx {
@@ -482,7 +591,10 @@ fn schedule_cancel_fires_at_its_height() {
     let a = h.place(0, buy("100", "1"));
     let b = h.place(0, sell("110", "1"));
     let other = h.place(1, buy("99", "1"));
-    let (_, ev) = h.ok(0, Payload::ScheduleCancel(ScheduleCancel { at_height: Some(5) }));
+    let (_, ev) = h.ok(
+        0,
+        Payload::ScheduleCancel(ScheduleCancel { at_height: Some(5) }),
+    );
     assert_eq!(
         ev,
         vec![Event::CancelScheduled {
@@ -490,21 +602,43 @@ fn schedule_cancel_fires_at_its_height() {
             at_height: Some(5)
         }]
     );
-    assert_eq!(h.engine.account(&h.keys[0].public()).unwrap().cancel_at_height, Some(5));
+    assert_eq!(
+        h.engine
+            .account(&h.keys[0].public())
+            .unwrap()
+            .cancel_at_height,
+        Some(5)
+    );
     assert!(h.engine.execute_block_at(4, &[]).block_events.is_empty());
     let out = h.engine.execute_block_at(5, &[]);
     let cancelled: Vec<_> = out
         .block_events
         .iter()
         .map(|e| match e {
-            Event::OrderCancelled { order_id, reason: CancelReason::Scheduled, .. } => *order_id,
+            Event::OrderCancelled {
+                order_id,
+                reason: CancelReason::Scheduled,
+                ..
+            } => *order_id,
             other => panic!("unexpected {other:?}"),
         })
         .collect();
     assert_eq!(cancelled, vec![a, b]);
     assert!(h.order(&other).is_some());
-    assert_eq!(h.bal(0, USD), Balance { free: USD0, locked: 0 });
-    assert_eq!(h.engine.account(&h.keys[0].public()).unwrap().cancel_at_height, None);
+    assert_eq!(
+        h.bal(0, USD),
+        Balance {
+            free: USD0,
+            locked: 0
+        }
+    );
+    assert_eq!(
+        h.engine
+            .account(&h.keys[0].public())
+            .unwrap()
+            .cancel_at_height,
+        None
+    );
     h.check();
 }
 
@@ -513,24 +647,40 @@ fn schedule_cancel_can_be_renewed_or_cleared() {
     let mut h = H::new();
     h.engine.begin_block(1);
     let a = h.place(0, buy("100", "1"));
-    h.ok(0, Payload::ScheduleCancel(ScheduleCancel { at_height: Some(3) }));
+    h.ok(
+        0,
+        Payload::ScheduleCancel(ScheduleCancel { at_height: Some(3) }),
+    );
     h.engine.begin_block(2);
     // Renewed before it fires: moves to 6.
-    h.ok(0, Payload::ScheduleCancel(ScheduleCancel { at_height: Some(6) }));
+    h.ok(
+        0,
+        Payload::ScheduleCancel(ScheduleCancel { at_height: Some(6) }),
+    );
     assert!(h.engine.execute_block_at(3, &[]).block_events.is_empty());
     assert!(h.order(&a).is_some());
     let restored = Engine::restore(&h.genesis, h.engine.export_state()).unwrap();
     assert_eq!(
-        restored.account(&h.keys[0].public()).unwrap().cancel_at_height,
+        restored
+            .account(&h.keys[0].public())
+            .unwrap()
+            .cancel_at_height,
         Some(6)
     );
     // Cleared: nothing fires.
-    h.ok(0, Payload::ScheduleCancel(ScheduleCancel { at_height: None }));
+    h.ok(
+        0,
+        Payload::ScheduleCancel(ScheduleCancel { at_height: None }),
+    );
     assert!(h.engine.execute_block_at(6, &[]).block_events.is_empty());
     assert!(h.order(&a).is_some());
     // Not in the future.
     assert_eq!(
-        h.submit(0, Payload::ScheduleCancel(ScheduleCancel { at_height: Some(6) })).unwrap_err(),
+        h.submit(
+            0,
+            Payload::ScheduleCancel(ScheduleCancel { at_height: Some(6) })
+        )
+        .unwrap_err(),
         Rejection::ScheduleNotInFuture {
             at_height: 6,
             height: 6
@@ -545,7 +695,13 @@ fn schedule_cancel_can_be_renewed_or_cleared() {
 fn block_receipts_carry_per_action_results() {
     let mut h = H::new();
     let sign = |h: &H, who: usize, payload: Payload, nonce: u64| -> SignedTx {
-        Tx::new(h.genesis.chain_id.clone(), h.keys[who].public(), nonce, payload).sign(&h.keys[who])
+        Tx::new(
+            h.genesis.chain_id.clone(),
+            h.keys[who].public(),
+            nonce,
+            payload,
+        )
+        .sign(&h.keys[who])
     };
     let batch = sign(
         &h,
@@ -561,7 +717,10 @@ fn block_receipts_carry_per_action_results() {
     let plain = sign(&h, 1, Payload::PlaceOrder(sell("120", "1")), 0);
     let out = h.engine.execute_block(&[batch, plain]);
     assert_eq!(out.receipts[0].result, Ok(()));
-    assert_eq!(out.receipts[0].actions, vec![Ok(()), Err(Rejection::InvalidQuantity)]);
+    assert_eq!(
+        out.receipts[0].actions,
+        vec![Ok(()), Err(Rejection::InvalidQuantity)]
+    );
     assert!(out.receipts[1].actions.is_empty());
     assert_eq!(h.engine.height(), 1);
     h.check();

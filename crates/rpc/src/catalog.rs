@@ -371,7 +371,12 @@ impl Catalog {
         let m = self.market_or_fallback(market);
         let px = |t: u64| m.ticks_to_price(t);
         let (ohlc, volume, quote, trades) = match ohlcv {
-            Some((ohlc, v, q, n)) => (Some(ohlc.map(px)), m.lots_to_quantity(v), m.quote_amount(q), n),
+            Some((ohlc, v, q, n)) => (
+                Some(ohlc.map(px)),
+                m.lots_to_quantity(v),
+                m.quote_amount(q),
+                n,
+            ),
             None => (None, Decimal::ZERO, Decimal::ZERO, 0),
         };
         MarketStatsView {
@@ -421,7 +426,9 @@ impl Catalog {
                     quantity: m.lots_to_quantity(*quantity),
                 }
             }
-            Event::Fill(f) => EventView::Fill(Box::new(self.trade(f, block_height, time_ms, tx_hash))),
+            Event::Fill(f) => {
+                EventView::Fill(Box::new(self.trade(f, block_height, time_ms, tx_hash)))
+            }
             Event::OrderRested {
                 order_id,
                 client_order_id,
@@ -936,7 +943,11 @@ pub(crate) fn render_rejection(
             valid_until_height,
             height,
         } => {
-            height_details(&mut put, ("valid_until_height", *valid_until_height), *height);
+            height_details(
+                &mut put,
+                ("valid_until_height", *valid_until_height),
+                *height,
+            );
             "valid_until_height"
         }
         Rejection::EmptyBatch => "payload.actions",

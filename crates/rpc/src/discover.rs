@@ -94,64 +94,172 @@ const fn sub(
 
 /// Every method of the API, in the order of `API.md`.
 pub const METHODS: &[Method] = &[
-    m("submit_order", "Submit a signed place_order transaction.", &[p("tx", "WireTx")], "OrderSubmitted"),
-    m("cancel_order", "Submit a signed cancel_order or cancel_all transaction.", &[p("tx", "WireTx")], "TxSubmitted"),
+    m(
+        "submit_order",
+        "Submit a signed place_order transaction.",
+        &[p("tx", "WireTx")],
+        "OrderSubmitted",
+    ),
+    m(
+        "cancel_order",
+        "Submit a signed cancel_order or cancel_all transaction.",
+        &[p("tx", "WireTx")],
+        "TxSubmitted",
+    ),
     m(
         "submit_tx",
         "Submit any signed transaction; optionally wait until it is included or final.",
-        &[p("tx", "WireTx"), o("wait", "WaitFor"), o("timeout_ms", "integer")],
+        &[
+            p("tx", "WireTx"),
+            o("wait", "WaitFor"),
+            o("timeout_ms", "integer"),
+        ],
         "TxSubmitted",
     ),
-    m("get_tx", "A transaction with its status and receipt.", &[p("hash", "string")], "TxView"),
-    m("get_txs", "Many transactions at once (null for unknown hashes).", &[p("hashes", "array")], "TxViewOrNullList"),
-    m("get_block", "A block by height, hash, latest or final.", &[p("block", "string"), o("include_txs", "boolean")], "BlockView"),
-    m("get_account", "Balances and nonces of an account.", &[p("account", "string")], "AccountView"),
+    m(
+        "get_tx",
+        "A transaction with its status and receipt.",
+        &[p("hash", "string")],
+        "TxView",
+    ),
+    m(
+        "get_txs",
+        "Many transactions at once (null for unknown hashes).",
+        &[p("hashes", "array")],
+        "TxViewOrNullList",
+    ),
+    m(
+        "get_block",
+        "A block by height, hash, latest or final.",
+        &[p("block", "string"), o("include_txs", "boolean")],
+        "BlockView",
+    ),
+    m(
+        "get_account",
+        "Balances and nonces of an account.",
+        &[p("account", "string")],
+        "AccountView",
+    ),
     m(
         "get_orders",
         "An account's orders, newest first.",
-        &[p("account", "string"), o("market", "string"), o("status", "string"), o("limit", "integer"), o("cursor", "string")],
+        &[
+            p("account", "string"),
+            o("market", "string"),
+            o("status", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
         "OrderViewPage",
     ),
-    m("get_order", "One order by id.", &[p("order_id", "string")], "OrderView"),
-    m("get_order_book", "L2 depth of a market.", &[p("market", "string"), o("depth", "integer")], "OrderBookView"),
+    m(
+        "get_order",
+        "One order by id.",
+        &[p("order_id", "string")],
+        "OrderView",
+    ),
+    m(
+        "get_order_book",
+        "L2 depth of a market.",
+        &[p("market", "string"), o("depth", "integer")],
+        "OrderBookView",
+    ),
     m(
         "get_trades",
         "A market's trades, newest first.",
-        &[p("market", "string"), o("limit", "integer"), o("cursor", "string")],
+        &[
+            p("market", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
         "TradeViewPage",
     ),
     m(
         "get_account_fills",
         "An account's fills on every market, newest first.",
-        &[p("account", "string"), o("limit", "integer"), o("cursor", "string")],
+        &[
+            p("account", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
         "TradeViewPage",
     ),
     m(
         "get_account_transfers",
         "An account's transfers, sent and received, newest first.",
-        &[p("account", "string"), o("limit", "integer"), o("cursor", "string")],
+        &[
+            p("account", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
         "TransferViewPage",
     ),
     m(
         "get_account_txs",
         "An account's final transactions with receipts, newest first.",
-        &[p("account", "string"), o("limit", "integer"), o("cursor", "string")],
+        &[
+            p("account", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
         "TxViewPage",
     ),
     m(
         "get_candles",
         "OHLCV candles of a market, newest first.",
-        &[p("market", "string"), p("interval", "string"), o("limit", "integer"), o("cursor", "string")],
+        &[
+            p("market", "string"),
+            p("interval", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
         "CandleViewPage",
     ),
-    m("get_market_stats", "Rolling 24-hour statistics of a market.", &[p("market", "string")], "MarketStatsView"),
-    m("get_markets", "Every market with its sizes and fees.", &[], "MarketViewList"),
-    m("chain_status", "Chain id, heights, state root, peers.", &[], "ChainStatus"),
-    m("get_validators", "The genesis validators.", &[], "ValidatorViewList"),
-    m("get_peers", "The node's connected peers.", &[], "PeerViewList"),
+    m(
+        "get_market_stats",
+        "Rolling 24-hour statistics of a market.",
+        &[p("market", "string")],
+        "MarketStatsView",
+    ),
+    m(
+        "get_markets",
+        "Every market with its sizes and fees.",
+        &[],
+        "MarketViewList",
+    ),
+    m(
+        "chain_status",
+        "Chain id, heights, state root, peers.",
+        &[],
+        "ChainStatus",
+    ),
+    m(
+        "get_validators",
+        "The genesis validators.",
+        &[],
+        "ValidatorViewList",
+    ),
+    m(
+        "get_peers",
+        "The node's connected peers.",
+        &[],
+        "PeerViewList",
+    ),
     m("rpc.discover", "This document.", &[], "OpenRpcDocument"),
-    sub("subscribe_blocks", "unsubscribe_blocks", "Every new final block.", &[o("include_txs", "boolean")], "BlockView"),
-    sub("subscribe_trades", "unsubscribe_trades", "Every trade of a market.", &[p("market", "string")], "TradeView"),
+    sub(
+        "subscribe_blocks",
+        "unsubscribe_blocks",
+        "Every new final block.",
+        &[o("include_txs", "boolean")],
+        "BlockView",
+    ),
+    sub(
+        "subscribe_trades",
+        "unsubscribe_trades",
+        "Every trade of a market.",
+        &[p("market", "string")],
+        "TradeView",
+    ),
     sub(
         "subscribe_book",
         "unsubscribe_book",
@@ -159,8 +267,20 @@ pub const METHODS: &[Method] = &[
         &[p("market", "string"), o("depth", "integer")],
         "OrderBookView",
     ),
-    sub("subscribe_orders", "unsubscribe_orders", "Updates of an account's orders.", &[p("account", "string")], "OrderUpdate"),
-    sub("subscribe_tx", "unsubscribe_tx", "One transaction's status changes.", &[p("hash", "string")], "TxView"),
+    sub(
+        "subscribe_orders",
+        "unsubscribe_orders",
+        "Updates of an account's orders.",
+        &[p("account", "string")],
+        "OrderUpdate",
+    ),
+    sub(
+        "subscribe_tx",
+        "unsubscribe_tx",
+        "One transaction's status changes.",
+        &[p("hash", "string")],
+        "TxView",
+    ),
 ];
 
 /// Every wire name the server registers: methods, subscriptions and unsubscriptions.
@@ -353,7 +473,10 @@ fn component_schemas() -> Map<String, Value> {
         ),
     );
     put("TxView", schema_of(&tx_view(&s, true), &tx_view(&s, false)));
-    put("TxViewOrNullList", json!({"type": "array", "items": {"oneOf": [{"$ref": "#/components/schemas/TxView"}, {"type": "null"}]}}));
+    put(
+        "TxViewOrNullList",
+        json!({"type": "array", "items": {"oneOf": [{"$ref": "#/components/schemas/TxView"}, {"type": "null"}]}}),
+    );
     let block = ledger_types::Block::new(
         Hash::ZERO,
         1,
@@ -501,7 +624,10 @@ fn component_schemas() -> Map<String, Value> {
         maker_fee_bps: 1,
         taker_fee_bps: 2,
     };
-    put("MarketViewList", json!({"type": "array", "items": schema_of(&market, &market)}));
+    put(
+        "MarketViewList",
+        json!({"type": "array", "items": schema_of(&market, &market)}),
+    );
     let status = ChainStatus {
         chain_id: "c".into(),
         genesis_hash: hash("g"),
@@ -527,7 +653,10 @@ fn component_schemas() -> Map<String, Value> {
         name: "v".into(),
         public_key: a,
     };
-    put("ValidatorViewList", json!({"type": "array", "items": schema_of(&v, &v)}));
+    put(
+        "ValidatorViewList",
+        json!({"type": "array", "items": schema_of(&v, &v)}),
+    );
     let peer = PeerView {
         peer_id: "p".into(),
         addresses: vec!["/ip4/127.0.0.1/tcp/1".into()],
@@ -538,7 +667,10 @@ fn component_schemas() -> Map<String, Value> {
         agent_version: None,
         ..peer.clone()
     };
-    put("PeerViewList", json!({"type": "array", "items": schema_of(&peer, &peer_min)}));
+    put(
+        "PeerViewList",
+        json!({"type": "array", "items": schema_of(&peer, &peer_min)}),
+    );
     let update = OrderUpdate {
         block_height: 1,
         tx_hash: hash("t"),

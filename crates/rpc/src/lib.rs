@@ -132,11 +132,11 @@ pub use error::{
     ErrorData, MempoolError, Resource, RpcError,
 };
 pub use types::{
-    AccountView, ActionResultView, ActionStatus, BalanceView, BlockSelector, BlockView,
-    CandleView, ChainStatus, ConsensusView, EventView, LevelView, Liquidity, MarketRef,
-    MarketStatsView, MarketView, OrderBookView, OrderEvent, OrderStatus, OrderStatusFilter,
-    OrderSubmitted, OrderUpdate, OrderView, Page, PeerDirection, PeerView, TradeView,
-    TransferView, TxStatus, TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
+    AccountView, ActionResultView, ActionStatus, BalanceView, BlockSelector, BlockView, CandleView,
+    ChainStatus, ConsensusView, EventView, LevelView, Liquidity, MarketRef, MarketStatsView,
+    MarketView, OrderBookView, OrderEvent, OrderStatus, OrderStatusFilter, OrderSubmitted,
+    OrderUpdate, OrderView, Page, PeerDirection, PeerView, TradeView, TransferView, TxStatus,
+    TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
 };
 pub use wallet::{Order, Wallet};
 

@@ -119,12 +119,18 @@ fn openrpc_document_agrees_with_api_md() {
     let doc = include_str!("../API.md");
     let open = ledger_rpc::discover::openrpc_document();
     let methods = open["methods"].as_array().unwrap();
-    let names: Vec<&str> = methods.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     let mut wire = ledger_rpc::discover::wire_names();
     wire.sort_unstable();
     let mut listed: Vec<&str> = METHODS.to_vec();
     listed.sort_unstable();
-    assert_eq!(wire, listed, "rpc.discover and API.md list different methods");
+    assert_eq!(
+        wire, listed,
+        "rpc.discover and API.md list different methods"
+    );
     for m in methods {
         let name = m["name"].as_str().unwrap();
         let params: Vec<String> = m["params"]
@@ -144,9 +150,16 @@ fn openrpc_document_agrees_with_api_md() {
             let row = format!(
                 "| `{name}` / `{}` | {} |",
                 sub["unsubscribe"].as_str().unwrap(),
-                params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                params
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            assert!(doc.contains(&row), "API.md lacks the subscription row {row}");
+            assert!(
+                doc.contains(&row),
+                "API.md lacks the subscription row {row}"
+            );
         } else {
             let heading = format!("### `{name}({})`", params.join(", "));
             assert!(doc.contains(&heading), "API.md lacks the heading {heading}");

@@ -110,7 +110,9 @@ fn a_trade_from_engine_events_to_wire() {
                "asks": [{"price": "100.5", "quantity": "0.5", "orders": 1}]})
     );
     let h1 = Hash::digest(b"block 1");
-    let v = c.catalog.final_tx(&sell, 1, h1, 1_000, 0, &out1.receipts[0]);
+    let v = c
+        .catalog
+        .final_tx(&sell, 1, h1, 1_000, 0, &out1.receipts[0]);
     assert_eq!(v.status, TxStatus::Final);
     assert_eq!(v.events.len(), 2);
     assert!(matches!(v.events[0], EventView::OrderAccepted { .. }));

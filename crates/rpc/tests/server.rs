@@ -143,9 +143,9 @@ impl Node {
         let out = st.engine.execute_block(&block.txs);
         let mut touched = Vec::new();
         for (i, (stx, receipt)) in block.txs.iter().zip(&out.receipts).enumerate() {
-            let view = self
-                .catalog
-                .final_tx(stx, height, block.hash(), height * 1000, i as u32, receipt);
+            let view =
+                self.catalog
+                    .final_tx(stx, height, block.hash(), height * 1000, i as u32, receipt);
             st.txs.insert(stx.hash(), view);
             for e in &receipt.events {
                 if let Event::Fill(f) = e {
@@ -281,7 +281,9 @@ impl LedgerApiServer for Rpc {
             let deadline = std::time::Instant::now() + Duration::from_millis(timeout_ms);
             loop {
                 let v = self.0.state.lock().unwrap().txs.get(&stx.hash()).cloned();
-                if let Some(v) = v.filter(|v| matches!(v.status, TxStatus::Final | TxStatus::Rejected)) {
+                if let Some(v) =
+                    v.filter(|v| matches!(v.status, TxStatus::Final | TxStatus::Rejected))
+                {
                     view = Some(Box::new(v));
                     break;
                 }
@@ -322,7 +324,9 @@ impl LedgerApiServer for Rpc {
             .trades
             .iter()
             .rev()
-            .filter(|t| (t.maker == account || t.taker == account) && cursor.is_none_or(|c| t.trade_id < c))
+            .filter(|t| {
+                (t.maker == account || t.taker == account) && cursor.is_none_or(|c| t.trade_id < c)
+            })
             .take(limit)
             .cloned()
             .collect();
@@ -368,7 +372,11 @@ impl LedgerApiServer for Rpc {
         Ok(ledger_rpc::discover::openrpc_document())
     }
 
-    async fn subscribe_tx(&self, pending: PendingSubscriptionSink, _hash: TxHash) -> SubscriptionResult {
+    async fn subscribe_tx(
+        &self,
+        pending: PendingSubscriptionSink,
+        _hash: TxHash,
+    ) -> SubscriptionResult {
         pending.reject(unserved("subscribe_tx")).await;
         Ok(())
     }
@@ -645,7 +653,11 @@ async fn start() -> (Arc<Node>, SocketAddr, jsonrpsee::server::ServerHandle) {
 #[tokio::test]
 async fn rpc_discover_lists_every_registered_method() {
     let (node, addr, handle) = start().await;
-    let mut registered: Vec<String> = Rpc(node).into_rpc().method_names().map(String::from).collect();
+    let mut registered: Vec<String> = Rpc(node)
+        .into_rpc()
+        .method_names()
+        .map(String::from)
+        .collect();
     registered.sort();
     let mut documented: Vec<String> = ledger_rpc::discover::wire_names()
         .into_iter()
@@ -654,7 +666,9 @@ async fn rpc_discover_lists_every_registered_method() {
     documented.sort();
     assert_eq!(registered, documented);
     // And the method answers over HTTP with the document.
-    let client = ledger_rpc::connect(&format!("http://{addr}")).await.unwrap();
+    let client = ledger_rpc::connect(&format!("http://{addr}"))
+        .await
+        .unwrap();
     let doc = client.discover().await.unwrap();
     assert_eq!(doc["openrpc"], "1.2.6");
     assert_eq!(
@@ -1011,7 +1025,10 @@ async fn every_method_over_http_and_websocket() {
         (-32003, Some("bad_signature"), Some("signature"))
     );
     let mut other_chain = Wallet::new(Keypair::for_testing("alice"), "other-chain", 1);
-    let e = api_err(ws.submit_tx(other_chain.cancel_all(None).into(), None, None).await);
+    let e = api_err(
+        ws.submit_tx(other_chain.cancel_all(None).into(), None, None)
+            .await,
+    );
     assert_eq!(
         (e.code, e.reason(), e.field()),
         (-32003, Some("wrong_chain_id"), Some("chain_id"))

@@ -12,10 +12,10 @@ use jsonrpsee::server::{
 use ledger_engine::Event;
 use ledger_rpc::{
     book_depth, order_cursor, page_limit, trade_cursor, tx_cursor, wait_timeout, AccountView,
-    BlockSelector, BlockView, CandleView, ChainStatus, LedgerApiServer, MarketRef,
-    MarketStatsView, MarketView, MempoolError, OrderBookView, OrderStatusFilter, OrderSubmitted,
-    OrderView, Page, PeerDirection, PeerView, Resource, RpcError, TradeView, TransferView,
-    TxStatus, TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
+    BlockSelector, BlockView, CandleView, ChainStatus, LedgerApiServer, MarketRef, MarketStatsView,
+    MarketView, MempoolError, OrderBookView, OrderStatusFilter, OrderSubmitted, OrderView, Page,
+    PeerDirection, PeerView, Resource, RpcError, TradeView, TransferView, TxStatus, TxSubmitted,
+    TxView, ValidatorView, WaitFor, WireTx,
 };
 use ledger_storage::{
     CandleInterval, HistoryCursor, OrderFilter, OrderStatus as StoredStatus, OrderSummary,
@@ -478,7 +478,11 @@ impl LedgerApiServer for RpcImpl {
         let items: Vec<TransferView> = page
             .items
             .iter()
-            .map(|t| cat.transfer(t.height, t.time_ms, t.tx_hash, t.from, t.to, t.asset, t.amount))
+            .map(|t| {
+                cat.transfer(
+                    t.height, t.time_ms, t.tx_hash, t.from, t.to, t.asset, t.amount,
+                )
+            })
             .collect();
         let next_cursor = page
             .next_cursor
@@ -567,11 +571,7 @@ impl LedgerApiServer for RpcImpl {
         let m = self.shared.catalog.resolve_market(&market)?.id;
         let applied = self.shared.executor.read().applied_height();
         let to_ms = self.time_at(applied)?;
-        let st = self
-            .shared
-            .store
-            .market_stats(m, to_ms)
-            .map_err(internal)?;
+        let st = self.shared.store.market_stats(m, to_ms).map_err(internal)?;
         Ok(self.shared.catalog.market_stats(
             m,
             st.from_ms,
@@ -893,7 +893,11 @@ impl LedgerApiServer for RpcImpl {
         .await
     }
 
-    async fn subscribe_tx(&self, pending: PendingSubscriptionSink, hash: TxHash) -> SubscriptionResult {
+    async fn subscribe_tx(
+        &self,
+        pending: PendingSubscriptionSink,
+        hash: TxHash,
+    ) -> SubscriptionResult {
         self.tx_subscription(pending, hash).await
     }
 

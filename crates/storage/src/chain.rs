@@ -8,9 +8,9 @@
 
 use crate::error::{Result, StoreError};
 use crate::records::{
-    AccountTxRef, Candle, CandleInterval, HistoryCursor, MarketStats, TransferRecord,
-    page_limit, FinalRecord, FinalizedBlock, OrderCursor, OrderFilter, OrderSummary, Page,
-    TradeRecord, TxRecord,
+    page_limit, AccountTxRef, Candle, CandleInterval, FinalRecord, FinalizedBlock, HistoryCursor,
+    MarketStats, OrderCursor, OrderFilter, OrderSummary, Page, TradeRecord, TransferRecord,
+    TxRecord,
 };
 use crate::rocks::RocksStore;
 use crate::schema::{self, meta, Cf, SCHEMA_VERSION};
@@ -908,10 +908,19 @@ impl<S: Store> ChainStore<S> {
                     last = Some(());
                     return Ok(false);
                 }
-                let height = k.get(33..41).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
-                let position = k.get(41..45).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+                let height = k
+                    .get(33..41)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                let position = k
+                    .get(41..45)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_be_bytes);
                 let (Some(height), Some(position)) = (height, position) else {
-                    return Err(StoreError::Index(format!("bad history key {}", hex::encode(k))));
+                    return Err(StoreError::Index(format!(
+                        "bad history key {}",
+                        hex::encode(k)
+                    )));
                 };
                 items.push((HistoryCursor { height, position }, decode(k, v)?));
                 Ok(true)
@@ -970,7 +979,10 @@ impl<S: Store> ChainStore<S> {
         interval: CandleInterval,
         start: u64,
     ) -> Result<Option<Candle>> {
-        self.get_decoded(Cf::Candles, &schema::candle_key(market, interval.code(), start))
+        self.get_decoded(
+            Cf::Candles,
+            &schema::candle_key(market, interval.code(), start),
+        )
     }
 
     /// A market's candles of one interval, newest first, with buckets starting before

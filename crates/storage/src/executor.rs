@@ -554,7 +554,11 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             }
         }
         for ((market, interval, start), c) in &self.candles {
-            batch.put_encoded(Cf::Candles, &schema::candle_key(*market, *interval, *start), c);
+            batch.put_encoded(
+                Cf::Candles,
+                &schema::candle_key(*market, *interval, *start),
+                c,
+            );
         }
         for (id, t) in &self.orders {
             let s = &t.summary;

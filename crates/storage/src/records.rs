@@ -4,8 +4,8 @@
 use bincode::{Decode, Encode};
 use ledger_engine::{CancelReason, Event, ExpireReason, Fill, Receipt, Rejection};
 use ledger_types::{
-    Address, AssetId, Block, ClientOrderId, Hash, MarketId, OrderId, OrderKind, Side,
-    TimeInForce, TxHash,
+    Address, AssetId, Block, ClientOrderId, Hash, MarketId, OrderId, OrderKind, Side, TimeInForce,
+    TxHash,
 };
 use serde::{Deserialize, Serialize};
 

@@ -1062,7 +1062,10 @@ fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
                 match e {
                     Event::Fill(fl) => fills.push((a.height, fl.clone())),
                     Event::Transferred { from, to, .. } => {
-                        transfers.entry(*from).or_default().push((a.height, i as u32));
+                        transfers
+                            .entry(*from)
+                            .or_default()
+                            .push((a.height, i as u32));
                         transfers.entry(*to).or_default().push((a.height, i as u32));
                     }
                     _ => {}
@@ -1090,7 +1093,10 @@ fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
             }
         }
         assert_eq!(got, want, "fills of {who}");
-        let page_all = |tag: &str, f: &dyn Fn(Option<HistoryCursor>) -> (Vec<(u64, u32)>, Option<HistoryCursor>)| {
+        let page_all = |tag: &str,
+                        f: &dyn Fn(
+            Option<HistoryCursor>,
+        ) -> (Vec<(u64, u32)>, Option<HistoryCursor>)| {
             let (mut got, mut cursor) = (Vec::new(), None);
             loop {
                 let (items, next) = f(cursor);
@@ -1105,7 +1111,10 @@ fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
         };
         let got_txs = page_all("txs", &|c| {
             let p = store.account_txs(&who, c, Some(5)).unwrap();
-            (p.items.iter().map(|t| (t.height, t.position)).collect(), p.next_cursor)
+            (
+                p.items.iter().map(|t| (t.height, t.position)).collect(),
+                p.next_cursor,
+            )
         });
         let mut want_txs = txs.get(&who).cloned().unwrap_or_default();
         want_txs.sort();
@@ -1114,7 +1123,10 @@ fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
         assert_eq!(got_txs, want_txs, "transactions of {who}");
         let got_tr = page_all("transfers", &|c| {
             let p = store.account_transfers(&who, c, Some(3)).unwrap();
-            (p.items.iter().map(|t| (t.height, t.position)).collect(), p.next_cursor)
+            (
+                p.items.iter().map(|t| (t.height, t.position)).collect(),
+                p.next_cursor,
+            )
         });
         let mut want_tr = transfers.get(&who).cloned().unwrap_or_default();
         want_tr.sort();
@@ -1132,9 +1144,15 @@ fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
             let vol: u64 = candles.iter().map(|c| c.volume).sum();
             assert_eq!(n as usize, mine.len(), "{iv:?}");
             assert_eq!(vol, mine.iter().map(|(_, fl)| fl.quantity).sum::<u64>());
-            assert!(candles.windows(2).all(|w| w[0].start > w[1].start), "newest first");
+            assert!(
+                candles.windows(2).all(|w| w[0].start > w[1].start),
+                "newest first"
+            );
         }
-        for c in store.candles(market, CandleInterval::B10, None, 100).unwrap() {
+        for c in store
+            .candles(market, CandleInterval::B10, None, 100)
+            .unwrap()
+        {
             let mut inside: Vec<&Fill> = mine
                 .iter()
                 .filter(|(h, _)| h / 10 * 10 == c.start)

@@ -429,7 +429,9 @@ fn encode_opt_decimal<E: Encoder>(v: &Option<Decimal>, e: &mut E) -> Result<(), 
     }
 }
 
-fn decode_opt_decimal<C, D: Decoder<Context = C>>(d: &mut D) -> Result<Option<Decimal>, DecodeError> {
+fn decode_opt_decimal<C, D: Decoder<Context = C>>(
+    d: &mut D,
+) -> Result<Option<Decimal>, DecodeError> {
     match u8::decode(d)? {
         0 => Ok(None),
         1 => Ok(Some(decode_decimal(d)?)),

@@ -11,8 +11,8 @@
 //! say so in the change.
 
 use ledger_types::{
-    codec, AmendOrder, AssetId, Batch, BatchAction, CancelAll, CancelOrder, ClientOrderId,
-    Decimal, Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder, ScheduleCancel,
+    codec, AmendOrder, AssetId, Batch, BatchAction, CancelAll, CancelOrder, ClientOrderId, Decimal,
+    Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder, ScheduleCancel,
     SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx,
 };
 use serde_json::{json, Value};
@@ -310,7 +310,12 @@ fn orders_without_good_till_keep_their_original_layout() {
     assert!(codec::decode::<PlaceOrder>(&bad).is_err());
     // A batch longer than the limit does not decode.
     let big = Batch {
-        actions: vec![BatchAction::CancelOrder(CancelOrder { order: OrderRef::ClientOrderId(ClientOrderId(1)) }); 33],
+        actions: vec![
+            BatchAction::CancelOrder(CancelOrder {
+                order: OrderRef::ClientOrderId(ClientOrderId(1))
+            });
+            33
+        ],
     };
     assert!(codec::decode::<Batch>(&codec::encode(&big)).is_err());
     let json = serde_json::to_value(&big).unwrap();

@@ -178,9 +178,9 @@ impl Node {
         let out = st.engine.execute_block(&block.txs);
         let mut touched = Vec::new();
         for (i, (stx, receipt)) in block.txs.iter().zip(&out.receipts).enumerate() {
-            let view = self
-                .catalog
-                .final_tx(stx, height, block.hash(), height * 1000, i as u32, receipt);
+            let view =
+                self.catalog
+                    .final_tx(stx, height, block.hash(), height * 1000, i as u32, receipt);
             st.txs.insert(stx.hash(), view);
             for e in &receipt.events {
                 if let Event::Fill(f) = e {
@@ -325,7 +325,9 @@ impl LedgerApiServer for Rpc {
             let deadline = std::time::Instant::now() + Duration::from_millis(timeout_ms);
             loop {
                 let v = self.0.state.lock().unwrap().txs.get(&stx.hash()).cloned();
-                if let Some(v) = v.filter(|v| matches!(v.status, TxStatus::Final | TxStatus::Rejected)) {
+                if let Some(v) =
+                    v.filter(|v| matches!(v.status, TxStatus::Final | TxStatus::Rejected))
+                {
                     view = Some(Box::new(v));
                     break;
                 }
@@ -366,7 +368,9 @@ impl LedgerApiServer for Rpc {
             .trades
             .iter()
             .rev()
-            .filter(|t| (t.maker == account || t.taker == account) && cursor.is_none_or(|c| t.trade_id < c))
+            .filter(|t| {
+                (t.maker == account || t.taker == account) && cursor.is_none_or(|c| t.trade_id < c)
+            })
             .take(limit)
             .cloned()
             .collect();
@@ -412,7 +416,11 @@ impl LedgerApiServer for Rpc {
         Ok(ledger_rpc::discover::openrpc_document())
     }
 
-    async fn subscribe_tx(&self, pending: PendingSubscriptionSink, _hash: TxHash) -> SubscriptionResult {
+    async fn subscribe_tx(
+        &self,
+        pending: PendingSubscriptionSink,
+        _hash: TxHash,
+    ) -> SubscriptionResult {
         pending.reject(unserved("subscribe_tx")).await;
         Ok(())
     }

@@ -99,7 +99,11 @@ impl Engine {
                 return Err(format!("good-till entry of order {id} is stale"));
             }
         }
-        let armed = self.accounts.iter().filter(|a| a.cancel_at.is_some()).count();
+        let armed = self
+            .accounts
+            .iter()
+            .filter(|a| a.cancel_at.is_some())
+            .count();
         if armed != self.schedules.len() {
             return Err(format!(
                 "{} scheduled cancels for {armed} armed accounts",
