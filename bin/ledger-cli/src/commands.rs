@@ -9,7 +9,7 @@ use crate::{
     TransferArgs,
 };
 use ledger_rpc::{
-    AccountView, ActionStatus, BlockSelector, EventView, LedgerApiClient, LedgerClient, MarketRef,
+    AccountView, ActionStatus, BlockSelector, EventView, LedgerApiClient, MarketRef,
     MarketView, Order, OrderStatusFilter, OrderSubmitted, TxStatus, TxView, WaitFor, Wallet,
 };
 use ledger_types::{
@@ -20,7 +20,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // =======================================================================================
 // keys
@@ -323,12 +323,76 @@ fn payload_summary(p: &Payload, names: &Names) -> String {
             names.asset(t.asset),
             t.to
         ),
+        Payload::Batch(b) => {
+            let (mut places, mut cancels, mut amends) = (0, 0, 0);
+            for a in &b.actions {
+                match a {
+                    BatchAction::PlaceOrder(_) => places += 1,
+                    BatchAction::CancelOrder(_) => cancels += 1,
+                    BatchAction::AmendOrder(_) => amends += 1,
+                }
+            }
+            format!(
+                "batch: {} actions ({places} place, {cancels} cancel, {amends} amend)",
+                b.actions.len()
+            )
+        }
+        Payload::AmendOrder(a) => {
+            let which = match a.order {
+                OrderRef::OrderId(id) => format!("order {id}"),
+                OrderRef::ClientOrderId(c) => format!("client id {c}"),
+            };
+            let mut s = format!("amend_order: {which}");
+            if let Some(p) = a.price {
+                s.push_str(&format!(", price {}", dec(p)));
+            }
+            if let Some(q) = a.quantity {
+                s.push_str(&format!(", quantity {}", dec(q)));
+            }
+            s
+        }
+        Payload::ScheduleCancel(sc) => match sc.at_height {
+            Some(h) => format!("schedule_cancel: cancel every open order at height {h}"),
+            None => "schedule_cancel: cleared".into(),
+        },
     }
 }
 
 /// The type, order and details of an engine event.
 fn event_row(e: &EventView) -> [String; 3] {
     match e {
+        EventView::OrderAmended {
+            order_id,
+            side,
+            price,
+            quantity,
+            remaining,
+            priority_kept,
+            ..
+        } => [
+            "amended".into(),
+            short(order_id),
+            format!(
+                "{} {} ({} open) @ {}, {}",
+                side_str(*side),
+                dec(*quantity),
+                dec(*remaining),
+                dec(*price),
+                if *priority_kept {
+                    "priority kept"
+                } else {
+                    "priority lost"
+                }
+            ),
+        ],
+        EventView::CancelScheduled { at_height, .. } => [
+            "schedule".into(),
+            String::new(),
+            match at_height {
+                Some(h) => format!("every open order cancelled at height {h}"),
+                None => "dead man's switch cleared".into(),
+            },
+        ],
         EventView::OrderAccepted {
             order_id,
             side,

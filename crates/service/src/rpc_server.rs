@@ -388,6 +388,7 @@ impl LedgerApiServer for RpcImpl {
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: None,
+            tx: None,
         })
     }
 
