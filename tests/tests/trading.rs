@@ -4,7 +4,6 @@
 //! man's switch, account history against the market's trades, candles and 24-hour
 //! stats, `get_txs`, `subscribe_tx` and `rpc.discover`.
 
-use futures::StreamExt;
 use ledger_e2e::*;
 use ledger_rpc::{
     connect, ActionStatus, ApiError, LedgerApiClient, LedgerClient, MarketRef, Order, OrderStatus,
