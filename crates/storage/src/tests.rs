@@ -904,7 +904,7 @@ fn corrupt_schema_and_genesis<B: Backend>(b: &mut B) {
             e,
             StoreError::SchemaVersion {
                 found: 99,
-                expected: 1
+                expected: crate::SCHEMA_VERSION
             }
         ),
         "{e}"
