@@ -9,8 +9,8 @@ use crate::{
     TransferArgs,
 };
 use ledger_rpc::{
-    AccountView, ActionStatus, BlockSelector, EventView, LedgerApiClient, MarketRef,
-    MarketView, Order, OrderStatusFilter, OrderSubmitted, TxStatus, TxView, WaitFor, Wallet,
+    AccountView, ActionStatus, BlockSelector, EventView, LedgerApiClient, MarketRef, MarketView,
+    Order, OrderStatusFilter, OrderSubmitted, TxStatus, TxView, WaitFor, Wallet,
 };
 use ledger_types::{
     Address, AssetId, BatchAction, CancelOrder, ClientOrderId, Decimal, Hash, Keypair, MarketId,
