@@ -437,7 +437,7 @@ impl Mempool {
         }
         // Transactions that can no longer execute leave too (their nonces stay unused).
         while let Some(&(until, h)) = self.expiry.first() {
-            if until >= engine.height() + 1 {
+            if until > engine.height() {
                 break;
             }
             self.expiry.pop_first();

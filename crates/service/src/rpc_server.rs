@@ -204,11 +204,11 @@ impl RpcImpl {
         loop {
             let view = self.tx_view(&hash)?;
             let status = view.as_ref().map(|v| v.status);
-            let done = match (wanted, status) {
-                (_, Some(TxStatus::Final | TxStatus::Rejected)) => true,
-                (WaitFor::Included, Some(TxStatus::Included)) => true,
-                _ => false,
-            };
+            let done = matches!(
+                (wanted, status),
+                (_, Some(TxStatus::Final | TxStatus::Rejected))
+                    | (WaitFor::Included, Some(TxStatus::Included))
+            );
             if let (true, Some(v)) = (done, view) {
                 return Ok(v);
             }
