@@ -1036,8 +1036,12 @@ fn corrupt_bytes_never_panic<B: Backend>(b: &mut B) {
     assert!(opaque <= 5);
 }
 
+/// One page of (height, position) pairs and the next cursor.
+type HistoryPager<'a> =
+    dyn Fn(Option<crate::HistoryCursor>) -> (Vec<(u64, u32)>, Option<crate::HistoryCursor>) + 'a;
+
 fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
-    use crate::{CandleInterval, HistoryCursor};
+    use crate::CandleInterval;
     let f = fixture(12, 100);
     let store = b.open();
     let mut ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
@@ -1093,10 +1097,7 @@ fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
             }
         }
         assert_eq!(got, want, "fills of {who}");
-        let page_all = |tag: &str,
-                        f: &dyn Fn(
-            Option<HistoryCursor>,
-        ) -> (Vec<(u64, u32)>, Option<HistoryCursor>)| {
+        let page_all = |tag: &str, f: &HistoryPager| {
             let (mut got, mut cursor) = (Vec::new(), None);
             loop {
                 let (items, next) = f(cursor);
