@@ -911,7 +911,10 @@ fn corrupt_schema_and_genesis<B: Backend>(b: &mut B) {
     );
     assert_eq!(
         e.to_string(),
-        "schema version 99 in the data directory, this node reads version 1"
+        format!(
+            "schema version 99 in the data directory, this node reads version {}",
+            crate::SCHEMA_VERSION
+        )
     );
     let store = b.open();
     put_raw(&store, Cf::Meta, meta::SCHEMA_VERSION, &[1, 0]);
