@@ -250,6 +250,9 @@ enum OrderCmd {
     Place(PlaceArgs),
     /// Cancel an order by id or client order id, or all open orders.
     Cancel(CancelArgs),
+    /// Sign and submit up to 32 cancels and limit orders as one batch transaction:
+    /// cancels first, then orders, each with its own result.
+    Batch(BatchArgs),
     /// An account's orders, newest first.
     List {
         #[command(flatten)]
@@ -356,6 +359,35 @@ struct PlaceArgs {
 }
 
 #[derive(Args, Debug)]
+struct BatchArgs {
+    /// Key that signs the batch.
+    #[arg(long, env = "LEDGER_KEY", value_name = "NAME")]
+    key: String,
+    /// Market of the orders (symbol or id).
+    #[arg(long)]
+    market: String,
+    /// A GTC limit order: SIDE:PRICE:QTY or SIDE:PRICE:QTY:CLIENT_ID (repeatable), for
+    /// example `buy:100.5:0.25:7`.
+    #[arg(long = "place", value_name = "SIDE:PRICE:QTY[:CLIENT_ID]")]
+    places: Vec<String>,
+    /// Cancel an order by client order id (repeatable).
+    #[arg(long = "cancel-client-id", value_name = "HEX")]
+    cancel_client_ids: Vec<String>,
+    /// Cancel an order by order id (repeatable).
+    #[arg(long = "cancel", value_name = "ORDER_ID")]
+    cancels: Vec<String>,
+    /// Make the transaction invalid after this block height.
+    #[arg(long, value_name = "HEIGHT")]
+    valid_until: Option<u64>,
+    /// Wait until the batch is final and show each action's result.
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits, in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    wait_timeout: f64,
+}
+
+#[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["order_id", "client_id", "all"])))]
 struct CancelArgs {
     /// Key that signs the cancel (the order's owner).
@@ -382,7 +414,7 @@ struct CancelArgs {
 }
 
 /// Parses a decimal greater than zero (`1.5`, not `1e3`, not a float in disguise).
-fn parse_positive_decimal(s: &str) -> Result<Decimal, String> {
+pub(crate) fn parse_positive_decimal(s: &str) -> Result<Decimal, String> {
     let t = s.trim();
     let plain = !t.is_empty()
         && t.bytes()
@@ -544,6 +576,7 @@ async fn dispatch(ctx: Ctx, cmd: Command) -> CliResult<()> {
         Command::Transfer(t) => commands::transfer(&ctx, t).await,
         Command::Order(OrderCmd::Place(p)) => commands::order_place(&ctx, p).await,
         Command::Order(OrderCmd::Cancel(c)) => commands::order_cancel(&ctx, c).await,
+        Command::Order(OrderCmd::Batch(b)) => commands::order_batch(&ctx, b).await,
         Command::Order(OrderCmd::List {
             account,
             open,

@@ -85,6 +85,7 @@ impl Client {
             sender: key.public(),
             nonce,
             payload,
+            valid_until_height: None,
         }
         .sign(key)
     }

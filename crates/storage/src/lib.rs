@@ -55,8 +55,9 @@ pub use executor::Executor;
 #[cfg(any(test, feature = "test-utils"))]
 pub use memory::MemStore;
 pub use records::{
-    page_limit, AppliedBlock, FinalRecord, FinalizedBlock, OrderCursor, OrderFilter, OrderStatus,
-    OrderSummary, Page, TradeRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
+    page_limit, AccountTxRef, AppliedBlock, Candle, CandleInterval, FinalRecord, FinalizedBlock,
+    HistoryCursor, MarketStats, OrderCursor, OrderFilter, OrderStatus, OrderSummary, Page,
+    TradeRecord, TransferRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
 };
 pub use replay::{replay_chain, ReplayProgress, ReplayReport, RootMismatch};
 pub use rocks::RocksStore;
