@@ -75,6 +75,7 @@ impl Client {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::default(),
+                good_till_height: None,
             })
         };
         let key = &self.plan.accounts[a];

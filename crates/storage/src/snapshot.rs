@@ -71,6 +71,8 @@ impl SnapshotManifest {
 }
 
 /// One chunk's content.
+// One value per chunk, encoded at once: the size of the header variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum SnapshotPart {
     /// The first chunk: the final block at the snapshot height, its certificate and the
