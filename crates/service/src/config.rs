@@ -156,6 +156,8 @@ impl Default for ConsensusSection {
             participate: true,
             miner_threads: 1,
             max_block_txs: 8_000,
+            responsive_epochs: true,
+            min_block_interval_ms: ledger_consensus::streamlet::DEFAULT_MIN_EPOCH_MS,
         }
     }
 }
@@ -541,6 +543,11 @@ participate = true
 miner_threads = 1
 # Most transactions per block this node proposes (also bounded by the genesis).
 max_block_txs = 8000
+# Streamlet: start the next epoch as soon as a block of this one is notarized
+# (responsive epochs); false keeps the paper's fixed epochs of 2 delta.
+responsive_epochs = true
+# Streamlet, responsive epochs: shortest epoch in ms, so that blocks batch orders.
+min_block_interval_ms = 50
 
 [mempool]
 max_txs = 200000
