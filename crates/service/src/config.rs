@@ -148,6 +148,25 @@ pub struct ConsensusSection {
     /// Most transactions this node puts in a block it proposes or mines (also bounded
     /// by the genesis limits).
     pub max_block_txs: u32,
+    /// Streamlet: start the next epoch as soon as a block of this one is notarized
+    /// (responsive epochs), instead of waiting out the paper's fixed 2Δ.
+    pub responsive_epochs: bool,
+    /// Streamlet, responsive epochs: the shortest epoch in ms, so that blocks batch.
+    pub min_block_interval_ms: u64,
+}
+
+impl ConsensusSection {
+    /// The Streamlet pacing these settings choose.
+    pub fn pacing(&self) -> ledger_consensus::streamlet::Pacing {
+        use ledger_consensus::streamlet::Pacing;
+        if self.responsive_epochs {
+            Pacing::Responsive {
+                min_epoch_ms: self.min_block_interval_ms,
+            }
+        } else {
+            Pacing::Clock
+        }
+    }
 }
 
 impl Default for ConsensusSection {

@@ -1229,7 +1229,9 @@ fn a_node_far_behind_joins_the_epoch_of_f_plus_one_validators() {
     });
     assert!(matches!(
         step.verdict,
-        Err(ConsensusError::Streamlet(StreamletError::EpochTooFarAhead { .. }))
+        Err(ConsensusError::Streamlet(
+            StreamletError::EpochTooFarAhead { .. }
+        ))
     ));
 }
 
