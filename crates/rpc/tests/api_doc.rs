@@ -4,7 +4,7 @@
 //! and every method of the API is documented.
 
 use ledger_rpc::{
-    AccountView, BlockView, ChainStatus, MarketView, OrderBookView, OrderSubmitted, OrderUpdate,
+    AccountView, BlockView, CertificateView, ChainStatus, MarketView, OrderBookView, OrderSubmitted, OrderUpdate,
     OrderView, Page, PeerView, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
 };
 use serde::de::DeserializeOwned;
@@ -26,6 +26,7 @@ const METHODS: &[&str] = &[
     "chain_status",
     "get_validators",
     "get_peers",
+    "get_block_certificate",
     "subscribe_blocks",
     "unsubscribe_blocks",
     "subscribe_trades",
@@ -85,6 +86,7 @@ fn api_md_examples_are_exact_wire_shapes() {
             "Vec<ValidatorView>" => same::<Vec<ValidatorView>>(&json, &kind),
             "Vec<PeerView>" => same::<Vec<PeerView>>(&json, &kind),
             "OrderUpdate" => same::<OrderUpdate>(&json, &kind),
+            "CertificateView" => same::<CertificateView>(&json, &kind),
             other => panic!("unknown check marker {other}"),
         }
         checked += 1;

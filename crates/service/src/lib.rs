@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod driver;
+pub mod explorer;
 pub mod gossip;
 pub mod http;
 pub mod mempool;
