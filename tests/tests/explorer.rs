@@ -31,9 +31,9 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The name validator-3 gets in the genesis: markup that would run if it were ever
+/// The name node-3 (validator 3) gets in the genesis: markup that would run if it were ever
 /// inserted as HTML.
-const INJECTED: &str = "validator-3<img src=x onerror=window.__xss=1>";
+const INJECTED: &str = "node-3<img src=x onerror=window.__xss=1>";
 
 fn account(i: usize) -> Keypair {
     Keypair::for_testing(&format!("account-{i}"))
@@ -97,16 +97,16 @@ async fn submit_and_wait(c: &LedgerClient, txs: Vec<ledger_types::SignedTx>) -> 
     hashes
 }
 
-/// A 4-validator testnet whose validator-3 has a name full of markup, with resting,
+/// A 4-validator testnet whose node-3 has a name full of markup, with resting,
 /// traded, cancelled and transferred funds.
 async fn start_chain() -> Chain {
     let mut net = Testnet::create(&["--validators", "4", "--delta-ms", "100"]);
     let genesis = net.dir.path().join("genesis.toml");
     let text = std::fs::read_to_string(&genesis).unwrap();
-    assert!(text.contains("name = \"validator-3\""), "{text}");
+    assert!(text.contains("name = \"node-3\""), "{text}");
     std::fs::write(
         &genesis,
-        text.replace("name = \"validator-3\"", &format!("name = \"{INJECTED}\"")),
+        text.replace("name = \"node-3\"", &format!("name = \"{INJECTED}\"")),
     )
     .unwrap();
     net.start_all();
@@ -130,7 +130,12 @@ async fn start_chain() -> Chain {
     let resting = maker.place_limit(m, Side::Sell, dec("100.50"), dec("0.3"));
     let bid = canceller.place_limit(m, Side::Buy, dec("50.00"), dec("0.1"));
     let cancelled_order = bid.hash();
-    submit_and_wait(&c, vec![rest, resting, bid]).await;
+    // Two bid levels that stay, for the book's running totals.
+    let bid2 = canceller.place_limit(m, Side::Buy, dec("90.00"), dec("0.4"));
+    let bid3 = wallet(&c, 12)
+        .await
+        .place_limit(m, Side::Buy, dec("95.00"), dec("0.25"));
+    submit_and_wait(&c, vec![rest, resting, bid, bid2, bid3]).await;
     let take = taker.place_limit(m, Side::Buy, dec("100.00"), dec("0.2"));
     let taker_tx = take.hash();
     let cancel = canceller.cancel(cancelled_order);
@@ -310,29 +315,26 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     assert_eq!(b.path().await, "/explorer");
     assert_eq!(b.field("status", "chain_id").await, status.chain_id);
     assert_eq!(b.field("status", "consensus").await, "streamlet");
-    let top: u64 = b
+    // One read of the first row (new blocks keep arriving and re-render the list).
+    let first = b
         .js(
-            "return document.querySelector('#latest-blocks .brow[data-height]').dataset.height",
+            "const r = document.querySelector('#latest-blocks .brow[data-height]'); return [r.dataset.height, r.querySelector('.who a').getAttribute('href'), r.querySelector('.n').textContent]",
             vec![],
         )
-        .await
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+        .await;
+    let top: u64 = first[0].as_str().unwrap().parse().unwrap();
     let after = final_height(c).await;
     assert!(before <= top && top <= after, "{before} <= {top} <= {after}");
     let tb = c.get_block(BlockSelector::Height(top), None).await.unwrap();
     let ConsensusView::Streamlet { proposer, .. } = tb.consensus else {
         panic!("streamlet")
     };
-    let href = b
-        .js(
-            "return document.querySelector('#latest-blocks .brow[data-height] .who a').getAttribute('href')",
-            vec![],
-        )
-        .await;
-    assert_eq!(href, json!(format!("/explorer/address/{}", proposer.to_hex())));
+    assert_eq!(
+        first[1],
+        json!(format!("/explorer/address/{}", proposer.to_hex()))
+    );
+    let txs = if tb.tx_count == 1 { "1 tx".to_string() } else { format!("{} txs", tb.tx_count) };
+    assert_eq!(first[2], json!(txs));
     let last = c
         .get_trades(MarketRef::Symbol("BTC/USD".into()), Some(1), None)
         .await
@@ -437,9 +439,16 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         .await
         .starts_with(&format!("#{}", f.trade_height)));
     assert_eq!(b.field("tx", "nonce").await, tv.tx.nonce.to_string());
+    let ledger_types::Payload::PlaceOrder(o) = &tv.tx.payload else {
+        panic!("an order")
+    };
     assert_eq!(
         b.field("tx", "payload").await,
-        "Buy 0.2 BTC at 100.00 USD on BTC/USD (limit, GTC)"
+        format!(
+            "Buy {} BTC at {} USD on BTC/USD (limit, GTC)",
+            o.quantity,
+            o.price.unwrap()
+        )
     );
     assert_eq!(b.count("#events li").await, tv.events.len());
     let fills: Vec<String> = tv
@@ -738,7 +747,15 @@ async fn live_block_and_trade(b: &Browser, chain: &mut Chain) {
         Duration::from_secs(20),
     )
     .await;
-    assert_eq!(b.field("market", "last_price").await, "99.10");
+    let newest = c
+        .get_trades(MarketRef::Symbol("BTC/USD".into()), Some(1), None)
+        .await
+        .unwrap();
+    assert_eq!(newest.items[0].price, dec("99.10"));
+    assert_eq!(
+        b.field("market", "last_price").await,
+        newest.items[0].price.to_string()
+    );
     assert_eq!(b.js("return window.__sameDocument", vec![]).await, json!(1));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let http1 = b.js("return window.explorerStats.httpRequests", vec![]).await;
@@ -897,7 +914,7 @@ async fn injected_markup_is_text(b: &Browser, chain: &Chain) {
         assert_eq!(b.count("main img").await, 0, "{page}: an <img> was created");
         assert_eq!(b.js("return window.__xss === undefined", vec![]).await, json!(true));
     }
-    // A block proposed by validator-3 names it as the proposer, as text.
+    // A block proposed by node-3 names it as the proposer, as text.
     let key = vals[3].public_key;
     let top = final_height(&chain.c).await;
     let mut found = None;
@@ -908,7 +925,7 @@ async fn injected_markup_is_text(b: &Browser, chain: &Chain) {
             break;
         }
     }
-    let h = found.expect("validator-3 proposed one of the last 40 blocks");
+    let h = found.expect("node-3 proposed one of the last 40 blocks");
     b.open(&format!("{url}/explorer/block/{h}")).await;
     assert_eq!(b.field("block", "proposer").await, INJECTED);
     assert_eq!(b.count("main img").await, 0);

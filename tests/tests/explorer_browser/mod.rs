@@ -262,9 +262,19 @@ impl Browser {
 
     /// The value of `[data-field=NAME]` inside `#scope`.
     pub async fn field(&self, scope: &str, name: &str) -> String {
-        self.text(&format!("#{scope} [data-field=\"{name}\"]"))
-            .await
-            .unwrap_or_else(|| panic!("no field {name} in #{scope}"))
+        match self.text(&format!("#{scope} [data-field=\"{name}\"]")).await {
+            Some(t) => t,
+            None => {
+                let page = self
+                    .js("return document.querySelector('main').innerText.slice(0, 800)", vec![])
+                    .await;
+                panic!(
+                    "no field {name} in #{scope} at {}; the page says:\n{}",
+                    self.path().await,
+                    page.as_str().unwrap_or("")
+                )
+            }
+        }
     }
 
     /// How many elements match `css`.

@@ -60,8 +60,7 @@ export function depthChart(book) {
     return s("path", { d, class: cls });
   };
   svg.appendChild(s("line", { x1: PAD_L, y1: base, x2: W - PAD_R, y2: base, class: "baseline" }));
-  svg.appendChild(area(bids, -1, "bids"));
-  svg.appendChild(area(asks, 1, "asks"));
+  for (const a of [area(bids, -1, "bids"), area(asks, 1, "asks")]) if (a) svg.appendChild(a);
   const top = [...bids, ...asks].find((p) => Number(p.total) === maxTotal);
   svg.appendChild(text(PAD_L, PAD_T - 5, "total " + (top ? top.total : "")));
   const lowLabel = bids.length ? bids[bids.length - 1].price : asks[0].price;

@@ -1,6 +1,6 @@
 // Building the page: elements are created with `h()` and every value goes in as a text
 // node or an attribute, never as HTML. (The Content-Security-Policy requires Trusted
-// Types, so an `innerHTML = string` anywhere would throw.)
+// Types, so assigning an HTML string to any element would throw.)
 
 "use strict";
 
@@ -183,14 +183,15 @@ export function kv(rows) {
 
 /**
  * A table in a horizontally scrollable box. `columns`: `[title, cls]` pairs (`cls`
- * `num` aligns right, `opt` hides the column on a phone); `rows`: arrays of cells.
+ * `num` aligns right, `opt` hides the column on a phone); `rows`: arrays of cells, or
+ * rows made with `row()`.
  */
 export function table(columns, rows, attrs = {}) {
   const cls = columns.map((c) => (Array.isArray(c) ? c[1] : ""));
   return h("div", { class: "table-wrap" },
     h("table", attrs,
       h("thead", {}, h("tr", {}, columns.map((c, i) => h("th", { class: cls[i] || null }, Array.isArray(c) ? c[0] : c)))),
-      h("tbody", {}, rows.map((r) => row(r, cls)))));
+      h("tbody", {}, rows.map((r) => (r instanceof Node ? r : row(r, cls))))));
 }
 
 /** One table row with the columns' classes. */
