@@ -41,6 +41,10 @@ export function depthChart(book) {
   const prices = [...bids, ...asks].map((p) => Number(p.price));
   let lo = Math.min(...prices), hi = Math.max(...prices);
   if (hi === lo) { lo -= 1; hi += 1; }
+  // A margin beyond the outermost levels, so that their steps have a width.
+  const margin = (hi - lo) * 0.08;
+  lo -= margin;
+  hi += margin;
   const maxTotal = Math.max(...[...bids, ...asks].map((p) => Number(p.total)));
   const x = (p) => PAD_L + ((Number(p) - lo) / (hi - lo)) * (W - PAD_L - PAD_R);
   const y = (q) => H - PAD_B - (Number(q) / (maxTotal || 1)) * (H - PAD_T - PAD_B);

@@ -124,33 +124,37 @@ export function age(ms, now = Date.now()) {
 }
 
 /**
- * A time cell: the age (kept current) with the local time as its tooltip, or the clock
- * time with `clock`. Unknown times (`ms` undefined) show a dash until the block's time
- * is learnt (`data-height` lets `fillTimes` complete it).
+ * A time cell: the local clock time and the age ("14:02:33 · 12 s ago", the age kept
+ * current), the full local date and time as its tooltip; with `ageOnly`, just the age.
+ * Unknown times (`ms` undefined) show a dash until the block's time is learnt
+ * (`data-height` lets `fillTimes` complete it).
  */
 export function timeEl(ms, height, opts = {}) {
   const el = h("time", { class: "age", "data-height": height ?? null });
-  setTime(el, ms, opts.clock);
-  if (opts.clock) el.dataset.clock = "1";
+  if (opts.ageOnly) el.dataset.ageOnly = "1";
+  setTime(el, ms);
   return el;
 }
 
-function setTime(el, ms, clock) {
+function setTime(el, ms) {
   if (ms === undefined || ms === null) {
     el.textContent = "–";
     return;
   }
+  const d = new Date(Number(ms));
   el.dataset.ms = String(ms);
-  el.setAttribute("datetime", new Date(Number(ms)).toISOString());
+  el.setAttribute("datetime", d.toISOString());
   el.title = fullTime(ms);
-  el.textContent = clock ? CLOCK.format(new Date(Number(ms))) : age(ms);
+  const ago = h("span", { class: "ago" }, age(ms));
+  if (el.dataset.ageOnly) el.replaceChildren(ago);
+  else el.replaceChildren(h("span", { class: "clock" }, CLOCK.format(d)), ago);
 }
 
 /** Refreshes every age on the page (DOM only: no request). */
 export function tickAges() {
   const now = Date.now();
-  for (const el of document.querySelectorAll("time.age[data-ms]")) {
-    if (!el.dataset.clock) el.textContent = age(el.dataset.ms, now);
+  for (const el of document.querySelectorAll("time.age[data-ms] .ago")) {
+    el.textContent = age(el.parentNode.dataset.ms, now);
   }
 }
 
@@ -158,7 +162,7 @@ export function tickAges() {
 export function fillTimes(times) {
   for (const el of document.querySelectorAll("time.age[data-height]:not([data-ms])")) {
     const ms = times.get(el.dataset.height);
-    if (ms !== undefined) setTime(el, ms, el.dataset.clock);
+    if (ms !== undefined) setTime(el, ms);
   }
 }
 

@@ -135,6 +135,7 @@ function statusBadge(status) {
 
 const TRADE_COLS = [["Trade", "opt"], "Market", "Side", ["Price", "num"], ["Quantity", "num"], "Block", ["Time", "opt"]];
 
+
 function tradeRow(app, t, opts = {}) {
   const cells = [
     String(t.trade_id),
@@ -289,9 +290,9 @@ function validatorRows(app, validators, status, full) {
   const fh = status ? BigInt(status.final_height) : null;
   return validators.map((v) => {
     const cells = [
-      h("a", { href: path("address", v.public_key), class: "vname", title: v.public_key }, v.name),
+      h("a", { href: path("address", v.public_key), title: v.public_key }, v.name),
       v.last_proposal
-        ? [blockLink(v.last_proposal), " ", timeEl(v.last_proposal_time_ms, v.last_proposal)]
+        ? [blockLink(v.last_proposal), " ", timeEl(v.last_proposal_time_ms, v.last_proposal, { ageOnly: true })]
         : h("span", { class: "muted" }, "none recently"),
       v.last_vote ? blockLink(v.last_vote) : h("span", { class: "muted" }, status && status.consensus === "nakamoto" ? "n/a" : "none recently"),
     ];
@@ -302,7 +303,7 @@ function validatorRows(app, validators, status, full) {
       cells.splice(2, 0, h("span", { class: "mono" }, short(v.public_key, 12, 6)));
       cells.push(badge(active ? "active" : "not seen lately", active ? "st-final" : "st-rejected"));
     }
-    return row(cells, full ? ["opt", "", "opt", "", "", ""] : [], { "data-validator": String(v.index) });
+    return row(cells, full ? ["opt", "name", "opt", "", "", ""] : ["name"], { "data-validator": String(v.index) });
   });
 }
 
@@ -341,7 +342,7 @@ export async function home(ctx) {
   const openRuns = new Set();
   const list = h("div", { class: "blocks", id: "latest-blocks" });
   const renderBlocks = () => {
-    const out = [h("div", { class: "brow head" }, h("span", {}, "Block"), h("span", {}, "Age"), h("span", {}, "Proposer"), h("span", {}, "Txs"), h("span", { class: "opt" }, "Hash"))];
+    const out = [h("div", { class: "brow head" }, h("span", {}, "Block"), h("span", {}, "Time"), h("span", {}, "Proposer"), h("span", {}, "Txs"), h("span", { class: "opt" }, "Hash"))];
     for (let i = 0; i < blocks.length;) {
       let j = i;
       while (j < blocks.length && blocks[j].tx_count === 0) j++;
@@ -473,7 +474,7 @@ export async function validators(ctx) {
     section(nakamoto ? "Miners" : "Validators", { id: "validators" },
       note(nakamoto
         ? "Nakamoto proof of work: a block is final once buried deep enough. Listed are the genesis miners; the last mined block looks at the latest 256 final blocks."
-        : `Streamlet: ${vals.length} validators, a block is notarized by ${quorum} votes. Last proposal and last vote look at the latest 256 final blocks.`),
+        : `Streamlet: ${vals.length} validator${vals.length === 1 ? "" : "s"}; a block is notarized by ${quorum} vote${quorum === 1 ? "" : "s"}. Last proposal and last vote look at the latest 256 final blocks.`),
       t));
   return { title: "Validators", node };
 }
@@ -514,7 +515,7 @@ export async function block(ctx, arg) {
     ["Height", blk.height, "height"],
     ["Hash", h("span", { class: "mono break" }, blk.hash), "hash"],
     ["Status", blk.final ? badge("final", "st-final") : badge("not final yet", "st-included"), "final"],
-    ["Time", blockTime(blk) !== undefined ? [fullTime(blockTime(blk)), " (", timeEl(blockTime(blk), blk.height), ")"] : "–", "time"],
+    ["Time", blockTime(blk) !== undefined ? [fullTime(blockTime(blk)), " (", timeEl(blockTime(blk), blk.height, { ageOnly: true }), ")"] : "–", "time"],
     [c.kind === "nakamoto" ? "Miner" : "Proposer", author ? addressLink(author, app.names) : "–", "proposer"],
     c.kind === "streamlet" ? ["Epoch", c.epoch, "epoch"] : null,
     ["Parent", height > 1n ? blockLink(blk.parent, short(blk.parent, 16, 6)) : h("span", { class: "mono", title: blk.parent }, "genesis " + short(blk.parent)), "parent"],
@@ -609,7 +610,7 @@ export async function tx(ctx, arg) {
     ["Hash", h("span", { class: "mono break" }, t.hash), "hash"],
     ["What", h("span", { class: "what" }, payloadWords(w.payload, app)), "payload"],
     ["Block", t.block_height ? [blockLink(t.block_height), ` position ${t.position}`] : "– (waiting in a mempool)", "block_height"],
-    ["Time", ms !== undefined ? [fullTime(ms), " (", timeEl(ms, t.block_height), ")"] : "–", "time"],
+    ["Time", ms !== undefined ? [fullTime(ms), " (", timeEl(ms, t.block_height, { ageOnly: true }), ")"] : "–", "time"],
     ["Sender", addressLink(w.sender, app.names), "sender"],
     ["Nonce", w.nonce, "nonce"],
     ["Chain", w.chain_id, "chain_id"],
