@@ -70,6 +70,8 @@ struct Facts {
     cancelled_order: OrderId,
     /// A transfer.
     transfer_tx: TxHash,
+    /// A transaction the engine rejected.
+    rejected_tx: TxHash,
     /// The height of the block holding the taker's transaction.
     trade_height: u64,
 }
@@ -135,13 +137,36 @@ async fn start_chain() -> Chain {
     let bid3 = wallet(&c, 12)
         .await
         .place_limit(m, Side::Buy, dec("95.00"), dec("0.25"));
-    submit_and_wait(&c, vec![rest, resting, bid, bid2, bid3]).await;
+    // A ladder of resting orders on both sides (a book worth a depth chart).
+    let mut ladder = vec![rest, resting, bid, bid2, bid3];
+    let (mut bids, mut asks) = (wallet(&c, 13).await, wallet(&c, 14).await);
+    for (bp, bq, ap, aq) in [
+        ("94.50", "0.15", "101.00", "0.2"),
+        ("93.25", "0.3", "101.75", "0.1"),
+        ("92.00", "0.5", "102.50", "0.45"),
+        ("91.50", "0.2", "103.00", "0.3"),
+        ("89.75", "0.6", "104.25", "0.5"),
+    ] {
+        ladder.push(bids.place_limit(m, Side::Buy, dec(bp), dec(bq)));
+        ladder.push(asks.place_limit(m, Side::Sell, dec(ap), dec(aq)));
+    }
+    submit_and_wait(&c, ladder).await;
+    // A few trades inside the spread, one pair at a time (each pair trades with itself).
+    let (mut s15, mut b16) = (wallet(&c, 15).await, wallet(&c, 16).await);
+    for p in ["99.40", "99.70", "99.55", "99.85"] {
+        let sell = s15.place_limit(m, Side::Sell, dec(p), dec("0.05"));
+        let buy = b16.place_limit(m, Side::Buy, dec(p), dec("0.05"));
+        submit_and_wait(&c, vec![sell, buy]).await;
+    }
     let take = taker.place_limit(m, Side::Buy, dec("100.00"), dec("0.2"));
     let taker_tx = take.hash();
     let cancel = canceller.cancel(cancelled_order);
     let transfer = sender.transfer(account(5).public(), AssetId(1), dec("1.5"));
     let transfer_tx = transfer.hash();
-    submit_and_wait(&c, vec![take, cancel, transfer]).await;
+    // A cancel of an order that does not exist: the engine rejects it.
+    let bogus = canceller.cancel(ledger_types::Hash::digest(b"no such order"));
+    let rejected_tx = bogus.hash();
+    submit_and_wait(&c, vec![take, cancel, transfer, bogus]).await;
     // Some volume on the other market from more accounts, so that blocks hold several
     // transactions (and the BTC/USD orders above keep their state).
     let eth = maker.market_id("ETH/USD").unwrap();
@@ -169,6 +194,7 @@ async fn start_chain() -> Chain {
             taker_tx,
             cancelled_order,
             transfer_tx,
+            rejected_tx,
             trade_height,
         },
     }
@@ -204,7 +230,10 @@ async fn explorer_in_headless_chromium() {
 
     let t = Instant::now();
     http_routes(&chain);
-    step("HTTP routes: redirect, GET, HEAD, favicon, CSP, 404, 405", t);
+    step(
+        "HTTP routes: redirect, GET, HEAD, favicon, CSP, 404, 405",
+        t,
+    );
 
     let b = Browser::start(1280, 900).await;
     let t = Instant::now();
@@ -298,7 +327,10 @@ fn http_routes(chain: &Chain) {
     // No request leaves for another origin: every script and style is the node's.
     let (_, _, body) = http("GET", &format!("{url}/explorer"), &[]);
     let html = String::from_utf8(body).unwrap();
-    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
 }
 
 async fn shot(b: &Browser, dir: &std::path::Path, name: &str) {
@@ -324,7 +356,10 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         .await;
     let top: u64 = first[0].as_str().unwrap().parse().unwrap();
     let after = final_height(c).await;
-    assert!(before <= top && top <= after, "{before} <= {top} <= {after}");
+    assert!(
+        before <= top && top <= after,
+        "{before} <= {top} <= {after}"
+    );
     let tb = c.get_block(BlockSelector::Height(top), None).await.unwrap();
     let ConsensusView::Streamlet { proposer, .. } = tb.consensus else {
         panic!("streamlet")
@@ -333,7 +368,11 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         first[1],
         json!(format!("/explorer/address/{}", proposer.to_hex()))
     );
-    let txs = if tb.tx_count == 1 { "1 tx".to_string() } else { format!("{} txs", tb.tx_count) };
+    let txs = if tb.tx_count == 1 {
+        "1 tx".to_string()
+    } else {
+        format!("{} txs", tb.tx_count)
+    };
     assert_eq!(first[2], json!(txs));
     let last = c
         .get_trades(MarketRef::Symbol("BTC/USD".into()), Some(1), None)
@@ -370,6 +409,7 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     )
     .await;
     shot(b, shots, "desktop-home").await;
+    real_links(b).await;
 
     // Block with the trade, by height and by hash.
     let bv = c
@@ -391,7 +431,10 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     );
     assert_eq!(b.field("block", "tx_root").await, bv.tx_root.to_hex());
     assert_eq!(b.field("block", "final").await, "final");
-    let ConsensusView::Streamlet { epoch, proposer, .. } = &bv.consensus else {
+    let ConsensusView::Streamlet {
+        epoch, proposer, ..
+    } = &bv.consensus
+    else {
         panic!("streamlet")
     };
     assert_eq!(b.field("block", "epoch").await, epoch.to_string());
@@ -401,7 +444,10 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
             vec![],
         )
         .await;
-    assert_eq!(href, json!(format!("/explorer/address/{}", proposer.to_hex())));
+    assert_eq!(
+        href,
+        json!(format!("/explorer/address/{}", proposer.to_hex()))
+    );
     let CertificateView::Streamlet { signers, .. } = &cert else {
         panic!("streamlet certificate")
     };
@@ -423,6 +469,7 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         .collect();
     assert_eq!(rows, json!(want));
     shot(b, shots, "desktop-block").await;
+    real_links(b).await;
     b.open(&format!("{url}/explorer/block/{}", bv.hash.to_hex()))
         .await;
     assert_eq!(b.field("block", "height").await, bv.height.to_string());
@@ -468,6 +515,16 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         .await;
     assert_eq!(shown, json!(fills));
     shot(b, shots, "desktop-tx").await;
+    real_links(b).await;
+
+    // A rejected transaction says why.
+    let rv = c.get_tx(f.rejected_tx).await.unwrap();
+    assert_eq!(rv.status, TxStatus::Rejected);
+    b.open(&format!("{url}/explorer/tx/{}", f.rejected_tx.to_hex()))
+        .await;
+    assert_eq!(b.field("tx", "status").await, "rejected");
+    assert_eq!(b.field("tx", "error").await, rv.error.unwrap().message);
+    shot(b, shots, "desktop-tx-rejected").await;
 
     // The maker's address: balances as the RPC says, open orders, fills.
     let av = c.get_account(f.maker).await.unwrap();
@@ -494,7 +551,10 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
             ])
         );
     }
-    assert_eq!(b.count("#open-orders tr[data-order]").await, open.items.len());
+    assert_eq!(
+        b.count("#open-orders tr[data-order]").await,
+        open.items.len()
+    );
     b.wait_for(
         "the maker's fills",
         "document.querySelectorAll('#history-panel tr[data-trade]').length >= 1",
@@ -502,6 +562,7 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     )
     .await;
     shot(b, shots, "desktop-address").await;
+    real_links(b).await;
 
     // The maker's order (partly filled, still open) and the cancelled one.
     let ov = c.get_order(f.maker_order).await.unwrap();
@@ -509,16 +570,26 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         .await;
     assert!(b.field("order", "status").await.starts_with("open"));
     assert_eq!(b.field("order", "filled").await, ov.filled.to_string());
-    assert_eq!(b.field("order", "remaining").await, ov.remaining.to_string());
+    assert_eq!(
+        b.field("order", "remaining").await,
+        ov.remaining.to_string()
+    );
     assert_eq!(b.field("order", "quantity").await, ov.quantity.to_string());
-    assert_eq!(b.field("order", "price").await, ov.price.unwrap().to_string());
+    assert_eq!(
+        b.field("order", "price").await,
+        ov.price.unwrap().to_string()
+    );
     assert_eq!(b.field("order", "fees").await, ov.fees.to_string());
     assert_eq!(b.count("#order-fills tr[data-trade]").await, 1);
     shot(b, shots, "desktop-order").await;
+    real_links(b).await;
     let cv = c.get_order(f.cancelled_order).await.unwrap();
     assert_eq!(cv.status, ledger_rpc::OrderStatus::Cancelled);
-    b.open(&format!("{url}/explorer/order/{}", f.cancelled_order.to_hex()))
-        .await;
+    b.open(&format!(
+        "{url}/explorer/order/{}",
+        f.cancelled_order.to_hex()
+    ))
+    .await;
     assert_eq!(b.field("order", "status").await, "cancelled by its owner");
     assert_eq!(b.field("order", "reason").await, "user");
 
@@ -582,6 +653,7 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     assert_eq!(b.count("#depth svg path.asks").await, 1);
     assert_eq!(b.count("#price-chart svg path.line").await, 1);
     shot(b, shots, "desktop-market").await;
+    real_links(b).await;
 
     // Validators: names, keys, last proposal and vote.
     let vals = c.get_validators().await.unwrap();
@@ -607,6 +679,23 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
         assert!(shown >= last_proposal, "{cells:?} vs {v:?}");
     }
     shot(b, shots, "desktop-validators").await;
+    real_links(b).await;
+}
+
+/// Every link in the page is a real one: an `href` to an explorer page.
+async fn real_links(b: &Browser) {
+    let bad = b
+        .js(
+            "return [...document.querySelectorAll('a')].map(a => a.getAttribute('href')).filter(h => !h || !/^\\/explorer(\\/|$)/.test(h))",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        bad,
+        json!([]),
+        "links without an explorer href at {}",
+        b.path().await
+    );
 }
 
 async fn search(b: &Browser, q: &str) -> String {
@@ -710,7 +799,12 @@ async fn live_block_and_trade(b: &Browser, chain: &mut Chain) {
 
     // Home: new blocks arrive; a new trade shows in the latest trades.
     b.open(&format!("{url}/explorer")).await;
-    b.wait_for("the socket", "document.getElementById('conn').textContent === 'live'", Duration::from_secs(10)).await;
+    b.wait_for(
+        "the socket",
+        "document.getElementById('conn').textContent === 'live'",
+        Duration::from_secs(10),
+    )
+    .await;
     b.js("window.__sameDocument = 1; return true", vec![]).await;
     let top: u64 = first_attr(b, "#latest-blocks .brow[data-height]", "data-height")
         .await
@@ -719,15 +813,21 @@ async fn live_block_and_trade(b: &Browser, chain: &mut Chain) {
         .unwrap();
     b.wait_for(
         "a new block on the home page",
-        &format!("+document.querySelector('#latest-blocks .brow[data-height]').dataset.height > {top}"),
+        &format!(
+            "+document.querySelector('#latest-blocks .brow[data-height]').dataset.height > {top}"
+        ),
         Duration::from_secs(30),
     )
     .await;
-    let requests0 = b.js("return window.explorerStats.httpRequests", vec![]).await;
+    let requests0 = b
+        .js("return window.explorerStats.httpRequests", vec![])
+        .await;
     let tid = trade_once(c, 20, 21, "99.00").await;
     b.wait_for(
         "the new trade on the home page",
-        &format!("document.querySelector('#latest-trades tr[data-trade]').dataset.trade === '{tid}'"),
+        &format!(
+            "document.querySelector('#latest-trades tr[data-trade]').dataset.trade === '{tid}'"
+        ),
         Duration::from_secs(20),
     )
     .await;
@@ -736,14 +836,23 @@ async fn live_block_and_trade(b: &Browser, chain: &mut Chain) {
     // Market: the trade list, last price, book and chart follow without a reload, and
     // the tab sends no request while it waits (everything arrived as a push).
     b.open(&format!("{url}/explorer/market/BTC-USD")).await;
-    b.wait_for("the socket", "document.getElementById('conn').textContent === 'live'", Duration::from_secs(10)).await;
+    b.wait_for(
+        "the socket",
+        "document.getElementById('conn').textContent === 'live'",
+        Duration::from_secs(10),
+    )
+    .await;
     b.js("window.__sameDocument = 1; return true", vec![]).await;
-    let http0 = b.js("return window.explorerStats.httpRequests", vec![]).await;
+    let http0 = b
+        .js("return window.explorerStats.httpRequests", vec![])
+        .await;
     let ws0 = b.js("return window.explorerStats.wsMessages", vec![]).await;
     let tid = trade_once(c, 22, 23, "99.10").await;
     b.wait_for(
         "the new trade on the market page",
-        &format!("document.querySelector('#market-trades tr[data-trade]').dataset.trade === '{tid}'"),
+        &format!(
+            "document.querySelector('#market-trades tr[data-trade]').dataset.trade === '{tid}'"
+        ),
         Duration::from_secs(20),
     )
     .await;
@@ -758,7 +867,9 @@ async fn live_block_and_trade(b: &Browser, chain: &mut Chain) {
     );
     assert_eq!(b.js("return window.__sameDocument", vec![]).await, json!(1));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let http1 = b.js("return window.explorerStats.httpRequests", vec![]).await;
+    let http1 = b
+        .js("return window.explorerStats.httpRequests", vec![])
+        .await;
     let ws1 = b.js("return window.explorerStats.wsMessages", vec![]).await;
     assert_eq!(http0, http1, "the market page polled the node");
     assert!(ws1.as_u64() > ws0.as_u64(), "no pushes arrived");
@@ -791,7 +902,9 @@ async fn live_block_and_trade(b: &Browser, chain: &mut Chain) {
     let tid = trade_once(&c0, 24, 25, "99.20").await;
     b.wait_for(
         "a trade after the reconnection",
-        &format!("document.querySelector('#market-trades tr[data-trade]').dataset.trade === '{tid}'"),
+        &format!(
+            "document.querySelector('#market-trades tr[data-trade]').dataset.trade === '{tid}'"
+        ),
         Duration::from_secs(30),
     )
     .await;
@@ -822,11 +935,17 @@ async fn reload_and_back(b: &Browser, chain: &Chain) {
     assert_eq!(b.field("block", "hash").await, hash);
 
     // Follow a link to a transaction, then Back, then Forward, then reload there.
-    let tx_href = first_attr(b, "#transactions tr[data-tx] a[href^='/explorer/tx/']", "href")
-        .await
-        .unwrap();
+    let tx_href = first_attr(
+        b,
+        "#transactions tr[data-tx] a[href^='/explorer/tx/']",
+        "href",
+    )
+    .await
+    .unwrap();
     b.client
-        .find(Locator::Css("#transactions tr[data-tx] a[href^='/explorer/tx/']"))
+        .find(Locator::Css(
+            "#transactions tr[data-tx] a[href^='/explorer/tx/']",
+        ))
         .await
         .unwrap()
         .click()
@@ -859,13 +978,31 @@ async fn not_found(b: &Browser, chain: &Chain) {
     let url = &chain.url;
     let unknown = "ab".repeat(32);
     for (page, says) in [
-        (format!("/explorer/tx/{unknown}"), "No transaction has the hash"),
-        (format!("/explorer/block/{unknown}"), "No block has the hash"),
-        ("/explorer/block/99999999".to_string(), "There is no block at height 99999999"),
+        (
+            format!("/explorer/tx/{unknown}"),
+            "No transaction has the hash",
+        ),
+        (
+            format!("/explorer/block/{unknown}"),
+            "No block has the hash",
+        ),
+        (
+            "/explorer/block/99999999".to_string(),
+            "There is no block at height 99999999",
+        ),
         (format!("/explorer/order/{unknown}"), "No order has the id"),
-        (format!("/explorer/address/{unknown}"), "has no balance, no transactions and no orders"),
-        ("/explorer/market/DOGE-USD".to_string(), "There is no market"),
-        ("/explorer/tx/not-a-hash".to_string(), "is not a transaction hash"),
+        (
+            format!("/explorer/address/{unknown}"),
+            "has no balance, no transactions and no orders",
+        ),
+        (
+            "/explorer/market/DOGE-USD".to_string(),
+            "There is no market",
+        ),
+        (
+            "/explorer/tx/not-a-hash".to_string(),
+            "is not a transaction hash",
+        ),
     ] {
         b.open(&format!("{url}{page}")).await;
         let text = b
@@ -884,7 +1021,11 @@ async fn not_found(b: &Browser, chain: &Chain) {
     // A path that is no page: the server answers 404 (the browser logs that), and the
     // app says so.
     b.open(&format!("{url}/explorer/nope")).await;
-    assert!(b.text("#not-found").await.unwrap().contains("no explorer page"));
+    assert!(b
+        .text("#not-found")
+        .await
+        .unwrap()
+        .contains("no explorer page"));
     let logged = b.console().await;
     assert!(
         logged
@@ -912,14 +1053,21 @@ async fn injected_markup_is_text(b: &Browser, chain: &Chain) {
             "{page}: {found}"
         );
         assert_eq!(b.count("main img").await, 0, "{page}: an <img> was created");
-        assert_eq!(b.js("return window.__xss === undefined", vec![]).await, json!(true));
+        assert_eq!(
+            b.js("return window.__xss === undefined", vec![]).await,
+            json!(true)
+        );
     }
     // A block proposed by node-3 names it as the proposer, as text.
     let key = vals[3].public_key;
     let top = final_height(&chain.c).await;
     let mut found = None;
     for h in (1..=top).rev().take(40) {
-        let bv = chain.c.get_block(BlockSelector::Height(h), None).await.unwrap();
+        let bv = chain
+            .c
+            .get_block(BlockSelector::Height(h), None)
+            .await
+            .unwrap();
         if matches!(bv.consensus, ConsensusView::Streamlet { proposer, .. } if proposer == key) {
             found = Some(h);
             break;
@@ -929,7 +1077,10 @@ async fn injected_markup_is_text(b: &Browser, chain: &Chain) {
     b.open(&format!("{url}/explorer/block/{h}")).await;
     assert_eq!(b.field("block", "proposer").await, INJECTED);
     assert_eq!(b.count("main img").await, 0);
-    assert_eq!(b.js("return window.__xss === undefined", vec![]).await, json!(true));
+    assert_eq!(
+        b.js("return window.__xss === undefined", vec![]).await,
+        json!(true)
+    );
 }
 
 async fn phone_width(b: &Browser, chain: &Chain, shots: &std::path::Path) {
@@ -939,11 +1090,20 @@ async fn phone_width(b: &Browser, chain: &Chain, shots: &std::path::Path) {
         ("phone-home", "/explorer".to_string()),
         ("phone-block", format!("/explorer/block/{}", f.trade_height)),
         ("phone-tx", format!("/explorer/tx/{}", f.taker_tx.to_hex())),
-        ("phone-address", format!("/explorer/address/{}", f.maker.to_hex())),
-        ("phone-order", format!("/explorer/order/{}", f.maker_order.to_hex())),
+        (
+            "phone-address",
+            format!("/explorer/address/{}", f.maker.to_hex()),
+        ),
+        (
+            "phone-order",
+            format!("/explorer/order/{}", f.maker_order.to_hex()),
+        ),
         ("phone-market", "/explorer/market/BTC-USD".to_string()),
         ("phone-validators", "/explorer/validators".to_string()),
-        ("phone-not-found", format!("/explorer/tx/{}", "cd".repeat(32))),
+        (
+            "phone-not-found",
+            format!("/explorer/tx/{}", "cd".repeat(32)),
+        ),
     ];
     for (name, page) in pages {
         b.open(&format!("{url}{page}")).await;
@@ -955,7 +1115,10 @@ async fn phone_width(b: &Browser, chain: &Chain, shots: &std::path::Path) {
             .await;
         let d: Vec<u64> = serde_json::from_value(dims).unwrap();
         assert_eq!(d[2], 390, "viewport");
-        assert!(d[0] <= d[2] && d[1] <= d[2], "{page} is {d:?} wide on a 390 px screen");
+        assert!(
+            d[0] <= d[2] && d[1] <= d[2],
+            "{page} is {d:?} wide on a 390 px screen"
+        );
         shot(b, shots, name).await;
     }
     // The search box and its result stay on screen.
@@ -1031,20 +1194,29 @@ async fn measure() {
             break;
         }
         if last_print.elapsed() > Duration::from_secs(30) {
-            eprintln!("    {h} final blocks after {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "    {h} final blocks after {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
             last_print = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let h = final_height(&c).await;
-    eprintln!("chain of {h} final blocks in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "chain of {h} final blocks in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     let trade_tx = hashes[1];
     let order = hashes[0];
     let pages = [
         ("home", "/explorer".to_string()),
         ("block", format!("/explorer/block/{}", h / 2)),
         ("tx", format!("/explorer/tx/{}", trade_tx.to_hex())),
-        ("address", format!("/explorer/address/{}", account(1).public().to_hex())),
+        (
+            "address",
+            format!("/explorer/address/{}", account(1).public().to_hex()),
+        ),
         ("order", format!("/explorer/order/{}", order.to_hex())),
         ("market", "/explorer/market/BTC-USD".to_string()),
         ("validators", "/explorer/validators".to_string()),
@@ -1067,7 +1239,11 @@ async fn measure() {
             tti.push(v[0]);
             dcl.push(v[1]);
         }
-        eprintln!("| {name} | {:.0} | {:.0} |", median(&mut tti), median(&mut dcl));
+        eprintln!(
+            "| {name} | {:.0} | {:.0} |",
+            median(&mut tti),
+            median(&mut dcl)
+        );
     }
     let idle = Duration::from_secs(
         std::env::var("LEDGER_EXPLORER_IDLE_S")
@@ -1075,23 +1251,38 @@ async fn measure() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(30),
     );
-    eprintln!("| idle tab on | node RPC calls/s | browser HTTP requests/s | WebSocket messages/s |");
-    eprintln!("|---|---|---|---|");
+    eprintln!(
+        "| idle tab on | node RPC calls/s | browser HTTP requests/s | WebSocket messages/s | final blocks/s |"
+    );
+    eprintln!("|---|---|---|---|---|");
     for (name, page) in &pages {
         b.open(&format!("{url}{page}")).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         let calls0 = metric_sum(&metrics, "ledger_rpc_calls_total");
-        let s0 = b.js("return [window.explorerStats.httpRequests, window.explorerStats.wsMessages]", vec![]).await;
+        let height0 = metric_sum(&metrics, "ledger_final_height");
+        let s0 = b
+            .js(
+                "return [window.explorerStats.httpRequests, window.explorerStats.wsMessages]",
+                vec![],
+            )
+            .await;
         tokio::time::sleep(idle).await;
         let calls1 = metric_sum(&metrics, "ledger_rpc_calls_total");
-        let s1 = b.js("return [window.explorerStats.httpRequests, window.explorerStats.wsMessages]", vec![]).await;
+        let height1 = metric_sum(&metrics, "ledger_final_height");
+        let s1 = b
+            .js(
+                "return [window.explorerStats.httpRequests, window.explorerStats.wsMessages]",
+                vec![],
+            )
+            .await;
         let secs = idle.as_secs_f64();
         let d = |i: usize| (s1[i].as_f64().unwrap() - s0[i].as_f64().unwrap()) / secs;
         eprintln!(
-            "| {name} | {:.2} | {:.2} | {:.1} |",
+            "| {name} | {:.2} | {:.2} | {:.1} | {:.1} |",
             (calls1 - calls0) as f64 / secs,
             d(0),
-            d(1)
+            d(1),
+            (height1 - height0) as f64 / secs
         );
     }
     b.close().await;

@@ -10,9 +10,9 @@
 //! [`crate::error::codes`].
 
 use crate::types::{
-    AccountView, BlockSelector, BlockView, CertificateView, ChainStatus, MarketRef, MarketView, OrderBookView,
-    OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView,
-    TxSubmitted, TxView, ValidatorView, WireTx,
+    AccountView, BlockSelector, BlockView, CertificateView, ChainStatus, MarketRef, MarketView,
+    OrderBookView, OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page, PeerView,
+    TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
 };
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;

@@ -136,9 +136,7 @@ pub use types::{
     OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page, PeerDirection, PeerView,
     TradeView, TxStatus, TxSubmitted, TxView, ValidatorView, WireTx,
 };
-pub use types::{
-    CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW,
-};
+pub use types::{CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW};
 pub use wallet::{Order, Wallet};
 
 /// Re-exported so callers can name the generated client's error and subscription types.

@@ -4,8 +4,9 @@
 //! and every method of the API is documented.
 
 use ledger_rpc::{
-    AccountView, BlockView, CertificateView, ChainStatus, MarketView, OrderBookView, OrderSubmitted, OrderUpdate,
-    OrderView, Page, PeerView, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
+    AccountView, BlockView, CertificateView, ChainStatus, MarketView, OrderBookView,
+    OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView, TxSubmitted, TxView,
+    ValidatorView, WireTx,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -9,17 +9,15 @@ use jsonrpsee::server::{
     BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig, ServerHandle,
     SubscriptionSink,
 };
-use ledger_engine::Event;
 use ledger_consensus::streamlet::{two_thirds_quorum, Certificate};
-use ledger_rpc::{
-    CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW,
-};
+use ledger_engine::Event;
 use ledger_rpc::{
     book_depth, order_cursor, page_limit, trade_cursor, AccountView, BlockSelector, BlockView,
     ChainStatus, LedgerApiServer, MarketRef, MarketView, MempoolError, OrderBookView,
     OrderStatusFilter, OrderSubmitted, OrderView, Page, PeerDirection, PeerView, Resource,
     RpcError, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
 };
+use ledger_rpc::{CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW};
 use ledger_storage::{OrderFilter, OrderStatus as StoredStatus, OrderSummary};
 use ledger_types::{codec, Address, Block, MarketId, OrderId, Payload, SignedTx, TxHash};
 use serde::Serialize;
@@ -217,9 +215,7 @@ impl RpcImpl {
         );
         let store = &self.shared.store;
         let top = store.final_height().map_err(internal)?;
-        let lowest = top
-            .saturating_sub(VALIDATOR_ACTIVITY_WINDOW - 1)
-            .max(1);
+        let lowest = top.saturating_sub(VALIDATOR_ACTIVITY_WINDOW - 1).max(1);
         let complete = |views: &[ValidatorView]| {
             views
                 .iter()
@@ -228,9 +224,7 @@ impl RpcImpl {
         let mut to = top;
         while to >= lowest && !complete(&views) {
             let from = to.saturating_sub(31).max(lowest);
-            let chunk = store
-                .finalized_range(from, to, 32)
-                .map_err(internal)?;
+            let chunk = store.finalized_range(from, to, 32).map_err(internal)?;
             for fb in chunk.iter().rev() {
                 let height = fb.block.height();
                 let author = match &fb.block.header.consensus {
@@ -381,7 +375,9 @@ impl LedgerApiServer for RpcImpl {
         include_txs: Option<bool>,
     ) -> RpcResult<BlockView> {
         self.count("get_block");
-        let b = self.find_block(&block)?.ok_or_else(|| RpcError::not_found(Resource::Block, "block", block))?;
+        let b = self
+            .find_block(&block)?
+            .ok_or_else(|| RpcError::not_found(Resource::Block, "block", block))?;
         Ok(self.block_view(&b, include_txs.unwrap_or(false))?)
     }
 

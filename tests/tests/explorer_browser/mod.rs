@@ -218,7 +218,9 @@ impl Browser {
                         vec![],
                     )
                     .await;
-                panic!("timed out after {timeout:?} waiting for {what} (at {url}); page says:\n{text}");
+                panic!(
+                    "timed out after {timeout:?} waiting for {what} (at {url}); page says:\n{text}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -262,11 +264,17 @@ impl Browser {
 
     /// The value of `[data-field=NAME]` inside `#scope`.
     pub async fn field(&self, scope: &str, name: &str) -> String {
-        match self.text(&format!("#{scope} [data-field=\"{name}\"]")).await {
+        match self
+            .text(&format!("#{scope} [data-field=\"{name}\"]"))
+            .await
+        {
             Some(t) => t,
             None => {
                 let page = self
-                    .js("return document.querySelector('main').innerText.slice(0, 800)", vec![])
+                    .js(
+                        "return document.querySelector('main').innerText.slice(0, 800)",
+                        vec![],
+                    )
                     .await;
                 panic!(
                     "no field {name} in #{scope} at {}; the page says:\n{}",

@@ -177,7 +177,10 @@ fn security_headers(h: &mut HeaderMap) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         "cross-origin-opener-policy",
@@ -307,7 +310,10 @@ mod tests {
         ] {
             assert_eq!(route(p), Some(Route::UnknownPage), "{p}");
         }
-        assert!(matches!(route("/explorer/assets/app.js"), Some(Route::Asset(_))));
+        assert!(matches!(
+            route("/explorer/assets/app.js"),
+            Some(Route::Asset(_))
+        ));
         assert!(matches!(route("/favicon.ico"), Some(Route::Asset(_))));
         assert_eq!(
             route("/explorer/assets/index.html"),
@@ -323,7 +329,9 @@ mod tests {
         let none = HeaderMap::new();
         let r = respond(&Method::GET, "/explorer/block/1", &none).unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"));
         let etag = r.headers()[header::ETAG].clone();
         let len: usize = r.headers()[header::CONTENT_LENGTH]
@@ -333,7 +341,9 @@ mod tests {
             .unwrap();
         let html = body(r).await;
         assert_eq!(html.len(), len);
-        assert!(String::from_utf8(html).unwrap().contains("/explorer/assets/app.js"));
+        assert!(String::from_utf8(html)
+            .unwrap()
+            .contains("/explorer/assets/app.js"));
 
         let r = respond(&Method::HEAD, "/explorer/block/1", &none).unwrap();
         assert_eq!(r.status(), StatusCode::OK);

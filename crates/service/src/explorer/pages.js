@@ -566,7 +566,7 @@ export async function block(ctx, arg) {
         result = [statusBadge(r.value.status), fills ? ` ${fills} fill${fills > 1 ? "s" : ""}` : ""];
       }
       txBody.appendChild(row([String(shown + i), txLink(t.hash), addressLink(t.sender, app.names), payloadWords(t.payload, app), result],
-        ["opt", "", "opt", "what", ""], { "data-tx": t.hash }));
+        ["opt", "", "opt", "what", "res"], { "data-tx": t.hash }));
     });
     shown += slice.length;
     return shown < txs.length;
