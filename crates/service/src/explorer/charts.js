@@ -106,8 +106,7 @@ export function priceChart(points, opts = {}) {
   // Labels: the highest and lowest price as the API wrote them.
   const hiPt = pts.reduce((a, b) => (Number(b.price) > Number(a.price) ? b : a));
   const loPt = pts.reduce((a, b) => (Number(b.price) < Number(a.price) ? b : a));
-  svg.appendChild(text(PAD_L, PAD_T - 5, "high " + hiPt.price));
-  svg.appendChild(text(PAD_L, H - PAD_B - 5, "low " + loPt.price));
+  svg.appendChild(text(PAD_L, PAD_T - 5, `high ${hiPt.price} · low ${loPt.price}`));
   const fmt = opts.xLabel ?? ((v) => String(v));
   svg.appendChild(text(PAD_L, H - 6, fmt(pts[0].x)));
   svg.appendChild(text(W - PAD_R, H - 6, fmt(pts[pts.length - 1].x), "end"));
