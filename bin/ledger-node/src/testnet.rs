@@ -76,6 +76,18 @@ pub struct TestnetArgs {
     /// Write everything, print the summary, and exit without starting the nodes.
     #[arg(long)]
     pub no_start: bool,
+    /// A network across machines: one folder per host address (IPv4 or IPv6,
+    /// comma-separated) with its config, genesis and key, bootnodes naming the other
+    /// hosts; needs --no-start. Every host is a validator but the last --full-nodes.
+    #[arg(long, value_name = "IP1,IP2,...")]
+    pub hosts: Option<String>,
+    /// With --hosts: the libp2p port on every host.
+    #[arg(long, default_value_t = 30333)]
+    pub p2p_port: u16,
+    /// With --hosts: encrypt each host's key with the password in the first line of FILE
+    /// (default: unencrypted test keys).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// One node of the testnet, as `testnet.json` lists it.
@@ -99,6 +111,9 @@ pub struct NodeInfo {
     pub public_key: String,
     /// Its config file.
     pub config: PathBuf,
+    /// The host address (`--hosts` networks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A funded test account.
@@ -242,6 +257,7 @@ fn write_node(
         peer_id,
         public_key: key.public().to_hex(),
         config,
+        host: None,
     })
 }
 
@@ -380,6 +396,9 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo]) {
 
 /// Entry point of `ledger-node testnet`.
 pub fn main(args: TestnetArgs) -> Result<ExitCode> {
+    if let Some(hosts) = &args.hosts {
+        return crate::hosts::write(&args, hosts);
+    }
     let existing = load(&args.dir)?;
     let (info, to_run) = match (existing, args.join) {
         (None, true) => bail!(
