@@ -23,10 +23,13 @@ use explorer_browser::{find_browser, header, http, Browser};
 use fantoccini::Locator;
 use ledger_e2e::*;
 use ledger_rpc::{
-    BlockSelector, CertificateView, ConsensusView, LedgerApiClient, LedgerClient, MarketRef,
+    BlockSelector, CertificateView, ConsensusView, LedgerApiClient, LedgerClient, MarketRef, Order,
     OrderStatusFilter, TxStatus, Wallet,
 };
-use ledger_types::{Address, AssetId, Decimal, Keypair, OrderId, Side, TxHash};
+use ledger_types::{
+    batch_order_id, Address, AmendOrder, AssetId, BatchAction, CancelOrder, ClientOrderId, Decimal,
+    Keypair, OrderId, OrderRef, Side, TxHash,
+};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -74,6 +77,11 @@ struct Facts {
     rejected_tx: TxHash,
     /// The height of the block holding the taker's transaction.
     trade_height: u64,
+    /// A batch (amend, place, a rejected cancel) and the order its place action placed.
+    batch_tx: TxHash,
+    batch_order: OrderId,
+    /// A schedule-cancel (dead man's switch) far in the future.
+    switch_tx: TxHash,
 }
 
 struct Chain {
@@ -183,6 +191,27 @@ async fn start_chain() -> Chain {
         }
     }
     submit_and_wait(&c, volume).await;
+    // Trading-API payloads: a batch that amends an order by client id, places one and
+    // tries to cancel one that does not exist; then a dead man's switch.
+    let mut trader = wallet(&c, 17).await;
+    let first =
+        trader.place(Order::limit(m, Side::Buy, dec("96.00"), dec("0.1")).client_order_id(1));
+    submit_and_wait(&c, vec![first]).await;
+    let batch = trader.batch(vec![
+        BatchAction::AmendOrder(AmendOrder {
+            order: OrderRef::ClientOrderId(ClientOrderId(1)),
+            price: Some(dec("96.50")),
+            quantity: None,
+        }),
+        BatchAction::PlaceOrder(Order::limit(m, Side::Buy, dec("97.00"), dec("0.1")).build()),
+        BatchAction::CancelOrder(CancelOrder {
+            order: OrderRef::ClientOrderId(ClientOrderId(999)),
+        }),
+    ]);
+    let batch_tx = batch.hash();
+    let switch = trader.schedule_cancel(Some(1_000_000));
+    let switch_tx = switch.hash();
+    submit_and_wait(&c, vec![batch, switch]).await;
     let trade_height = c.get_tx(taker_tx).await.unwrap().block_height.unwrap();
     Chain {
         net,
@@ -196,6 +225,9 @@ async fn start_chain() -> Chain {
             transfer_tx,
             rejected_tx,
             trade_height,
+            batch_tx,
+            batch_order: batch_order_id(&batch_tx, 1),
+            switch_tx,
         },
     }
 }
@@ -525,6 +557,78 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     assert_eq!(b.field("tx", "status").await, "rejected");
     assert_eq!(b.field("tx", "error").await, rv.error.unwrap().message);
     shot(b, shots, "desktop-tx-rejected").await;
+
+    // A batch: each action in words with its result, the placed order linked; a
+    // schedule-cancel in words.
+    let batch = c.get_tx(f.batch_tx).await.unwrap();
+    assert_eq!(batch.status, TxStatus::Final);
+    let results = batch
+        .actions
+        .clone()
+        .expect("a batch has per-action results");
+    b.open(&format!("{url}/explorer/tx/{}", f.batch_tx.to_hex()))
+        .await;
+    let what = b.field("tx", "payload").await;
+    assert!(what.starts_with("Batch of 3 actions:"), "{what}");
+    let actions = b
+        .js(
+            "return [...document.querySelectorAll('#tx ol.actions li')].map(li => li.textContent)",
+            vec![],
+        )
+        .await;
+    let actions: Vec<String> = serde_json::from_value(actions).unwrap();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(
+        actions[0].starts_with("Amend the order with client id 1: price to 96.50"),
+        "{actions:?}"
+    );
+    assert!(
+        actions[1].starts_with("Buy 0.1 BTC at 97.00 USD on BTC/USD (limit, GTC)"),
+        "{actions:?}"
+    );
+    assert!(actions[1].contains(" ok"), "{actions:?}");
+    assert!(actions[2].contains("rejected"), "{actions:?}");
+    let err = results[2].error.as_ref().expect("the cancel is rejected");
+    assert!(actions[2].ends_with(&err.message), "{actions:?}");
+    let placed = b
+        .js(
+            "return document.querySelector('#tx ol.actions li[data-action=\"1\"] a[href*=\"/order/\"]').getAttribute('href')",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        placed,
+        json!(format!("/explorer/order/{}", f.batch_order.to_hex()))
+    );
+    let kinds = b
+        .js(
+            "return [...document.querySelectorAll('#events li')].map(li => li.dataset.event)",
+            vec![],
+        )
+        .await;
+    assert!(
+        kinds.as_array().unwrap().contains(&json!("order_amended")),
+        "{kinds}"
+    );
+    shot(b, shots, "desktop-tx-batch").await;
+    real_links(b).await;
+    // The order the batch placed names the batch as its placing transaction.
+    b.open(&format!("{url}/explorer/order/{}", f.batch_order.to_hex()))
+        .await;
+    assert!(b.field("order", "status").await.starts_with("open"));
+    let by = b
+        .js(
+            "return document.querySelector('#order [data-field=tx] a').getAttribute('href')",
+            vec![],
+        )
+        .await;
+    assert_eq!(by, json!(format!("/explorer/tx/{}", f.batch_tx.to_hex())));
+    b.open(&format!("{url}/explorer/tx/{}", f.switch_tx.to_hex()))
+        .await;
+    assert_eq!(
+        b.field("tx", "payload").await,
+        "Arm the dead man's switch: cancel every open order of the sender at block #1000000"
+    );
 
     // The maker's address: balances as the RPC says, open orders, fills.
     let av = c.get_account(f.maker).await.unwrap();

@@ -5,8 +5,8 @@
 
 use ledger_rpc::{
     AccountView, BlockView, CandleView, CertificateView, ChainStatus, MarketStatsView, MarketView,
-    OrderBookView, OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView,
-    TransferView, TxSubmitted, TxView, ValidatorView, WireTx,
+    OrderBookView, OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView, TransferView,
+    TxSubmitted, TxView, ValidatorView, WireTx,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -18,10 +18,10 @@ use ledger_rpc::{
     PeerDirection, PeerView, Resource, RpcError, TradeView, TransferView, TxStatus, TxSubmitted,
     TxView, ValidatorView, WaitFor, WireTx,
 };
+use ledger_rpc::{CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW};
 use ledger_storage::{
     CandleInterval, HistoryCursor, OrderFilter, OrderStatus as StoredStatus, OrderSummary,
 };
-use ledger_rpc::{CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW};
 use ledger_types::{codec, Address, Block, MarketId, OrderId, Payload, SignedTx, TxHash};
 use serde::Serialize;
 use std::net::SocketAddr;

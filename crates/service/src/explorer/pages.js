@@ -55,7 +55,18 @@ export async function ensureTimes(app, heights) {
   });
 }
 
-function payloadWords(p, app) {
+function clientId(v) {
+  return String(v ?? "?").replace(/^0+(?=.)/, "");
+}
+
+/** "order X" or "the order with client id N", for an order reference. */
+function orderRefWords(o) {
+  o = o || {};
+  if (o.order_id) return ["order ", orderLink(o.order_id)];
+  return ["the order with client id " + clientId(o.client_order_id)];
+}
+
+function payloadWords(p, app, opts = {}) {
   switch (p.type) {
     case "place_order": {
       const m = app.marketById(p.market);
@@ -65,14 +76,41 @@ function payloadWords(p, app) {
       if (p.kind === "market") at = p.price != null ? `at market, no worse than ${p.price} ${quote}` : "at market";
       else at = `at ${p.price} ${quote}`;
       const extras = [p.kind, p.time_in_force];
-      if (p.client_order_id) extras.push("client id " + p.client_order_id.replace(/^0+(?=.)/, ""));
+      if (p.client_order_id) extras.push("client id " + clientId(p.client_order_id));
+      if (p.good_till_height != null) extras.push("good till block " + p.good_till_height);
       return [p.side === "buy" ? "Buy " : "Sell ", `${p.quantity} ${base} ${at} on `,
         m ? marketLink(m.symbol) : "market #" + p.market, ` (${extras.join(", ")})`];
     }
-    case "cancel_order": {
-      const o = p.order || {};
-      if (o.order_id) return ["Cancel order ", orderLink(o.order_id)];
-      return ["Cancel the order with client id ", String(o.client_order_id ?? "?").replace(/^0+(?=.)/, "")];
+    case "cancel_order":
+      return ["Cancel ", ...orderRefWords(p.order)];
+    case "amend_order": {
+      const changes = [];
+      if (p.price != null) changes.push("price to " + p.price);
+      if (p.quantity != null) changes.push("quantity to " + p.quantity);
+      return ["Amend ", ...orderRefWords(p.order), ": " + (changes.join(" and ") || "no change")];
+    }
+    case "schedule_cancel":
+      if (p.at_height != null) return ["Arm the dead man's switch: cancel every open order of the sender at block ", blockLink(p.at_height)];
+      return ["Clear the dead man's switch"];
+    case "batch": {
+      const actions = Array.isArray(p.actions) ? p.actions : [];
+      const n = actions.length;
+      if (!opts.full) {
+        // In tables: the count by kind; the transaction page lists each action.
+        const kinds = new Map();
+        for (const a of actions) kinds.set(a.type, (kinds.get(a.type) ?? 0) + 1);
+        const parts = [...kinds].map(([k, c]) => `${c} ${String(k).replace(/_/g, " ")}`);
+        return [`Batch of ${n} action${n === 1 ? "" : "s"} (${parts.join(", ")})`];
+      }
+      const results = opts.actions || [];
+      const items = actions.map((a, i) => {
+        const r = results.find((x) => Number(x.index) === i);
+        const status = r ? [" ", badge(r.status, "st-" + (r.status === "ok" ? "final" : "rejected"))] : [];
+        const placed = r && r.order_id ? [" → ", orderLink(r.order_id)] : [];
+        const why = r && r.error ? [" ", h("span", { class: "reason" }, r.error.message)] : [];
+        return h("li", { "data-action": String(i) }, payloadWords(a, app), placed, status, why);
+      });
+      return [`Batch of ${n} action${n === 1 ? "" : "s"}:`, h("ol", { class: "actions" }, items)];
     }
     case "cancel_all":
       if (p.market != null) {
@@ -90,6 +128,8 @@ function payloadWords(p, app) {
 const REASONS = {
   user: "by its owner",
   cancel_all: "by a cancel-all",
+  scheduled: "by the owner's dead man's switch",
+  good_till: "good-till height reached",
   ioc_remainder: "immediate-or-cancel remainder",
   self_trade: "self-trade prevention",
   insufficient_balance: "insufficient balance",
@@ -116,6 +156,12 @@ function eventWords(e, app) {
       return ["Order ", orderLink(e.order_id), ` expired (${reasonWords(e.reason)}); ${e.remaining} dropped`];
     case "transferred":
       return [addressLink(e.from, app.names), ` sent ${e.amount} ${e.asset} to `, addressLink(e.to, app.names)];
+    case "order_amended":
+      return ["Order ", orderLink(e.order_id), ` amended: ${e.quantity} at ${e.price}, ${e.remaining} open (`,
+        e.priority_kept ? "kept its place in the queue" : "moved to the back of the queue", ")"];
+    case "cancel_scheduled":
+      if (e.at_height != null) return ["Every open order of ", addressLink(e.account, app.names), " will be cancelled at block ", blockLink(e.at_height)];
+      return ["The dead man's switch of ", addressLink(e.account, app.names), " was cleared"];
     default:
       return ["Event " + String(e.type)];
   }
@@ -608,12 +654,13 @@ export async function tx(ctx, arg) {
   const summary = kv([
     ["Status", statusBadge(t.status), "status"],
     ["Hash", h("span", { class: "mono break" }, t.hash), "hash"],
-    ["What", h("span", { class: "what" }, payloadWords(w.payload, app)), "payload"],
+    ["What", h("span", { class: "what" }, payloadWords(w.payload, app, { full: true, actions: t.actions })), "payload"],
     ["Block", t.block_height ? [blockLink(t.block_height), ` position ${t.position}`] : "– (waiting in a mempool)", "block_height"],
     ["Time", ms !== undefined ? [fullTime(ms), " (", timeEl(ms, t.block_height, { ageOnly: true }), ")"] : "–", "time"],
     ["Sender", addressLink(w.sender, app.names), "sender"],
     ["Nonce", w.nonce, "nonce"],
     ["Chain", w.chain_id, "chain_id"],
+    w.valid_until_height != null ? ["Valid until", ["block ", blockLink(w.valid_until_height)], "valid_until_height"] : null,
     ["Signature", h("span", { class: "mono break" }, w.signature), "signature"],
     t.status === "rejected" && t.error ? ["Rejected because", h("span", { class: "reason" }, t.error.message), "error"] : null,
     w.payload.type === "place_order" ? ["Order", orderLink(t.hash, "view the order →"), "order"] : null,
@@ -637,17 +684,30 @@ export async function tx(ctx, arg) {
 
 // --------------------------------------------------------------------- order
 
-async function orderFills(app, order) {
+/**
+ * The transaction that placed an order: the one with the order's id, or for an order a
+ * batch placed (its id is derived from the batch's hash and the action's index) the
+ * batch in the order's block whose action result names the order. `null` if not found.
+ */
+async function placingTx(order, byId) {
+  if (byId.ok) return byId.value;
+  if (!byId.error.notFound) throw byId.error;
+  if (!order.placed_height) return null;
+  const blk = await call("get_block", [String(order.placed_height), true]);
+  const batches = (blk.txs ?? []).filter((t) => t.payload && t.payload.type === "batch");
+  if (!batches.length) return null;
+  const res = await batch(batches.map((t) => ["get_tx", [t.hash]]));
+  for (const r of res) {
+    if (r.ok && (r.value.actions ?? []).some((a) => a.order_id === order.order_id)) return r.value;
+  }
+  return null;
+}
+
+async function orderFills(app, order, placing) {
   // Fills of the placing transaction (the order as taker) ...
   const found = new Map();
-  let placing = null;
-  try {
-    placing = await call("get_tx", [order.order_id]);
-    for (const e of placing.events) {
-      if (e.type === "fill" && (e.maker_order_id === order.order_id || e.taker_order_id === order.order_id)) found.set(e.trade_id, e);
-    }
-  } catch (e) {
-    if (!(e instanceof RpcError && e.notFound)) throw e;
+  for (const e of placing ? placing.events : []) {
+    if (e.type === "fill" && (e.maker_order_id === order.order_id || e.taker_order_id === order.order_id)) found.set(e.trade_id, e);
   }
   // ... then, while fills are missing, the market's trades back to the order's block.
   let filled = sum([...found.values()].map((f) => f.quantity));
@@ -667,7 +727,7 @@ async function orderFills(app, order) {
     cursor = page.next_cursor;
   }
   const list = [...found.values()].sort((a, b) => cmp(b.trade_id, a.trade_id));
-  return { list, complete, placing };
+  return { list, complete };
 }
 
 export async function order(ctx, arg) {
@@ -683,7 +743,8 @@ export async function order(ctx, arg) {
     throw new NotFound(`No order has the id ${hex(id)}.`);
   }
   const ord = o.value;
-  const { list, complete } = await orderFills(app, ord);
+  const placing = await placingTx(ord, t);
+  const { list, complete } = await orderFills(app, ord, placing);
   await ensureTimes(app, [ord.placed_height, ord.updated_height, ...list.map((f) => f.block_height)].filter(Boolean));
   const when = (x) => (x ? [blockLink(x), " ", timeEl(app.times.get(String(x)), x)] : "–");
   const reason = ord.reason ? reasonWords(ord.reason) : null;
@@ -703,7 +764,9 @@ export async function order(ctx, arg) {
     ord.client_order_id ? ["Client order id", h("span", { class: "mono" }, ord.client_order_id), "client_order_id"] : null,
     ["Placed", when(ord.placed_height), "placed_height"],
     ["Last change", when(ord.updated_height), "updated_height"],
-    ["Placed by", txLink(ord.order_id, "the transaction " + short(ord.order_id)), "tx"],
+    ["Placed by", placing
+      ? [txLink(placing.hash, "the transaction " + short(placing.hash)), placing.hash !== ord.order_id ? " (a batch)" : ""]
+      : "–", "tx"],
   ]);
   const fillsBox = h("div", { id: "order-fills" }, list.length ? tradesTable(app, list, { noMarket: true }) : note("No fills."),
     complete ? null : note("Some fills are older than the trades this page looked through (the latest 2,000 of the market)."));
