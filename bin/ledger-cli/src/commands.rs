@@ -1121,7 +1121,9 @@ pub async fn block(ctx: &Ctx, sel: &str, txs: bool) -> CliResult<()> {
         ("tx root", b.tx_root.to_hex()),
     ];
     match &b.consensus {
-        ledger_rpc::ConsensusView::Streamlet { epoch, proposer } => {
+        ledger_rpc::ConsensusView::Streamlet {
+            epoch, proposer, ..
+        } => {
             rows.push(("consensus", format!("streamlet, epoch {epoch}")));
             rows.push(("proposer", proposer.to_hex()));
         }

@@ -10,9 +10,10 @@
 //! [`crate::error::codes`].
 
 use crate::types::{
-    AccountView, BlockSelector, BlockView, CandleView, ChainStatus, MarketRef, MarketStatsView,
-    MarketView, OrderBookView, OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page,
-    PeerView, TradeView, TransferView, TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
+    AccountView, BlockSelector, BlockView, CandleView, CertificateView, ChainStatus, MarketRef,
+    MarketStatsView, MarketView, OrderBookView, OrderStatusFilter, OrderSubmitted, OrderUpdate,
+    OrderView, Page, PeerView, TradeView, TransferView, TxSubmitted, TxView, ValidatorView,
+    WaitFor, WireTx,
 };
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
@@ -177,13 +178,20 @@ pub trait LedgerApi {
     #[method(name = "chain_status")]
     async fn chain_status(&self) -> RpcResult<ChainStatus>;
 
-    /// The validators (Streamlet) or known miners (Nakamoto) of the genesis.
+    /// The validators (Streamlet) or known miners (Nakamoto) of the genesis, each with
+    /// its last proposal (or mined block) and last vote among the latest final blocks.
     #[method(name = "get_validators")]
     async fn get_validators(&self) -> RpcResult<Vec<ValidatorView>>;
 
     /// The node's connected peers.
     #[method(name = "get_peers")]
     async fn get_peers(&self) -> RpcResult<Vec<PeerView>>;
+
+    /// Why a final block is final: the Streamlet notarization votes (signers, quorum)
+    /// or, for Nakamoto, the finality depth. Errors: -32001 `block_not_found` when no
+    /// final block matches the selector (unknown, or not final yet).
+    #[method(name = "get_block_certificate")]
+    async fn get_block_certificate(&self, block: BlockSelector) -> RpcResult<CertificateView>;
 
     // ------------------------------------------------------------------ subscriptions
 

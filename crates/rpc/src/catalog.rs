@@ -64,6 +64,9 @@ impl Catalog {
                     index: i as u32,
                     name: v.name.clone(),
                     public_key: v.public_key,
+                    last_proposal: None,
+                    last_proposal_time_ms: None,
+                    last_vote: None,
                 })
                 .collect(),
         }
@@ -261,6 +264,7 @@ impl Catalog {
             remaining: m.lots_to_quantity(record.remaining),
             fees: Decimal::ZERO,
             status: OrderStatus::Open,
+            reason: None,
             placed_height,
             updated_height: None,
         }

@@ -235,7 +235,7 @@ pub const METHODS: &[Method] = &[
     ),
     m(
         "get_validators",
-        "The genesis validators.",
+        "The genesis validators with their last proposal and last vote.",
         &[],
         "ValidatorViewList",
     ),
@@ -244,6 +244,12 @@ pub const METHODS: &[Method] = &[
         "The node's connected peers.",
         &[],
         "PeerViewList",
+    ),
+    m(
+        "get_block_certificate",
+        "Why a final block is final: Streamlet signers or the PoW finality depth.",
+        &[p("block", "string")],
+        "CertificateView",
     ),
     m("rpc.discover", "This document.", &[], "OpenRpcDocument"),
     sub(
@@ -521,12 +527,14 @@ fn component_schemas() -> Map<String, Value> {
         filled: Decimal::ZERO,
         remaining: Decimal::ONE,
         fees: Decimal::ZERO,
-        status: OrderStatus::Open,
+        status: OrderStatus::Cancelled,
+        reason: Some(CloseReason::Cancelled(CancelReason::User)),
         placed_height: Some(1),
         updated_height: Some(1),
     };
     let order_min = OrderView {
         client_order_id: None,
+        reason: None,
         time_in_force: None,
         price: None,
         placed_height: None,
@@ -652,10 +660,55 @@ fn component_schemas() -> Map<String, Value> {
         index: 0,
         name: "v".into(),
         public_key: a,
+        last_proposal: Some(1),
+        last_proposal_time_ms: Some(1),
+        last_vote: Some(1),
+    };
+    let v_min = ValidatorView {
+        last_proposal: None,
+        last_proposal_time_ms: None,
+        last_vote: None,
+        ..v.clone()
     };
     put(
         "ValidatorViewList",
-        json!({"type": "array", "items": schema_of(&v, &v)}),
+        json!({"type": "array", "items": schema_of(&v, &v_min)}),
+    );
+    let signer = SignerView {
+        index: 0,
+        name: "v".into(),
+        public_key: Some(a),
+        signature: Keypair::for_testing("a").sign(b"vote"),
+    };
+    let signer_min = SignerView {
+        name: String::new(),
+        public_key: None,
+        ..signer.clone()
+    };
+    let streamlet = CertificateView::Streamlet {
+        height: 1,
+        block: hash("b"),
+        epoch: 1,
+        quorum: 3,
+        validators: 4,
+        signers: vec![signer],
+    };
+    let streamlet_min = CertificateView::Streamlet {
+        height: 1,
+        block: hash("b"),
+        epoch: 1,
+        quorum: 3,
+        validators: 4,
+        signers: vec![signer_min],
+    };
+    let pow = CertificateView::ProofOfWork {
+        height: 1,
+        block: hash("b"),
+        finality_depth: 6,
+    };
+    put(
+        "CertificateView",
+        json!({"oneOf": [schema_of(&streamlet, &streamlet_min), schema_of(&pow, &pow)]}),
     );
     let peer = PeerView {
         peer_id: "p".into(),

@@ -138,6 +138,7 @@ pub use types::{
     OrderUpdate, OrderView, Page, PeerDirection, PeerView, TradeView, TransferView, TxStatus,
     TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
 };
+pub use types::{CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW};
 pub use wallet::{Order, Wallet};
 
 /// Re-exported so callers can name the generated client's error and subscription types.

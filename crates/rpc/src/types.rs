@@ -564,6 +564,9 @@ pub enum ConsensusView {
         epoch: u64,
         /// The epoch's leader.
         proposer: PublicKey,
+        /// The proposer's timestamp, milliseconds since the Unix epoch.
+        #[serde(with = "u64_str")]
+        time_ms: u64,
     },
     /// Nakamoto proof of work.
     Nakamoto {
@@ -584,10 +587,13 @@ impl From<&ConsensusHeader> for ConsensusView {
     fn from(h: &ConsensusHeader) -> Self {
         match h {
             ConsensusHeader::Streamlet {
-                epoch, proposer, ..
+                epoch,
+                proposer,
+                time_ms,
             } => ConsensusView::Streamlet {
                 epoch: *epoch,
                 proposer: *proposer,
+                time_ms: *time_ms,
             },
             ConsensusHeader::Nakamoto {
                 time_ms,
@@ -705,6 +711,70 @@ pub struct ValidatorView {
     pub name: String,
     /// Public key that signs its proposals and votes.
     pub public_key: PublicKey,
+    /// Height of the latest final block it proposed (Streamlet) or mined (Nakamoto),
+    /// among the last [`VALIDATOR_ACTIVITY_WINDOW`] final blocks; absent if none.
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub last_proposal: Option<u64>,
+    /// The timestamp of that block, milliseconds since the Unix epoch.
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub last_proposal_time_ms: Option<u64>,
+    /// Height of the latest final block whose finality certificate carries its vote
+    /// (Streamlet only), among the last [`VALIDATOR_ACTIVITY_WINDOW`] final blocks.
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub last_vote: Option<u64>,
+}
+
+/// How many of the latest final blocks `get_validators` looks through for each
+/// validator's last proposal and last vote.
+pub const VALIDATOR_ACTIVITY_WINDOW: u64 = 256;
+
+/// One vote of a finality certificate, with the validator that cast it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SignerView {
+    /// Position in the genesis validator list.
+    pub index: u32,
+    /// The validator's name in the genesis (empty if the index is unknown).
+    pub name: String,
+    /// The validator's key (absent if the index is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PublicKey>,
+    /// Its vote signature.
+    pub signature: Signature,
+}
+
+/// Result of `get_block_certificate`: why a final block is final.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CertificateView {
+    /// Streamlet: notarization votes of at least a quorum of validators for the block.
+    Streamlet {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        height: u64,
+        /// Block hash.
+        block: Hash,
+        /// The block's epoch.
+        #[serde(with = "u64_str")]
+        epoch: u64,
+        /// Votes needed (`ceil(2n/3)`).
+        quorum: u32,
+        /// Number of validators.
+        validators: u32,
+        /// The votes, by increasing validator index.
+        signers: Vec<SignerView>,
+    },
+    /// Nakamoto: final once buried `finality_depth` blocks deep on the best chain; the
+    /// proof of work itself is in the header (`target`, `nonce`, `miner`).
+    ProofOfWork {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        height: u64,
+        /// Block hash.
+        block: Hash,
+        /// Blocks on top of it that made it final.
+        #[serde(with = "u64_str")]
+        finality_depth: u64,
+    },
 }
 
 /// Who opened a peer connection.
@@ -862,6 +932,16 @@ pub enum OrderStatus {
     Expired,
 }
 
+/// Why an order closed without filling completely (`reason` of an order).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CloseReason {
+    /// Cancelled: `user` or `cancel_all`.
+    Cancelled(CancelReason),
+    /// Expired: `ioc_remainder`, `self_trade`, `insufficient_balance` or `price_bound`.
+    Expired(ExpireReason),
+}
+
 /// An order: result of `get_order`, items of `get_orders`.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct OrderView {
@@ -900,6 +980,11 @@ pub struct OrderView {
     pub fees: Decimal,
     /// `open`, `filled`, `cancelled` or `expired`.
     pub status: OrderStatus,
+    /// Why a cancelled or expired order closed: `user` or `cancel_all` (cancelled),
+    /// `ioc_remainder`, `self_trade`, `insufficient_balance` or `price_bound` (expired).
+    /// Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<CloseReason>,
     /// Height of the block that placed it (if known).
     #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
     pub placed_height: Option<u64>,
@@ -937,6 +1022,7 @@ impl OrderView {
             remaining: *quantity,
             fees: Decimal::ZERO,
             status: OrderStatus::Open,
+            reason: None,
             placed_height: Some(update.block_height),
             updated_height: Some(update.block_height),
         })
@@ -967,13 +1053,15 @@ impl OrderView {
                 self.remaining = *remaining;
                 self.status = OrderStatus::Open;
             }
-            OrderEvent::Cancelled { .. } => {
+            OrderEvent::Cancelled { reason, .. } => {
                 self.remaining = Decimal::ZERO;
                 self.status = OrderStatus::Cancelled;
+                self.reason = Some(CloseReason::Cancelled(*reason));
             }
-            OrderEvent::Expired { .. } => {
+            OrderEvent::Expired { reason, .. } => {
                 self.remaining = Decimal::ZERO;
                 self.status = OrderStatus::Expired;
+                self.reason = Some(CloseReason::Expired(*reason));
             }
             OrderEvent::Amended {
                 price,
@@ -1719,6 +1807,14 @@ mod tests {
             reason: CancelReason::User,
         }));
         assert_eq!(view.status, OrderStatus::Cancelled);
+        assert_eq!(
+            view.reason,
+            Some(CloseReason::Cancelled(CancelReason::User))
+        );
+        assert_eq!(
+            serde_json::to_value(view.reason).unwrap(),
+            serde_json::json!("user")
+        );
         assert_eq!(view.remaining, Decimal::ZERO);
         assert_eq!(view.fees, Decimal::new(2, 2));
         assert!(view.is_closed());

@@ -4,9 +4,9 @@
 //! and every method of the API is documented.
 
 use ledger_rpc::{
-    AccountView, BlockView, CandleView, ChainStatus, MarketStatsView, MarketView, OrderBookView,
-    OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView, TransferView, TxSubmitted,
-    TxView, ValidatorView, WireTx,
+    AccountView, BlockView, CandleView, CertificateView, ChainStatus, MarketStatsView, MarketView,
+    OrderBookView, OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView, TransferView,
+    TxSubmitted, TxView, ValidatorView, WireTx,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -34,6 +34,7 @@ const METHODS: &[&str] = &[
     "chain_status",
     "get_validators",
     "get_peers",
+    "get_block_certificate",
     "subscribe_blocks",
     "unsubscribe_blocks",
     "subscribe_trades",
@@ -95,6 +96,7 @@ fn api_md_examples_are_exact_wire_shapes() {
             "Vec<ValidatorView>" => same::<Vec<ValidatorView>>(&json, &kind),
             "Vec<PeerView>" => same::<Vec<PeerView>>(&json, &kind),
             "OrderUpdate" => same::<OrderUpdate>(&json, &kind),
+            "CertificateView" => same::<CertificateView>(&json, &kind),
             "Page<TransferView>" => same::<Page<TransferView>>(&json, &kind),
             "Page<CandleView>" => same::<Page<CandleView>>(&json, &kind),
             "MarketStatsView" => same::<MarketStatsView>(&json, &kind),

@@ -538,6 +538,14 @@ impl LedgerApiServer for Rpc {
         }])
     }
 
+    async fn get_block_certificate(
+        &self,
+        block: BlockSelector,
+    ) -> RpcResult<ledger_rpc::CertificateView> {
+        // This twin makes blocks without consensus: no block has a finality certificate.
+        Err(RpcError::not_found(Resource::Block, "block", block).into())
+    }
+
     async fn subscribe_blocks(
         &self,
         pending: PendingSubscriptionSink,

@@ -1,6 +1,7 @@
 //! Plain HTTP routes on the RPC port, in front of jsonrpsee:
 //! `GET /health` (the process is up), `GET /health/ready` (synced and finalizing;
-//! 503 with the reason otherwise) and `GET /` or `/explorer` (the chain explorer page).
+//! 503 with the reason otherwise), and the chain explorer (`GET`/`HEAD` on `/`, which
+//! redirects, `/explorer/...` and `/favicon.ico`; see [`crate::explorer`]).
 //! CORS headers for the configured origins.
 
 use crate::shared::Shared;
@@ -14,10 +15,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-
-/// The explorer page (self-contained HTML; it calls the JSON-RPC API of the node that
-/// serves it).
-pub const EXPLORER_HTML: &str = include_str!("explorer.html");
 
 /// The CORS layer for `cors_origins` (`["*"]`: any), or none when the list is empty.
 pub fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
@@ -105,6 +102,12 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if !is_websocket(&req) {
+            if let Some(r) = crate::explorer::respond(req.method(), req.uri().path(), req.headers())
+            {
+                return Box::pin(async move { Ok(r) });
+            }
+        }
         if req.method() == Method::GET && !is_websocket(&req) {
             let resp = match req.uri().path() {
                 "/health" => Some(respond(StatusCode::OK, "text/plain", "ok\n".into())),
@@ -116,11 +119,6 @@ where
                         format!("not ready: {reason}\n"),
                     ),
                 }),
-                "/" | "/explorer" => Some(respond(
-                    StatusCode::OK,
-                    "text/html; charset=utf-8",
-                    EXPLORER_HTML.to_string(),
-                )),
                 _ => None,
             };
             if let Some(r) = resp {

@@ -4,6 +4,7 @@
 //! are `ledger-driver`'s), the JSON-RPC server, the explorer page, health and metrics.
 
 pub mod config;
+pub mod explorer;
 pub mod gossip;
 pub mod http;
 pub mod metrics;

@@ -9,6 +9,7 @@ use jsonrpsee::server::{
     BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig, ServerHandle,
     SubscriptionSink,
 };
+use ledger_consensus::streamlet::{two_thirds_quorum, Certificate};
 use ledger_engine::Event;
 use ledger_rpc::{
     book_depth, order_cursor, page_limit, trade_cursor, tx_cursor, wait_timeout, AccountView,
@@ -17,6 +18,7 @@ use ledger_rpc::{
     PeerDirection, PeerView, Resource, RpcError, TradeView, TransferView, TxStatus, TxSubmitted,
     TxView, ValidatorView, WaitFor, WireTx,
 };
+use ledger_rpc::{CertificateView, CloseReason, SignerView, VALIDATOR_ACTIVITY_WINDOW};
 use ledger_storage::{
     CandleInterval, HistoryCursor, OrderFilter, OrderStatus as StoredStatus, OrderSummary,
 };
@@ -288,11 +290,17 @@ impl RpcImpl {
         let cat = &self.shared.catalog;
         let market = cat.market(s.market);
         let lots = |l: u64| market.map(|m| m.lots_to_quantity(l)).unwrap_or_default();
-        let status = match s.status {
-            StoredStatus::Open => ledger_rpc::OrderStatus::Open,
-            StoredStatus::Filled => ledger_rpc::OrderStatus::Filled,
-            StoredStatus::Cancelled(_) => ledger_rpc::OrderStatus::Cancelled,
-            StoredStatus::Expired(_) => ledger_rpc::OrderStatus::Expired,
+        let (status, reason) = match s.status {
+            StoredStatus::Open => (ledger_rpc::OrderStatus::Open, None),
+            StoredStatus::Filled => (ledger_rpc::OrderStatus::Filled, None),
+            StoredStatus::Cancelled(r) => (
+                ledger_rpc::OrderStatus::Cancelled,
+                Some(CloseReason::Cancelled(r)),
+            ),
+            StoredStatus::Expired(r) => (
+                ledger_rpc::OrderStatus::Expired,
+                Some(CloseReason::Expired(r)),
+            ),
         };
         let remaining = if s.status.is_open() {
             lots(s.quantity.saturating_sub(s.filled))
@@ -314,6 +322,7 @@ impl RpcImpl {
             remaining,
             fees: market.map(|m| m.quote_amount(s.fees)).unwrap_or_default(),
             status,
+            reason,
             placed_height: Some(s.height),
             updated_height: Some(s.updated_height),
         }
@@ -330,6 +339,74 @@ impl RpcImpl {
             None
         };
         Ok(BlockView::new(block, is_final, root, include_txs))
+    }
+
+    /// The block a selector names, if this node has it (final or not).
+    fn find_block(&self, block: &BlockSelector) -> Result<Option<Block>, RpcError> {
+        let store = &self.shared.store;
+        Ok(match block {
+            BlockSelector::Latest => {
+                let head = self.shared.progress.read().head;
+                store.block_by_hash(&head.1).map_err(internal)?
+            }
+            BlockSelector::Final => {
+                let h = store.final_height().map_err(internal)?;
+                store.block_by_height(h).map_err(internal)?
+            }
+            BlockSelector::Height(h) => store.block_by_height(*h).map_err(internal)?,
+            BlockSelector::Hash(h) => store.block_by_hash(h).map_err(internal)?,
+        })
+    }
+
+    /// The genesis validators with their last proposal and last vote among the latest
+    /// [`VALIDATOR_ACTIVITY_WINDOW`] final blocks (newest first, stopping once every
+    /// validator has both).
+    fn validator_activity(&self) -> Result<Vec<ValidatorView>, RpcError> {
+        let mut views = self.shared.catalog.validators();
+        let streamlet = matches!(
+            self.shared.genesis.consensus,
+            ledger_types::ConsensusParams::Streamlet(_)
+        );
+        let store = &self.shared.store;
+        let top = store.final_height().map_err(internal)?;
+        let lowest = top.saturating_sub(VALIDATOR_ACTIVITY_WINDOW - 1).max(1);
+        let complete = |views: &[ValidatorView]| {
+            views
+                .iter()
+                .all(|v| v.last_proposal.is_some() && (!streamlet || v.last_vote.is_some()))
+        };
+        let mut to = top;
+        while to >= lowest && !complete(&views) {
+            let from = to.saturating_sub(31).max(lowest);
+            let chunk = store.finalized_range(from, to, 32).map_err(internal)?;
+            for fb in chunk.iter().rev() {
+                let height = fb.block.height();
+                let author = match &fb.block.header.consensus {
+                    ledger_types::ConsensusHeader::Streamlet { proposer, .. } => *proposer,
+                    ledger_types::ConsensusHeader::Nakamoto { miner, .. } => *miner,
+                };
+                if let Some(v) = views.iter_mut().find(|v| v.public_key == author) {
+                    if v.last_proposal.is_none() {
+                        v.last_proposal = Some(height);
+                        v.last_proposal_time_ms = Some(fb.block.header.time_ms());
+                    }
+                }
+                if streamlet {
+                    if let Ok(cert) = codec::decode::<Certificate>(&fb.certificate) {
+                        for vote in &cert.votes {
+                            if let Some(v) = views.get_mut(vote.validator as usize) {
+                                v.last_vote.get_or_insert(height);
+                            }
+                        }
+                    }
+                }
+            }
+            if from == lowest {
+                break;
+            }
+            to = from - 1;
+        }
+        Ok(views)
     }
 
     fn book(&self, market: MarketId, depth: usize) -> OrderBookView {
@@ -605,20 +682,9 @@ impl LedgerApiServer for RpcImpl {
         include_txs: Option<bool>,
     ) -> RpcResult<BlockView> {
         self.count("get_block");
-        let store = &self.shared.store;
-        let found = match &block {
-            BlockSelector::Latest => {
-                let head = self.shared.progress.read().head;
-                store.block_by_hash(&head.1).map_err(internal)?
-            }
-            BlockSelector::Final => {
-                let h = store.final_height().map_err(internal)?;
-                store.block_by_height(h).map_err(internal)?
-            }
-            BlockSelector::Height(h) => store.block_by_height(*h).map_err(internal)?,
-            BlockSelector::Hash(h) => store.block_by_hash(h).map_err(internal)?,
-        };
-        let b = found.ok_or_else(|| RpcError::not_found(Resource::Block, "block", block))?;
+        let b = self
+            .find_block(&block)?
+            .ok_or_else(|| RpcError::not_found(Resource::Block, "block", block))?;
         Ok(self.block_view(&b, include_txs.unwrap_or(false))?)
     }
 
@@ -779,7 +845,53 @@ impl LedgerApiServer for RpcImpl {
 
     async fn get_validators(&self) -> RpcResult<Vec<ValidatorView>> {
         self.count("get_validators");
-        Ok(self.shared.catalog.validators())
+        Ok(self.validator_activity()?)
+    }
+
+    async fn get_block_certificate(&self, block: BlockSelector) -> RpcResult<CertificateView> {
+        self.count("get_block_certificate");
+        let not_found = || RpcError::not_found(Resource::Block, "block", block);
+        let b = self.find_block(&block)?.ok_or_else(not_found)?;
+        let height = b.height();
+        let store = &self.shared.store;
+        let fb = store
+            .finalized_block(height)
+            .map_err(internal)?
+            .filter(|fb| fb.block.hash() == b.hash())
+            .ok_or_else(not_found)?;
+        match &self.shared.genesis.consensus {
+            ledger_types::ConsensusParams::Streamlet(_) => {
+                let cert = codec::decode::<Certificate>(&fb.certificate)
+                    .map_err(|e| internal(format!("stored certificate at {height}: {e}")))?;
+                let validators = self.shared.catalog.validators();
+                let signers = cert
+                    .votes
+                    .iter()
+                    .map(|v| {
+                        let known = validators.get(v.validator as usize);
+                        SignerView {
+                            index: v.validator,
+                            name: known.map(|k| k.name.clone()).unwrap_or_default(),
+                            public_key: known.map(|k| k.public_key),
+                            signature: v.signature,
+                        }
+                    })
+                    .collect();
+                Ok(CertificateView::Streamlet {
+                    height,
+                    block: fb.block.hash(),
+                    epoch: cert.epoch,
+                    quorum: two_thirds_quorum(validators.len()) as u32,
+                    validators: validators.len() as u32,
+                    signers,
+                })
+            }
+            ledger_types::ConsensusParams::Nakamoto(p) => Ok(CertificateView::ProofOfWork {
+                height,
+                block: fb.block.hash(),
+                finality_depth: p.finality_depth,
+            }),
+        }
     }
 
     async fn get_peers(&self) -> RpcResult<Vec<PeerView>> {
