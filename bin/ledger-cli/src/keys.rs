@@ -1,6 +1,7 @@
 //! The key store: one key file per name, `DIR/NAME.key`, in the format of
 //! [`ledger_types::keyfile`] (comment lines, then the 64-hex-digit ed25519 seed), written
-//! with mode 0600 and never overwritten.
+//! with mode 0600 and never overwritten. Storing the same key under the same name again
+//! (`keys test account-0` twice, an import repeated) succeeds and changes nothing.
 
 use crate::error::{CliError, CliResult};
 use ledger_types::keyfile::{read_key_file, write_key_file};
@@ -52,13 +53,23 @@ impl KeyStore {
         self.dir.join(format!("{name}.{KEY_EXT}"))
     }
 
-    /// Stores a new key under `name` (refuses to overwrite).
+    /// Stores a key under `name`. If `name` already holds this very key, nothing is
+    /// written and the stored key is returned (so scripts can rerun); a different key
+    /// under that name is never overwritten.
     pub fn add(&self, name: &str, key: &Keypair) -> CliResult<KeyInfo> {
         check_name(name)?;
         let path = self.path_of(name);
         if path.exists() {
+            let same = read_key_file(&path).is_ok_and(|k| k.public() == key.public());
+            if same {
+                return Ok(KeyInfo {
+                    name: name.to_string(),
+                    address: key.public(),
+                    path,
+                });
+            }
             return Err(CliError::failed(format!(
-                "a key named {name:?} already exists ({}); choose another name or remove the file first",
+                "a different key named {name:?} already exists ({}); choose another name or remove the file first",
                 path.display()
             )));
         }
@@ -200,6 +211,22 @@ mod tests {
         let mut v = vec!["account-10", "account-2", "alice", "account-1"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, ["account-1", "account-2", "account-10", "alice"]);
+    }
+
+    #[test]
+    fn storing_the_same_key_twice_is_fine_a_different_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::open(Some(dir.path().to_path_buf())).unwrap();
+        let k = Keypair::for_testing("account-0");
+        let a = store.add("account-0", &k).unwrap();
+        let before = std::fs::read(&a.path).unwrap();
+        let b = store.add("account-0", &k).unwrap();
+        assert_eq!(a.address, b.address);
+        assert_eq!(std::fs::read(&b.path).unwrap(), before);
+        let other = Keypair::for_testing("account-1");
+        let e = store.add("account-0", &other).unwrap_err().to_string();
+        assert!(e.contains("different key"), "{e}");
+        assert_eq!(store.load("account-0").unwrap().0.address, k.public());
     }
 
     #[test]
