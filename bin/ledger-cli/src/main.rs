@@ -522,7 +522,12 @@ fn run(cli: Cli) -> CliResult<()> {
     }
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory;
-        clap_complete::generate(shell, &mut Cli::command(), "ledger-cli", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "ledger-cli",
+            &mut std::io::stdout(),
+        );
         return Ok(());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

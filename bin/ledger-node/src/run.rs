@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// The example genesis, for `init` without `--genesis`.
 const EXAMPLE_GENESIS: &str = include_str!("../../../config/genesis.toml");
 
-/// Resolves the configuration: defaults < file < LEDGER_* environment < flags.
+/// Resolves the configuration: defaults < file < LEDGER_NODE_* environment < flags.
 pub fn resolve(args: &RunArgs) -> Result<Config> {
     let mut c = Config::load(args.config.as_deref(), std::env::vars())?;
     if let Some(v) = &args.data_dir {
@@ -62,13 +62,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         print!("{}", config.to_toml());
         return Ok(ExitCode::SUCCESS);
     }
+    let mut config = config;
+    config.resolve_host_names()?;
     crate::logging::init(&config.log.filter, config.log.format == LogFormat::Json);
+    for hint in Config::foreign_env_hints(std::env::vars()) {
+        tracing::warn!("{hint}");
+    }
+    for warning in config.ephemeral_port_warnings() {
+        tracing::warn!("{warning}");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
+        let lonely = LonelyCheck::new(&config);
         let node = ledger_service::start(config).await?;
+        lonely.spawn(node.shared.clone(), node.stop_token());
         let stop = node.stop_token();
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -81,6 +91,68 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says so, in the log, when a node can make no progress at all: it does not take part
+/// in consensus (its key is not a genesis validator, or `participate = false`) and has
+/// no peer to follow. `/health/ready` says the same.
+struct LonelyCheck {
+    name: String,
+    has_bootnodes: bool,
+    mdns: bool,
+}
+
+impl LonelyCheck {
+    fn new(config: &Config) -> LonelyCheck {
+        LonelyCheck {
+            name: config.node.name.clone(),
+            has_bootnodes: !config.network.bootnodes.is_empty(),
+            mdns: config.network.mdns,
+        }
+    }
+
+    /// Checks at start, then every 30 s while the node runs; warns when the state
+    /// becomes "alone", and says when a peer arrives.
+    fn spawn(
+        self,
+        shared: std::sync::Arc<ledger_service::shared::Shared>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        if !ledger_service::isolation::follows_only(&shared) {
+            return;
+        }
+        tokio::spawn(async move {
+            // Give bootnodes a moment to answer before the first verdict.
+            let grace = if self.has_bootnodes || self.mdns {
+                10
+            } else {
+                0
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(grace)) => {}
+                _ = stop.cancelled() => return,
+            }
+            let mut warned = false;
+            loop {
+                let alone = shared.peers.read().is_empty();
+                if alone && !warned {
+                    tracing::warn!(
+                        node = %self.name,
+                        "{}",
+                        ledger_service::isolation::alone_reason(&shared, Some(self.has_bootnodes || self.mdns))
+                    );
+                    warned = true;
+                } else if !alone && warned {
+                    tracing::info!(node = %self.name, "a peer connected: following the chain");
+                    warned = false;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+    }
 }
 
 async fn wait_for_signal() {

@@ -227,7 +227,8 @@ fn assert_leads_with_a_chart(html: &str) {
     let first_table = body.find("<table").unwrap_or(usize::MAX);
     assert!(first_figure < first_table, "a chart comes before any table");
     assert!(
-        body[first_figure..].starts_with("<figure") && body[first_figure..].contains("class=\"finding\""),
+        body[first_figure..].starts_with("<figure")
+            && body[first_figure..].contains("class=\"finding\""),
         "each chart has its finding"
     );
     assert_eq!(
@@ -244,7 +245,11 @@ fn help_shows_examples() {
     assert!(o.status.success());
     let text = stdout(&o);
     assert!(text.contains("Examples:"), "{text}");
-    for ex in ["ledger-sim report --out", "ledger-sim run dolev-strong", "ledger-sim sweep"] {
+    for ex in [
+        "ledger-sim report --out",
+        "ledger-sim run dolev-strong",
+        "ledger-sim sweep",
+    ] {
         assert!(text.contains(ex), "--help lacks an example of {ex}");
     }
 }

@@ -1382,7 +1382,11 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
         "complexity-ds-rounds",
         rounds_chart.to_svg(),
         if rounds_ok {
-            format!("Exactly f + 1 rounds in all {} (n, f) pairs, n up to {}.", ds.len(), ns.last().copied().unwrap_or(0))
+            format!(
+                "Exactly f + 1 rounds in all {} (n, f) pairs, n up to {}.",
+                ds.len(),
+                ns.last().copied().unwrap_or(0)
+            )
         } else {
             "Some run did not take exactly f + 1 rounds: see the table.".to_string()
         },
@@ -1512,7 +1516,10 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
         Style::Theory,
         2,
     ));
-    let lo = aba.iter().map(|r| r.mean_rounds).fold(f64::INFINITY, f64::min);
+    let lo = aba
+        .iter()
+        .map(|r| r.mean_rounds)
+        .fold(f64::INFINITY, f64::min);
     let hi = aba.iter().map(|r| r.mean_rounds).fold(0.0, f64::max);
     sec.chart(
         "complexity-randomized-rounds",
@@ -1655,7 +1662,10 @@ pub fn render_html(r: &Report) -> String {
     let mut s = String::new();
     let passed = r.checks.iter().filter(|c| c.passed).count();
     let verdict = if passed == r.checks.len() {
-        format!("<span class=\"pass\">all {} checks passed</span>", r.checks.len())
+        format!(
+            "<span class=\"pass\">all {} checks passed</span>",
+            r.checks.len()
+        )
     } else {
         format!(
             "<span class=\"fail\">{} of {} checks FAILED</span>",
