@@ -212,6 +212,19 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
         key.public()
     );
     println!("data:       {}", home.join("data").display());
+    let genesis = ledger_types::Genesis::from_toml(&genesis_text)?;
+    let names: Vec<&str> = genesis.validators.iter().map(|v| v.name.as_str()).collect();
+    if genesis.validators.iter().any(|v| v.public_key == key.public()) {
+        println!("role:       validator (this key is in the genesis)");
+    } else if matches!(genesis.consensus, ledger_types::ConsensusParams::Streamlet(_)) {
+        println!(
+            "role:       full node: this new key is not one of the genesis's {} validator(s) ({}), so the node",
+            names.len(),
+            names.join(", ")
+        );
+        println!("            follows a network (set [network] bootnodes) and finalizes nothing by itself.");
+        println!("            A one-node chain that finalizes on its own: `ledger-node dev` (`--dir DIR` keeps it).");
+    }
     println!("run it:     ledger-node --config {}", config_path.display());
     Ok(ExitCode::SUCCESS)
 }
