@@ -196,7 +196,7 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
         }
         None => EXAMPLE_GENESIS.to_string(),
     };
-    std::fs::write(config_dir.join("genesis.toml"), genesis_text)
+    std::fs::write(config_dir.join("genesis.toml"), &genesis_text)
         .context("cannot write the genesis")?;
     let config_text = DEFAULT_CONFIG_TOML
         .replace("data_dir = \"data\"", "data_dir = \"../data\"")
@@ -214,9 +214,16 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
     println!("data:       {}", home.join("data").display());
     let genesis = ledger_types::Genesis::from_toml(&genesis_text)?;
     let names: Vec<&str> = genesis.validators.iter().map(|v| v.name.as_str()).collect();
-    if genesis.validators.iter().any(|v| v.public_key == key.public()) {
+    if genesis
+        .validators
+        .iter()
+        .any(|v| v.public_key == key.public())
+    {
         println!("role:       validator (this key is in the genesis)");
-    } else if matches!(genesis.consensus, ledger_types::ConsensusParams::Streamlet(_)) {
+    } else if matches!(
+        genesis.consensus,
+        ledger_types::ConsensusParams::Streamlet(_)
+    ) {
         println!(
             "role:       full node: this new key is not one of the genesis's {} validator(s) ({}), so the node",
             names.len(),

@@ -68,6 +68,15 @@ pub struct Options {
     pub validators: usize,
     /// Validators needed to finalize (Streamlet: ⌈2n/3⌉).
     pub quorum: usize,
+    /// What the messages call the network: "testnet" or "dev chain".
+    pub label: &'static str,
+}
+
+/// The prefix of the supervisor's own lines ("testnet" or "dev chain").
+static LABEL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+fn tag() -> &'static str {
+    LABEL.get().copied().unwrap_or("testnet")
 }
 
 /// How long every node has to serve JSON-RPC at start-up.
@@ -325,7 +334,8 @@ async fn stop_child(name: &str, child: &mut Child, grace: Duration) {
     signal(child, nix::sys::signal::Signal::SIGTERM);
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
         eprintln!(
-            "[testnet] {name} did not stop within {} s; killing it",
+            "[{}] {name} did not stop within {} s; killing it",
+            tag(),
             grace.as_secs()
         );
         let _ = child.kill().await;
@@ -335,10 +345,10 @@ async fn stop_child(name: &str, child: &mut Child, grace: Duration) {
 fn print_tail(name: &str, log: &NodeLog) {
     let tail = log.tail();
     if tail.is_empty() {
-        eprintln!("[testnet] {name} printed nothing");
+        eprintln!("[{}] {name} printed nothing", tag());
         return;
     }
-    eprintln!("[testnet] last lines of {name}:");
+    eprintln!("[{}] last lines of {name}:", tag());
     for l in tail {
         eprintln!("  | {l}");
     }
@@ -351,6 +361,7 @@ pub async fn supervise(
     opts: Options,
     on_ready: impl FnOnce(),
 ) -> Result<ExitCode> {
+    let _ = LABEL.set(opts.label);
     let exe = std::env::current_exe().context("cannot find the ledger-node executable")?;
     // Ports first: nothing starts if one is taken.
     for n in &nodes {
@@ -362,8 +373,18 @@ pub async fn supervise(
             );
         }
     }
+    // Ctrl-C or SIGTERM: `stop` turns true. (On Ctrl-C the nodes, in the same process
+    // group, get SIGINT too and stop by themselves: their exits are not failures.)
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
     let control = if opts.control {
         Some(Control::bind(&opts.dir)?)
     } else {
@@ -390,6 +411,10 @@ pub async fn supervise(
     // ---- start-up: every node serves, or the first one to exit stops everything.
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     let failure = loop {
+        if *stop.borrow() {
+            shutdown(&mut procs, Duration::from_secs(20)).await;
+            return Ok(ExitCode::SUCCESS);
+        }
         let mut failed = None;
         for p in procs.iter_mut() {
             if let Some(Ok(Some(status))) = p.child.as_mut().map(|c| c.try_wait()) {
@@ -416,7 +441,8 @@ pub async fn supervise(
                 .map(|p| p.spec.name.as_str())
                 .collect();
             eprintln!(
-                "[testnet] {} did not serve JSON-RPC within {} s; stopping",
+                "[{}] {} did not serve JSON-RPC within {} s; stopping",
+                opts.label,
                 slow.join(", "),
                 STARTUP_TIMEOUT.as_secs()
             );
@@ -426,21 +452,26 @@ pub async fn supervise(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = int.recv() => { shutdown(&mut procs, Duration::from_secs(20)).await; return Ok(ExitCode::SUCCESS); }
-            _ = term.recv() => { shutdown(&mut procs, Duration::from_secs(20)).await; return Ok(ExitCode::SUCCESS); }
+            _ = stop.changed() => {}
         }
     };
     if let Some((name, status)) = failure {
-        // Let the reader tasks catch the node's last lines.
+        // Let the reader tasks catch the node's last lines (and a Ctrl-C arrive).
         tokio::time::sleep(Duration::from_millis(150)).await;
+        if *stop.borrow() {
+            shutdown(&mut procs, Duration::from_secs(20)).await;
+            return Ok(ExitCode::SUCCESS);
+        }
         let p = procs.iter().find(|p| p.spec.name == name);
         let why = p
             .and_then(|p| taken_port(&p.spec.ports))
             .map(|port| format!(": {port} is in use by another process"))
             .unwrap_or_default();
         eprintln!(
-            "[testnet] {name} {} during start-up{why}; stopping the testnet",
-            describe(&status)
+            "[{}] {name} {} during start-up{why}; stopping the {}",
+            opts.label,
+            describe(&status),
+            opts.label
         );
         if let Some(p) = p {
             print_tail(&name, &p.log);
@@ -468,9 +499,11 @@ pub async fn supervise(
     let mut last_status = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
+        if *stop.borrow() {
+            break;
+        }
         tokio::select! {
-            _ = int.recv() => break,
-            _ = term.recv() => break,
+            _ = stop.changed() => break,
             req = async {
                 match &control {
                     Some(c) => c.accept().await,
@@ -483,7 +516,7 @@ pub async fn supervise(
                 }
             }
             _ = tick.tick() => {
-                check(&mut procs, &opts, &exe, &show_all).await;
+                check(&mut procs, &opts, &exe, &show_all, &stop).await;
                 if !opts.follow_logs && last_status.elapsed() >= STATUS_EVERY {
                     last_status = Instant::now();
                     print_status(&procs).await;
@@ -498,25 +531,42 @@ pub async fn supervise(
 }
 
 /// One pass over the nodes: exits, restarts due, nodes that came back.
-async fn check(procs: &mut [Proc], opts: &Options, exe: &Path, show_all: &Arc<AtomicBool>) {
+async fn check(
+    procs: &mut [Proc],
+    opts: &Options,
+    exe: &Path,
+    show_all: &Arc<AtomicBool>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) {
     let mut changed = false;
+    let label = opts.label;
+    let many = procs.len() > 1;
     for p in procs.iter_mut() {
         if let Some(Ok(Some(status))) = p.child.as_mut().map(|c| c.try_wait()) {
             p.child = None;
             let was = p.state;
             p.state = State::Down;
             changed = true;
-            // Give the reader tasks a moment to catch the last lines.
+            // Give the reader tasks a moment to catch the last lines, and a Ctrl-C
+            // (which the nodes get too) to arrive: then this exit is no failure.
             tokio::time::sleep(Duration::from_millis(100)).await;
+            if *stop.borrow() {
+                return;
+            }
             let ran = p.started.elapsed().as_secs_f64();
             eprintln!(
-                "[testnet] {} {} after {ran:.1} s{}; the other nodes keep running",
+                "[{label}] {} {} after {ran:.1} s{}; {}",
                 p.spec.name,
                 describe(&status),
                 if was == State::Starting {
                     " (it had not served yet)"
                 } else {
                     ""
+                },
+                if many {
+                    "the other nodes keep running"
+                } else {
+                    "press Ctrl-C to stop"
                 }
             );
             print_tail(&p.spec.name, &p.log);
@@ -529,7 +579,7 @@ async fn check(procs: &mut [Proc], opts: &Options, exe: &Path, show_all: &Arc<At
             match opts.restart {
                 RestartPolicy::OnFailure => {
                     eprintln!(
-                        "[testnet] restarting {} in {} s (--restart on-failure)",
+                        "[{label}] restarting {} in {} s (--restart on-failure)",
                         p.spec.name,
                         p.backoff.as_secs()
                     );
@@ -537,7 +587,7 @@ async fn check(procs: &mut [Proc], opts: &Options, exe: &Path, show_all: &Arc<At
                     p.backoff = (p.backoff * 2).min(Duration::from_secs(30));
                 }
                 RestartPolicy::Never if opts.control => eprintln!(
-                    "[testnet] restart it with: ledger-node testnet --dir {} restart {}",
+                    "[{label}] restart it with: ledger-node testnet --dir {} restart {}",
                     opts.dir.display(),
                     p.spec.name
                 ),
@@ -554,7 +604,7 @@ async fn check(procs: &mut [Proc], opts: &Options, exe: &Path, show_all: &Arc<At
             changed = true;
             if p.restarted {
                 eprintln!(
-                    "[testnet] {} is back: serving at {}",
+                    "[{label}] {} is back: serving at {}",
                     p.spec.name, p.spec.rpc_url
                 );
             }
@@ -576,7 +626,7 @@ async fn check(procs: &mut [Proc], opts: &Options, exe: &Path, show_all: &Arc<At
                 "fewer than the quorum: no block can be final until enough are back"
             };
             eprintln!(
-                "[testnet] validators: {up} of {} running, {} needed; {verdict}",
+                "[{label}] validators: {up} of {} running, {} needed; {verdict}",
                 opts.validators, opts.quorum
             );
         }
@@ -586,13 +636,13 @@ async fn check(procs: &mut [Proc], opts: &Options, exe: &Path, show_all: &Arc<At
 fn start_again(p: &mut Proc, exe: &Path, show_all: &Arc<AtomicBool>) {
     match spawn(exe, &p.spec, &p.log, show_all) {
         Ok(child) => {
-            eprintln!("[testnet] starting {} again", p.spec.name);
+            eprintln!("[{}] starting {} again", tag(), p.spec.name);
             p.child = Some(child);
             p.state = State::Starting;
             p.started = Instant::now();
             p.restarted = true;
         }
-        Err(e) => eprintln!("[testnet] cannot start {}: {e:#}", p.spec.name),
+        Err(e) => eprintln!("[{}] cannot start {}: {e:#}", tag(), p.spec.name),
     }
 }
 
@@ -616,7 +666,7 @@ async fn handle_request(
                 );
             };
             if let Some(mut c) = p.child.take() {
-                eprintln!("[testnet] restarting {name} (requested)");
+                eprintln!("[{}] restarting {name} (requested)", tag());
                 stop_child(name, &mut c, Duration::from_secs(20)).await;
             }
             p.restart_at = None;
@@ -645,7 +695,8 @@ async fn print_status(procs: &[Proc]) {
         .map(|p| p.spec.name.as_str())
         .collect();
     eprintln!(
-        "[testnet] {up}/{} nodes serving, final height {}{}",
+        "[{}] {up}/{} nodes serving, final height {}{}",
+        tag(),
         procs.len(),
         height.map_or("?".to_string(), |h| h.to_string()),
         if down.is_empty() {

@@ -969,6 +969,11 @@ fn run(
         control,
         validators,
         quorum,
+        label: if note.what == "dev chain" {
+            "dev chain"
+        } else {
+            "testnet"
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -23,7 +23,15 @@ fn text(o: &Output) -> String {
 fn help_and_version() {
     let o = node(&["--help"]);
     assert!(o.status.success());
-    for cmd in ["run", "init", "keygen", "testnet", "dev", "replay", "completions"] {
+    for cmd in [
+        "run",
+        "init",
+        "keygen",
+        "testnet",
+        "dev",
+        "replay",
+        "completions",
+    ] {
         assert!(text(&o).contains(cmd), "help lacks {cmd}");
     }
     let o = node(&["--version"]);
