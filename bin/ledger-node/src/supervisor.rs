@@ -70,6 +70,8 @@ pub struct Options {
     pub quorum: usize,
     /// What the messages call the network: "testnet" or "dev chain".
     pub label: &'static str,
+    /// The last line, once everything stopped.
+    pub farewell: String,
 }
 
 /// The prefix of the supervisor's own lines ("testnet" or "dev chain").
@@ -485,7 +487,7 @@ pub async fn supervise(
     show_all.store(opts.follow_logs, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(50)).await;
     on_ready();
-    if control.is_some() {
+    if control.is_some() && opts.label == "testnet" {
         println!(
             "press Ctrl-C to stop all nodes; `ledger-node testnet --dir {} restart NAME` restarts one",
             opts.dir.display()
@@ -526,7 +528,7 @@ pub async fn supervise(
     }
     shutdown(&mut procs, Duration::from_secs(20)).await;
     drop(control);
-    println!("stopped; run the same command again to resume");
+    println!("{}", opts.farewell);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -704,6 +704,8 @@ pub struct SummaryNote<'a> {
     pub what: &'a str,
     /// A line about the directory (temporary, resumed, ...), if any.
     pub dir_note: Option<String>,
+    /// The last line printed once everything stopped.
+    pub farewell: String,
 }
 
 fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo], note: &SummaryNote<'_>) {
@@ -767,7 +769,12 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo], note: &Summ
         println!("explorer: {}/", n.rpc_url);
         println!(
             "logs: {} (here: warnings and errors only; --logs shows every line)",
-            dir.join("node-I/node.log").display()
+            dir.join(if nodes.len() == 1 {
+                "node-0/node.log"
+            } else {
+                "node-I/node.log"
+            })
+            .display()
         );
     }
 }
@@ -830,6 +837,7 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
     let note = SummaryNote {
         what: "testnet",
         dir_note,
+        farewell: "stopped; run the same command again to resume".into(),
     };
     run(&args.dir, &info, to_run, &note, &args, !args.join)
 }
@@ -906,6 +914,11 @@ pub fn dev(d: DevArgs) -> Result<ExitCode> {
     let note = SummaryNote {
         what: "dev chain",
         dir_note: Some(dir_note),
+        farewell: if temp.is_some() {
+            format!("stopped; removed {}", dir.display())
+        } else {
+            "stopped; run the same command again to resume".into()
+        },
     };
     let code = run(&dir, &info, nodes, &note, &args, true);
     drop(temp);
@@ -974,6 +987,7 @@ fn run(
         } else {
             "testnet"
         },
+        farewell: note.farewell.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
