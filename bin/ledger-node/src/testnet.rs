@@ -725,26 +725,27 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo], note: &Summ
     if let Some(n) = &note.dir_note {
         println!("  ({n})");
     }
-    for n in nodes {
-        println!(
-            "  {:<8} {:<9} rpc {}  p2p {}",
-            n.name, n.role, n.rpc_url, n.p2p
-        );
-    }
-    let others: Vec<&NodeInfo> = info
-        .nodes
-        .iter()
-        .filter(|n| !nodes.iter().any(|m| m.name == n.name))
-        .collect();
-    for n in others {
-        println!(
-            "  {:<8} {:<9} not run here: `ledger-node run --config {}` runs it, `ledger-node testnet --dir {} --leave {}` removes it",
-            n.name,
-            n.role,
-            shell_word(&n.config.display().to_string()),
-            shell_word(&dir.display().to_string()),
-            n.name
-        );
+    for n in &info.nodes {
+        let here = nodes.iter().any(|m| m.name == n.name);
+        if here || !n.joined {
+            println!(
+                "  {:<8} {:<9} rpc {}  p2p {}{}",
+                n.name,
+                n.role,
+                n.rpc_url,
+                n.p2p,
+                if here { "" } else { "  (run by the testnet)" }
+            );
+        } else {
+            println!(
+                "  {:<8} {:<9} joined, not run here: `ledger-node run --config {}` runs it, `ledger-node testnet --dir {} --leave {}` removes it",
+                n.name,
+                n.role,
+                shell_word(&n.config.display().to_string()),
+                shell_word(&dir.display().to_string()),
+                n.name
+            );
+        }
     }
     println!(
         "funded test accounts ({USD_PER_ACCOUNT} USD, {BTC_PER_ACCOUNT} BTC, {ETH_PER_ACCOUNT} ETH each; all {} with keys in {}):",
@@ -834,10 +835,20 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
             (info, nodes, None)
         }
     };
+    let farewell = match (args.join, to_run.first()) {
+        (true, Some(n)) => format!(
+            "stopped {}; `ledger-node run --config {}` runs it again, `ledger-node testnet --dir {} --leave {}` removes it",
+            n.name,
+            shell_word(&n.config.display().to_string()),
+            shell_word(&args.dir.display().to_string()),
+            n.name
+        ),
+        _ => "stopped; run the same command again to resume".into(),
+    };
     let note = SummaryNote {
         what: "testnet",
         dir_note,
-        farewell: "stopped; run the same command again to resume".into(),
+        farewell,
     };
     run(&args.dir, &info, to_run, &note, &args, !args.join)
 }
