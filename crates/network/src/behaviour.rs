@@ -59,10 +59,6 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
     // Kademlia is used for peer discovery only: records and provider announcements that
     // peers push to us are not stored (they would only cost memory).
     kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
-    // The network task bootstraps on its own schedule, and only when there is someone
-    // to ask; Kademlia's own periodic bootstrap would log "Failed to trigger bootstrap:
-    // No known peers" as a warning on every node that starts alone (a dev chain).
-    kad_config.set_periodic_bootstrap_interval(None);
     let mut kad = kad::Behaviour::with_config(
         local_peer_id,
         kad::store::MemoryStore::new(local_peer_id),
