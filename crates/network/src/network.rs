@@ -335,6 +335,14 @@ impl NetworkHandle {
         rx.await.map_err(|_| PublishError::Stopped)?
     }
 
+    /// Publishes `data` on `topic` without waiting for the swarm's answer (the
+    /// consensus driver's path: it never awaits the network). Errors (no peers,
+    /// duplicate) are dropped, as the driver would drop them.
+    pub fn publish_nowait(&self, topic: Topic, data: Vec<u8>) {
+        let (reply, _) = oneshot::channel();
+        let _ = self.commands.send(Command::Publish { topic, data, reply });
+    }
+
     /// Reports the driver's verdict on a received message (from
     /// [`NetworkEvent::Message`]): `Accept` forwards it, `Reject` drops it and penalises
     /// `propagation_source`, `Ignore` drops it. Call exactly once per message.

@@ -5,64 +5,32 @@
 //! everything else to the consensus driver, so proposals and votes are never queued
 //! behind a burst of transactions.
 
-use crate::mempool::Mempool;
 use crate::metrics::ReasonLabel;
 use crate::shared::Shared;
+use ledger_driver::{admit_gossip_batch, Verdict};
 use ledger_network::{GossipMessage, NetworkEvent, NetworkHandle, Topic, ValidationOutcome};
-use ledger_types::{codec, SignedTx};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Largest transaction batch gossiped (or accepted) in one message.
-pub const GOSSIP_BATCH: usize = 512;
-
-/// Checks and admits a gossiped batch; the verdict tells gossipsub whether to relay it.
+/// Checks and admits a gossiped batch against the executed state; the verdict tells
+/// gossipsub whether to relay it.
 pub fn admit_batch(shared: &Shared, data: &[u8]) -> ValidationOutcome {
-    let Ok(txs) = codec::decode::<Vec<SignedTx>>(data) else {
-        return ValidationOutcome::Reject;
-    };
-    if txs.is_empty() || txs.len() > GOSSIP_BATCH {
-        return ValidationOutcome::Reject;
-    }
-    // Transactions already pending with the same signature need no second check.
-    let fresh: Vec<(SignedTx, usize)> = {
-        let pool = shared.mempool.lock();
-        txs.into_iter()
-            .filter(|t| {
-                pool.get(&t.hash())
-                    .is_none_or(|p| p.signature != t.signature)
-            })
-            .map(|t| {
-                let len = codec::encode(&t).len();
-                (t, len)
-            })
-            .collect()
-    };
-    if fresh.is_empty() {
-        return ValidationOutcome::Ignore;
-    }
-    if Mempool::verify_signatures(&fresh)
-        .iter()
-        .any(|r| r.is_err())
-    {
-        // Honest nodes verify before they gossip: a bad signature is an attack.
-        return ValidationOutcome::Reject;
-    }
     let exec = shared.executor.read();
-    let mut pool = shared.mempool.lock();
-    let mut admitted = 0u64;
-    for (tx, len) in fresh {
-        if pool.admit_verified(tx, len, exec.engine()).is_ok() {
-            admitted += 1;
-        }
+    let admission = admit_gossip_batch(&shared.mempool, exec.engine(), data);
+    drop(exec);
+    shared
+        .metrics
+        .admitted_txs
+        .inc_by(admission.admitted as u64);
+    if admission.admitted > 0 {
+        let pool = shared.mempool.lock();
+        shared.metrics.mempool_txs.set(pool.len() as i64);
+        shared.metrics.mempool_bytes.set(pool.bytes() as i64);
     }
-    shared.metrics.admitted_txs.inc_by(admitted);
-    shared.metrics.mempool_txs.set(pool.len() as i64);
-    shared.metrics.mempool_bytes.set(pool.bytes() as i64);
-    if admitted > 0 {
-        ValidationOutcome::Accept
-    } else {
-        ValidationOutcome::Ignore
+    match admission.verdict {
+        Verdict::Accept => ValidationOutcome::Accept,
+        Verdict::Reject => ValidationOutcome::Reject,
+        Verdict::Ignore => ValidationOutcome::Ignore,
     }
 }
 

@@ -26,7 +26,8 @@ pub struct StoreOptions {
     /// fsync the write-ahead log on every block commit, finality record and consensus
     /// write (default `true`). With `false` a committed block survives a process crash
     /// but the last blocks may be lost on power failure; they are then re-fetched from
-    /// peers. [`ChainStore::put_consensus_synced`] syncs regardless.
+    /// peers. The validator's safety record
+    /// ([`crate::ConsensusStore::save_safety_record`]) is synced regardless.
     pub sync: bool,
 }
 
@@ -558,52 +559,8 @@ impl<S: Store> ChainStore<S> {
 
     // ----------------------------------------------------------------- consensus
 
-    /// Stores consensus data under an opaque key (synced if [`StoreOptions::sync`]).
-    pub fn put_consensus(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut b = Batch::new();
-        b.put(Cf::Consensus, key, value);
-        self.write(&b)
-    }
-
-    /// Stores consensus data and returns only once it is durable on disk. A validator
-    /// writes its own vote with this before sending it, so a restart never double-votes.
-    pub fn put_consensus_synced(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut b = Batch::new();
-        b.put(Cf::Consensus, key, value);
-        self.inner.write(&b, true)
-    }
-
-    /// Writes several consensus entries and deletions atomically.
-    pub fn write_consensus(
-        &self,
-        puts: &[(&[u8], &[u8])],
-        deletes: &[&[u8]],
-        sync: bool,
-    ) -> Result<()> {
-        let mut b = Batch::new();
-        for (k, v) in puts {
-            b.put(Cf::Consensus, k, v);
-        }
-        for k in deletes {
-            b.delete(Cf::Consensus, k);
-        }
-        self.inner.write(&b, sync || self.options.sync)
-    }
-
-    /// Consensus data at `key`.
-    pub fn get_consensus(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.get(Cf::Consensus, key)
-    }
-
-    /// Deletes consensus data.
-    pub fn delete_consensus(&self, key: &[u8]) -> Result<()> {
-        let mut b = Batch::new();
-        b.delete(Cf::Consensus, key);
-        self.write(&b)
-    }
-
     /// Every consensus entry whose key starts with `prefix`, in key order.
-    pub fn consensus_with_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub(crate) fn consensus_with_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut out = Vec::new();
         let end = schema::prefix_end(prefix);
         self.inner.scan(

@@ -234,6 +234,8 @@ impl<S: Store> Executor<S> {
             },
         );
         batch.put_encoded(Cf::Meta, meta::FINAL_HEIGHT, &block.height());
+        // The final marker carries the certificate from now on.
+        batch.delete(Cf::Consensus, &crate::consensus::cert_key(&hash));
     }
 
     /// Records `block` as final at the next height without executing it (one batch:

@@ -63,7 +63,7 @@ suite!(
     account_orders_page_newest_first,
     trades_page_newest_first,
     state_reads_match_engine,
-    consensus_data_round_trips,
+    consensus_store_restores_typed_state,
     record_then_apply_across_restart,
     replay_detects_altered_root,
     corrupt_truncated_account,
@@ -530,35 +530,76 @@ fn state_reads_match_engine<B: Backend>(b: &mut B) {
     assert_eq!(restored.state_root(), f.roots[6]);
 }
 
-fn consensus_data_round_trips<B: Backend>(b: &mut B) {
+fn certificate_of(block: &Block) -> ledger_consensus::streamlet::Certificate {
+    ledger_consensus::streamlet::Certificate {
+        epoch: block.height(),
+        block: block.hash(),
+        votes: Vec::new(),
+    }
+}
+
+fn consensus_store_restores_typed_state<B: Backend>(b: &mut B) {
+    use crate::ConsensusStore;
+    use ledger_consensus::streamlet::SafetyRecord;
+    let f = fixture(6, 10);
     let store = b.open();
-    store.put_consensus(b"vote/0005", b"v5").unwrap();
-    store.put_consensus(b"vote/0006", b"v6").unwrap();
-    store.put_consensus(b"notar/0005", b"n5").unwrap();
-    store.put_consensus_synced(b"own_vote", b"epoch 6").unwrap();
-    assert_eq!(
-        store.get_consensus(b"own_vote").unwrap(),
-        Some(b"epoch 6".to_vec())
-    );
-    assert_eq!(
-        store.consensus_with_prefix(b"vote/").unwrap(),
-        vec![
-            (b"vote/0005".to_vec(), b"v5".to_vec()),
-            (b"vote/0006".to_vec(), b"v6".to_vec())
-        ]
-    );
-    store.delete_consensus(b"vote/0005").unwrap();
-    store
-        .write_consensus(&[(b"own_vote", b"epoch 7")], &[b"notar/0005"], true)
-        .unwrap();
-    assert_eq!(store.consensus_with_prefix(b"vote/").unwrap().len(), 1);
-    assert_eq!(store.get_consensus(b"notar/0005").unwrap(), None);
+    let mut ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
+    // A fresh node: the genesis block is final, nothing voted, nothing notarized.
+    let st = store.load_streamlet().unwrap();
+    assert_eq!(st.final_block.hash(), f.genesis.block().hash());
+    assert_eq!(st.safety, SafetyRecord::default());
+    assert!(st.notarized.is_empty());
+    let record = SafetyRecord {
+        epoch: 7,
+        max_vote_height: 4,
+        last_vote: None,
+    };
+    store.save_safety_record(&record).unwrap();
+    for blk in &f.blocks[..4] {
+        store.save_notarized(blk, &certificate_of(blk)).unwrap();
+    }
+    // Blocks 1 and 2 become final: their certificates leave in the final batch.
+    for blk in &f.blocks[..2] {
+        let cert = ledger_types::codec::encode(&certificate_of(blk));
+        ex.finalize(blk.clone(), &cert).unwrap();
+    }
+    drop(ex);
     drop(store);
     let store = b.open();
+    let st = store.load_streamlet().unwrap();
+    assert_eq!(st.safety, record);
+    assert_eq!(st.final_block.hash(), f.blocks[1].hash());
+    let mut notarized: Vec<(u64, Hash)> = st
+        .notarized
+        .iter()
+        .map(|(blk, cert)| {
+            assert_eq!(cert, &certificate_of(blk));
+            (blk.height(), blk.hash())
+        })
+        .collect();
+    notarized.sort();
     assert_eq!(
-        store.get_consensus(b"own_vote").unwrap(),
-        Some(b"epoch 7".to_vec())
+        notarized,
+        vec![(3, f.blocks[2].hash()), (4, f.blocks[3].hash())]
     );
+    // Nakamoto's restore reads the final tail.
+    let tail = store.load_nakamoto(1).unwrap().final_tail;
+    assert_eq!(
+        tail.iter().map(Block::height).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    // A corrupt certificate is an error that names the column family, not a panic.
+    let mut batch = Batch::new();
+    batch.put(
+        Cf::Consensus,
+        &crate::consensus::cert_key(&f.blocks[2].hash()),
+        b"garbage",
+    );
+    store.raw().write(&batch, false).unwrap();
+    match store.load_streamlet() {
+        Err(StoreError::Decode { cf, .. }) => assert_eq!(cf, "consensus"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 }
 
 fn record_then_apply_across_restart<B: Backend>(b: &mut B) {

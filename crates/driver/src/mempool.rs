@@ -13,7 +13,6 @@
 //! account's final nonce passes them); transactions of blocks abandoned by a Nakamoto
 //! reorg come back through [`Mempool::readmit`].
 
-use crate::config::MempoolSection;
 use ledger_engine::{fee, Engine};
 use ledger_types::{
     Address, OrderKind, Payload, PlaceOrder, Side, SignatureError, SignedTx, TxHash,
@@ -100,6 +99,30 @@ impl AdmitError {
     }
 }
 
+/// The pool's limits (the node's `[mempool]` config section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held (encoded transactions).
+    pub max_bytes: usize,
+    /// Most transactions held per account.
+    pub max_per_account: usize,
+    /// How far ahead of an account's next nonce a transaction may be.
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_txs: 200_000,
+            max_bytes: 128 * 1024 * 1024,
+            max_per_account: 4_096,
+            max_nonce_gap: 1_024,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Entry {
     tx: SignedTx,
@@ -112,12 +135,16 @@ struct AccountQueue {
     by_nonce: BTreeMap<u64, TxHash>,
     /// Arrival sequence of the account's oldest pending transaction (fair ordering).
     first_seen: u64,
+    /// The account's next nonce in the executed state, as last seen (on admission, and
+    /// when a final block touching the account is executed). Block selection counts
+    /// from here, so a proposer never needs the engine.
+    next_nonce: u64,
 }
 
 /// The pending-transaction pool.
 #[derive(Debug)]
 pub struct Mempool {
-    limits: MempoolSection,
+    limits: MempoolLimits,
     chain_id: String,
     max_tx_bytes: usize,
     entries: HashMap<TxHash, Entry>,
@@ -128,7 +155,7 @@ pub struct Mempool {
 
 impl Mempool {
     /// An empty pool for `chain_id`, refusing transactions over `max_tx_bytes`.
-    pub fn new(limits: MempoolSection, chain_id: String, max_tx_bytes: usize) -> Mempool {
+    pub fn new(limits: MempoolLimits, chain_id: String, max_tx_bytes: usize) -> Mempool {
         Mempool {
             limits,
             chain_id,
@@ -141,7 +168,7 @@ impl Mempool {
     }
 
     /// The configured limits.
-    pub fn limits(&self) -> &MempoolSection {
+    pub fn limits(&self) -> &MempoolLimits {
         &self.limits
     }
 
@@ -334,7 +361,9 @@ impl Mempool {
         let q = self.accounts.entry(sender).or_insert_with(|| AccountQueue {
             by_nonce: BTreeMap::new(),
             first_seen: seq,
+            next_nonce: expected,
         });
+        q.next_nonce = q.next_nonce.max(expected);
         q.by_nonce.insert(nonce, hash);
         self.entries.insert(hash, Entry { tx, bytes });
         self.bytes += bytes;
@@ -342,13 +371,13 @@ impl Mempool {
     }
 
     /// Chooses transactions for a new block. `ancestors` are the transactions of the
-    /// not-yet-final blocks between the last final block and the block being extended
-    /// (they are skipped, and their nonces counted). Accounts are visited in order of
-    /// first arrival; from each, the run of consecutive nonces after what the chain
-    /// already holds is taken, until `max_txs` or `max_bytes` is reached.
+    /// blocks between the last executed block and the block being extended, oldest
+    /// first (they are skipped, and their nonces counted). Accounts are visited in
+    /// order of first arrival; from each, the run of consecutive nonces after what the
+    /// chain already holds is taken, until `max_txs` or `max_bytes` is reached. Needs
+    /// no engine: each account's executed nonce is remembered by the pool.
     pub fn select(
         &self,
-        engine: &Engine,
         ancestors: &[&SignedTx],
         max_txs: usize,
         max_bytes: usize,
@@ -357,9 +386,11 @@ impl Mempool {
         let mut next_nonce: BTreeMap<Address, u64> = BTreeMap::new();
         for tx in ancestors {
             in_chain.insert(tx.hash());
-            let n = next_nonce
-                .entry(tx.sender())
-                .or_insert_with(|| engine.next_nonce(&tx.sender()));
+            let sender = tx.sender();
+            let Some(q) = self.accounts.get(&sender) else {
+                continue; // nothing pending for this account
+            };
+            let n = next_nonce.entry(sender).or_insert(q.next_nonce);
             if tx.tx.nonce == *n {
                 *n += 1;
             }
@@ -374,10 +405,7 @@ impl Mempool {
         let mut bytes = 0usize;
         'accounts: for (_, account) in order {
             let q = &self.accounts[account];
-            let mut want = next_nonce
-                .get(account)
-                .copied()
-                .unwrap_or_else(|| engine.next_nonce(account));
+            let mut want = next_nonce.get(account).copied().unwrap_or(q.next_nonce);
             for (&nonce, hash) in q.by_nonce.range(want..) {
                 if nonce != want {
                     break; // a gap: later nonces must wait
@@ -415,6 +443,9 @@ impl Mempool {
         touched.dedup();
         for account in touched {
             let next = engine.next_nonce(&account);
+            if let Some(q) = self.accounts.get_mut(&account) {
+                q.next_nonce = q.next_nonce.max(next);
+            }
             let stale: Vec<TxHash> = self
                 .accounts
                 .get(&account)
@@ -515,7 +546,7 @@ mod tests {
         keys: Vec<Keypair>,
     }
 
-    fn setup(limits: MempoolSection) -> T {
+    fn setup(limits: MempoolLimits) -> T {
         let keys: Vec<Keypair> = (0..3)
             .map(|i| Keypair::for_testing(&format!("m{i}")))
             .collect();
@@ -564,7 +595,7 @@ mod tests {
 
     #[test]
     fn admission_rules() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let k = t.keys[0].clone();
         let tx = cancel_all(&k, 0);
         admit(&mut t, tx.clone()).unwrap();
@@ -604,7 +635,7 @@ mod tests {
 
     #[test]
     fn nonce_too_low_against_the_final_state() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let k = t.keys[0].clone();
         let tx = cancel_all(&k, 0);
         t.engine.apply_signed(&tx).unwrap();
@@ -619,10 +650,10 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        let mut t = setup(MempoolSection {
+        let mut t = setup(MempoolLimits {
             max_txs: 2,
             max_per_account: 1,
-            ..MempoolSection::default()
+            ..MempoolLimits::default()
         });
         let (a, b, c) = (t.keys[0].clone(), t.keys[1].clone(), t.keys[2].clone());
         admit(&mut t, cancel_all(&a, 0)).unwrap();
@@ -639,7 +670,7 @@ mod tests {
 
     #[test]
     fn batch_admission_names_each_bad_signature() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let mut txs: Vec<(SignedTx, usize)> = (0..5)
             .map(|n| {
                 let tx = cancel_all(&t.keys[0], n);
@@ -655,7 +686,7 @@ mod tests {
 
     #[test]
     fn selection_follows_nonces_skips_ancestors_and_stops_at_gaps() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
         let a0 = cancel_all(&a, 0);
         for tx in [
@@ -666,7 +697,7 @@ mod tests {
         ] {
             admit(&mut t, tx).unwrap();
         }
-        let picked = t.pool.select(&t.engine, &[], 100, 1 << 20);
+        let picked = t.pool.select(&[], 100, 1 << 20);
         let nonces: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender(), t.tx.nonce)).collect();
         // a arrived first; a's nonce 3 waits for 2.
         assert_eq!(
@@ -674,11 +705,11 @@ mod tests {
             vec![(a.public(), 0), (a.public(), 1), (b.public(), 0)]
         );
         // With a0 already in a pending ancestor, a's run starts at 1.
-        let picked = t.pool.select(&t.engine, &[&a0], 100, 1 << 20);
+        let picked = t.pool.select(&[&a0], 100, 1 << 20);
         assert_eq!(picked[0].tx.nonce, 1);
         assert_eq!(picked.len(), 2);
         // Limits.
-        assert_eq!(t.pool.select(&t.engine, &[], 2, 1 << 20).len(), 2);
+        assert_eq!(t.pool.select(&[], 2, 1 << 20).len(), 2);
         // Final blocks remove entries and everything their nonces passed.
         let fin = vec![a0.clone(), cancel_all(&a, 1)];
         for tx in &fin {
