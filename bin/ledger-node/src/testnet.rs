@@ -122,6 +122,18 @@ pub struct TestnetArgs {
     /// Write everything, print the summary, and exit without starting the nodes.
     #[arg(long)]
     pub no_start: bool,
+    /// A network across machines: one folder per host address (IPv4 or IPv6,
+    /// comma-separated) with its config, genesis and key, bootnodes naming the other
+    /// hosts; needs --no-start. Every host is a validator but the last --full-nodes.
+    #[arg(long, value_name = "IP1,IP2,...")]
+    pub hosts: Option<String>,
+    /// With --hosts: the libp2p port on every host.
+    #[arg(long, default_value_t = ledger_service::config::DEFAULT_P2P_PORT)]
+    pub p2p_port: u16,
+    /// With --hosts: encrypt each host's key with the password in the first line of FILE
+    /// (default: unencrypted test keys).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `ledger-node testnet <ACTION>`.
@@ -198,6 +210,9 @@ pub struct NodeInfo {
     /// own supervisor when it resumes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub joined: bool,
+    /// The host address (`--hosts` networks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A funded test account.
@@ -408,6 +423,7 @@ fn write_node(
         public_key: key.public().to_hex(),
         config,
         joined: false,
+        host: None,
     })
 }
 
@@ -788,6 +804,9 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
     if let Some(name) = &args.leave {
         return leave(&args.dir, name);
     }
+    if let Some(hosts) = &args.hosts {
+        return crate::hosts::write(&args, hosts);
+    }
     let existing = load(&args.dir)?;
     if !args.join && supervisor::running(&args.dir) {
         bail!(
@@ -885,6 +904,9 @@ pub fn dev(d: DevArgs) -> Result<ExitCode> {
         finality_depth: d.finality_depth,
         accounts: d.accounts,
         no_start: d.no_start,
+        hosts: None,
+        p2p_port: ledger_service::config::DEFAULT_P2P_PORT,
+        password_file: None,
     };
     if supervisor::running(&dir) {
         bail!(

@@ -6,37 +6,37 @@
 use crate::host::Verdict;
 use crate::mempool::Mempool;
 use ledger_engine::Engine;
-use ledger_types::{codec, SignedTx};
+use ledger_types::{codec, SignedTx, TxHash};
 use parking_lot::Mutex;
 
 /// Largest transaction batch gossiped (or accepted) in one message.
 pub const GOSSIP_BATCH: usize = 512;
 
 /// What admitting one gossiped batch did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchAdmission {
     /// Relay it, penalise the sender, or drop it quietly.
     pub verdict: Verdict,
-    /// Transactions newly admitted.
-    pub admitted: usize,
+    /// Hashes of the transactions newly admitted.
+    pub admitted: Vec<TxHash>,
 }
 
-/// Decodes, verifies and admits a gossiped batch. `engine` is the executed state the
-/// nonce and balance pre-checks read. A malformed, empty or oversized batch, or one with
-/// a bad signature, is rejected (honest nodes verify before they gossip); a batch with
-/// nothing new is ignored.
-pub fn admit_gossip_batch(pool: &Mutex<Mempool>, engine: &Engine, data: &[u8]) -> BatchAdmission {
-    let reject = BatchAdmission {
-        verdict: Verdict::Reject,
-        admitted: 0,
-    };
+/// A gossiped batch whose signatures verified: what is left to insert.
+#[derive(Debug)]
+pub struct VerifiedBatch(Vec<(SignedTx, usize)>);
+
+/// Decodes a gossiped batch and verifies the signatures of the transactions the pool
+/// does not already hold with the same signature (one batch verification, no lock held
+/// while it runs). `Err` is the verdict when there is nothing to insert: a malformed,
+/// empty or oversized batch, or one with a bad signature, is rejected (honest nodes
+/// verify before they gossip); a batch with nothing new is ignored.
+pub fn verify_gossip_batch(pool: &Mutex<Mempool>, data: &[u8]) -> Result<VerifiedBatch, Verdict> {
     let Ok(txs) = codec::decode::<Vec<SignedTx>>(data) else {
-        return reject;
+        return Err(Verdict::Reject);
     };
     if txs.is_empty() || txs.len() > GOSSIP_BATCH {
-        return reject;
+        return Err(Verdict::Reject);
     }
-    // Transactions already pending with the same signature need no second check.
     let fresh: Vec<(SignedTx, usize)> = {
         let pool = pool.lock();
         txs.into_iter()
@@ -51,30 +51,49 @@ pub fn admit_gossip_batch(pool: &Mutex<Mempool>, engine: &Engine, data: &[u8]) -
             .collect()
     };
     if fresh.is_empty() {
-        return BatchAdmission {
-            verdict: Verdict::Ignore,
-            admitted: 0,
-        };
+        return Err(Verdict::Ignore);
     }
     if Mempool::verify_signatures(&fresh)
         .iter()
         .any(|r| r.is_err())
     {
-        return reject;
+        return Err(Verdict::Reject);
     }
+    Ok(VerifiedBatch(fresh))
+}
+
+/// Inserts a verified batch; `engine` is the executed state the nonce and balance
+/// pre-checks read (hold its lock only for this call).
+pub fn insert_gossip_batch(
+    pool: &Mutex<Mempool>,
+    engine: &Engine,
+    batch: VerifiedBatch,
+) -> BatchAdmission {
     let mut pool = pool.lock();
-    let mut admitted = 0;
-    for (tx, len) in fresh {
-        if pool.admit_verified(tx, len, engine).is_ok() {
-            admitted += 1;
+    let mut admitted = Vec::new();
+    for (tx, len) in batch.0 {
+        if let Ok(hash) = pool.admit_verified(tx, len, engine) {
+            admitted.push(hash);
         }
     }
     BatchAdmission {
-        verdict: if admitted > 0 {
-            Verdict::Accept
-        } else {
+        verdict: if admitted.is_empty() {
             Verdict::Ignore
+        } else {
+            Verdict::Accept
         },
         admitted,
+    }
+}
+
+/// [`verify_gossip_batch`] then [`insert_gossip_batch`], for a caller that holds the
+/// executed state anyway (the simulator).
+pub fn admit_gossip_batch(pool: &Mutex<Mempool>, engine: &Engine, data: &[u8]) -> BatchAdmission {
+    match verify_gossip_batch(pool, data) {
+        Ok(batch) => insert_gossip_batch(pool, engine, batch),
+        Err(verdict) => BatchAdmission {
+            verdict,
+            admitted: Vec::new(),
+        },
     }
 }

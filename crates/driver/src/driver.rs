@@ -547,6 +547,11 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
             return Vec::new();
         }
         let chain = self.unfinal_ancestors(parent);
+        let final_tip = self.consensus.final_tip();
+        let height = 1 + match self.consensus.block(&parent) {
+            Some(b) if parent != final_tip.hash => b.height(),
+            _ => final_tip.height,
+        };
         let ancestors: Vec<&SignedTx> = self
             .pending_exec
             .iter()
@@ -558,7 +563,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
         let bytes = self.cfg.max_block_bytes.saturating_sub(4 * 1024);
         self.mempool
             .lock()
-            .select(&ancestors, self.cfg.max_block_txs, bytes)
+            .select(height, &ancestors, self.cfg.max_block_txs, bytes)
     }
 
     /// The blocks from just above the consensus final tip up to `tip`, oldest first.

@@ -26,7 +26,10 @@ pub mod restore;
 pub mod sync;
 pub mod validation;
 
-pub use admission::{admit_gossip_batch, BatchAdmission, GOSSIP_BATCH};
+pub use admission::{
+    admit_gossip_batch, insert_gossip_batch, verify_gossip_batch, BatchAdmission, VerifiedBatch,
+    GOSSIP_BATCH,
+};
 pub use driver::{Driver, DriverConfig, DriverParts, Faults, DEFAULT_MAX_EXEC_BACKLOG};
 pub use host::{
     Clock, FinalBlock, Host, MiningJob, Observation, SyncResult, Topic, Transport, Verdict,

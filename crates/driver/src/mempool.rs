@@ -80,6 +80,14 @@ pub enum AdmitError {
     /// The pool (or this account's share of it) is full.
     #[error("mempool full ({0})")]
     Full(&'static str),
+    /// The next block is above the transaction's `valid_until_height`.
+    #[error("transaction expired: valid until height {valid_until_height}, the next block is {next_height}")]
+    Expired {
+        /// The transaction's last valid height.
+        valid_until_height: u64,
+        /// The height of the next block.
+        next_height: u64,
+    },
 }
 
 impl AdmitError {
@@ -95,6 +103,7 @@ impl AdmitError {
             AdmitError::NonceTaken(_) => "nonce_taken",
             AdmitError::InsufficientBalance { .. } => "insufficient_balance",
             AdmitError::Full(_) => "mempool_full",
+            AdmitError::Expired { .. } => "tx_expired",
         }
     }
 }
@@ -151,6 +160,8 @@ pub struct Mempool {
     accounts: BTreeMap<Address, AccountQueue>,
     bytes: usize,
     seq: u64,
+    /// Pending transactions with a `valid_until_height`, by that height.
+    expiry: std::collections::BTreeSet<(u64, TxHash)>,
 }
 
 impl Mempool {
@@ -164,6 +175,7 @@ impl Mempool {
             accounts: BTreeMap::new(),
             bytes: 0,
             seq: 0,
+            expiry: std::collections::BTreeSet::new(),
         }
     }
 
@@ -325,6 +337,12 @@ impl Mempool {
         if self.entries.contains_key(&hash) {
             return Err(AdmitError::Duplicate);
         }
+        if expired(&tx, engine) {
+            return Err(AdmitError::Expired {
+                valid_until_height: tx.tx.valid_until_height.unwrap_or_default(),
+                next_height: engine.height() + 1,
+            });
+        }
         let sender = tx.sender();
         let expected = engine.next_nonce(&sender);
         let nonce = tx.tx.nonce;
@@ -365,6 +383,9 @@ impl Mempool {
         });
         q.next_nonce = q.next_nonce.max(expected);
         q.by_nonce.insert(nonce, hash);
+        if let Some(v) = tx.tx.valid_until_height {
+            self.expiry.insert((v, hash));
+        }
         self.entries.insert(hash, Entry { tx, bytes });
         self.bytes += bytes;
         Ok(hash)
@@ -374,10 +395,13 @@ impl Mempool {
     /// blocks between the last executed block and the block being extended, oldest
     /// first (they are skipped, and their nonces counted). Accounts are visited in
     /// order of first arrival; from each, the run of consecutive nonces after what the
-    /// chain already holds is taken, until `max_txs` or `max_bytes` is reached. Needs
-    /// no engine: each account's executed nonce is remembered by the pool.
+    /// chain already holds is taken, until `max_txs` or `max_bytes` is reached; a
+    /// transaction whose `valid_until_height` is below `height` (the height of the block
+    /// being built) ends its account's run. Needs no engine: each account's executed
+    /// nonce is remembered by the pool.
     pub fn select(
         &self,
+        height: u64,
         ancestors: &[&SignedTx],
         max_txs: usize,
         max_bytes: usize,
@@ -417,6 +441,9 @@ impl Mempool {
                     want += 1;
                     continue;
                 }
+                if e.tx.tx.valid_until_height.is_some_and(|v| v < height) {
+                    break; // the engine would refuse it; later nonces must wait
+                }
                 if out.len() >= max_txs {
                     break 'accounts;
                 }
@@ -438,6 +465,14 @@ impl Mempool {
         for tx in txs {
             self.remove(&tx.hash());
             touched.push(tx.sender());
+        }
+        // Transactions that can no longer execute leave too (their nonces stay unused).
+        while let Some(&(until, h)) = self.expiry.first() {
+            if until > engine.height() {
+                break;
+            }
+            self.expiry.pop_first();
+            self.remove(&h);
         }
         touched.sort_unstable();
         touched.dedup();
@@ -462,6 +497,9 @@ impl Mempool {
             return;
         };
         self.bytes -= e.bytes;
+        if let Some(v) = e.tx.tx.valid_until_height {
+            self.expiry.remove(&(v, *hash));
+        }
         let sender = e.tx.sender();
         if let Some(q) = self.accounts.get_mut(&sender) {
             q.by_nonce.remove(&e.tx.tx.nonce);
@@ -470,6 +508,14 @@ impl Mempool {
             }
         }
     }
+}
+
+/// True if the next block (the one after the engine's height) is above the
+/// transaction's `valid_until_height`.
+fn expired(tx: &SignedTx, engine: &Engine) -> bool {
+    tx.tx
+        .valid_until_height
+        .is_some_and(|v| v < engine.height() + 1)
 }
 
 /// A limit order must be able to lock what it needs, a transfer to pay its amount, a
@@ -529,7 +575,13 @@ fn balance_precheck(tx: &SignedTx, engine: &Engine) -> Result<(), AdmitError> {
                 None => Ok(()),
             }
         }
-        Payload::CancelOrder(_) | Payload::CancelAll(_) => Ok(()),
+        // Cancels need no funds; batches, amendments and schedule-cancels are checked
+        // action by action by the engine.
+        Payload::CancelOrder(_)
+        | Payload::CancelAll(_)
+        | Payload::Batch(_)
+        | Payload::AmendOrder(_)
+        | Payload::ScheduleCancel(_) => Ok(()),
     }
 }
 
@@ -565,6 +617,7 @@ mod tests {
             sender: k.public(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         }
         .sign(k)
     }
@@ -583,7 +636,9 @@ mod tests {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(k)
     }
@@ -697,7 +752,7 @@ mod tests {
         ] {
             admit(&mut t, tx).unwrap();
         }
-        let picked = t.pool.select(&[], 100, 1 << 20);
+        let picked = t.pool.select(1, &[], 100, 1 << 20);
         let nonces: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender(), t.tx.nonce)).collect();
         // a arrived first; a's nonce 3 waits for 2.
         assert_eq!(
@@ -705,11 +760,11 @@ mod tests {
             vec![(a.public(), 0), (a.public(), 1), (b.public(), 0)]
         );
         // With a0 already in a pending ancestor, a's run starts at 1.
-        let picked = t.pool.select(&[&a0], 100, 1 << 20);
+        let picked = t.pool.select(1, &[&a0], 100, 1 << 20);
         assert_eq!(picked[0].tx.nonce, 1);
         assert_eq!(picked.len(), 2);
         // Limits.
-        assert_eq!(t.pool.select(&[], 2, 1 << 20).len(), 2);
+        assert_eq!(t.pool.select(1, &[], 2, 1 << 20).len(), 2);
         // Final blocks remove entries and everything their nonces passed.
         let fin = vec![a0.clone(), cancel_all(&a, 1)];
         for tx in &fin {

@@ -96,6 +96,7 @@ mod tests {
             sender: k.public(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         }
         .sign(k)
     }

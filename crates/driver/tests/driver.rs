@@ -268,6 +268,7 @@ fn signed(k: &Keypair, chain: &str, nonce: u64) -> SignedTx {
         sender: k.public(),
         nonce,
         payload: Payload::CancelAll(CancelAll { market: None }),
+        valid_until_height: None,
     }
     .sign(k)
 }

@@ -1,5 +1,7 @@
 //! Property tests over random operation streams (many accounts, two markets, every
-//! order kind, time in force and self-trade mode, cancels, transfers, bad nonces).
+//! order kind, time in force and self-trade mode, cancels, transfers, bad nonces,
+//! batches, amendments, good-till orders, expiring transactions, schedule-cancels and
+//! new blocks that fire expiries).
 //!
 //! After every operation: per asset, free + locked (fees are the fee account's balance)
 //! equals the genesis total; no balance underflows (the release profile keeps overflow
@@ -10,9 +12,9 @@
 
 use ledger_engine::{Engine, Event};
 use ledger_types::{
-    codec, AssetId, CancelAll, CancelOrder, ClientOrderId, Decimal, Genesis, Keypair, MarketId,
-    OrderKind, OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, TimeInForce, Transfer, Tx,
-    TxHash,
+    batch_order_id, codec, AmendOrder, AssetId, Batch, BatchAction, CancelAll, CancelOrder,
+    ClientOrderId, Decimal, Genesis, Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder,
+    ScheduleCancel, SelfTradePrevention, Side, TimeInForce, Transfer, Tx, TxHash,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -33,6 +35,8 @@ enum Op {
         cid: Option<u128>,
         stp: SelfTradePrevention,
         bound: bool,
+        /// Good-till height, as an offset from the current height.
+        gtd: Option<u64>,
     },
     CancelId {
         who: usize,
@@ -56,6 +60,48 @@ enum Op {
         who: usize,
         delta: i64,
     },
+    Amend {
+        who: usize,
+        pick: usize,
+        offset: Option<i64>,
+        lots: Option<u64>,
+    },
+    /// A batch of places (from `Op::Place`), cancels and amendments by the same account.
+    Batch {
+        who: usize,
+        actions: Vec<Op>,
+    },
+    /// Arm (offset from the current height; 0 is rejected) or clear the switch.
+    Schedule {
+        who: usize,
+        offset: Option<u64>,
+    },
+    /// Any other operation, signed with a `valid_until_height` at an offset from the
+    /// current height (negative: already expired).
+    Expiring {
+        op: Box<Op>,
+        offset: i64,
+    },
+    /// Begin the next block (fires good-till expiries and scheduled cancels).
+    NextBlock,
+}
+
+impl Op {
+    fn who(&self) -> usize {
+        match self {
+            Op::Place { who, .. }
+            | Op::CancelId { who, .. }
+            | Op::CancelCid { who, .. }
+            | Op::CancelAll { who, .. }
+            | Op::Transfer { who, .. }
+            | Op::BadNonce { who, .. }
+            | Op::Amend { who, .. }
+            | Op::Batch { who, .. }
+            | Op::Schedule { who, .. } => *who,
+            Op::Expiring { op, .. } => op.who(),
+            Op::NextBlock => 0,
+        }
+    }
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -79,22 +125,87 @@ fn stp() -> impl Strategy<Value = SelfTradePrevention> {
     ]
 }
 
-fn op() -> impl Strategy<Value = Op> {
+fn place(who: std::ops::Range<usize>) -> impl Strategy<Value = Op> {
+    (
+        who,
+        0..2u32,
+        side(),
+        prop::bool::weighted(0.15),
+        -6..7i64,
+        prop_oneof![1..30u64, 1..3_000_000u64],
+        tif(),
+        prop::option::weighted(0.3, 0..4u128),
+        stp(),
+        any::<bool>(),
+        prop::option::weighted(0.3, 0..4u64),
+    )
+        .prop_map(
+            |(who, market, side, market_order, offset, lots, tif, cid, stp, bound, gtd)| {
+                Op::Place {
+                    who,
+                    market,
+                    side,
+                    market_order,
+                    offset,
+                    lots,
+                    tif,
+                    cid,
+                    stp,
+                    bound,
+                    gtd,
+                }
+            },
+        )
+}
+
+fn amend(who: std::ops::Range<usize>) -> impl Strategy<Value = Op> {
+    (
+        who,
+        any::<usize>(),
+        prop::option::of(-6..7i64),
+        prop::option::of(prop_oneof![1..30u64, 1..3_000_000u64]),
+    )
+        .prop_map(|(who, pick, offset, lots)| Op::Amend {
+            who,
+            pick,
+            offset,
+            lots,
+        })
+}
+
+fn batch_action() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => place(0..1),
+        2 => (0..1usize, any::<usize>()).prop_map(|(who, pick)| Op::CancelId { who, pick }),
+        1 => (0..1usize, 0..4u128).prop_map(|(who, cid)| Op::CancelCid { who, cid }),
+        3 => amend(0..1),
+    ]
+}
+
+fn plain_op() -> impl Strategy<Value = Op> {
     let who = 0..ACCOUNTS;
     prop_oneof![
-        12 => (who.clone(), 0..2u32, side(), prop::bool::weighted(0.15), -6..7i64,
-               prop_oneof![1..30u64, 1..3_000_000u64], tif(),
-               prop::option::weighted(0.3, 0..4u128), stp(), any::<bool>())
-            .prop_map(|(who, market, side, market_order, offset, lots, tif, cid, stp, bound)| {
-                Op::Place { who, market, side, market_order, offset, lots, tif, cid, stp, bound }
-            }),
+        12 => place(who.clone()),
         3 => (who.clone(), any::<usize>()).prop_map(|(who, pick)| Op::CancelId { who, pick }),
         1 => (who.clone(), 0..4u128).prop_map(|(who, cid)| Op::CancelCid { who, cid }),
         1 => (who.clone(), prop::option::of(0..3u32))
             .prop_map(|(who, market)| Op::CancelAll { who, market }),
         1 => (who.clone(), 0..ACCOUNTS + 1, 0..3u32, 0..2_000_000_000u64)
             .prop_map(|(who, to, asset, amount)| Op::Transfer { who, to, asset, amount }),
-        1 => (who, -2..3i64).prop_map(|(who, delta)| Op::BadNonce { who, delta }),
+        1 => (who.clone(), -2..3i64).prop_map(|(who, delta)| Op::BadNonce { who, delta }),
+        3 => amend(who.clone()),
+        3 => (who.clone(), prop::collection::vec(batch_action(), 0..8))
+            .prop_map(|(who, actions)| Op::Batch { who, actions }),
+        1 => (who, prop::option::weighted(0.8, 0..4u64))
+            .prop_map(|(who, offset)| Op::Schedule { who, offset }),
+        3 => Just(Op::NextBlock),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        10 => plain_op(),
+        1 => (plain_op(), -2..3i64).prop_map(|(op, offset)| Op::Expiring { op: Box::new(op), offset }),
     ]
 }
 
@@ -104,6 +215,8 @@ struct World {
     /// Order ids placed so far (for cancels), and each order's limit and side.
     placed: Vec<TxHash>,
     limits: BTreeMap<TxHash, (Side, Option<u64>)>,
+    /// The current block height.
+    height: u64,
 }
 
 impl World {
@@ -129,21 +242,60 @@ impl World {
             keys,
             placed: Vec::new(),
             limits: BTreeMap::new(),
+            height: 0,
+        }
+    }
+
+    fn pick(&self, pick: usize) -> TxHash {
+        if self.placed.is_empty() {
+            TxHash::ZERO
+        } else {
+            self.placed[pick % self.placed.len()]
         }
     }
 
     fn tx(&mut self, engine: &Engine, op: &Op) -> Tx {
-        let who = match op {
-            Op::Place { who, .. }
-            | Op::CancelId { who, .. }
-            | Op::CancelCid { who, .. }
-            | Op::CancelAll { who, .. }
-            | Op::Transfer { who, .. }
-            | Op::BadNonce { who, .. } => *who,
+        let (op, valid_until_height) = match op {
+            Op::Expiring { op, offset } => {
+                (&**op, Some(self.height.saturating_add_signed(*offset)))
+            }
+            op => (op, None),
         };
-        let sender = self.keys[who].public();
+        let sender = self.keys[op.who()].public();
         let mut nonce = engine.next_nonce(&sender);
-        let payload = match op.clone() {
+        let payload = self.payload(engine, op, &mut nonce);
+        let tx = Tx {
+            chain_id: self.genesis.chain_id.clone(),
+            sender,
+            nonce,
+            payload,
+            valid_until_height,
+        };
+        let limit_of = |p: &PlaceOrder| {
+            let cfg = &engine.markets()[p.market.0 as usize];
+            (p.side, p.price.and_then(|px| cfg.price_to_ticks(px)))
+        };
+        match &tx.payload {
+            Payload::PlaceOrder(p) => {
+                self.placed.push(tx.hash());
+                self.limits.insert(tx.hash(), limit_of(p));
+            }
+            Payload::Batch(b) => {
+                for (i, a) in b.actions.iter().enumerate() {
+                    if let BatchAction::PlaceOrder(p) = a {
+                        let id = batch_order_id(&tx.hash(), i as u32);
+                        self.placed.push(id);
+                        self.limits.insert(id, limit_of(p));
+                    }
+                }
+            }
+            _ => {}
+        }
+        tx
+    }
+
+    fn payload(&mut self, engine: &Engine, op: &Op, nonce: &mut u64) -> Payload {
+        match op.clone() {
             Op::Place {
                 market,
                 side,
@@ -154,6 +306,7 @@ impl World {
                 cid,
                 stp,
                 bound,
+                gtd,
                 ..
             } => {
                 let cfg = &engine.markets()[market as usize];
@@ -177,19 +330,13 @@ impl World {
                     },
                     client_order_id: cid.map(ClientOrderId),
                     self_trade: stp,
+                    good_till_height: gtd.map(|g| (self.height + g).saturating_sub(1)),
                 }
                 .into_payload()
             }
-            Op::CancelId { pick, .. } => {
-                let id = if self.placed.is_empty() {
-                    TxHash::ZERO
-                } else {
-                    self.placed[pick % self.placed.len()]
-                };
-                Payload::CancelOrder(CancelOrder {
-                    order: OrderRef::OrderId(id),
-                })
-            }
+            Op::CancelId { pick, .. } => Payload::CancelOrder(CancelOrder {
+                order: OrderRef::OrderId(self.pick(pick)),
+            }),
             Op::CancelCid { cid, .. } => Payload::CancelOrder(CancelOrder {
                 order: OrderRef::ClientOrderId(ClientOrderId(cid)),
             }),
@@ -204,23 +351,38 @@ impl World {
                 amount: Decimal::new(amount as i64, 6),
             }),
             Op::BadNonce { delta, .. } => {
-                nonce = nonce.saturating_add_signed(if delta == 0 { 1 } else { delta });
+                *nonce = nonce.saturating_add_signed(if delta == 0 { 1 } else { delta });
                 Payload::CancelAll(CancelAll { market: None })
             }
-        };
-        let tx = Tx {
-            chain_id: self.genesis.chain_id.clone(),
-            sender,
-            nonce,
-            payload,
-        };
-        if let Payload::PlaceOrder(p) = &tx.payload {
-            let cfg = &engine.markets()[p.market.0 as usize];
-            let limit = p.price.and_then(|px| cfg.price_to_ticks(px));
-            self.placed.push(tx.hash());
-            self.limits.insert(tx.hash(), (p.side, limit));
+            Op::Amend {
+                pick, offset, lots, ..
+            } => {
+                let id = self.pick(pick);
+                let cfg = engine.order(&id).map_or(&engine.markets()[0], |o| {
+                    &engine.markets()[o.market.0 as usize]
+                });
+                Payload::AmendOrder(AmendOrder {
+                    order: OrderRef::OrderId(id),
+                    price: offset.map(|o| cfg.ticks_to_price((1_000 + o).max(1) as u64)),
+                    quantity: lots.map(|l| cfg.lots_to_quantity(l)),
+                })
+            }
+            Op::Batch { actions, .. } => Payload::Batch(Batch {
+                actions: actions
+                    .iter()
+                    .map(|a| match self.payload(engine, a, nonce) {
+                        Payload::PlaceOrder(p) => BatchAction::PlaceOrder(p),
+                        Payload::CancelOrder(c) => BatchAction::CancelOrder(c),
+                        Payload::AmendOrder(a) => BatchAction::AmendOrder(a),
+                        other => unreachable!("not a batch action: {other:?}"),
+                    })
+                    .collect(),
+            }),
+            Op::Schedule { offset, .. } => Payload::ScheduleCancel(ScheduleCancel {
+                at_height: offset.map(|o| self.height + o),
+            }),
+            Op::Expiring { .. } | Op::NextBlock => unreachable!("handled by the caller"),
         }
-        tx
     }
 }
 
@@ -234,8 +396,15 @@ impl IntoPayload for PlaceOrder {
     }
 }
 
-fn check_fills(world: &World, events: &[Event]) -> Result<(), TestCaseError> {
+fn check_fills(world: &mut World, events: &[Event]) -> Result<(), TestCaseError> {
     for e in events {
+        if let Event::OrderAmended {
+            order_id, price, ..
+        } = e
+        {
+            let side = world.limits[order_id].0;
+            world.limits.insert(*order_id, (side, Some(*price)));
+        }
         if let Event::Fill(f) = e {
             let (maker_side, maker_limit) = world.limits[&f.maker_order];
             let (taker_side, taker_limit) = world.limits[&f.taker_order];
@@ -271,18 +440,41 @@ fn run(ops: Vec<Op>, restore_at: usize) -> Result<(), TestCaseError> {
             prop_assert_eq!(r.state_root(), a.state_root());
             restored = Some(r);
         }
-        let tx = world.tx(&a, op);
-        let hash = tx.hash();
-        let ra = a.apply(&tx, hash);
-        let rb = b.apply(&tx, hash);
-        prop_assert_eq!(&ra, &rb);
-        let ea = a.take_events();
-        prop_assert_eq!(&ea, &b.take_events());
-        if let Some(r) = restored.as_mut() {
-            prop_assert_eq!(&r.apply(&tx, hash), &ra);
-            prop_assert_eq!(&r.take_events(), &ea);
+        let next_block = match op {
+            Op::NextBlock => true,
+            Op::Expiring { op, .. } => matches!(**op, Op::NextBlock),
+            _ => false,
+        };
+        if next_block {
+            world.height += 1;
+            a.begin_block(world.height);
+            b.begin_block(world.height);
+            let ea = a.take_events();
+            prop_assert_eq!(&ea, &b.take_events());
+            if let Some(r) = restored.as_mut() {
+                r.begin_block(world.height);
+                prop_assert_eq!(&r.take_events(), &ea);
+            }
+        } else {
+            let tx = world.tx(&a, op);
+            let hash = tx.hash();
+            let ra = a.apply(&tx, hash);
+            let rb = b.apply(&tx, hash);
+            prop_assert_eq!(&ra, &rb);
+            if matches!(ra, Err(ledger_engine::Rejection::TxExpired { .. })) {
+                prop_assert!(tx.valid_until_height.unwrap() < world.height);
+            }
+            let ea = a.take_events();
+            prop_assert_eq!(&ea, &b.take_events());
+            let acts = a.take_action_results();
+            prop_assert_eq!(&acts, &b.take_action_results());
+            if let Some(r) = restored.as_mut() {
+                prop_assert_eq!(&r.apply(&tx, hash), &ra);
+                prop_assert_eq!(&r.take_events(), &ea);
+                prop_assert_eq!(&r.take_action_results(), &acts);
+            }
+            check_fills(&mut world, &ea)?;
         }
-        check_fills(&world, &ea)?;
         let root = a.commit();
         prop_assert_eq!(root, b.commit());
         if let Some(r) = restored.as_mut() {
@@ -308,7 +500,7 @@ proptest! {
 
     #[test]
     fn random_streams_keep_every_invariant(
-        ops in prop::collection::vec(op(), 1..60),
+        ops in prop::collection::vec(op(), 1..80),
         restore_at in any::<usize>(),
     ) {
         run(ops, restore_at)?;

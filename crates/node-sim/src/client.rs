@@ -75,6 +75,7 @@ impl Client {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::default(),
+                good_till_height: None,
             })
         };
         let key = &self.plan.accounts[a];
@@ -85,6 +86,7 @@ impl Client {
             sender: key.public(),
             nonce,
             payload,
+            valid_until_height: None,
         }
         .sign(key)
     }

@@ -272,6 +272,28 @@ impl Default for MetricsSection {
     }
 }
 
+/// `[state_sync]`: joining a long chain from a snapshot instead of replaying it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateSyncSection {
+    /// On start with an empty data directory, fetch a snapshot of the ledger state at a
+    /// final height from peers (checked against the state root signed by a quorum of
+    /// validators and the block's certificate), then block-sync the rest. Streamlet only.
+    pub enabled: bool,
+    /// Give up (and fail to start) if no attested snapshot is fetched in this many
+    /// seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for StateSyncSection {
+    fn default() -> Self {
+        StateSyncSection {
+            enabled: false,
+            timeout_secs: 120,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -292,6 +314,8 @@ pub struct Config {
     pub log: LogSection,
     /// `[metrics]`.
     pub metrics: MetricsSection,
+    /// `[state_sync]`.
+    pub state_sync: StateSyncSection,
 }
 
 const SECTIONS: &[&str] = &[
@@ -303,6 +327,7 @@ const SECTIONS: &[&str] = &[
     "storage",
     "log",
     "metrics",
+    "state_sync",
 ];
 
 /// Keys whose environment value is a comma-separated list.
@@ -477,7 +502,7 @@ impl Config {
                     return None;
                 }
                 let lower = rest.to_ascii_lowercase();
-                let (section, key) = lower.split_once('_')?;
+                let (section, key) = split_section_key(&lower)?;
                 defaults.get(section)?.get(key)?;
                 Some(format!(
                     "{name} is ignored: the node reads {ENV_PREFIX}{rest} (ledger-cli reads LEDGER_RPC, LEDGER_KEY, LEDGER_KEYS_DIR)"
@@ -635,6 +660,20 @@ pub fn ephemeral_port_range() -> Option<std::ops::RangeInclusive<u16>> {
     (lo <= hi).then_some(lo..=hi)
 }
 
+/// Splits `section_key` (lower case) into a section and a key, knowing that section
+/// names may hold an underscore themselves (`state_sync_enabled` is [state_sync]
+/// `enabled`). A name that starts with no known section splits at its first underscore.
+fn split_section_key(rest: &str) -> Option<(&str, &str)> {
+    let known = SECTIONS.iter().filter(|s| s.contains('_')).find_map(|s| {
+        rest.strip_prefix(s)
+            .and_then(|r| r.strip_prefix('_'))
+            .map(|key| (&rest[..s.len()], key))
+    });
+    known
+        .or_else(|| rest.split_once('_'))
+        .filter(|(_, k)| !k.is_empty())
+}
+
 /// Applies `LEDGER_NODE_<SECTION>_<KEY>=value` variables. Everything outside the
 /// `LEDGER_NODE_` namespace is ignored (`LEDGER_RPC`, `LEDGER_RPC_URL`: ledger-cli's);
 /// inside it, an unknown section or key is an error naming the variable.
@@ -661,7 +700,7 @@ fn apply_env(
             ),
         }
         };
-        let Some((section, key)) = rest.split_once('_').filter(|(_, k)| !k.is_empty()) else {
+        let Some((section, key)) = split_section_key(&rest) else {
             return Err(unknown(format!("no section and key in `{rest}`")));
         };
         if !SECTIONS.contains(&section) {
@@ -775,9 +814,17 @@ filter = "info"
 format = "text"
 
 [metrics]
-# Prometheus text format at http://LISTEN/metrics.
+# OpenMetrics text format at http://LISTEN/metrics.
 enabled = true
 listen = "127.0.0.1:29102"
+
+[state_sync]
+# With an empty data directory, join from a snapshot of the ledger state that peers
+# serve (checked against the state root signed by a quorum of validators), then
+# block-sync the rest, instead of replaying every block from genesis. Streamlet only.
+enabled = false
+# Fail to start if no attested snapshot arrives within this many seconds.
+timeout_secs = 120
 "#;
 
 #[cfg(test)]
@@ -822,6 +869,15 @@ mod tests {
             ("LEDGER_NODE_MEMPOOL_MAX_TXS".to_string(), "12".to_string()),
             ("LEDGER_NODE_NETWORK_MDNS".to_string(), "true".to_string()),
             ("LEDGER_NODE_NODE_NAME".to_string(), "n7".to_string()),
+            // A section whose name holds an underscore.
+            (
+                "LEDGER_NODE_STATE_SYNC_ENABLED".to_string(),
+                "true".to_string(),
+            ),
+            (
+                "LEDGER_NODE_STATE_SYNC_TIMEOUT_SECS".to_string(),
+                "9".to_string(),
+            ),
             // The config file's variable (the --config flag), not a section.
             (
                 "LEDGER_NODE_CONFIG".to_string(),
@@ -841,6 +897,8 @@ mod tests {
         assert_eq!(c.mempool.max_txs, 12);
         assert_eq!(c.node.name, "n7");
         assert!(c.network.mdns);
+        assert!(c.state_sync.enabled);
+        assert_eq!(c.state_sync.timeout_secs, 9);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use crate::metrics::ReasonLabel;
 use crate::shared::Shared;
-use ledger_driver::{admit_gossip_batch, Verdict};
+use ledger_driver::{insert_gossip_batch, verify_gossip_batch, Verdict};
 use ledger_network::{GossipMessage, NetworkEvent, NetworkHandle, Topic, ValidationOutcome};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -15,19 +15,31 @@ use tokio::sync::mpsc;
 /// Checks and admits a gossiped batch against the executed state; the verdict tells
 /// gossipsub whether to relay it.
 pub fn admit_batch(shared: &Shared, data: &[u8]) -> ValidationOutcome {
-    let exec = shared.executor.read();
-    let admission = admit_gossip_batch(&shared.mempool, exec.engine(), data);
-    drop(exec);
+    let started = std::time::Instant::now();
+    let verdict = match verify_gossip_batch(&shared.mempool, data) {
+        Err(verdict) => verdict,
+        Ok(batch) => {
+            let admission = {
+                let exec = shared.executor.read();
+                insert_gossip_batch(&shared.mempool, exec.engine(), batch)
+            };
+            for hash in &admission.admitted {
+                shared.metrics.tx_seen(*hash);
+            }
+            shared
+                .metrics
+                .admitted_txs
+                .inc_by(admission.admitted.len() as u64);
+            let pool = shared.mempool.lock();
+            shared.metrics.mempool_txs.set(pool.len() as i64);
+            shared.metrics.mempool_bytes.set(pool.bytes() as i64);
+            admission.verdict
+        }
+    };
     shared
         .metrics
-        .admitted_txs
-        .inc_by(admission.admitted as u64);
-    if admission.admitted > 0 {
-        let pool = shared.mempool.lock();
-        shared.metrics.mempool_txs.set(pool.len() as i64);
-        shared.metrics.mempool_bytes.set(pool.bytes() as i64);
-    }
-    match admission.verdict {
+        .observe_stage(crate::metrics::Stage::Gossip, started.elapsed());
+    match verdict {
         Verdict::Accept => ValidationOutcome::Accept,
         Verdict::Reject => ValidationOutcome::Reject,
         Verdict::Ignore => ValidationOutcome::Ignore,
@@ -40,6 +52,9 @@ pub fn spawn_router(
     shared: Arc<Shared>,
     net: NetworkHandle,
 ) -> mpsc::Receiver<NetworkEvent> {
+    // Operator-side services that need the running node: the state-sync snapshot
+    // server, libp2p and RocksDB metrics, and the final-block metrics observer.
+    crate::state_sync::on_node_started(&shared, &net);
     let (to_driver, driver_rx) = mpsc::channel(4096);
     let (to_worker, mut worker_rx) = mpsc::channel::<GossipMessage>(1024);
     let router_net = net.clone();

@@ -11,9 +11,11 @@ pub mod metrics;
 pub mod miner;
 pub mod node;
 pub mod progress_log;
+pub mod process_metrics;
 pub mod rpc_server;
 pub mod runtime;
 pub mod shared;
+pub mod state_sync;
 
 pub use config::Config;
 pub use ledger_driver::{mempool, validation};

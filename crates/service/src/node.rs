@@ -50,6 +50,9 @@ pub enum NodeError {
     /// A task of the node failed.
     #[error("{0}")]
     Task(String),
+    /// Joining by state sync failed.
+    #[error("state sync: {0}")]
+    StateSync(String),
     /// A listener could not bind.
     #[error("{what} on {addr}: {source}")]
     Bind {
@@ -148,6 +151,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
             sync: config.storage.sync_writes,
         },
     )?;
+    crate::state_sync::join_if_configured(&config, &genesis, &key, &store).await?;
     let executor = Executor::open(store.clone(), Some(&genesis))?;
 
     let mut netcfg = NetworkConfig {

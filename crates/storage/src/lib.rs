@@ -40,6 +40,7 @@ pub mod records;
 pub mod replay;
 pub mod rocks;
 pub mod schema;
+pub mod snapshot;
 pub mod store;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
@@ -54,10 +55,12 @@ pub use executor::Executor;
 #[cfg(any(test, feature = "test-utils"))]
 pub use memory::MemStore;
 pub use records::{
-    page_limit, AppliedBlock, FinalRecord, FinalizedBlock, OrderCursor, OrderFilter, OrderStatus,
-    OrderSummary, Page, TradeRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
+    page_limit, AccountTxRef, AppliedBlock, Candle, CandleInterval, FinalRecord, FinalizedBlock,
+    HistoryCursor, MarketStats, OrderCursor, OrderFilter, OrderStatus, OrderSummary, Page,
+    TradeRecord, TransferRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
 };
 pub use replay::{replay_chain, ReplayProgress, ReplayReport, RootMismatch};
 pub use rocks::RocksStore;
 pub use schema::{Cf, SCHEMA_VERSION};
+pub use snapshot::{Snapshot, SnapshotContent, SnapshotError, SnapshotManifest};
 pub use store::{Batch, BatchOp, Direction, Store};

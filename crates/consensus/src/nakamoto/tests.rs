@@ -30,6 +30,7 @@ fn tx(nonce: u64) -> SignedTx {
             sender: miner(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         },
         Signature([0; 64]),
     )

@@ -82,6 +82,7 @@ fn tx(nonce: u64) -> SignedTx {
             sender: key(99),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         },
         Signature([0; 64]),
     )

@@ -51,6 +51,7 @@ impl EquivocatingLeader {
                         sender: key,
                         nonce: epoch.wrapping_mul(2).wrapping_add(variant),
                         payload: Payload::CancelAll(CancelAll { market: None }),
+                        valid_until_height: None,
                     },
                     Signature([0; 64]),
                 );
