@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const RPC: &str = "http://127.0.0.1:8545";
+const RPC: &str = "http://127.0.0.1:29101";
 
 /// Runs `ledger-cli --json ARGS` inside host `i`'s namespace against its own node.
 fn cli(lab: &NetnsLab, i: usize, keys: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
@@ -97,7 +97,7 @@ fn four_validators_at_four_addresses_finalize_orders_with_equal_roots() {
         let cfg = std::fs::read_to_string(net.join(h).join("config/node.toml")).unwrap();
         for (j, other) in hosts.iter().enumerate() {
             assert_eq!(
-                cfg.contains(&format!("/ip4/{other}/tcp/30333/p2p/")),
+                cfg.contains(&format!("/ip4/{other}/tcp/29100/p2p/")),
                 i != j,
                 "{h}: {cfg}"
             );

@@ -40,6 +40,14 @@
 //!    - `engine_rejected_sample`: a sample of finalized transactions checked with
 //!      `get_tx` (a final transaction may still be rejected by the engine, e.g. a cancel of
 //!      an order that already filled).
+//!
+//! **Endpoints that stop.** An endpoint that fails for [`FAILOVER_AFTER`] is marked
+//! down (reported once on stderr, and in `endpoints_down`); its workers send to the next
+//! live endpoint, the block follower resubscribes to another one, and a prober marks it
+//! up again when it answers. The run ends only when no endpoint has answered for
+//! [`UNREACHABLE_AFTER`]. Transactions the dead node had accepted but not yet passed
+//! on are lost with it; the later ones of the same account then wait on their nonce
+//! (`nonce_too_high`) and are given up (`abandoned`) after [`MAX_NONCE_RETRIES`] tries.
 
 use crate::error::{CliError, CliResult, RpcResultExt};
 use crate::output::{details, print_json_line};
@@ -118,8 +126,13 @@ pub struct BenchArgs {
 const VERIFY_BATCH: usize = 64;
 /// Finalized transactions checked with `get_tx` after the run.
 const ENGINE_SAMPLE: usize = 100;
-/// An endpoint failing for this long ends the run.
+/// Every endpoint failing for this long ends the run.
 const UNREACHABLE_AFTER: Duration = Duration::from_secs(10);
+/// An endpoint failing for this long is marked down and its load moves to the others.
+const FAILOVER_AFTER: Duration = Duration::from_secs(2);
+/// Tries of a transaction refused with `nonce_too_high` before it is given up (its
+/// account's earlier transaction was lost with a node that stopped).
+const MAX_NONCE_RETRIES: u32 = 40;
 
 // =======================================================================================
 // Order generation
@@ -142,6 +155,8 @@ struct Signed {
     hash: TxHash,
     cancel: bool,
     wire: WireTx,
+    /// Times it was refused with `nonce_too_high`.
+    nonce_retries: u32,
 }
 
 /// Orders of one account.
@@ -213,7 +228,12 @@ impl Generator {
         let hash = stx.hash();
         let mut wire = WireTx::from(stx);
         wire.hash = None; // the node computes it anyway; saves bytes on the wire
-        Signed { hash, cancel, wire }
+        Signed {
+            hash,
+            cancel,
+            wire,
+            nonce_retries: 0,
+        }
     }
 }
 
@@ -393,6 +413,117 @@ impl Run {
 }
 
 // =======================================================================================
+// Endpoint health
+// =======================================================================================
+
+/// Which endpoints answer, shared by workers, the follower and the prober.
+struct Health {
+    base: Instant,
+    urls: Vec<String>,
+    /// Per endpoint: microseconds after `base` of its last answer.
+    last_ok_us: Vec<AtomicU64>,
+    /// Per endpoint: marked down (failing for [`FAILOVER_AFTER`]).
+    down: Vec<AtomicBool>,
+    /// Endpoints that were down at some point.
+    ever_down: Mutex<Vec<String>>,
+    failovers: AtomicU64,
+    quiet: bool,
+}
+
+impl Health {
+    fn new(urls: Vec<String>, quiet: bool) -> Health {
+        let n = urls.len();
+        Health {
+            base: Instant::now(),
+            urls,
+            last_ok_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            down: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            ever_down: Mutex::new(Vec::new()),
+            failovers: AtomicU64::new(0),
+            quiet,
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.base.elapsed().as_micros() as u64
+    }
+
+    /// Endpoint `e` answered.
+    fn ok(&self, e: usize) {
+        self.last_ok_us[e].store(self.now_us(), Ordering::Relaxed);
+        if self.down[e].swap(false, Ordering::AcqRel) && !self.quiet {
+            eprintln!("bench: {} answers again", self.urls[e]);
+        }
+    }
+
+    /// Endpoint `e` failed; true if it has now failed for [`FAILOVER_AFTER`] (it is
+    /// marked down, and reported the first time).
+    fn failed(&self, e: usize) -> bool {
+        let since_ok = Duration::from_micros(
+            self.now_us()
+                .saturating_sub(self.last_ok_us[e].load(Ordering::Relaxed)),
+        );
+        if since_ok < FAILOVER_AFTER {
+            return false;
+        }
+        if !self.down[e].swap(true, Ordering::AcqRel) {
+            let url = self.urls[e].clone();
+            let mut ever = self.ever_down.lock().unwrap_or_else(|e| e.into_inner());
+            if !ever.contains(&url) {
+                ever.push(url.clone());
+            }
+            if !self.quiet {
+                eprintln!(
+                    "bench: {url} has not answered for {:.0} s; its load goes to the other endpoints",
+                    since_ok.as_secs_f64()
+                );
+            }
+        }
+        true
+    }
+
+    fn is_down(&self, e: usize) -> bool {
+        self.down[e].load(Ordering::Acquire)
+    }
+
+    /// The next endpoint after `from` that is not down (`from` itself if all are).
+    fn next_live(&self, from: usize) -> usize {
+        let n = self.urls.len();
+        (1..=n)
+            .map(|k| (from + k) % n)
+            .find(|&e| !self.is_down(e))
+            .unwrap_or(from)
+    }
+
+    /// True when no endpoint has answered for [`UNREACHABLE_AFTER`].
+    fn all_gone(&self) -> bool {
+        let newest = self
+            .last_ok_us
+            .iter()
+            .map(|t| t.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
+        Duration::from_micros(self.now_us().saturating_sub(newest)) > UNREACHABLE_AFTER
+    }
+}
+
+/// Every second, asks the endpoints marked down whether they answer again.
+async fn probe(clients: Vec<Arc<LedgerClient>>, health: Arc<Health>, run: Arc<Run>) {
+    while !run.stop_follow.load(Ordering::Acquire) {
+        for (e, c) in clients.iter().enumerate() {
+            if health.is_down(e)
+                && tokio::time::timeout(Duration::from_secs(1), c.chain_status())
+                    .await
+                    .is_ok_and(|r| r.is_ok())
+            {
+                health.ok(e);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+// =======================================================================================
 // Submission
 // =======================================================================================
 
@@ -441,8 +572,8 @@ fn error_reason(data: Option<&serde_json::value::RawValue>) -> Option<String> {
 #[allow(clippy::too_many_arguments)]
 async fn worker(
     endpoint: usize,
-    client: Arc<LedgerClient>,
-    url: String,
+    clients: Vec<Arc<LedgerClient>>,
+    health: Arc<Health>,
     queues: Arc<Queues>,
     run: Arc<Run>,
     pacer: Arc<Pacer>,
@@ -451,7 +582,8 @@ async fn worker(
 ) {
     let mut retry: Vec<Signed> = Vec::new();
     let mut backoff = Duration::from_millis(10);
-    let mut last_ok = Instant::now();
+    // Where this worker's transactions go: its own endpoint while it answers.
+    let mut target = endpoint;
     loop {
         if run.stop_submit.load(Ordering::Acquire) {
             break;
@@ -523,17 +655,37 @@ async fn worker(
             )));
             break;
         }
-        match client.batch_request::<serde_json::Value>(b).await {
+        let url = health.urls[target].clone();
+        match clients[target].batch_request::<serde_json::Value>(b).await {
             Ok(resp) => {
-                last_ok = Instant::now();
+                health.ok(target);
                 let mut any_retry = false;
-                for (it, entry) in items.into_iter().zip(resp) {
+                for (mut it, entry) in items.into_iter().zip(resp) {
                     let refusal = match entry {
                         Ok(_) => {
                             run.c.submitted.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        Err(obj) => classify(obj.code(), error_reason(obj.data()).as_deref()),
+                        Err(obj) => {
+                            let reason = error_reason(obj.data());
+                            match classify(obj.code(), reason.as_deref()) {
+                                Refusal::Retry if reason.as_deref() == Some("nonce_too_high") => {
+                                    if it.nonce_retries >= MAX_NONCE_RETRIES {
+                                        // Its account's earlier transaction is gone (with
+                                        // a node that stopped): give it up.
+                                        run.inflight
+                                            .lock()
+                                            .unwrap_or_else(|e| e.into_inner())
+                                            .remove(&it.hash);
+                                        run.c.abandoned.fetch_add(1, Ordering::Relaxed);
+                                        continue;
+                                    }
+                                    it.nonce_retries += 1;
+                                    Refusal::Retry
+                                }
+                                other => other,
+                            }
+                        }
                     };
                     match refusal {
                         Refusal::Retry => {
@@ -584,9 +736,16 @@ async fn worker(
             },
             Err(e) => {
                 run.c.transport_errors.fetch_add(1, Ordering::Relaxed);
-                if last_ok.elapsed() > UNREACHABLE_AFTER {
+                if health.all_gone() {
                     run.fail(CliError::from_client(&url, &e));
                     break;
+                }
+                if health.failed(target) {
+                    let next = health.next_live(target);
+                    if next != target {
+                        health.failovers.fetch_add(1, Ordering::Relaxed);
+                        target = next;
+                    }
                 }
                 retry = items;
             }
@@ -608,15 +767,29 @@ async fn worker(
 // Following final blocks
 // =======================================================================================
 
-async fn follow(ctx: Ctx, ws: String, http: Arc<LedgerClient>, run: Arc<Run>, mut last: u64) {
+/// Follows final blocks over WebSocket, on endpoint 0 first and on the next live one
+/// whenever the current one fails.
+async fn follow(
+    ctx: Ctx,
+    clients: Vec<Arc<LedgerClient>>,
+    health: Arc<Health>,
+    run: Arc<Run>,
+    mut last: u64,
+) {
     let mut first = true;
     let mut down_since: Option<Instant> = None;
+    let mut current = 0usize;
     while !run.stop_follow.load(Ordering::Acquire) {
         if !first {
             run.c.follower_reconnects.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(200)).await;
+            if health.failed(current) || health.is_down(current) {
+                current = health.next_live(current);
+            }
         }
         first = false;
+        let ws = ws_url(&health.urls[current]);
+        let http = clients[current].clone();
         let client = match ctx.connect(&ws).await {
             Ok(c) => c,
             Err(e) => {
@@ -640,6 +813,7 @@ async fn follow(ctx: Ctx, ws: String, http: Arc<LedgerClient>, run: Arc<Run>, mu
             }
         };
         down_since = None;
+        health.ok(current);
         loop {
             let item = tokio::select! {
                 item = sub.next() => item,
@@ -664,13 +838,27 @@ async fn follow(ctx: Ctx, ws: String, http: Arc<LedgerClient>, run: Arc<Run>, mu
     }
 }
 
-/// Counts trades of `markets` while the window is open (best effort).
-async fn count_trades(ctx: Ctx, ws: String, markets: Vec<MarketPlan>, run: Arc<Run>) {
-    let Ok(client) = ctx.connect(&ws).await else {
+/// Counts trades of `markets` while the window is open (best effort: on the first
+/// endpoint that answers, and on the next live one when it stops).
+async fn count_trades(ctx: Ctx, health: Arc<Health>, markets: Vec<MarketPlan>, run: Arc<Run>) {
+    let mut current = 0usize;
+    while !run.stop_follow.load(Ordering::Acquire) {
+        let ws = ws_url(&health.urls[current]);
+        count_trades_on(&ctx, &ws, &markets, &run).await;
+        if run.stop_follow.load(Ordering::Acquire) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        current = health.next_live(current);
+    }
+}
+
+async fn count_trades_on(ctx: &Ctx, ws: &str, markets: &[MarketPlan], run: &Run) {
+    let Ok(client) = ctx.connect(ws).await else {
         return;
     };
     let mut subs = Vec::new();
-    for m in &markets {
+    for m in markets {
         if let Ok(s) = client.subscribe_trades(m.id.into()).await {
             subs.push(s);
         }
@@ -1082,19 +1270,24 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
     // Check the WebSocket endpoint before starting (a clear error if it is not there).
     drop(ctx.connect(&ws).await?);
     let start_height = c0.chain_status().await.at(&url0)?.final_height;
+    let health = Arc::new(Health::new(endpoints.clone(), quiet));
+    for e in 0..endpoints.len() {
+        health.ok(e);
+    }
     let follower = tokio::spawn(follow(
         ctx.clone(),
-        ws.clone(),
-        c0.clone(),
+        clients.clone(),
+        health.clone(),
         run.clone(),
         start_height,
     ));
     let trade_counter = tokio::spawn(count_trades(
         ctx.clone(),
-        ws.clone(),
+        health.clone(),
         plans.to_vec(),
         run.clone(),
     ));
+    let prober = tokio::spawn(probe(clients.clone(), health.clone(), run.clone()));
     // Give the subscriptions a moment to be registered.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -1111,12 +1304,12 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         issued: AtomicU64::new(0),
     });
     let mut workers = Vec::new();
-    for (e, client) in clients.iter().enumerate() {
+    for e in 0..clients.len() {
         for _ in 0..args.concurrency {
             workers.push(tokio::spawn(worker(
                 e,
-                client.clone(),
-                endpoints[e].clone(),
+                clients.clone(),
+                health.clone(),
                 queues.clone(),
                 run.clone(),
                 pacer.clone(),
@@ -1207,6 +1400,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
     run.stop_follow.store(true, Ordering::Release);
     let _ = follower.await;
     let _ = trade_counter.await;
+    let _ = prober.await;
     for p in producers {
         let _ = p.join();
     }
@@ -1219,9 +1413,12 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         .unwrap_or_default();
     let mut engine_rejected = 0u64;
     let mut engine_reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let live = (0..clients.len())
+        .find(|&e| !health.is_down(e))
+        .unwrap_or(0);
     let checked: Vec<_> = futures::stream::iter(sample.iter().copied())
         .map(|h| {
-            let c = c0.clone();
+            let c = clients[live].clone();
             async move { c.get_tx(h).await }
         })
         .buffer_unordered(16)
@@ -1303,6 +1500,8 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         "blocks": c.blocks.load(Ordering::Relaxed),
         "trades": c.trades.load(Ordering::Relaxed),
         "follower_reconnects": c.follower_reconnects.load(Ordering::Relaxed),
+        "endpoints_down": health.ever_down.lock().map(|v| v.clone()).unwrap_or_default(),
+        "failovers": health.failovers.load(Ordering::Relaxed),
         "engine_rejected_sample": {
             "sampled": sampled,
             "rejected": engine_rejected,
@@ -1372,6 +1571,22 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
                     percentile(&lat, 95.0),
                     percentile(&lat, 99.0)
                 ),
+            ),
+            (
+                "endpoints down",
+                {
+                    let down = health.ever_down.lock().map(|v| v.clone()).unwrap_or_default();
+                    if down.is_empty() {
+                        "none".to_string()
+                    } else {
+                        format!(
+                            "{} (their load moved to the others {} time(s); {} transactions abandoned)",
+                            down.join(", "),
+                            health.failovers.load(Ordering::Relaxed),
+                            c.abandoned.load(Ordering::Relaxed)
+                        )
+                    }
+                },
             ),
             (
                 "blocks, trades",

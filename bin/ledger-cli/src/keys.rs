@@ -2,7 +2,8 @@
 //! [`ledger_types::keyfile`]: Web3 Secret Storage v3 (encrypted with a password; what
 //! `keys new` and `keys import` write) or a labelled plaintext test key (`keys test`,
 //! `--plaintext`). Written with mode 0600 and never overwritten; a key file its group or
-//! others may access is refused.
+//! others may access is refused. Storing the same key under the same name again
+//! (`keys test account-0` twice, an import repeated) succeeds and changes nothing.
 
 use crate::error::{CliError, CliResult};
 use ledger_types::keyfile::{
@@ -104,14 +105,24 @@ impl KeyStore {
         self.dir.join(format!("{name}.{KEY_EXT}"))
     }
 
-    /// Stores a new key under `name`, encrypted or as a labelled plaintext test key
-    /// (refuses to overwrite).
+    /// Stores a key under `name`, encrypted or as a labelled plaintext test key. If
+    /// `name` already holds this very key, nothing is written and the stored key is
+    /// returned (so scripts can rerun); a different key under that name is never
+    /// overwritten.
     pub fn add(&self, name: &str, key: &Keypair, encrypt: bool) -> CliResult<KeyInfo> {
         check_name(name)?;
         let path = self.path_of(name);
         if path.exists() {
+            let same = key_file_public_key(&path).is_ok_and(|k| k == Some(key.public()));
+            if same {
+                return Ok(KeyInfo {
+                    name: name.to_string(),
+                    address: key.public(),
+                    path,
+                });
+            }
             return Err(CliError::failed(format!(
-                "a key named {name:?} already exists ({}); choose another name or remove the file first",
+                "a different key named {name:?} already exists ({}); choose another name or remove the file first",
                 path.display()
             )));
         }
@@ -278,6 +289,29 @@ mod tests {
         let mut v = vec!["account-10", "account-2", "alice", "account-1"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, ["account-1", "account-2", "account-10", "alice"]);
+    }
+
+    #[test]
+    fn storing_the_same_key_twice_is_fine_a_different_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "correct horse\n").unwrap();
+        let store = KeyStore::open(Some(dir.path().join("keys")), Some(pw)).unwrap();
+        std::fs::create_dir_all(store.dir()).unwrap();
+        // A plaintext test key (`keys test`) and an encrypted one (`keys import`).
+        for (name, encrypt) in [("account-0", false), ("imported", true)] {
+            let k = Keypair::for_testing(name);
+            let a = store.add(name, &k, encrypt).unwrap();
+            let before = std::fs::read(&a.path).unwrap();
+            let b = store.add(name, &k, encrypt).unwrap();
+            assert_eq!(a.address, b.address);
+            assert_eq!(std::fs::read(&b.path).unwrap(), before, "{name} rewritten");
+            let other = Keypair::for_testing("someone else");
+            let e = store.add(name, &other, encrypt).unwrap_err().to_string();
+            assert!(e.contains("different key"), "{e}");
+            assert_eq!(std::fs::read(&b.path).unwrap(), before, "{name} overwritten");
+            assert_eq!(store.load(name).unwrap().0.address, k.public());
+        }
     }
 
     #[test]

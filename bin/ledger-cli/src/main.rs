@@ -32,7 +32,11 @@ Examples:
   ledger-cli order place --key account-0 --market BTC/USD --side buy --price 100.5 --qty 0.25 --wait
   ledger-cli book BTC/USD
   ledger-cli watch --market BTC/USD
-  ledger-cli bench --duration 60 --rpc http://127.0.0.1:8545,http://127.0.0.1:8546
+  ledger-cli bench --duration 60 --testnet testnet/testnet.json
+  ledger-cli completions bash > ~/.local/share/bash-completion/completions/ledger-cli
+
+The default endpoint, http://127.0.0.1:29101, is the JSON-RPC port of `ledger-node dev`,
+of node-0 of `ledger-node testnet` and of a node with the default config.
 
 Exit codes:
   0  success
@@ -58,7 +62,9 @@ struct Cli {
         help_heading = "Global options",
         env = "LEDGER_RPC",
         value_delimiter = ',',
-        default_value = "http://127.0.0.1:8545",
+        // The node's default RPC port (ledger_service::config::DEFAULT_RPC_PORT): node-0
+        // of `ledger-node testnet` and `ledger-node dev`.
+        default_value = "http://127.0.0.1:29101",
         value_name = "URL"
     )]
     rpc: Vec<String>,
@@ -166,6 +172,13 @@ enum Command {
     /// Load generator: submit pre-signed orders from the testnet accounts, follow final
     /// blocks, and report final orders per second, latency and the signature ceiling.
     Bench(bench::BenchArgs),
+    /// Print a shell completion script: `ledger-cli completions bash >
+    /// ~/.local/share/bash-completion/completions/ledger-cli` (zsh: into a directory of
+    /// your `$fpath` as `_ledger-cli`; fish: `~/.config/fish/completions/ledger-cli.fish`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -562,6 +575,16 @@ fn run(cli: Cli) -> CliResult<()> {
     if let Command::Keys(k) = cli.command {
         return commands::keys(&ctx, k);
     }
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "ledger-cli",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -571,7 +594,9 @@ fn run(cli: Cli) -> CliResult<()> {
 
 async fn dispatch(ctx: Ctx, cmd: Command) -> CliResult<()> {
     match cmd {
-        Command::Keys(_) => unreachable!("handled before the runtime starts"),
+        Command::Keys(_) | Command::Completions { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
         Command::Balance(a) => commands::balance(&ctx, a).await,
         Command::Transfer(t) => commands::transfer(&ctx, t).await,
         Command::Order(OrderCmd::Place(p)) => commands::order_place(&ctx, p).await,

@@ -10,8 +10,8 @@
 //! DIR/<ip>/data/
 //! ```
 //!
-//! Every host uses the same ports (`--p2p-port`, RPC 127.0.0.1:8545, metrics
-//! 127.0.0.1:9615 as in `ledger-node init`); every host is a validator except the last
+//! Every host uses the same ports (`--p2p-port`, RPC 127.0.0.1:29101, metrics
+//! 127.0.0.1:29102 as in `ledger-node init`); every host is a validator except the last
 //! `--full-nodes`. `deploy/` has the systemd
 //! unit and the operator guide.
 
@@ -148,6 +148,7 @@ pub fn write(args: &TestnetArgs, hosts_arg: &str) -> Result<ExitCode> {
             public_key: key.public().to_hex(),
             config,
             host: Some(ip.to_string()),
+            joined: false,
         });
     }
     let accounts = (0..args.accounts)
@@ -167,6 +168,7 @@ pub fn write(args: &TestnetArgs, hosts_arg: &str) -> Result<ExitCode> {
         genesis: args.dir.join("genesis.toml"),
         nodes,
         accounts,
+        base: None,
     };
     std::fs::write(
         args.dir.join("testnet.json"),
@@ -208,7 +210,7 @@ mod tests {
     fn hosts_are_parsed_and_checked() {
         let h = parse_hosts("10.1.0.1, 10.1.0.2,fd00::3").unwrap();
         assert_eq!(h.len(), 3);
-        assert_eq!(multiaddr(h[2], 30333), "/ip6/fd00::3/tcp/30333");
+        assert_eq!(multiaddr(h[2], 29100), "/ip6/fd00::3/tcp/29100");
         for bad in ["", "10.0.0.1,10.0.0.1", "nope", "0.0.0.0", "224.0.0.1"] {
             assert!(parse_hosts(bad).is_err(), "{bad}");
         }

@@ -6,6 +6,7 @@ mod logging;
 mod password;
 mod replay;
 mod run;
+mod supervisor;
 mod snapshot;
 mod testnet;
 
@@ -55,7 +56,14 @@ enum Command {
     /// writes keys, a genesis and one config per node under --dir, starts each node as
     /// its own process, prints the RPC URLs and funded test accounts, and stops all
     /// nodes on Ctrl-C. Run it again on the same directory to resume the chain.
+    #[command(after_help = testnet::TESTNET_AFTER_HELP)]
     Testnet(testnet::TestnetArgs),
+    /// A one-validator chain for development (like `anvil` or `geth --dev`): keys, a
+    /// genesis and 1,024 funded test accounts in a temporary directory (or --dir, which
+    /// a rerun resumes), a node that finalizes on its own, and the same summary as
+    /// `testnet`. Ctrl-C stops it.
+    #[command(after_help = testnet::DEV_AFTER_HELP)]
+    Dev(testnet::DevArgs),
     /// Export the ledger state at the final height to a snapshot file, or import one
     /// into an empty data directory (the state-sync snapshot, offline).
     #[command(subcommand)]
@@ -69,6 +77,13 @@ enum Command {
         /// Check against this genesis file (default: the genesis stored in the data dir).
         #[arg(long, value_name = "FILE")]
         genesis: Option<PathBuf>,
+    },
+    /// Print a shell completion script: `ledger-node completions bash >
+    /// ~/.local/share/bash-completion/completions/ledger-node` (zsh: into a directory of
+    /// your `$fpath` as `_ledger-node`; fish: `~/.config/fish/completions/ledger-node.fish`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -115,7 +130,7 @@ pub struct NewKeyArgs {
 #[derive(Args, Debug, Default, Clone)]
 pub struct RunArgs {
     /// Config file (commented TOML; see `ledger-node init`).
-    #[arg(long, short, value_name = "FILE", env = "LEDGER_CONFIG")]
+    #[arg(long, short, value_name = "FILE", env = "LEDGER_NODE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Print the resolved configuration and exit.
     #[arg(long)]
@@ -129,10 +144,11 @@ pub struct RunArgs {
     /// Override [node].key_file.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// Override [rpc].listen, e.g. 127.0.0.1:8545.
+    /// Override [rpc].listen, e.g. 127.0.0.1:29101 or localhost:29101.
     #[arg(long, value_name = "ADDR")]
     pub rpc_listen: Option<String>,
-    /// Override [network].listen (repeatable), e.g. /ip4/127.0.0.1/tcp/30333.
+    /// Override [network].listen (repeatable), e.g. /ip4/127.0.0.1/tcp/29100,
+    /// /dns4/localhost/tcp/29100 or localhost:29100.
     #[arg(long = "p2p-listen", value_name = "MULTIADDR")]
     pub p2p_listen: Vec<String>,
     /// Override [network].bootnodes (repeatable): /ip4/HOST/tcp/PORT/p2p/PEER_ID.
@@ -172,6 +188,17 @@ fn main() -> ExitCode {
         }) => run::init(&data_dir, genesis.as_deref(), &key),
         Some(Command::Keygen { out, key }) => run::keygen(&out, &key),
         Some(Command::Testnet(args)) => testnet::main(args),
+        Some(Command::Dev(args)) => testnet::dev(args),
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ledger-node",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Snapshot(SnapshotCmd::Export { data_dir, out })) => {
             snapshot::export(&data_dir, &out)
         }
@@ -185,12 +212,60 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) if password::is_wrong_password(&e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(password::EXIT_WRONG_PASSWORD)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text the line
+/// already holds (a library error that prints its source, then the source itself) is
+/// left out.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_appears_once() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "No such file or directory (os error 2)",
+        );
+        let inner = anyhow::Error::new(ledger_service::config::ConfigError::Io {
+            path: "/nope/node.toml".into(),
+            source: io,
+        });
+        let e = inner.context("cannot start");
+        let text = error_text(&e);
+        assert_eq!(
+            text,
+            "cannot start: cannot read config file /nope/node.toml: No such file or directory (os error 2)"
+        );
+        assert_eq!(text.matches("os error 2").count(), 1);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// The example genesis, for `init` without `--genesis`.
 const EXAMPLE_GENESIS: &str = include_str!("../../../config/genesis.toml");
 
-/// Resolves the configuration: defaults < file < LEDGER_* environment < flags.
+/// Resolves the configuration: defaults < file < LEDGER_NODE_* environment < flags.
 pub fn resolve(args: &RunArgs) -> Result<Config> {
     let mut c = Config::load(args.config.as_deref(), std::env::vars())?;
     if let Some(v) = &args.data_dir {
@@ -65,7 +65,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         print!("{}", config.to_toml());
         return Ok(ExitCode::SUCCESS);
     }
+    let mut config = config;
+    config.resolve_host_names()?;
     crate::logging::init(&config.log.filter, config.log.format == LogFormat::Json);
+    for hint in Config::foreign_env_hints(std::env::vars()) {
+        tracing::warn!("{hint}");
+    }
+    for warning in config.ephemeral_port_warnings() {
+        tracing::warn!("{warning}");
+    }
     crate::password::unlock(&config.node.key_file, args.password_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -75,7 +83,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         // Handlers first: a SIGTERM that arrives as soon as the node logs its RPC address
         // must stop it cleanly, not kill it.
         let signals = StopSignals::install();
+        let lonely = LonelyCheck::new(&config);
         let node = ledger_service::start(config).await?;
+        lonely.spawn(node.shared.clone(), node.stop_token());
         let stop = node.stop_token();
         tokio::spawn(async move {
             signals.wait().await;
@@ -88,6 +98,68 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says so, in the log, when a node can make no progress at all: it does not take part
+/// in consensus (its key is not a genesis validator, or `participate = false`) and has
+/// no peer to follow. `/health/ready` says the same.
+struct LonelyCheck {
+    name: String,
+    has_bootnodes: bool,
+    mdns: bool,
+}
+
+impl LonelyCheck {
+    fn new(config: &Config) -> LonelyCheck {
+        LonelyCheck {
+            name: config.node.name.clone(),
+            has_bootnodes: !config.network.bootnodes.is_empty(),
+            mdns: config.network.mdns,
+        }
+    }
+
+    /// Checks at start, then every 30 s while the node runs; warns when the state
+    /// becomes "alone", and says when a peer arrives.
+    fn spawn(
+        self,
+        shared: std::sync::Arc<ledger_service::shared::Shared>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        if !ledger_service::isolation::follows_only(&shared) {
+            return;
+        }
+        tokio::spawn(async move {
+            // Give bootnodes a moment to answer before the first verdict.
+            let grace = if self.has_bootnodes || self.mdns {
+                10
+            } else {
+                0
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(grace)) => {}
+                _ = stop.cancelled() => return,
+            }
+            let mut warned = false;
+            loop {
+                let alone = shared.peers.read().is_empty();
+                if alone && !warned {
+                    tracing::warn!(
+                        node = %self.name,
+                        "{}",
+                        ledger_service::isolation::alone_reason(&shared, Some(self.has_bootnodes || self.mdns))
+                    );
+                    warned = true;
+                } else if !alone && warned {
+                    tracing::info!(node = %self.name, "a peer connected: following the chain");
+                    warned = false;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+    }
 }
 
 /// SIGINT and SIGTERM handlers, installed before the node starts.
@@ -154,7 +226,7 @@ pub fn init(home: &Path, genesis: Option<&Path>, new_key: &NewKeyArgs) -> Result
         }
         None => EXAMPLE_GENESIS.to_string(),
     };
-    std::fs::write(config_dir.join("genesis.toml"), genesis_text)
+    std::fs::write(config_dir.join("genesis.toml"), &genesis_text)
         .context("cannot write the genesis")?;
     let config_text = DEFAULT_CONFIG_TOML
         .replace("data_dir = \"data\"", "data_dir = \"../data\"")
@@ -170,6 +242,26 @@ pub fn init(home: &Path, genesis: Option<&Path>, new_key: &NewKeyArgs) -> Result
         key.public()
     );
     println!("data:       {}", home.join("data").display());
+    let genesis = ledger_types::Genesis::from_toml(&genesis_text)?;
+    let names: Vec<&str> = genesis.validators.iter().map(|v| v.name.as_str()).collect();
+    if genesis
+        .validators
+        .iter()
+        .any(|v| v.public_key == key.public())
+    {
+        println!("role:       validator (this key is in the genesis)");
+    } else if matches!(
+        genesis.consensus,
+        ledger_types::ConsensusParams::Streamlet(_)
+    ) {
+        println!(
+            "role:       full node: this new key is not one of the genesis's {} validator(s) ({}), so the node",
+            names.len(),
+            names.join(", ")
+        );
+        println!("            follows a network (set [network] bootnodes) and finalizes nothing by itself.");
+        println!("            A one-node chain that finalizes on its own: `ledger-node dev` (`--dir DIR` keeps it).");
+    }
     println!("run it:     ledger-node --config {}", config_path.display());
     Ok(ExitCode::SUCCESS)
 }

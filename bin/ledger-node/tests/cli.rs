@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 fn node(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ledger-node"))
         .args(args)
-        .env_remove("LEDGER_CONFIG")
+        .env_remove("LEDGER_NODE_CONFIG")
         .output()
         .expect("run ledger-node")
 }
@@ -23,13 +23,24 @@ fn text(o: &Output) -> String {
 fn help_and_version() {
     let o = node(&["--help"]);
     assert!(o.status.success());
-    for cmd in ["run", "init", "keygen", "testnet", "replay"] {
+    for cmd in [
+        "run",
+        "init",
+        "keygen",
+        "testnet",
+        "dev",
+        "replay",
+        "completions",
+    ] {
         assert!(text(&o).contains(cmd), "help lacks {cmd}");
     }
     let o = node(&["--version"]);
     assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
     let o = node(&["testnet", "--help"]);
     assert!(text(&o).contains("--validators") && text(&o).contains("--base-port"));
+    assert!(text(&o).contains("Examples:") && text(&o).contains("--leave"));
+    let o = node(&["dev", "--help"]);
+    assert!(o.status.success() && text(&o).contains("Examples:"));
 }
 
 #[test]
@@ -126,9 +137,12 @@ fn config_errors_name_the_key_or_path_and_precedence_holds() {
             "--rpc-listen",
             "127.0.0.1:9200",
         ])
-        .env("LEDGER_RPC_MAX_BATCH_LEN", "9")
-        .env("LEDGER_RPC_LISTEN", "127.0.0.1:9100")
-        .env("LEDGER_NETWORK_MDNS", "true")
+        .env("LEDGER_NODE_RPC_MAX_BATCH_LEN", "9")
+        .env("LEDGER_NODE_RPC_LISTEN", "127.0.0.1:9100")
+        .env("LEDGER_NODE_NETWORK_MDNS", "true")
+        // ledger-cli's variables are not the node's business.
+        .env("LEDGER_RPC_URL", "http://elsewhere:1")
+        .env("LEDGER_RPC", "http://elsewhere:1")
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);

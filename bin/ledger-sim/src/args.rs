@@ -6,10 +6,30 @@ use ledger_lab::randomized::Inputs;
 use ledger_lab::sig::SigMode;
 use std::path::PathBuf;
 
+/// Examples shown under `ledger-sim --help`.
+pub const AFTER_HELP: &str = "\
+Examples:
+  ledger-sim report --out target/lab-report            # the full suite as HTML (15-35 s)
+  ledger-sim report --out /tmp/lab --quick             # a smaller, faster look
+  ledger-sim run dolev-strong --n 7 --f 3 --adversary last-round
+  ledger-sim run dolev-strong --n 7 --f 3 --adversary last-round --rounds 3   # breaks
+  ledger-sim run randomized --n 10 --network async --adversary conflicting --seed 7
+  ledger-sim run flp --n 4 --rounds 1000
+  ledger-sim run streamlet --n 7 --network partial-sync --adversary equivocating-leader
+  ledger-sim run selfish-mining --alpha 0.35 --gamma 0.5 --blocks 100000
+  ledger-sim run double-spend --q 0.3 --depth 6 --trials 100000 --json
+  ledger-sim sweep dolev-strong --n 2..16 --f all --adversary all --sig sim > ds.csv
+  ledger-sim sweep selfish-mining --alpha 0.1,0.25,0.4 --gamma 0,0.5,1 --format json
+  ledger-sim completions bash > ~/.local/share/bash-completion/completions/ledger-sim
+
+Data goes to stdout, progress and errors to stderr; exit code 2 for a bad flag.
+`ledger-sim run --help` lists every protocol, network model and adversary;
+docs/lab/README.md explains what each experiment measures.";
+
 /// The protocol lab: textbook protocols and the node's consensus code on a
 /// deterministic simulator.
 #[derive(Debug, Parser)]
-#[command(name = "ledger-sim", version, about, long_about = None)]
+#[command(name = "ledger-sim", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -25,6 +45,13 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Run the standard suite and write a self-contained HTML report.
     Report(ReportArgs),
+    /// Print a shell completion script: `ledger-sim completions bash >
+    /// ~/.local/share/bash-completion/completions/ledger-sim` (zsh: into a directory of
+    /// your `$fpath` as `_ledger-sim`; fish: `~/.config/fish/completions/ledger-sim.fish`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The protocols and experiments.

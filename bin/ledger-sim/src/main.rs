@@ -55,6 +55,16 @@ fn main() -> ExitCode {
         Command::Run(a) => run(&a),
         Command::Sweep(a) => sweep::sweep(&a),
         Command::Report(a) => report(a.out.as_path(), a.seed, a.quick, a.threads),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ledger-sim",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -215,4 +215,67 @@ fn quick_report_is_written_offline() {
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("<script"));
     assert!(dir.path().join("charts/selfish-mining.svg").exists());
+    assert!(dir.path().join("summary.md").exists());
+    assert_leads_with_a_chart(&html);
+}
+
+/// The report opens with charts: the first thing after the header is a section whose
+/// first item is a chart under its one-line finding, and long tables are folded.
+fn assert_leads_with_a_chart(html: &str) {
+    let body = &html[html.find("</nav>").expect("a nav")..];
+    let first_figure = body.find("<figure").expect("a chart");
+    let first_table = body.find("<table").unwrap_or(usize::MAX);
+    assert!(first_figure < first_table, "a chart comes before any table");
+    assert!(
+        body[first_figure..].starts_with("<figure")
+            && body[first_figure..].contains("class=\"finding\""),
+        "each chart has its finding"
+    );
+    assert_eq!(
+        html.matches("<figure").count(),
+        html.matches("<p class=\"finding\">").count(),
+        "one finding per chart"
+    );
+    assert!(html.contains("<details>"), "long tables are folded");
+}
+
+#[test]
+fn help_shows_examples() {
+    let o = sim(&["--help"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("Examples:"), "{text}");
+    for ex in [
+        "ledger-sim report --out",
+        "ledger-sim run dolev-strong",
+        "ledger-sim sweep",
+    ] {
+        assert!(text.contains(ex), "--help lacks an example of {ex}");
+    }
+}
+
+/// `docs/lab/README.md` quotes `summary.md` of the full report (seed 1) verbatim, and
+/// the report leads with its charts. Runs the full suite (about 25-40 s on 2 cores).
+#[test]
+fn lab_readme_quotes_what_the_full_report_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = sim(&["report", "--out", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    let readme_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lab/README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let begin = "<!-- begin: summary.md of `ledger-sim report` (seed 1) -->\n";
+    let quoted = readme
+        .split(begin)
+        .nth(1)
+        .and_then(|r| r.split("<!-- end: summary.md -->").next())
+        .expect("docs/lab/README.md holds the summary between its markers");
+    assert_eq!(
+        quoted, summary,
+        "docs/lab/README.md's figures differ from what `ledger-sim report` prints: copy {}/summary.md between the markers",
+        dir.path().display()
+    );
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert_leads_with_a_chart(&html);
 }

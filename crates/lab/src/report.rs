@@ -4,7 +4,12 @@
 //! minutes on two cores), checks the textbook claims, and returns a [`Report`]:
 //! sections of text, tables and charts, and a list of [`Check`]s. [`write_report`]
 //! writes `index.html` (inline SVG and CSS, no scripts, nothing fetched), every chart
-//! as its own `.svg` file and every table as CSV and JSON.
+//! as its own `.svg` file, every table as CSV and JSON, and `summary.md` (the checks
+//! as a Markdown table, which `docs/lab/README.md` quotes).
+//!
+//! The page leads with pictures: each section opens with its charts, each chart under
+//! a one-line finding computed from the run; the checks and every table longer than
+//! [`FOLD_ROWS`] rows are folded behind `<details>`.
 
 use crate::complexity::{dolev_strong_sweep, randomized_sweep, streamlet_sweep};
 use crate::dolev_strong::{run_dolev_strong, DsAdversary, DsRun, DsScenario};
@@ -59,6 +64,8 @@ pub enum Item {
         name: String,
         /// The SVG document.
         svg: String,
+        /// What the chart shows, in one line with the run's figures (HTML).
+        finding: String,
         /// Caption (HTML).
         caption: String,
     },
@@ -95,10 +102,17 @@ impl Section {
     fn text(&mut self, html: impl Into<String>) {
         self.items.push(Item::Text(html.into()));
     }
-    fn chart(&mut self, name: &str, svg: String, caption: impl Into<String>) {
+    fn chart(
+        &mut self,
+        name: &str,
+        svg: String,
+        finding: impl Into<String>,
+        caption: impl Into<String>,
+    ) {
         self.items.push(Item::Chart {
             name: name.to_string(),
             svg,
+            finding: finding.into(),
             caption: caption.into(),
         });
     }
@@ -192,17 +206,18 @@ pub fn run_suite(
             Box::new(move || double_spend_section(&o)),
         ),
     ];
-    // Report order.
+    // Report order: the sections with the most telling charts first (the first screen
+    // shows a chart); Dolev-Strong, whose section is tables, last.
     let order = [
-        "Dolev-Strong",
+        "Nakamoto: selfish mining",
+        "Nakamoto: double spending",
         "Randomized agreement",
         "FLP",
         "Streamlet",
         "Nakamoto: stale rate and growth",
         "Nakamoto: common prefix",
-        "Nakamoto: double spending",
-        "Nakamoto: selfish mining",
         "Complexity",
+        "Dolev-Strong",
     ];
     let total = tasks.len();
     let labels: Vec<&'static str> = tasks.iter().map(|(l, _)| *l).collect();
@@ -529,7 +544,17 @@ fn randomized_section(o: &SuiteOptions) -> TaskOut {
             (1..=12).map(|r| h[r] as f64 / seeds as f64).collect(),
         ));
     }
-    sec.chart("randomized-rounds", bc.to_svg(), "Distribution of the number of rounds (adversarial scheduler, Byzantine processes, random inputs).");
+    let runs: u64 = rows.iter().map(|r| r.seeds).sum();
+    sec.chart(
+        "randomized-rounds",
+        bc.to_svg(),
+        if all_ok {
+            format!("Agreement, validity and termination in all {runs} runs; the last honest process decides after {worst_mean:.2} rounds on average at worst (the paper: 4 expected).")
+        } else {
+            format!("A property failed in the {runs} runs (see the table); mean rounds to the last decision up to {worst_mean:.2}.")
+        },
+        "Distribution of the number of rounds (adversarial scheduler, Byzantine processes, random inputs).",
+    );
     let checks = vec![check(
         "Randomized agreement: agreement, validity, termination; mean rounds ≤ 4 (f = ⌊(n−1)/3⌋)",
         all_ok && worst_mean <= 4.0,
@@ -657,6 +682,11 @@ fn flp_section(o: &SuiteOptions) -> TaskOut {
     sec.chart(
         "flp-decided",
         chart.to_svg(),
+        if stuck_ok && fair_ok && random_ok {
+            format!("Under the adversarial scheduler the deterministic protocol decides nothing in {rounds} rounds; a fair scheduler, or a common coin, ends it in a few.")
+        } else {
+            "The FLP demonstration did not come out as expected: see the checks.".to_string()
+        },
         "The adversarial scheduler keeps the deterministic protocol at zero for the whole run.",
     );
     let checks = vec![
@@ -742,9 +772,46 @@ fn streamlet_section(o: &SuiteOptions) -> TaskOut {
                 })
                 .collect(),
         };
+        let finite: Vec<&&crate::streamlet::StreamletRow> = n4
+            .iter()
+            .filter(|r| {
+                let v = if metric == "latency" {
+                    r.latency_mean_epochs
+                } else {
+                    r.final_blocks_per_epoch
+                };
+                v.is_finite()
+            })
+            .collect();
+        let pick = |best: bool| {
+            finite.iter().copied().reduce(|a, b| {
+                let (va, vb) = if metric == "latency" {
+                    (a.latency_mean_epochs, b.latency_mean_epochs)
+                } else {
+                    (a.final_blocks_per_epoch, b.final_blocks_per_epoch)
+                };
+                if (va <= vb) == best {
+                    a
+                } else {
+                    b
+                }
+            })
+        };
+        let finding = match (pick(true), pick(false), metric) {
+            (Some(lo), Some(hi), "latency") => format!(
+                "A block is final {:.1} epochs after its epoch began at best ({}, {}) and {:.1} at worst ({}, {}); safety held in every run.",
+                lo.latency_mean_epochs, lo.network, lo.adversary, hi.latency_mean_epochs, hi.network, hi.adversary
+            ),
+            (Some(lo), Some(hi), _) => format!(
+                "From {:.2} final blocks per epoch ({}, {}) down to {:.2} ({}, {}).",
+                hi.final_blocks_per_epoch, hi.network, hi.adversary, lo.final_blocks_per_epoch, lo.network, lo.adversary
+            ),
+            _ => "No finite figure to compare.".to_string(),
+        };
         sec.chart(
             name,
             bc.to_svg(),
+            finding,
             format!("{title}, by adversary and network model."),
         );
     }
@@ -842,9 +909,15 @@ fn stale_section(o: &SuiteOptions) -> TaskOut {
         Style::Theory,
         3,
     ));
+    let last = rows.last();
     sec.chart(
         "nakamoto-stale",
         stale_chart.to_svg(),
+        format!(
+            "Simulated stale rates stay within {worst_sigma:.1} standard errors of the renewal formula up to λΔ = 0.2, and reach {:.0}% at λΔ = {}.",
+            last.map_or(0.0, |r| 100.0 * r.stale_rate),
+            last.map_or(0.0, |r| r.lambda_delta)
+        ),
         "Stale rate: simulation against the analytic rates.",
     );
     let growth_chart = Chart {
@@ -881,6 +954,12 @@ fn stale_section(o: &SuiteOptions) -> TaskOut {
     sec.chart(
         "nakamoto-growth",
         growth_chart.to_svg(),
+        format!(
+            "At λΔ = {} the main chain grows by {:.2} blocks per block interval: forks waste {:.0}% of the work.",
+            last.map_or(0.0, |r| r.lambda_delta),
+            last.map_or(0.0, |r| r.growth_per_interval),
+            last.map_or(0.0, |r| 100.0 * (1.0 - r.growth_per_interval))
+        ),
         "Chain growth: the longest chain grows more slowly as forks waste work.",
     );
     sec.table(
@@ -969,7 +1048,24 @@ fn common_prefix_section(o: &SuiteOptions) -> TaskOut {
             violations_k10: v[9],
         });
     }
-    sec.chart("nakamoto-common-prefix", chart.to_svg(), "Violations fall off quickly with k under bounded delay; a partition breaks common prefix at any k below its depth.");
+    let bounded_depth = rows
+        .iter()
+        .filter(|r| !r.scenario.starts_with("partition"))
+        .map(|r| r.max_fork_depth)
+        .max()
+        .unwrap_or(0);
+    let partition_depth = rows
+        .iter()
+        .filter(|r| r.scenario.starts_with("partition"))
+        .map(|r| r.max_fork_depth)
+        .max()
+        .unwrap_or(0);
+    sec.chart(
+        "nakamoto-common-prefix",
+        chart.to_svg(),
+        format!("With delays up to 2 T no fork went deeper than {bounded_depth} blocks; a 30 T partition forked {partition_depth} blocks deep."),
+        "Violations fall off quickly with k under bounded delay; a partition breaks common prefix at any k below its depth.",
+    );
     sec.table(
         "nakamoto-common-prefix",
         &rows,
@@ -1085,9 +1181,19 @@ fn double_spend_section(o: &SuiteOptions) -> TaskOut {
                 k,
             ));
     }
+    let at = |q: f64, z: u64| {
+        rows.iter()
+            .find(|r| (r.q - q).abs() < 1e-9 && r.z == z)
+            .map_or(0.0, |r| 100.0 * r.rate)
+    };
     sec.chart(
         "nakamoto-double-spend",
         chart.to_svg(),
+        format!(
+            "After 6 confirmations a 10% attacker succeeded in {:.2}% of attacks and a 30% attacker in {:.1}%; within {worst:.1} standard errors of Rosenfeld throughout.",
+            at(0.1, 6),
+            at(0.3, 6)
+        ),
         format!("{trials} simulated attacks per point; dashed: Rosenfeld's exact formula; dotted: Nakamoto's estimate."),
     );
     sec.table("nakamoto-double-spend", &rows, "Simulated rate, its standard error, Rosenfeld's exact and Nakamoto's approximate probabilities.")?;
@@ -1155,13 +1261,6 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
         Style::Theory,
         6,
     ));
-    sec.chart(
-        "selfish-mining",
-        chart.to_svg(),
-        format!(
-            "{blocks} main-chain blocks per point; dashed: the closed form; black: honest mining."
-        ),
-    );
     let mut acc = Vec::new();
     let mut worst: f64 = 0.0;
     for gamma in [0.0, 0.5, 1.0] {
@@ -1171,6 +1270,24 @@ fn selfish_section(o: &SuiteOptions) -> TaskOut {
             acc.push(r);
         }
     }
+    let share = |alpha: f64, gamma: f64| {
+        acc.iter()
+            .find(|r| (r.alpha - alpha).abs() < 1e-9 && (r.gamma - gamma).abs() < 1e-9)
+            .map_or(0.0, |r| 100.0 * r.revenue)
+    };
+    sec.chart(
+        "selfish-mining",
+        chart.to_svg(),
+        format!(
+            "A pool with 35% of the hash power earns {:.1}% of the blocks by mining selfishly (γ = 0.5), {:.1}% with γ = 0; the simulation stays within {:.2} points of Eyal and Sirer.",
+            share(0.35, 0.5),
+            share(0.35, 0.0),
+            worst * 100.0
+        ),
+        format!(
+            "{blocks} main-chain blocks per point; dashed: the closed form; black: honest mining."
+        ),
+    );
     sec.table(
         "selfish-acceptance",
         &acc,
@@ -1264,6 +1381,15 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
     sec.chart(
         "complexity-ds-rounds",
         rounds_chart.to_svg(),
+        if rounds_ok {
+            format!(
+                "Exactly f + 1 rounds in all {} (n, f) pairs, n up to {}.",
+                ds.len(),
+                ns.last().copied().unwrap_or(0)
+            )
+        } else {
+            "Some run did not take exactly f + 1 rounds: see the table.".to_string()
+        },
         "Every honest node outputs at the end of round f+1 exactly.",
     );
     let msg_chart = Chart {
@@ -1326,6 +1452,17 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
     sec.chart(
         "complexity-ds-messages",
         msg_chart.to_svg(),
+        match full.last() {
+            Some(r) => format!(
+                "At n = {}, f = {}: {} honest messages and {} signatures, {} the Dolev–Reischuk lower bounds and the upper bounds.",
+                r.n,
+                r.f,
+                r.honest_messages,
+                r.honest_signatures,
+                if bounds_ok { "between" } else { "not always between" }
+            ),
+            None => "No run with f = n/2.".to_string(),
+        },
         "Measured worst case over adversaries, between the lower and the upper bounds.",
     );
     sec.table(
@@ -1379,9 +1516,18 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
         Style::Theory,
         2,
     ));
+    let lo = aba
+        .iter()
+        .map(|r| r.mean_rounds)
+        .fold(f64::INFINITY, f64::min);
+    let hi = aba.iter().map(|r| r.mean_rounds).fold(0.0, f64::max);
     sec.chart(
         "complexity-randomized-rounds",
         rchart.to_svg(),
+        format!(
+            "Mean rounds to the last decision stay between {lo:.2} and {hi:.2} from n = 4 to n = {}: constant in n, as the paper says.",
+            aba_ns.last().copied().unwrap_or(4)
+        ),
         format!("{seeds} seeds per n: the expected number of rounds does not grow with n."),
     );
     let mchart = Chart {
@@ -1425,7 +1571,19 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
             Style::Theory,
             1,
         ));
-    sec.chart("complexity-messages", mchart.to_svg(), "Quadratic per round for MMR (Byzantine processes add their own messages), cubic per epoch for Streamlet's echo rule.");
+    let finding = match (aba.last(), st.last()) {
+        (Some(a), Some(t)) => format!(
+            "MMR sends {:.0} messages per round at n = {} (bound 3n(n−1) = {}); Streamlet {:.0} per epoch at n = {} (n³ = {}).",
+            a.messages_per_round, a.n, a.messages_per_round_bound, t.messages_per_epoch, t.n, t.n_cubed
+        ),
+        _ => "No runs.".to_string(),
+    };
+    sec.chart(
+        "complexity-messages",
+        mchart.to_svg(),
+        finding,
+        "Quadratic per round for MMR (Byzantine processes add their own messages), cubic per epoch for Streamlet's echo rule.",
+    );
     sec.table(
         "complexity-randomized",
         &aba,
@@ -1460,35 +1618,26 @@ fn complexity_section(o: &SuiteOptions) -> TaskOut {
 // ----------------------------------------------------------------------------------
 // Rendering
 
-const CSS: &str = "body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
-h1{margin-bottom:.2em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:2.2em}\
+/// Tables with more rows than this are folded behind `<details>`.
+pub const FOLD_ROWS: usize = 12;
+
+const CSS: &str = "body{font-family:Helvetica,Arial,sans-serif;max-width:1180px;margin:1.2em auto;padding:0 1em;color:#222;line-height:1.45}\
+h1{margin:.2em 0 .1em;font-size:1.7em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin:1.6em 0 .5em;font-size:1.3em}\
+.lead{margin:.2em 0 .4em}\
 table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:12.5px;display:block;overflow-x:auto}\
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;white-space:nowrap}th{background:#f0f4f8}\
-td.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1em 0}figcaption{font-size:13px;color:#555}\
-.pass{color:#087f23;font-weight:bold}.fail{color:#b00020;font-weight:bold}nav a{margin-right:1em}\
+td.num{text-align:right;font-variant-numeric:tabular-nums}\
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:.6em 1.4em}\
+figure{margin:.4em 0;max-width:780px}.finding{font-weight:bold;font-size:14px;margin:0 0 .3em}figcaption{font-size:12.5px;color:#555}\
+details{margin:.4em 0 1em}summary{cursor:pointer;color:#0b5394}\
+.pass{color:#087f23;font-weight:bold}.fail{color:#b00020;font-weight:bold}nav{font-size:13px}nav a{margin-right:.9em}\
 .caption{font-size:13px;color:#555;margin-bottom:.2em}code{background:#f4f4f4;padding:0 3px}\
 svg{max-width:100%;height:auto}";
 
-/// The report as one self-contained HTML document.
-pub fn render_html(r: &Report) -> String {
-    let mut s = String::new();
-    let passed = r.checks.iter().filter(|c| c.passed).count();
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>ledger-sim protocol lab report</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
-         <h1>ledger-sim: protocol lab report</h1>\n<p>The textbook protocols and the node's own consensus code on the deterministic simulator. \
-         Seed {seed}{quick}; {passed} of {total} checks passed; the suite took {secs:.1} s. Regenerate with \
-         <code>ledger-sim report --out DIR --seed {seed}</code>; every figure is reproducible from the seed.</p>\n<nav>",
-        seed = r.seed,
-        quick = if r.quick { " (quick sizes)" } else { "" },
-        total = r.checks.len(),
-        secs = r.elapsed_s,
+fn checks_table(r: &Report) -> String {
+    let mut s = String::from(
+        "<table><thead><tr><th>claim</th><th>result</th><th>figures</th></tr></thead><tbody>\n",
     );
-    let _ = write!(s, "<a href=\"#checks\">Checks</a>");
-    for sec in &r.sections {
-        let _ = write!(s, "<a href=\"#{}\">{}</a>", sec.id, html_escape(&sec.title));
-    }
-    s.push_str("</nav>\n<h2 id=\"checks\">Checks</h2>\n<table><thead><tr><th>claim</th><th>result</th><th>figures</th></tr></thead><tbody>\n");
     for c in &r.checks {
         let (class, word) = if c.passed {
             ("pass", "pass")
@@ -1503,34 +1652,105 @@ pub fn render_html(r: &Report) -> String {
         );
     }
     s.push_str("</tbody></table>\n");
+    s
+}
+
+/// The report as one self-contained HTML document: a short header, then every section
+/// with its charts first (each under its one-line finding), its text, and its tables
+/// (folded when long).
+pub fn render_html(r: &Report) -> String {
+    let mut s = String::new();
+    let passed = r.checks.iter().filter(|c| c.passed).count();
+    let verdict = if passed == r.checks.len() {
+        format!(
+            "<span class=\"pass\">all {} checks passed</span>",
+            r.checks.len()
+        )
+    } else {
+        format!(
+            "<span class=\"fail\">{} of {} checks FAILED</span>",
+            r.checks.len() - passed,
+            r.checks.len()
+        )
+    };
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>ledger-sim protocol lab report</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
+         <h1>ledger-sim: protocol lab report</h1>\n<p class=\"lead\">The textbook protocols and the node's own consensus code on the deterministic simulator: \
+         {verdict} (seed {seed}{quick}, {secs:.1} s; <code>ledger-sim report --out DIR --seed {seed}</code> reproduces every figure). \
+         Each chart is headed by what it shows; tables are folded below.</p>\n<nav>",
+        seed = r.seed,
+        quick = if r.quick { ", quick sizes" } else { "" },
+        secs = r.elapsed_s,
+    );
+    for sec in &r.sections {
+        let _ = write!(s, "<a href=\"#{}\">{}</a>", sec.id, html_escape(&sec.title));
+    }
+    s.push_str("<a href=\"#checks\">Checks</a><a href=\"#timings\">Run times</a></nav>\n");
     for sec in &r.sections {
         let _ = writeln!(s, "<h2 id=\"{}\">{}</h2>", sec.id, html_escape(&sec.title));
+        let charts: Vec<&Item> = sec
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Chart { .. }))
+            .collect();
+        if !charts.is_empty() {
+            s.push_str("<div class=\"charts\">\n");
+            for item in charts {
+                if let Item::Chart {
+                    name,
+                    svg,
+                    finding,
+                    caption,
+                } = item
+                {
+                    let _ = writeln!(
+                        s,
+                        "<figure id=\"{name}\">\n<p class=\"finding\">{finding}</p>\n{svg}<figcaption>{caption} <a href=\"charts/{name}.svg\">SVG</a></figcaption>\n</figure>"
+                    );
+                }
+            }
+            s.push_str("</div>\n");
+        }
         for item in &sec.items {
             match item {
                 Item::Text(t) => {
                     s.push_str(t);
                     s.push('\n');
                 }
-                Item::Chart { name, svg, caption } => {
-                    let _ = writeln!(
-                        s,
-                        "<figure id=\"{name}\">\n{svg}<figcaption>{caption} <a href=\"charts/{name}.svg\">SVG</a></figcaption>\n</figure>"
-                    );
-                }
+                Item::Chart { .. } => {}
                 Item::Table {
                     name,
                     table,
                     caption,
                 } => {
-                    let _ = writeln!(
-                        s,
-                        "<p class=\"caption\">{caption} (<a href=\"data/{name}.csv\">CSV</a>, <a href=\"data/{name}.json\">JSON</a>)</p>"
+                    let links = format!(
+                        "(<a href=\"data/{name}.csv\">CSV</a>, <a href=\"data/{name}.json\">JSON</a>)"
                     );
-                    s.push_str(&table.to_html());
+                    if table.rows.len() > FOLD_ROWS {
+                        let _ = writeln!(
+                            s,
+                            "<details><summary>{caption} {} rows {links}</summary>",
+                            table.rows.len()
+                        );
+                        s.push_str(&table.to_html());
+                        s.push_str("</details>\n");
+                    } else {
+                        let _ = writeln!(s, "<p class=\"caption\">{caption} {links}</p>");
+                        s.push_str(&table.to_html());
+                    }
                 }
             }
         }
     }
+    let _ = writeln!(
+        s,
+        "<h2 id=\"checks\">Checks</h2>\n<details{}><summary>{passed} of {} checks passed (<a href=\"checks.json\">JSON</a>)</summary>",
+        if passed == r.checks.len() { "" } else { " open" },
+        r.checks.len()
+    );
+    s.push_str(&checks_table(r));
+    s.push_str("</details>\n");
     s.push_str("<h2 id=\"timings\">Run times</h2>\n<table><thead><tr><th>experiment</th><th>seconds</th></tr></thead><tbody>\n");
     for (name, secs) in &r.timings {
         let _ = writeln!(
@@ -1543,6 +1763,27 @@ pub fn render_html(r: &Report) -> String {
     s
 }
 
+/// The checks as a Markdown table (`summary.md`; `docs/lab/README.md` quotes it).
+/// Figures only, no timings, so the same seed gives the same text.
+pub fn render_summary_md(r: &Report) -> String {
+    let mut s = format!(
+        "| claim | result | figures (seed {}{}) |\n| --- | --- | --- |\n",
+        r.seed,
+        if r.quick { ", quick sizes" } else { "" }
+    );
+    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+    for c in &r.checks {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            cell(&c.claim),
+            if c.passed { "pass" } else { "FAIL" },
+            cell(&c.detail)
+        );
+    }
+    s
+}
+
 fn write_file(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).map_err(|source| LabError::Io {
         path: path.display().to_string(),
@@ -1550,8 +1791,8 @@ fn write_file(path: &Path, contents: &str) -> Result<()> {
     })
 }
 
-/// Writes `index.html`, `charts/*.svg`, `data/*.csv`, `data/*.json` and
-/// `checks.json` under `dir`. Returns the paths written.
+/// Writes `index.html`, `charts/*.svg`, `data/*.csv`, `data/*.json`, `checks.json`
+/// and `summary.md` under `dir`. Returns the paths written.
 pub fn write_report(r: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for sub in ["", "charts", "data"] {
@@ -1583,6 +1824,9 @@ pub fn write_report(r: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let p = dir.join("checks.json");
     write_file(&p, &serde_json::to_string_pretty(&r.checks)?)?;
+    written.push(p);
+    let p = dir.join("summary.md");
+    write_file(&p, &render_summary_md(r))?;
     written.push(p);
     let p = dir.join("index.html");
     write_file(&p, &render_html(r))?;

@@ -54,7 +54,7 @@ impl fmt::Debug for IdentitySeed {
 /// ```
 /// let cfg: ledger_network::NetworkConfig = toml::from_str(r#"
 ///     chain_id = "ledger-dev"
-///     listen_addrs = ["/ip4/0.0.0.0/tcp/30333"]
+///     listen_addrs = ["/ip4/0.0.0.0/tcp/29100"]
 ///     enable_mdns = false
 ///     max_peers = 50
 /// "#).unwrap();
@@ -68,7 +68,7 @@ pub struct NetworkConfig {
     /// `a-z`, `0-9`, `-`, `_`, `.`.
     pub chain_id: String,
     /// Addresses to listen on, `/ip4/HOST/tcp/PORT` or `/ip6/HOST/tcp/PORT`, e.g.
-    /// `/ip4/0.0.0.0/tcp/30333`. Port 0 picks a free port;
+    /// `/ip4/0.0.0.0/tcp/29100`. Port 0 picks a free port;
     /// the actual addresses are in [`crate::NetworkHandle::listen_addrs`].
     pub listen_addrs: Vec<Multiaddr>,
     /// Peers dialled at start and re-dialled while disconnected, and the Kademlia
@@ -113,7 +113,7 @@ impl Default for NetworkConfig {
     fn default() -> Self {
         NetworkConfig {
             chain_id: "ledger-dev".into(),
-            listen_addrs: vec!["/ip4/0.0.0.0/tcp/30333"
+            listen_addrs: vec!["/ip4/0.0.0.0/tcp/29100"
                 .parse()
                 .unwrap_or_else(|_| Multiaddr::empty())],
             bootnodes: Vec::new(),

@@ -27,7 +27,7 @@
 //!
 //! # async fn run(seed: [u8; 32], my_final_height: u64) -> Result<(), Box<dyn std::error::Error>> {
 //! let mut config = NetworkConfig::local("ledger-dev", seed);
-//! config.bootnodes = vec!["/ip4/127.0.0.1/tcp/30333/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".parse()?];
+//! config.bootnodes = vec!["/ip4/127.0.0.1/tcp/29100/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".parse()?];
 //! let (net, mut events) = Network::start(config).await?;
 //! println!("peer id {}, listening on {:?}", net.local_peer_id(), net.listen_addrs());
 //!

@@ -1,13 +1,36 @@
 //! The node's configuration: commented TOML with serde defaults.
 //!
-//! Precedence, lowest first: built-in defaults < the TOML file < `LEDGER_<SECTION>_<KEY>`
-//! environment variables < command-line flags. Unknown keys in the file, and unknown
-//! keys of a known section in the environment (`LEDGER_RPC_LISTN`), are errors that name
+//! Precedence, lowest first: built-in defaults < the TOML file <
+//! `LEDGER_NODE_<SECTION>_<KEY>` environment variables < command-line flags. The node
+//! reads only its own namespace, `LEDGER_NODE_`: `LEDGER_RPC` or `LEDGER_RPC_URL`, set
+//! for `ledger-cli`, are not its business. Unknown keys in the file, and unknown sections
+//! or keys inside the node's namespace (`LEDGER_NODE_RPC_LISTN`), are errors that name
 //! the key. Relative paths in the file are resolved against the file's directory.
+//!
+//! Addresses may use host names: `localhost:29101` for `rpc.listen`, and
+//! `/dns4/localhost/tcp/29100` (or `localhost:29100`) in `network.listen`;
+//! [`Config::resolve_host_names`] turns them into IP addresses before the node binds.
+//!
+//! Default ports are the project's own, below the range Linux hands out for outgoing
+//! connections (32768-60999), so no client connection can hold them: libp2p
+//! [`DEFAULT_P2P_PORT`], JSON-RPC [`DEFAULT_RPC_PORT`], metrics [`DEFAULT_METRICS_PORT`]
+//! (node-0 of `ledger-node testnet` and `ledger-node dev` use the same).
 
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+
+/// Default libp2p port.
+pub const DEFAULT_P2P_PORT: u16 = 29100;
+/// Default JSON-RPC port (`ledger-cli`'s default endpoint is `http://127.0.0.1:29101`).
+pub const DEFAULT_RPC_PORT: u16 = 29101;
+/// Default Prometheus metrics port.
+pub const DEFAULT_METRICS_PORT: u16 = 29102;
+
+/// Prefix of the node's environment variables: `LEDGER_NODE_<SECTION>_<KEY>`.
+pub const ENV_PREFIX: &str = "LEDGER_NODE_";
+/// The variable naming the config file (`--config`); not a section.
+pub const ENV_CONFIG: &str = "LEDGER_NODE_CONFIG";
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +115,7 @@ pub struct NetworkSection {
 impl Default for NetworkSection {
     fn default() -> Self {
         NetworkSection {
-            listen: vec!["/ip4/127.0.0.1/tcp/30333".into()],
+            listen: vec![format!("/ip4/127.0.0.1/tcp/{DEFAULT_P2P_PORT}")],
             bootnodes: Vec::new(),
             mdns: false,
             max_peers: 50,
@@ -125,7 +148,7 @@ pub struct RpcSection {
 impl Default for RpcSection {
     fn default() -> Self {
         RpcSection {
-            listen: "127.0.0.1:8545".into(),
+            listen: format!("127.0.0.1:{DEFAULT_RPC_PORT}"),
             max_request_bytes: 1024 * 1024,
             max_response_bytes: 16 * 1024 * 1024,
             max_batch_len: 50,
@@ -265,7 +288,7 @@ impl Default for MetricsSection {
     fn default() -> Self {
         MetricsSection {
             enabled: true,
-            listen: "127.0.0.1:9615".into(),
+            listen: format!("127.0.0.1:{DEFAULT_METRICS_PORT}"),
         }
     }
 }
@@ -332,7 +355,7 @@ const SECTIONS: &[&str] = &[
 const LIST_KEYS: &[&str] = &["listen", "bootnodes", "cors_origins"];
 
 impl Config {
-    /// Loads a file (if given), applies `LEDGER_*` variables from `env`, and resolves
+    /// Loads a file (if given), applies `LEDGER_NODE_*` variables from `env`, and resolves
     /// relative paths against the file's directory. Flags are applied by the caller
     /// afterwards, then [`Config::validate`].
     pub fn load(
@@ -387,20 +410,18 @@ impl Config {
     }
 
     /// Checks addresses and limits; names the first bad key. (Files are checked when
-    /// they are opened, with errors naming the path.)
+    /// they are opened, with errors naming the path.) Host names in addresses are
+    /// looked up here, so a name that does not resolve is an error naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         parse_socket(&self.rpc.listen, "rpc.listen")?;
         if self.metrics.enabled {
             parse_socket(&self.metrics.listen, "metrics.listen")?;
         }
-        for (key, list) in [
-            ("network.listen", &self.network.listen),
-            ("network.bootnodes", &self.network.bootnodes),
-        ] {
-            for a in list {
-                a.parse::<ledger_network::Multiaddr>()
-                    .map_err(|e| invalid(key, format!("{a:?} is not a multiaddr: {e}")))?;
-            }
+        for a in &self.network.listen {
+            resolve_p2p_addr(a, "network.listen")?;
+        }
+        for a in &self.network.bootnodes {
+            resolve_p2p_addr(a, "network.bootnodes")?;
         }
         if self.network.listen.is_empty() {
             return Err(invalid(
@@ -431,6 +452,88 @@ impl Config {
         Ok(())
     }
 
+    /// Replaces host names in every listen and peer address by the IP address they
+    /// resolve to (IPv4 first): `localhost:29101` becomes `127.0.0.1:29101`,
+    /// `/dns4/localhost/tcp/29100` and `localhost:29100` in `network.listen` become
+    /// `/ip4/127.0.0.1/tcp/29100`. The node binds and dials IP addresses only.
+    pub fn resolve_host_names(&mut self) -> Result<(), ConfigError> {
+        self.rpc.listen = parse_socket(&self.rpc.listen, "rpc.listen")?.to_string();
+        if self.metrics.enabled {
+            self.metrics.listen = parse_socket(&self.metrics.listen, "metrics.listen")?.to_string();
+        }
+        for a in &mut self.network.listen {
+            *a = resolve_p2p_addr(a, "network.listen")?;
+        }
+        for a in &mut self.network.bootnodes {
+            *a = resolve_p2p_addr(a, "network.bootnodes")?;
+        }
+        Ok(())
+    }
+
+    /// One warning per listen port inside the range of ports this machine hands out
+    /// for outgoing connections (Linux: `/proc/sys/net/ipv4/ip_local_port_range`,
+    /// usually 32768-60999): any program's outgoing connection may hold such a port
+    /// when the node starts, and the node then cannot bind it.
+    pub fn ephemeral_port_warnings(&self) -> Vec<String> {
+        let Some(range) = ephemeral_port_range() else {
+            return Vec::new();
+        };
+        let mut ports = Vec::new();
+        for a in &self.network.listen {
+            if let Some(p) = multiaddr_port(a) {
+                ports.push(("network.listen", p));
+            }
+        }
+        if let Some(p) = socket_port(&self.rpc.listen) {
+            ports.push(("rpc.listen", p));
+        }
+        if self.metrics.enabled {
+            if let Some(p) = socket_port(&self.metrics.listen) {
+                ports.push(("metrics.listen", p));
+            }
+        }
+        ports
+            .into_iter()
+            .filter(|(_, p)| *p != 0 && range.contains(p))
+            .map(|(key, p)| {
+                format!(
+                    "{key}: port {p} is inside the range this machine uses for outgoing connections \
+                     ({}-{}, /proc/sys/net/ipv4/ip_local_port_range), so another program may hold it; \
+                     ports below {} (the defaults are {DEFAULT_P2P_PORT}-{DEFAULT_METRICS_PORT}) are safe",
+                    range.start(),
+                    range.end(),
+                    range.start()
+                )
+            })
+            .collect()
+    }
+
+    /// The variables of `env` that look meant for the node but are outside its
+    /// namespace (`LEDGER_RPC_LISTEN`, which the node read before it used
+    /// `LEDGER_NODE_`), each with the name the node reads. Such variables are ignored;
+    /// the node logs these hints at start.
+    pub fn foreign_env_hints(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+        let defaults = toml::Value::try_from(Config::default())
+            .unwrap_or(toml::Value::Table(Default::default()));
+        let mut hints: Vec<String> = env
+            .into_iter()
+            .filter_map(|(name, _)| {
+                let rest = name.strip_prefix("LEDGER_")?;
+                if name.starts_with(ENV_PREFIX) {
+                    return None;
+                }
+                let lower = rest.to_ascii_lowercase();
+                let (section, key) = split_section_key(&lower)?;
+                defaults.get(section)?.get(key)?;
+                Some(format!(
+                    "{name} is ignored: the node reads {ENV_PREFIX}{rest} (ledger-cli reads LEDGER_RPC, LEDGER_KEY, LEDGER_KEYS_DIR)"
+                ))
+            })
+            .collect();
+        hints.sort();
+        hints
+    }
+
     /// The resolved configuration as TOML (what `--print-config` shows).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
@@ -447,14 +550,155 @@ impl Config {
     }
 }
 
+/// Parses `IP:PORT` (`[::1]:PORT` for IPv6) or `HOST:PORT`, looking host names up
+/// (IPv4 first).
 fn parse_socket(s: &str, key: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse()
-        .map_err(|_| invalid(key, format!("{s:?} is not an address like 127.0.0.1:8545")))
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    let shape = || {
+        invalid(
+            key,
+            format!(
+                "{s:?} is not an address like 127.0.0.1:{DEFAULT_RPC_PORT} or localhost:{DEFAULT_RPC_PORT}"
+            ),
+        )
+    };
+    let (host, port) = s.rsplit_once(':').ok_or_else(shape)?;
+    let port: u16 = port.parse().map_err(|_| shape())?;
+    if host.is_empty() || host.contains('/') {
+        return Err(shape());
+    }
+    resolve_host(host, key, None).map(|ip| SocketAddr::new(ip, port))
 }
 
-/// Applies `LEDGER_<SECTION>_<KEY>=value` variables. Variables whose first word is not a
-/// section (`LEDGER_RPC` used by ledger-cli, `LEDGER_CONFIG`) are ignored; an unknown key
-/// in a known section is an error.
+/// The IP address of `host`: IPv4 first, or only the family asked for.
+fn resolve_host(
+    host: &str,
+    key: &str,
+    want_v6: Option<bool>,
+) -> Result<std::net::IpAddr, ConfigError> {
+    let found: Vec<SocketAddr> = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| invalid(key, format!("cannot resolve the host name {host:?}: {e}")))?
+        .collect();
+    let pick = match want_v6 {
+        Some(v6) => found.iter().find(|a| a.is_ipv6() == v6),
+        None => found.iter().find(|a| a.is_ipv4()).or_else(|| found.first()),
+    };
+    pick.map(|a| a.ip()).ok_or_else(|| {
+        invalid(
+            key,
+            format!(
+                "the host name {host:?} has no {} address",
+                match want_v6 {
+                    Some(true) => "IPv6",
+                    Some(false) => "IPv4",
+                    None => "IP",
+                }
+            ),
+        )
+    })
+}
+
+/// A libp2p address with IP addresses only: `/ip4|ip6/...` as given, `/dns|dns4|dns6/HOST/...`
+/// with the host looked up, or `HOST:PORT` as `/ip4/IP/tcp/PORT`.
+fn resolve_p2p_addr(a: &str, key: &str) -> Result<String, ConfigError> {
+    let shape = |why: String| {
+        invalid(
+            key,
+            format!(
+                "{a:?} is not a libp2p address ({why}); write /ip4/127.0.0.1/tcp/{DEFAULT_P2P_PORT}, \
+                 /dns4/localhost/tcp/{DEFAULT_P2P_PORT} or localhost:{DEFAULT_P2P_PORT}{}",
+                if key.ends_with("bootnodes") {
+                    ", followed by /p2p/PEER_ID"
+                } else {
+                    ""
+                }
+            ),
+        )
+    };
+    let text = if a.starts_with('/') {
+        let parts: Vec<&str> = a.split('/').collect();
+        match parts.get(1).copied() {
+            Some(kind @ ("dns" | "dns4" | "dns6")) => {
+                let host = parts
+                    .get(2)
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| shape("no host name after /dns".into()))?;
+                let want = match kind {
+                    "dns4" => Some(false),
+                    "dns6" => Some(true),
+                    _ => None,
+                };
+                let ip = resolve_host(host, key, want)?;
+                let family = if ip.is_ipv4() { "ip4" } else { "ip6" };
+                let mut out = format!("/{family}/{ip}");
+                for p in &parts[3..] {
+                    out.push('/');
+                    out.push_str(p);
+                }
+                out
+            }
+            _ => a.to_string(),
+        }
+    } else if let Some((host, port)) = a.rsplit_once(':') {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| shape(format!("{port:?} is not a port")))?;
+        let ip = if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            ip
+        } else {
+            resolve_host(host, key, None)?
+        };
+        let family = if ip.is_ipv4() { "ip4" } else { "ip6" };
+        format!("/{family}/{ip}/tcp/{port}")
+    } else {
+        return Err(shape("it starts with neither / nor HOST:".into()));
+    };
+    text.parse::<ledger_network::Multiaddr>()
+        .map_err(|e| shape(e.to_string()))?;
+    Ok(text)
+}
+
+/// The TCP port of `/ip4/HOST/tcp/PORT...`.
+fn multiaddr_port(a: &str) -> Option<u16> {
+    let parts: Vec<&str> = a.split('/').collect();
+    let i = parts.iter().position(|p| *p == "tcp")?;
+    parts.get(i + 1)?.parse().ok()
+}
+
+/// The port of `HOST:PORT`.
+fn socket_port(s: &str) -> Option<u16> {
+    s.rsplit_once(':')?.1.parse().ok()
+}
+
+/// The range of local ports this machine hands out for outgoing connections (Linux).
+pub fn ephemeral_port_range() -> Option<std::ops::RangeInclusive<u16>> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut it = text.split_whitespace().map(|w| w.parse::<u16>().ok());
+    let (lo, hi) = (it.next()??, it.next()??);
+    (lo <= hi).then_some(lo..=hi)
+}
+
+/// Splits `section_key` (lower case) into a section and a key, knowing that section
+/// names may hold an underscore themselves (`state_sync_enabled` is [state_sync]
+/// `enabled`). A name that starts with no known section splits at its first underscore.
+fn split_section_key(rest: &str) -> Option<(&str, &str)> {
+    let known = SECTIONS.iter().filter(|s| s.contains('_')).find_map(|s| {
+        rest.strip_prefix(s)
+            .and_then(|r| r.strip_prefix('_'))
+            .map(|key| (&rest[..s.len()], key))
+    });
+    known
+        .or_else(|| rest.split_once('_'))
+        .filter(|(_, k)| !k.is_empty())
+}
+
+/// Applies `LEDGER_NODE_<SECTION>_<KEY>=value` variables. Everything outside the
+/// `LEDGER_NODE_` namespace is ignored (`LEDGER_RPC`, `LEDGER_RPC_URL`: ledger-cli's);
+/// inside it, an unknown section or key is an error naming the variable.
+/// `LEDGER_NODE_CONFIG` names the config file (the `--config` flag) and is not a section.
 fn apply_env(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
@@ -463,22 +707,30 @@ fn apply_env(
         toml::Value::try_from(Config::default()).unwrap_or(toml::Value::Table(Default::default()));
     let mut vars: Vec<(String, String)> = env
         .into_iter()
-        .filter(|(k, _)| k.starts_with("LEDGER_"))
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != ENV_CONFIG)
         .collect();
     vars.sort();
     for (name, raw) in vars {
-        let rest = name["LEDGER_".len()..].to_ascii_lowercase();
-        let Some((section, key)) = rest.split_once('_') else {
-            continue;
+        let rest = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+        let unknown = |what: String| {
+            ConfigError::Parse {
+            origin: "environment".into(),
+            message: format!(
+                "{name}: {what} (the node reads {ENV_PREFIX}<SECTION>_<KEY>, e.g. {ENV_PREFIX}RPC_LISTEN; sections: {})",
+                SECTIONS.join(", ")
+            ),
+        }
         };
-        if !SECTIONS.contains(&section) || key.is_empty() {
-            continue;
+        let Some((section, key)) = split_section_key(&rest) else {
+            return Err(unknown(format!("no section and key in `{rest}`")));
+        };
+        if !SECTIONS.contains(&section) {
+            return Err(unknown(format!("unknown section [{section}]")));
         }
         let Some(default) = defaults.get(section).and_then(|s| s.get(key)) else {
-            return Err(ConfigError::Parse {
-                origin: "environment".into(),
-                message: format!("{name}: unknown key `{key}` in section [{section}]"),
-            });
+            return Err(unknown(format!(
+                "unknown key `{key}` in section [{section}]"
+            )));
         };
         let value = match default {
             toml::Value::Array(_) if LIST_KEYS.contains(&key) => toml::Value::Array(
@@ -513,8 +765,10 @@ fn apply_env(
 /// The commented default configuration that `ledger-node init` writes.
 pub const DEFAULT_CONFIG_TOML: &str = r#"# ledger-node configuration.
 #
-# Precedence: built-in defaults < this file < LEDGER_<SECTION>_<KEY> environment
-# variables (e.g. LEDGER_RPC_LISTEN=127.0.0.1:9000) < command-line flags.
+# Precedence: built-in defaults < this file < LEDGER_NODE_<SECTION>_<KEY> environment
+# variables (e.g. LEDGER_NODE_RPC_LISTEN=127.0.0.1:9000) < command-line flags.
+# Addresses may use host names (localhost:29101, /dns4/localhost/tcp/29100). The default
+# ports sit below the range Linux uses for outgoing connections (32768-60999).
 # `ledger-node --config FILE --print-config` shows the resolved configuration.
 # Relative paths are relative to this file's directory. Unknown keys are errors.
 
@@ -531,7 +785,7 @@ key_file = "node.key"
 
 [network]
 # libp2p listen addresses.
-listen = ["/ip4/127.0.0.1/tcp/30333"]
+listen = ["/ip4/127.0.0.1/tcp/29100"]
 # Peers dialled at start, as /ip4/HOST/tcp/PORT/p2p/PEER_ID.
 bootnodes = []
 # Discover peers on the local network with mDNS.
@@ -545,7 +799,7 @@ max_message_bytes = 4194304
 [rpc]
 # JSON-RPC over HTTP and WebSocket, plus GET /health and /health/ready.
 # Bound to loopback: put a proxy in front before exposing it.
-listen = "127.0.0.1:8545"
+listen = "127.0.0.1:29101"
 max_request_bytes = 1048576
 max_response_bytes = 16777216
 max_batch_len = 50
@@ -588,7 +842,7 @@ format = "text"
 [metrics]
 # OpenMetrics text format at http://LISTEN/metrics.
 enabled = true
-listen = "127.0.0.1:9615"
+listen = "127.0.0.1:29102"
 
 [state_sync]
 # With an empty data directory, join from a snapshot of the ledger state that peers
@@ -631,17 +885,35 @@ mod tests {
         );
         let env = vec![
             (
-                "LEDGER_RPC_LISTEN".to_string(),
+                "LEDGER_NODE_RPC_LISTEN".to_string(),
                 "127.0.0.1:9100".to_string(),
             ),
             (
-                "LEDGER_NETWORK_BOOTNODES".to_string(),
+                "LEDGER_NODE_NETWORK_BOOTNODES".to_string(),
                 "/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2".to_string(),
             ),
-            ("LEDGER_MEMPOOL_MAX_TXS".to_string(), "12".to_string()),
-            ("LEDGER_NETWORK_MDNS".to_string(), "true".to_string()),
-            // Not a section: ledger-cli's variable, ignored by the node.
+            ("LEDGER_NODE_MEMPOOL_MAX_TXS".to_string(), "12".to_string()),
+            ("LEDGER_NODE_NETWORK_MDNS".to_string(), "true".to_string()),
+            ("LEDGER_NODE_NODE_NAME".to_string(), "n7".to_string()),
+            // A section whose name holds an underscore.
+            (
+                "LEDGER_NODE_STATE_SYNC_ENABLED".to_string(),
+                "true".to_string(),
+            ),
+            (
+                "LEDGER_NODE_STATE_SYNC_TIMEOUT_SECS".to_string(),
+                "9".to_string(),
+            ),
+            // The config file's variable (the --config flag), not a section.
+            (
+                "LEDGER_NODE_CONFIG".to_string(),
+                "/elsewhere.toml".to_string(),
+            ),
+            // ledger-cli's variables, and anything else outside the namespace: ignored.
             ("LEDGER_RPC".to_string(), "http://x".to_string()),
+            ("LEDGER_RPC_URL".to_string(), "http://x".to_string()),
+            ("LEDGER_RPC_LISTEN".to_string(), "garbage".to_string()),
+            ("LEDGER_CRASH_DIR".to_string(), "/tmp".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ];
         let c = Config::load(Some(&p), env).unwrap();
@@ -649,7 +921,22 @@ mod tests {
         assert_eq!(c.rpc.max_batch_len, 7);
         assert_eq!(c.network.bootnodes.len(), 2);
         assert_eq!(c.mempool.max_txs, 12);
+        assert_eq!(c.node.name, "n7");
         assert!(c.network.mdns);
+        assert!(c.state_sync.enabled);
+        assert_eq!(c.state_sync.timeout_secs, 9);
+    }
+
+    #[test]
+    fn variables_of_the_old_names_get_a_hint_and_nothing_else() {
+        let hints = Config::foreign_env_hints(vec![
+            ("LEDGER_RPC_LISTEN".to_string(), "x".to_string()),
+            ("LEDGER_RPC_URL".to_string(), "x".to_string()),
+            ("LEDGER_RPC".to_string(), "x".to_string()),
+            ("LEDGER_NODE_RPC_LISTEN".to_string(), "x".to_string()),
+        ]);
+        assert_eq!(hints.len(), 1, "{hints:?}");
+        assert!(hints[0].contains("LEDGER_NODE_RPC_LISTEN"), "{hints:?}");
     }
 
     #[test]
@@ -661,12 +948,21 @@ mod tests {
         let p = write(dir.path(), "[rpcc]\n");
         let e = Config::load(Some(&p), Vec::new()).unwrap_err().to_string();
         assert!(e.contains("rpcc"), "{e}");
-        let env = vec![("LEDGER_RPC_LISTN".to_string(), "x".to_string())];
+        for bad in [
+            "LEDGER_NODE_RPC_LISTN",
+            "LEDGER_NODE_RPCC_LISTEN",
+            "LEDGER_NODE_X",
+        ] {
+            let env = vec![(bad.to_string(), "x".to_string())];
+            let e = Config::load(None, env).unwrap_err().to_string();
+            assert!(e.contains(bad), "{e}");
+        }
+        let env = vec![(
+            "LEDGER_NODE_MEMPOOL_MAX_TXS".to_string(),
+            "many".to_string(),
+        )];
         let e = Config::load(None, env).unwrap_err().to_string();
-        assert!(e.contains("LEDGER_RPC_LISTN"), "{e}");
-        let env = vec![("LEDGER_MEMPOOL_MAX_TXS".to_string(), "many".to_string())];
-        let e = Config::load(None, env).unwrap_err().to_string();
-        assert!(e.contains("LEDGER_MEMPOOL_MAX_TXS"), "{e}");
+        assert!(e.contains("LEDGER_NODE_MEMPOOL_MAX_TXS"), "{e}");
     }
 
     #[test]
@@ -681,7 +977,64 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("network.bootnodes"));
+        let mut c = Config::default();
+        c.rpc.listen = "no-such-host.invalid:80".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("rpc.listen") && e.contains("no-such-host.invalid"),
+            "{e}"
+        );
         let e = Config::load(Some(Path::new("/nope/node.toml")), Vec::new()).unwrap_err();
         assert!(e.to_string().contains("/nope/node.toml"));
+    }
+
+    #[test]
+    fn host_names_resolve_to_ip_addresses() {
+        let mut c = Config::default();
+        c.rpc.listen = "localhost:29101".into();
+        c.metrics.listen = "localhost:0".into();
+        c.network.listen = vec![
+            "/dns4/localhost/tcp/29100".into(),
+            "localhost:29103".into(),
+            "/ip4/127.0.0.1/tcp/29104".into(),
+        ];
+        c.network.bootnodes = vec![
+            "/dns4/localhost/tcp/29105/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
+                .into(),
+        ];
+        c.validate().unwrap();
+        c.resolve_host_names().unwrap();
+        assert_eq!(c.rpc.listen, "127.0.0.1:29101");
+        assert_eq!(c.metrics.listen, "127.0.0.1:0");
+        assert_eq!(
+            c.network.listen,
+            [
+                "/ip4/127.0.0.1/tcp/29100",
+                "/ip4/127.0.0.1/tcp/29103",
+                "/ip4/127.0.0.1/tcp/29104"
+            ]
+        );
+        assert_eq!(
+            c.network.bootnodes,
+            ["/ip4/127.0.0.1/tcp/29105/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"]
+        );
+        assert_eq!(c.rpc_addr().unwrap().to_string(), "127.0.0.1:29101");
+    }
+
+    #[test]
+    fn default_ports_are_outside_the_ephemeral_range_and_others_are_flagged() {
+        let c = Config::default();
+        assert!(c.ephemeral_port_warnings().is_empty());
+        for p in [DEFAULT_P2P_PORT, DEFAULT_RPC_PORT, DEFAULT_METRICS_PORT] {
+            assert!(p < 32768, "{p} is in Linux's default ephemeral range");
+            assert!(![30333, 9615, 8545, 8546, 9933, 9944, 26656, 26657].contains(&p));
+        }
+        if let Some(range) = ephemeral_port_range() {
+            let mut c = Config::default();
+            c.rpc.listen = format!("127.0.0.1:{}", range.start());
+            let w = c.ephemeral_port_warnings();
+            assert_eq!(w.len(), 1, "{w:?}");
+            assert!(w[0].contains("rpc.listen") && w[0].contains(&range.start().to_string()));
+        }
     }
 }

@@ -111,14 +111,18 @@ where
         if req.method() == Method::GET && !is_websocket(&req) {
             let resp = match req.uri().path() {
                 "/health" => Some(respond(StatusCode::OK, "text/plain", "ok\n".into())),
-                "/health/ready" => Some(match self.shared.readiness(stall_after(&self.shared)) {
-                    Ok(()) => respond(StatusCode::OK, "text/plain", "ready\n".into()),
-                    Err(reason) => respond(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        format!("not ready: {reason}\n"),
-                    ),
-                }),
+                "/health/ready" => Some(
+                    match crate::isolation::alone(&self.shared)
+                        .map_or_else(|| self.shared.readiness(stall_after(&self.shared)), Err)
+                    {
+                        Ok(()) => respond(StatusCode::OK, "text/plain", "ready\n".into()),
+                        Err(reason) => respond(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "text/plain",
+                            format!("not ready: {reason}\n"),
+                        ),
+                    },
+                ),
                 _ => None,
             };
             if let Some(r) = resp {
