@@ -124,7 +124,7 @@ fn show_key(ctx: &Ctx, info: &KeyInfo, seed: Option<String>, headline: &str) {
 // =======================================================================================
 
 /// The address of `ACCOUNT` (an address or a key name) or `--key NAME`.
-fn resolve_account(ctx: &Ctx, a: &AccountArg) -> CliResult<Address> {
+pub(crate) fn resolve_account(ctx: &Ctx, a: &AccountArg) -> CliResult<Address> {
     match (&a.account, &a.key) {
         (_, Some(key)) => Ok(ctx.keys()?.load(key)?.0.address),
         (Some(acct), None) => address_or_key(ctx, acct),
@@ -135,7 +135,7 @@ fn resolve_account(ctx: &Ctx, a: &AccountArg) -> CliResult<Address> {
 }
 
 /// An address (64 hex digits) or the address of a stored key.
-fn address_or_key(ctx: &Ctx, s: &str) -> CliResult<Address> {
+pub(crate) fn address_or_key(ctx: &Ctx, s: &str) -> CliResult<Address> {
     let store = ctx.keys()?;
     if store.has(s) {
         return Ok(store.load(s)?.0.address);
@@ -149,7 +149,7 @@ fn address_or_key(ctx: &Ctx, s: &str) -> CliResult<Address> {
 }
 
 /// Finds a market by symbol (any case, `-` or `/`) or id.
-fn find_market<'a>(markets: &'a [MarketView], name: &str) -> CliResult<&'a MarketView> {
+pub(crate) fn find_market<'a>(markets: &'a [MarketView], name: &str) -> CliResult<&'a MarketView> {
     let r = MarketRef::from_str(name).map_err(CliError::usage)?;
     let found = match &r {
         MarketRef::Id(id) => markets.iter().find(|m| m.id == id.0),
@@ -181,14 +181,14 @@ fn parse_client_id(s: &str) -> CliResult<ClientOrderId> {
     })
 }
 
-fn parse_hash(what: &str, s: &str) -> CliResult<Hash> {
+pub(crate) fn parse_hash(what: &str, s: &str) -> CliResult<Hash> {
     Hash::from_str(s.trim())
         .map_err(|_| CliError::usage(format!("{what} {s:?}: expected 64 hex digits")))
 }
 
 /// Checks price and quantity against the market's tick, lot and minimum sizes, so a
 /// mistake is caught before signing rather than as an engine rejection in a block.
-fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> CliResult<()> {
+pub(crate) fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> CliResult<()> {
     if let Some(p) = price {
         if !m.tick_size.is_zero() && !(p % m.tick_size).is_zero() {
             return Err(CliError::usage(format!(
@@ -216,13 +216,13 @@ fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> Cl
 }
 
 /// Symbols of markets and assets, for rendering payloads.
-struct Names {
+pub(crate) struct Names {
     markets: BTreeMap<u32, String>,
     assets: BTreeMap<u32, String>,
 }
 
 impl Names {
-    fn new(markets: &[MarketView]) -> Names {
+    pub(crate) fn new(markets: &[MarketView]) -> Names {
         let mut assets = BTreeMap::new();
         for m in markets {
             assets.insert(m.base_asset_id, m.base.clone());
@@ -234,14 +234,14 @@ impl Names {
         }
     }
 
-    fn market(&self, id: MarketId) -> String {
+    pub(crate) fn market(&self, id: MarketId) -> String {
         self.markets
             .get(&id.0)
             .cloned()
             .unwrap_or_else(|| format!("market #{}", id.0))
     }
 
-    fn asset(&self, id: AssetId) -> String {
+    pub(crate) fn asset(&self, id: AssetId) -> String {
         self.assets
             .get(&id.0)
             .cloned()
@@ -249,7 +249,7 @@ impl Names {
     }
 }
 
-fn side_str(s: Side) -> &'static str {
+pub(crate) fn side_str(s: Side) -> &'static str {
     match s {
         Side::Buy => "buy",
         Side::Sell => "sell",
@@ -322,6 +322,17 @@ fn payload_summary(p: &Payload, names: &Names) -> String {
             names.asset(t.asset),
             t.to
         ),
+        Payload::Bundle(b) => crate::atomic::bundle_summary(b, names),
+        Payload::SwapLock(l) => format!(
+            "swap_lock: {} {} for {} under {}, timeout height {}",
+            dec(l.amount),
+            names.asset(l.asset),
+            l.counterparty,
+            l.hashlock,
+            l.timeout_height
+        ),
+        Payload::SwapClaim(c) => format!("swap_claim: swap {} with preimage {}", c.swap_id, c.preimage),
+        Payload::SwapRefund(r) => format!("swap_refund: swap {}", r.swap_id),
     }
 }
 
@@ -417,6 +428,49 @@ fn event_row(e: &EventView) -> [String; 3] {
                 short(to)
             ),
         ],
+        EventView::BundleExecuted { legs, net, .. } => [
+            "bundle".into(),
+            "-".into(),
+            format!(
+                "{legs} legs, net {}",
+                net.iter()
+                    .map(|(a, n)| format!("{} {a}", n.0.normalize()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ],
+        EventView::SwapLocked { swap, .. } => [
+            "swap_locked".into(),
+            short(&swap.swap_id),
+            format!(
+                "{} {} for {} until height {}",
+                dec(swap.amount),
+                swap.asset,
+                short(&swap.counterparty),
+                swap.timeout_height
+            ),
+        ],
+        EventView::SwapClaimed {
+            swap_id,
+            amount,
+            asset,
+            preimage,
+            ..
+        } => [
+            "swap_claimed".into(),
+            short(swap_id),
+            format!("{} {asset}, preimage {preimage}", dec(*amount)),
+        ],
+        EventView::SwapRefunded {
+            swap_id,
+            amount,
+            asset,
+            ..
+        } => [
+            "swap_refunded".into(),
+            short(swap_id),
+            format!("{} {asset} back to its owner", dec(*amount)),
+        ],
     }
 }
 
@@ -430,7 +484,7 @@ fn status_str(s: TxStatus) -> &'static str {
 }
 
 /// Prints a transaction for people.
-fn print_tx(v: &TxView, names: &Names) {
+pub(crate) fn print_tx(v: &TxView, names: &Names) {
     let mut rows = vec![
         ("hash", v.hash.to_hex()),
         ("status", status_str(v.status).to_string()),
@@ -467,7 +521,7 @@ fn print_tx(v: &TxView, names: &Names) {
 }
 
 /// Polls `get_tx` until the transaction is final or rejected.
-async fn wait_final(
+pub(crate) async fn wait_final(
     client: &LedgerClient,
     url: &str,
     hash: Hash,
@@ -500,7 +554,7 @@ async fn wait_final(
 
 /// After a write: print the submission, or wait and print the final transaction. A
 /// transaction the engine rejected ends the command with exit code 1.
-async fn finish_write<S: Serialize>(
+pub(crate) async fn finish_write<S: Serialize>(
     ctx: &Ctx,
     client: &LedgerClient,
     submitted: &S,

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+#[path = "testnet_pair.rs"]
+mod pair;
+
 /// Consensus protocol of a new testnet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,7 +42,7 @@ pub enum Kind {
 }
 
 /// Options of `ledger-node testnet`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TestnetArgs {
     /// Number of validators (Streamlet) or miners (Nakamoto).
     #[arg(long, default_value_t = 4)]
@@ -76,6 +79,14 @@ pub struct TestnetArgs {
     /// Write everything, print the summary, and exit without starting the nodes.
     #[arg(long)]
     pub no_start: bool,
+    /// Independent networks to run side by side (1 or 2). With 2, --dir holds `net-a`
+    /// and `net-b` (chain ids `ledger-testnet-a` and `-b`, ports from --base-port and
+    /// --base-port + 500, an extra ETH/BTC market) and `networks.json`.
+    #[arg(long, default_value_t = 1)]
+    pub networks: usize,
+    /// Consensus of the second network [default: --consensus].
+    #[arg(long, value_enum)]
+    pub consensus_b: Option<Kind>,
 }
 
 /// One node of the testnet, as `testnet.json` lists it.
@@ -380,6 +391,9 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo]) {
 
 /// Entry point of `ledger-node testnet`.
 pub fn main(args: TestnetArgs) -> Result<ExitCode> {
+    if args.networks != 1 {
+        return pair::main(args);
+    }
     let existing = load(&args.dir)?;
     let (info, to_run) = match (existing, args.join) {
         (None, true) => bail!(

@@ -18,6 +18,11 @@ use std::collections::BTreeMap;
 
 const NIL: u32 = u32::MAX;
 
+#[path = "bundle.rs"]
+mod bundle;
+#[path = "swap.rs"]
+pub mod swap;
+
 /// Why a stored state could not be restored.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RestoreError {
@@ -164,6 +169,7 @@ pub struct Engine {
     dirty_slots: Vec<u32>,
     removed_orders: Vec<OrderId>,
     events: Vec<Event>,
+    swaps: swap::SwapBook,
 }
 
 impl Engine {
@@ -208,6 +214,7 @@ impl Engine {
             dirty_slots: Vec::new(),
             removed_orders: Vec::new(),
             events: Vec::new(),
+            swaps: swap::SwapBook::default(),
         };
         engine.fee_account = engine.ensure_account(genesis.fee_account);
         engine
@@ -254,6 +261,10 @@ impl Engine {
             Payload::CancelOrder(c) => self.cancel(a, c),
             Payload::CancelAll(c) => self.cancel_all(a, c),
             Payload::Transfer(t) => self.transfer(a, t),
+            Payload::Bundle(b) => self.bundle(a, hash, b),
+            Payload::SwapLock(l) => self.swap_lock(a, hash, l),
+            Payload::SwapClaim(c) => self.swap_claim(a, c),
+            Payload::SwapRefund(r) => self.swap_refund(a, r),
         }
     }
 
@@ -1067,6 +1078,7 @@ impl Engine {
                 c.orders.push(slot.order.clone());
             }
         }
+        self.commit_swaps(changes.as_deref_mut());
         let removed = std::mem::take(&mut self.removed_orders);
         if let Some(c) = changes {
             c.removed_orders = removed;
@@ -1102,6 +1114,7 @@ impl Engine {
             accounts: self.accounts.iter().map(account_record).collect(),
             orders,
             counters: self.counters,
+            swaps: self.swap_records(),
         }
     }
 
@@ -1201,6 +1214,7 @@ impl Engine {
             }
         }
         engine.counters = state.counters;
+        engine.restore_swaps(state.swaps).map_err(bad)?;
         engine.events.clear();
         engine.commit();
         Ok(engine)
@@ -1327,6 +1341,7 @@ impl Engine {
                 *t += b.free + b.locked;
             }
         }
+        self.add_swap_escrow(&mut totals);
         totals
     }
 
@@ -1392,6 +1407,7 @@ impl Engine {
         if live != self.order_index.len() {
             return Err("order index size differs from the books".into());
         }
+        self.check_swaps()?;
         for (i, acct) in self.accounts.iter().enumerate() {
             for (asset, b) in acct.balances.iter().enumerate() {
                 let want = locked.get(&(i as u32, asset as u32)).copied().unwrap_or(0);

@@ -309,6 +309,8 @@ pub enum Resource {
     Order,
     /// A market.
     Market,
+    /// A hashlock swap.
+    Swap,
 }
 
 impl Resource {
@@ -319,6 +321,7 @@ impl Resource {
             Resource::Block => "block",
             Resource::Order => "order",
             Resource::Market => "market",
+            Resource::Swap => "swap",
         }
     }
 
@@ -329,6 +332,7 @@ impl Resource {
             Resource::Block => "block_not_found",
             Resource::Order => "order_not_found",
             Resource::Market => "market_not_found",
+            Resource::Swap => "swap_not_found",
         }
     }
 }

@@ -34,6 +34,11 @@ const METHODS: &[&str] = &[
     "unsubscribe_book",
     "subscribe_orders",
     "unsubscribe_orders",
+    "submit_bundle",
+    "get_swap",
+    "get_swaps",
+    "subscribe_swaps",
+    "unsubscribe_swaps",
 ];
 
 fn same<T: DeserializeOwned + Serialize>(json: &Value, what: &str) {
@@ -85,6 +90,9 @@ fn api_md_examples_are_exact_wire_shapes() {
             "Vec<ValidatorView>" => same::<Vec<ValidatorView>>(&json, &kind),
             "Vec<PeerView>" => same::<Vec<PeerView>>(&json, &kind),
             "OrderUpdate" => same::<OrderUpdate>(&json, &kind),
+            "BundleSubmitted" => same::<ledger_rpc::BundleSubmitted>(&json, &kind),
+            "SwapView" => same::<ledger_rpc::SwapView>(&json, &kind),
+            "SwapUpdate" => same::<ledger_rpc::SwapUpdate>(&json, &kind),
             other => panic!("unknown check marker {other}"),
         }
         checked += 1;

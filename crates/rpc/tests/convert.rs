@@ -154,6 +154,7 @@ fn a_trade_from_engine_events_to_wire() {
             EventView::OrderCancelled { .. } => "cancelled",
             EventView::OrderExpired { .. } => "expired",
             EventView::Transferred { .. } => "transferred",
+            _ => "bundle or swap",
         })
         .collect();
     assert_eq!(kinds, ["accepted", "fill", "expired"]);

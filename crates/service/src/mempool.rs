@@ -498,7 +498,19 @@ fn balance_precheck(tx: &SignedTx, engine: &Engine) -> Result<(), AdmitError> {
                 None => Ok(()),
             }
         }
-        Payload::CancelOrder(_) | Payload::CancelAll(_) => Ok(()),
+        Payload::SwapLock(l) => {
+            let decimals = engine.asset_decimals(l.asset);
+            match decimals.and_then(|d| ledger_types::decimal::to_units(l.amount, d)) {
+                Some(units) => need(l.asset, units),
+                None => Ok(()),
+            }
+        }
+        // Bundles lock per leg as they execute; claims and refunds pay out.
+        Payload::CancelOrder(_)
+        | Payload::CancelAll(_)
+        | Payload::Bundle(_)
+        | Payload::SwapClaim(_)
+        | Payload::SwapRefund(_) => Ok(()),
     }
 }
 

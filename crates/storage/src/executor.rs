@@ -330,7 +330,7 @@ impl<S: Store> Executor<S> {
         let h = block.height();
         let hash = block.hash();
         debug_assert_eq!(h, self.applied + 1);
-        let outcome = self.engine.execute_block(&block.txs);
+        let outcome = self.engine.execute_block_at(h, &block.txs);
         // From here until the write succeeds, the engine is ahead of the disk.
         self.poisoned = Some(h);
         let mut batch = Batch::new();
@@ -380,6 +380,12 @@ fn write_state(batch: &mut Batch, outcome: &BlockOutcome) {
     for o in &c.orders {
         batch.put_encoded(Cf::State, &schema::order_key(&o.id), o);
     }
+    for id in &c.removed_swaps {
+        batch.delete(Cf::State, &schema::swap_state_key(id));
+    }
+    for s in &c.swaps {
+        batch.put_encoded(Cf::State, &schema::swap_state_key(&s.id), s);
+    }
     batch.put_encoded(Cf::State, schema::STATE_COUNTERS, &c.counters);
 }
 
@@ -387,6 +393,9 @@ struct Touched {
     summary: OrderSummary,
     was_open: bool,
     new: bool,
+    /// For a bundle leg, its index: legs share their transaction's height and position,
+    /// so their entries in an account's order list carry it after the position.
+    leg: Option<u32>,
 }
 
 /// Builds a block's index entries from its receipts. Orders placed in earlier blocks
@@ -396,6 +405,11 @@ struct IndexWriter<'a, S: Store> {
     height: u64,
     orders: BTreeMap<OrderId, Touched>,
     txs: HashSet<TxHash>,
+    swaps: crate::swaps::SwapIndexWriter,
+    /// The receipt being indexed.
+    tx_hash: TxHash,
+    /// Bundle legs seen in that receipt so far.
+    legs: u32,
 }
 
 impl<'a, S: Store> IndexWriter<'a, S> {
@@ -405,6 +419,9 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             height,
             orders: BTreeMap::new(),
             txs: HashSet::new(),
+            swaps: crate::swaps::SwapIndexWriter::default(),
+            tx_hash: TxHash::ZERO,
+            legs: 0,
         }
     }
 
@@ -422,6 +439,7 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                     was_open: summary.status.is_open(),
                     summary,
                     new: false,
+                    leg: None,
                 },
             );
         }
@@ -455,24 +473,27 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                 );
                 self.txs.insert(r.tx_hash);
             }
+            self.tx_hash = r.tx_hash;
+            self.legs = 0;
             for e in &r.events {
                 self.event(batch, e, position)?;
             }
         }
+        self.swaps.flush(batch);
         for (id, t) in &self.orders {
             let s = &t.summary;
             batch.put_encoded(Cf::OrderIndex, &id.0, s);
             if t.new {
-                batch.put_encoded(
-                    Cf::AccountOrders,
-                    &schema::account_order_key(
-                        schema::ACCOUNT_ALL,
-                        &s.account,
-                        s.height,
-                        s.position,
+                let key =
+                    schema::account_order_key(schema::ACCOUNT_ALL, &s.account, s.height, s.position);
+                match t.leg {
+                    None => batch.put_encoded(Cf::AccountOrders, &key, id),
+                    Some(leg) => batch.put_encoded(
+                        Cf::AccountOrders,
+                        &[&key[..], &leg.to_be_bytes()].concat(),
+                        id,
                     ),
-                    id,
-                );
+                }
             }
             let open_key =
                 schema::account_order_key(schema::ACCOUNT_OPEN, &s.account, s.height, s.position);
@@ -522,6 +543,11 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                         },
                         was_open: false,
                         new: true,
+                        // An order whose id is not its transaction's hash is a leg.
+                        leg: (*order_id != self.tx_hash).then(|| {
+                            self.legs += 1;
+                            self.legs - 1
+                        }),
                     },
                 );
             }
@@ -561,7 +587,11 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             } => {
                 self.order(order_id)?.status = OrderStatus::Expired(*reason);
             }
-            Event::Transferred { .. } => {}
+            Event::Transferred { .. } | Event::BundleExecuted { .. } => {}
+            Event::SwapLocked { .. } | Event::SwapClaimed { .. } | Event::SwapRefunded { .. } => {
+                self.swaps
+                    .event(self.store, e, h, position, self.tx_hash)?;
+            }
         }
         Ok(())
     }

@@ -38,6 +38,7 @@ pub mod replay;
 pub mod rocks;
 pub mod schema;
 pub mod store;
+pub mod swaps;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 
@@ -57,3 +58,4 @@ pub use replay::{replay_chain, ReplayProgress, ReplayReport, RootMismatch};
 pub use rocks::RocksStore;
 pub use schema::{Cf, SCHEMA_VERSION};
 pub use store::{Batch, BatchOp, Direction, Store};
+pub use swaps::{SwapStatus, SwapSummary};

@@ -1,6 +1,7 @@
 //! Transactions: `Tx { chain_id, sender, nonce, payload }`, signed over domain-separated
 //! canonical bytes that include the chain id.
 
+use crate::atomic::{Bundle, SwapClaim, SwapLock, SwapRefund};
 use crate::codec;
 use crate::crypto::{Address, Keypair, PublicKey, Signature, SignatureError};
 use crate::decimal::{decode_decimal, encode_decimal};
@@ -236,6 +237,14 @@ pub enum Payload {
     CancelOrder(CancelOrder),
     /// Cancel all orders.
     CancelAll(CancelAll),
+    /// 2 to 8 immediate legs across markets, all or nothing (see [`crate::atomic`]).
+    Bundle(Bundle),
+    /// Lock an amount for a counterparty under a SHA-256 hashlock until a timeout height.
+    SwapLock(SwapLock),
+    /// Claim a hashlocked amount with its preimage, below the timeout.
+    SwapClaim(SwapClaim),
+    /// Take a hashlocked amount back at or after its timeout.
+    SwapRefund(SwapRefund),
 }
 
 impl Encode for Transfer {
