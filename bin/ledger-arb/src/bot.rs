@@ -67,6 +67,9 @@ struct ExecResult {
     legs: Vec<Leg>,
     fills: Vec<(String, Option<String>, f64)>,
     failures: Vec<String>,
+    /// Per venue, the height at which our transactions there became final: books older
+    /// than that do not show our trades yet.
+    heights: Vec<(usize, u64)>,
 }
 
 enum SwapReq {
@@ -89,6 +92,10 @@ struct Bot {
     cfg: Config,
     venues: Arc<Vec<Venue>>,
     books: BTreeMap<(usize, String), VenueBook>,
+    /// Block height of each book snapshot.
+    book_heights: BTreeMap<(usize, String), u64>,
+    /// Per venue, the height our last execution there became final at.
+    fresh_after: BTreeMap<usize, u64>,
     stats: Stats,
     log: RunLog,
     started: Instant,
@@ -155,11 +162,13 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
                 let hash = stx.hash();
                 if let Err(e) = v.client.submit_order(stx.into()).await {
                     let _ = w.resync(v.client.as_ref()).await;
-                    return (leg, Err(format!("submit_{}", reason_of(&e))), 0.0);
+                    return (leg, Err(format!("submit_{}", reason_of(&e))), 0.0, 0);
                 }
                 hash
             };
-            let res = match wait_tx(v, hash).await {
+            let view = wait_tx(v, hash).await;
+            let height = view.as_ref().and_then(|v| v.block_height).unwrap_or(0);
+            let res = match view {
                 None => Err("not_final".to_string()),
                 Some(view) if view.status == TxStatus::Rejected => Err(view
                     .error
@@ -167,7 +176,7 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
                     .unwrap_or_else(|| "rejected".into())),
                 Some(view) => Ok(taker_fills(&view, hash)),
             };
-            (leg, res, t0.elapsed().as_secs_f64() * 1000.0)
+            (leg, res, t0.elapsed().as_secs_f64() * 1000.0, height)
         }
     };
     let (a, b) = tokio::join!(send(o.legs[0].clone()), send(o.legs[1].clone()));
@@ -178,8 +187,10 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
         legs: o.legs.clone(),
         fills: Vec::new(),
         failures: Vec::new(),
+        heights: Vec::new(),
     };
-    for (leg, res, ms) in [a, b] {
+    for (leg, res, ms, height) in [a, b] {
+        out.heights.push((leg.venue, height));
         match res {
             Ok((q, px)) => {
                 out.fills
@@ -236,6 +247,7 @@ async fn execute_bundle(venues: Arc<Vec<Venue>>, o: Opportunity, min_profit: Dec
         legs: o.legs.clone(),
         fills: Vec::new(),
         failures: Vec::new(),
+        heights: Vec::new(),
     };
     let t0 = Instant::now();
     let hash = {
@@ -253,6 +265,8 @@ async fn execute_bundle(venues: Arc<Vec<Venue>>, o: Opportunity, min_profit: Dec
         None => out.failures.push("not_final".into()),
         Some(view) => {
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            out.heights
+                .push((o.legs[0].venue, view.block_height.unwrap_or(0)));
             for i in 0..legs {
                 let (q, px) = taker_fills(&view, Bundle::leg_order_id(&hash, i));
                 out.fills
@@ -525,6 +539,15 @@ impl Bot {
                 Err("loss_limit")
             } else if o.legs.iter().any(|l| self.busy.contains(&l.venue)) {
                 Err("busy")
+            } else if o.legs.iter().any(|l| {
+                self.book_heights
+                    .get(&(l.venue, l.market.clone()))
+                    .copied()
+                    .unwrap_or(0)
+                    < self.fresh_after.get(&l.venue).copied().unwrap_or(0)
+            }) {
+                // The books do not show our last trades yet.
+                Err("stale_book")
             } else if o.kind == Kind::Cross {
                 self.fit_cross(&o)
             } else {
@@ -575,6 +598,10 @@ impl Bot {
     fn on_exec(&mut self, r: ExecResult) {
         for v in &r.venues {
             self.busy.remove(v);
+        }
+        for (v, h) in &r.heights {
+            let e = self.fresh_after.entry(*v).or_default();
+            *e = (*e).max(*h);
         }
         for (_, _, ms) in &r.fills {
             if *ms > 0.0 {
@@ -776,6 +803,8 @@ pub async fn run(cfg: Config) -> Result<Summary> {
         cfg: cfg.clone(),
         venues: venues.clone(),
         books: BTreeMap::new(),
+        book_heights: BTreeMap::new(),
+        fresh_after: BTreeMap::new(),
         stats: Stats::default(),
         log,
         started: Instant::now(),
@@ -832,6 +861,7 @@ pub async fn run(cfg: Config) -> Result<Summary> {
             Some(Feed::Book { venue, view }) = feed_rx.recv() => {
                 let market = view.market.clone();
                 if let Some(m) = venues[venue].markets.iter().find(|m| m.symbol == market) {
+                    bot.book_heights.insert((venue, market.clone()), view.block_height);
                     bot.books.insert((venue, market.clone()), VenueBook::new(venue, m.clone(), &view));
                     bot.sample(venue, &market);
                     bot.evaluate();

@@ -8,7 +8,6 @@
 mod common;
 
 use common::*;
-use futures::StreamExt;
 use ledger_rpc::{
     connect, ApiError, AtomicApiClient, BundleBuilder, EventView, LedgerApiClient, LedgerClient,
     SwapEventKind, SwapState, TxStatus, Wallet, WireTx,
@@ -28,18 +27,19 @@ fn api_error<T: std::fmt::Debug>(
 }
 
 async fn final_tx(c: &LedgerClient, hash: Hash) -> ledger_rpc::TxView {
-    let mut view = None;
-    wait_until("the transaction to be final", Duration::from_secs(30), || async {
-        match c.get_tx(hash).await {
-            Ok(v) if matches!(v.status, TxStatus::Final | TxStatus::Rejected) => {
-                view = Some(v);
-                true
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(v) = c.get_tx(hash).await {
+            if matches!(v.status, TxStatus::Final | TxStatus::Rejected) {
+                return v;
             }
-            _ => false,
         }
-    })
-    .await;
-    view.unwrap()
+        assert!(
+            std::time::Instant::now() < deadline,
+            "transaction {hash} not final after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
