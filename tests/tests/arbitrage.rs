@@ -344,6 +344,31 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
     let out = std::fs::read_to_string(logs.join("bot2.out")).unwrap();
     let summary: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     eprintln!("bot summary: {summary:#}");
+    // The dashboard (and, with LEDGER_ARB_KEEP, the run's files) before any assertion.
+    let report = root.join("report");
+    let s = Command::new(&arb)
+        .args(["report", "--state-dir"])
+        .arg(&state)
+        .arg("--out")
+        .arg(&report)
+        .status()
+        .unwrap();
+    assert!(s.success());
+    if let Ok(keep) = std::env::var("LEDGER_ARB_KEEP") {
+        let keep = PathBuf::from(keep);
+        let _ = std::fs::create_dir_all(&keep);
+        for (from, name) in [
+            (state.join("runlog.jsonl"), "runlog.jsonl"),
+            (report.join("index.html"), "index.html"),
+            (logs.join("bot1.err"), "bot1.err"),
+            (logs.join("bot2.out"), "bot2.out"),
+            (logs.join("bot2.err"), "bot2.err"),
+            (logs.join("desk.out"), "desk.out"),
+            (logs.join("noise0.err"), "noise0.err"),
+        ] {
+            let _ = std::fs::copy(from, keep.join(name));
+        }
+    }
     assert!(summary["opportunities_seen"].as_u64().unwrap() > 0, "no opportunity seen");
     assert!(summary["executions_ok"].as_u64().unwrap() > 0, "no opportunity taken");
 
@@ -402,22 +427,6 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
     assert!(value >= Decimal::ZERO, "the bot lost {value} USD: {per_asset:?}");
 
     // The dashboard.
-    let report = root.join("report");
-    let s = Command::new(&arb)
-        .args(["report", "--state-dir"])
-        .arg(&state)
-        .arg("--out")
-        .arg(&report)
-        .status()
-        .unwrap();
-    assert!(s.success());
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();
     assert!(html.contains("Rebalancing swaps") && html.contains("<svg"));
-    if let Ok(keep) = std::env::var("LEDGER_ARB_KEEP") {
-        let keep = PathBuf::from(keep);
-        let _ = std::fs::create_dir_all(&keep);
-        for (from, to) in [(state.join("runlog.jsonl"), keep.join("runlog.jsonl")), (report.join("index.html"), keep.join("index.html")), (logs.join("bot2.out"), keep.join("bot2.out"))] {
-            let _ = std::fs::copy(from, to);
-        }
-    }
 }

@@ -67,9 +67,9 @@ struct ExecResult {
     legs: Vec<Leg>,
     fills: Vec<(String, Option<String>, f64)>,
     failures: Vec<String>,
-    /// Per venue, the height at which our transactions there became final: books older
-    /// than that do not show our trades yet.
-    heights: Vec<(usize, u64)>,
+    /// Per (venue, market) traded, the height at which our transaction became final:
+    /// snapshots of that book older than that do not show our trade yet.
+    heights: Vec<(usize, String, u64)>,
 }
 
 enum SwapReq {
@@ -94,8 +94,8 @@ struct Bot {
     books: BTreeMap<(usize, String), VenueBook>,
     /// Block height of each book snapshot.
     book_heights: BTreeMap<(usize, String), u64>,
-    /// Per venue, the height our last execution there became final at.
-    fresh_after: BTreeMap<usize, u64>,
+    /// Per (venue, market), the height our last trade there became final at.
+    fresh_after: BTreeMap<(usize, String), u64>,
     stats: Stats,
     log: RunLog,
     started: Instant,
@@ -190,7 +190,7 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
         heights: Vec::new(),
     };
     for (leg, res, ms, height) in [a, b] {
-        out.heights.push((leg.venue, height));
+        out.heights.push((leg.venue, leg.market.clone(), height));
         match res {
             Ok((q, px)) => {
                 out.fills
@@ -265,8 +265,10 @@ async fn execute_bundle(venues: Arc<Vec<Venue>>, o: Opportunity, min_profit: Dec
         None => out.failures.push("not_final".into()),
         Some(view) => {
             let ms = t0.elapsed().as_secs_f64() * 1000.0;
-            out.heights
-                .push((o.legs[0].venue, view.block_height.unwrap_or(0)));
+            for l in &o.legs {
+                out.heights
+                    .push((l.venue, l.market.clone(), view.block_height.unwrap_or(0)));
+            }
             for i in 0..legs {
                 let (q, px) = taker_fills(&view, Bundle::leg_order_id(&hash, i));
                 out.fills
@@ -540,11 +542,9 @@ impl Bot {
             } else if o.legs.iter().any(|l| self.busy.contains(&l.venue)) {
                 Err("busy")
             } else if o.legs.iter().any(|l| {
-                self.book_heights
-                    .get(&(l.venue, l.market.clone()))
-                    .copied()
-                    .unwrap_or(0)
-                    < self.fresh_after.get(&l.venue).copied().unwrap_or(0)
+                let key = (l.venue, l.market.clone());
+                self.book_heights.get(&key).copied().unwrap_or(0)
+                    < self.fresh_after.get(&key).copied().unwrap_or(0)
             }) {
                 // The books do not show our last trades yet.
                 Err("stale_book")
@@ -599,8 +599,8 @@ impl Bot {
         for v in &r.venues {
             self.busy.remove(v);
         }
-        for (v, h) in &r.heights {
-            let e = self.fresh_after.entry(*v).or_default();
+        for (v, m, h) in &r.heights {
+            let e = self.fresh_after.entry((*v, m.clone())).or_default();
             *e = (*e).max(*h);
         }
         for (_, _, ms) in &r.fills {

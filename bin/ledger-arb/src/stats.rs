@@ -12,6 +12,11 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The kind of an opportunity key (`cross`, `tri`).
+fn kind_of(key: &str) -> String {
+    key.split(':').next().unwrap_or("").to_string()
+}
+
 /// An open gap.
 #[derive(Clone, Debug)]
 struct OpenGap {
@@ -98,6 +103,10 @@ pub struct Summary {
     pub executions: u64,
     /// Executions whose every leg filled completely.
     pub executions_ok: u64,
+    /// Executions sent and succeeded, by kind (`cross`, `tri`): `[sent, ok]`.
+    pub executions_by_kind: BTreeMap<String, [u64; 2]>,
+    /// Opportunities seen, by kind.
+    pub seen_by_kind: BTreeMap<String, u64>,
     /// Legs that did not fill completely (or bundles refused), by reason.
     pub leg_failures: BTreeMap<String, u64>,
     /// Submit-to-final latency of every leg.
@@ -120,8 +129,10 @@ pub struct Stats {
     open: BTreeMap<String, OpenGap>,
     closed: Vec<ClosedGap>,
     seen: u64,
+    seen_by_kind: BTreeMap<String, u64>,
     executions: u64,
     executions_ok: u64,
+    by_kind: BTreeMap<String, [u64; 2]>,
     leg_failures: BTreeMap<String, u64>,
     latencies: Vec<f64>,
     /// Swap outcomes.
@@ -157,6 +168,7 @@ impl Stats {
         for (k, bps) in above {
             let g = self.open.entry(k.clone()).or_insert_with(|| {
                 self.seen += 1;
+                *self.seen_by_kind.entry(kind_of(k)).or_default() += 1;
                 OpenGap {
                     opened_ms: now_ms,
                     best_bps: *bps,
@@ -188,12 +200,14 @@ impl Stats {
             g.taken = true;
         }
         self.executions += 1;
+        self.by_kind.entry(kind_of(key)).or_default()[0] += 1;
     }
 
     /// An execution on `key` ended: `ok` if every leg filled, else the failures.
     pub fn executed(&mut self, key: &str, ok: bool, failures: &[String]) {
         if ok {
             self.executions_ok += 1;
+            self.by_kind.entry(kind_of(key)).or_default()[1] += 1;
             if let Some(g) = self.open.get_mut(key) {
                 g.captured = true;
             } else if let Some(g) = self.closed.iter_mut().rev().find(|g| g.key == key) {
@@ -250,6 +264,8 @@ impl Stats {
             time_to_close_ms: Percentiles::of(&durations),
             executions: self.executions,
             executions_ok: self.executions_ok,
+            executions_by_kind: self.by_kind.clone(),
+            seen_by_kind: self.seen_by_kind.clone(),
             leg_failures: self.leg_failures.clone(),
             leg_latency_ms: Percentiles::of(&self.latencies),
             swaps: self.swaps.clone(),

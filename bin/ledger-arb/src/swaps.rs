@@ -141,8 +141,9 @@ impl SwapManager {
             .assets
             .get(asset)
             .with_context(|| format!("venue {} has no asset {asset}", vf.name))?;
+        let pace = vf.pace().await;
         let height = vf.client.chain_status().await?.latest_height;
-        let timeout = self.timeouts.initiator_timeout(height, vf.pace());
+        let timeout = self.timeouts.initiator_timeout(height, pace);
         let swap = {
             let mut w = vf.wallet.lock().await;
             w.resync(vf.client.as_ref()).await?;
@@ -179,6 +180,7 @@ impl SwapManager {
             };
             let before = j.swap.step.clone();
             let (va, vb) = (&venues[j.from], &venues[j.to]);
+            let b_pace = vb.pace().await;
             // Lock both wallets in venue order.
             let (first, second) = if j.from < j.to {
                 (&va.wallet, &vb.wallet)
@@ -200,7 +202,7 @@ impl SwapManager {
                     wa,
                     wb,
                     &self.timeouts,
-                    vb.pace(),
+                    b_pace,
                 )
                 .await;
             drop(g2);

@@ -4,7 +4,7 @@
 //! and the bot's wallet on it.
 
 use anyhow::{anyhow, Context, Result};
-use ledger_rpc::swap_protocol::ChainPace;
+use ledger_rpc::swap_protocol::{measure_pace, ChainPace};
 use ledger_rpc::{connect, LedgerApiClient, LedgerClient, MarketRef, MarketView, OrderBookView, Wallet};
 use ledger_types::{AssetId, Keypair, MarketId};
 use std::collections::{BTreeMap, VecDeque};
@@ -41,13 +41,18 @@ impl PaceMeter {
         }
     }
 
-    /// Milliseconds per final block over the recent window (1 s until two samples).
-    pub fn pace(&self) -> ChainPace {
+    /// Milliseconds per final block over the recent window, once it spans at least two
+    /// blocks and two seconds.
+    pub fn measured(&self) -> Option<ChainPace> {
         match (self.samples.front(), self.samples.back()) {
-            (Some((t0, h0)), Some((t1, h1))) if h1 > h0 => {
-                ChainPace::new(t1.duration_since(*t0).as_millis() as f64 / (h1 - h0) as f64)
+            (Some((t0, h0)), Some((t1, h1)))
+                if *h1 > *h0 + 1 && t1.duration_since(*t0) >= Duration::from_secs(2) =>
+            {
+                Some(ChainPace::new(
+                    t1.duration_since(*t0).as_millis() as f64 / (h1 - h0) as f64,
+                ))
             }
-            _ => ChainPace::new(1_000.0),
+            _ => None,
         }
     }
 }
@@ -132,9 +137,16 @@ impl Venue {
         })
     }
 
-    /// The chain's measured pace.
-    pub fn pace(&self) -> ChainPace {
-        self.pace.lock().unwrap_or_else(|e| e.into_inner()).pace()
+    /// The chain's pace: from the block feed once it has enough samples, else measured
+    /// now over about two seconds (a swap's timeouts depend on it).
+    pub async fn pace(&self) -> ChainPace {
+        let known = self.pace.lock().unwrap_or_else(|e| e.into_inner()).measured();
+        match known {
+            Some(p) => p,
+            None => measure_pace(self.client.as_ref(), Duration::from_secs(2))
+                .await
+                .unwrap_or(ChainPace::new(1_000.0)),
+        }
     }
 
     /// Starts the book feeds (into `tx`) and the block feed (into the pace meter).

@@ -48,6 +48,10 @@ pub struct NoiseArgs {
     /// Quotes are placed 1 to this many ticks-per-level times 5 levels from the walk.
     #[arg(long, default_value_t = 4)]
     pub spread_ticks: u64,
+    /// Order size: quotes are 2% to 100% of this many units of the base asset (crossing
+    /// orders a third of that), rounded to the lot, at least the minimum size.
+    #[arg(long, default_value_t = 1.0)]
+    pub size: f64,
     /// Each account cancels all its orders after this many orders.
     #[arg(long, default_value_t = 12)]
     pub cancel_every: u32,
@@ -104,10 +108,13 @@ fn on_tick(price: f64, tick: Decimal) -> Decimal {
     Decimal::from_f64(ticks).unwrap_or(Decimal::ONE) * tick
 }
 
-/// A quantity between 1 and `max_lots` lots, at least the market's minimum.
-fn quantity(rng: &mut StdRng, m: &MarketView, max_lots: u64) -> Decimal {
+/// A quantity of `scale * U(0.02, 1)` base units, rounded to the lot, at least the
+/// market's minimum size.
+fn quantity(rng: &mut StdRng, m: &MarketView, scale: f64) -> Decimal {
     let min_lots = (m.min_size / m.lot_size).ceil().to_u64().unwrap_or(1).max(1);
-    let lots = rng.gen_range(min_lots..=max_lots.max(min_lots));
+    let lot = m.lot_size.to_f64().unwrap_or(1.0).max(f64::MIN_POSITIVE);
+    let want = scale.max(0.0) * rng.gen_range(0.02..1.0);
+    let lots = ((want / lot).round() as u64).max(min_lots);
     m.lot_size * Decimal::from(lots)
 }
 
@@ -225,7 +232,7 @@ pub async fn run(ctx: &Ctx, a: NoiseArgs) -> CliResult<()> {
                 Side::Buy => on_tick(fair + off, tick),
                 Side::Sell => on_tick((fair - off).max(tick_f), tick),
             };
-            Order::limit(m, side, price, quantity(&mut rng, &w.view, 5)).ioc()
+            Order::limit(m, side, price, quantity(&mut rng, &w.view, a.size / 3.0)).ioc()
         } else {
             let level = rng.gen_range(1..=5u64) as f64;
             let off = tick_f * rng.gen_range(1..=a.spread_ticks.max(1)) as f64 * level;
@@ -233,7 +240,7 @@ pub async fn run(ctx: &Ctx, a: NoiseArgs) -> CliResult<()> {
                 Side::Buy => on_tick((fair - off).max(tick_f), tick),
                 Side::Sell => on_tick(fair + off, tick),
             };
-            Order::limit(m, side, price, quantity(&mut rng, &w.view, 20))
+            Order::limit(m, side, price, quantity(&mut rng, &w.view, a.size))
         };
         let tx = wallet.place(order);
         match client.submit_order(tx.into()).await {
