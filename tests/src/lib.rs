@@ -5,6 +5,8 @@
 //! The binaries are the ones `cargo test` built next to the test executable
 //! (`target/<profile>/ledger-node`); `cargo test --release --workspace` builds them.
 
+pub mod netns;
+
 use ledger_rpc::{connect, BlockSelector, LedgerApiClient, LedgerClient, TxStatus};
 use ledger_types::{Hash, TxHash};
 use serde::Deserialize;

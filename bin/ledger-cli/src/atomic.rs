@@ -3,7 +3,7 @@
 //! responding `desk`).
 
 use crate::commands::{
-    address_or_key, check_order_sizes, finish_write, find_market, parse_hash, side_str, Names,
+    address_or_key, check_order_sizes, finish_write, wait_final, find_market, parse_hash, side_str, Names,
 };
 use crate::error::{CliError, CliResult, RpcResultExt};
 use crate::output::{dec, details, print_json, print_json_line, short, table};
@@ -327,7 +327,7 @@ pub async fn bundle(ctx: &Ctx, a: BundleArgs) -> CliResult<()> {
     for (i, id) in submitted.leg_order_ids.iter().enumerate() {
         lines.push(if i == 0 { ("leg orders", id.to_hex()) } else { ("", id.to_hex()) });
     }
-    finish_write(
+    finish_polled(
         ctx,
         &client,
         &submitted,
@@ -437,7 +437,7 @@ async fn lock(ctx: &Ctx, a: LockArgs) -> CliResult<()> {
     let mut wallet = Wallet::from_node(&client, key).await.at(url)?;
     let stx = wallet.swap_lock(to, asset, a.amount, hashlock, timeout);
     let hash = stx.hash();
-    let submitted = client.submit_tx(stx.into()).await.at(url)?;
+    let submitted = client.submit_tx(stx.into(), None, None).await.at(url)?;
     let names = Names::new(&client.get_markets().await.at(url)?);
     let mut lines = vec![
         ("swap id", hash.to_hex()),
@@ -456,7 +456,7 @@ async fn lock(ctx: &Ctx, a: LockArgs) -> CliResult<()> {
         }
         eprintln!("preimage: {p}");
     }
-    finish_write(ctx, &client, &submitted, hash, lines, a.wait.then_some(60.0), &names).await
+    finish_polled(ctx, &client, &submitted, hash, lines, a.wait.then_some(60.0), &names).await
 }
 
 async fn settle(
@@ -471,9 +471,9 @@ async fn settle(
     let mut wallet = Wallet::from_node(&client, key).await.at(url)?;
     let stx = sign(&mut wallet);
     let hash = stx.hash();
-    let submitted = client.submit_tx(stx.into()).await.at(url)?;
+    let submitted = client.submit_tx(stx.into(), None, None).await.at(url)?;
     let names = Names::new(&client.get_markets().await.at(url)?);
-    finish_write(
+    finish_polled(
         ctx,
         &client,
         &submitted,
@@ -686,4 +686,22 @@ mod tests {
         assert!(asset_amount("USD=-0.5", false).is_err());
         assert!(asset_amount("USD", true).is_err());
     }
+}
+
+/// After a write through `submit_bundle` or `submit_tx` without waiting: with `wait`,
+/// polls `get_tx` until the transaction is final, then prints as every write does.
+async fn finish_polled<S: serde::Serialize>(
+    ctx: &Ctx,
+    client: &LedgerClient,
+    submitted: &S,
+    hash: ledger_types::Hash,
+    lines: Vec<(&str, String)>,
+    wait: Option<f64>,
+    names: &Names,
+) -> CliResult<()> {
+    let waited = match wait {
+        Some(timeout) => Some(wait_final(client, ctx.url(), hash, timeout).await?),
+        None => None,
+    };
+    finish_write(ctx, submitted, hash, lines, waited, names)
 }

@@ -714,6 +714,7 @@ fn measure_verify(seconds: f64, threads: usize) -> f64 {
                     Decimal::new(10050 + i as i64, 2),
                     Decimal::new(25, 2),
                 ))),
+                valid_until_height: None,
             };
             let bytes = tx.signing_bytes();
             let sig = k.sign(&bytes);

@@ -5,21 +5,22 @@ use crate::error::{CliError, CliResult, RpcResultExt};
 use crate::keys::{parse_seed, KeyInfo};
 use crate::output::{align_right, dec, details, opt, print_json, short, table};
 use crate::{
-    AccountArg, CancelArgs, Ctx, KeysCmd, OrderType, PlaceArgs, SideArg, Stp, Tif, TransferArgs,
+    AccountArg, BatchArgs, CancelArgs, Ctx, KeysCmd, OrderType, PlaceArgs, SideArg, Stp, Tif,
+    TransferArgs,
 };
 use ledger_rpc::{
-    AccountView, BlockSelector, EventView, LedgerApiClient, LedgerClient, MarketRef, MarketView,
-    Order, OrderStatusFilter, TxStatus, TxView, Wallet,
+    AccountView, ActionStatus, BlockSelector, EventView, LedgerApiClient, MarketRef, MarketView,
+    Order, OrderStatusFilter, OrderSubmitted, TxStatus, TxView, WaitFor, Wallet,
 };
 use ledger_types::{
-    Address, AssetId, ClientOrderId, Decimal, Hash, Keypair, MarketId, OrderKind, OrderRef,
-    Payload, SelfTradePrevention, Side, TimeInForce,
+    Address, AssetId, BatchAction, CancelOrder, ClientOrderId, Decimal, Hash, Keypair, MarketId,
+    OrderKind, OrderRef, Payload, SelfTradePrevention, Side, SignedTx, TimeInForce,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 // =======================================================================================
 // keys
@@ -29,8 +30,8 @@ use std::time::{Duration, Instant};
 pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
     let store = ctx.keys()?;
     match cmd {
-        KeysCmd::New { name } => {
-            let info = store.add(&name, &Keypair::generate())?;
+        KeysCmd::New { name, plaintext } => {
+            let info = store.add(&name, &Keypair::generate(), !plaintext)?;
             show_key(ctx, &info, None, "created a new key");
         }
         KeysCmd::List => {
@@ -59,18 +60,23 @@ pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
             let seed = secret.then(|| hex::encode(key.seed()));
             show_key(ctx, &info, seed, "");
         }
-        KeysCmd::Import { name, seed } => {
+        KeysCmd::Import {
+            name,
+            seed,
+            plaintext,
+        } => {
             crate::keys::check_name(&name)?;
             let seed = match seed {
-                Some(s) => s,
+                Some(s) => zeroize::Zeroizing::new(s),
                 None => {
                     let stdin = std::io::stdin();
-                    let mut s = String::new();
+                    let mut s = zeroize::Zeroizing::new(String::new());
                     let read = if stdin.is_terminal() {
-                        eprint!("seed (64 hex digits): ");
-                        stdin.read_line(&mut s)
+                        // A hidden prompt: the seed is never echoed to the terminal.
+                        rpassword::prompt_password("seed (64 hex digits, not shown): ")
+                            .map(|typed| *s = typed)
                     } else {
-                        stdin.lock().read_to_string(&mut s)
+                        stdin.lock().read_to_string(&mut s).map(drop)
                     };
                     read.map_err(|e| {
                         CliError::failed(format!("cannot read the seed from standard input: {e}"))
@@ -79,12 +85,12 @@ pub fn keys(ctx: &Ctx, cmd: KeysCmd) -> CliResult<()> {
                 }
             };
             let key = parse_seed(&seed)?;
-            let info = store.add(&name, &key)?;
+            let info = store.add(&name, &key, !plaintext)?;
             show_key(ctx, &info, None, "imported the key");
         }
         KeysCmd::Test { label, name } => {
             let name = name.unwrap_or_else(|| label.clone());
-            let info = store.add(&name, &Keypair::for_testing(&label))?;
+            let info = store.add(&name, &Keypair::for_testing(&label), false)?;
             show_key(
                 ctx,
                 &info,
@@ -322,6 +328,38 @@ fn payload_summary(p: &Payload, names: &Names) -> String {
             names.asset(t.asset),
             t.to
         ),
+        Payload::Batch(b) => {
+            let (mut places, mut cancels, mut amends) = (0, 0, 0);
+            for a in &b.actions {
+                match a {
+                    BatchAction::PlaceOrder(_) => places += 1,
+                    BatchAction::CancelOrder(_) => cancels += 1,
+                    BatchAction::AmendOrder(_) => amends += 1,
+                }
+            }
+            format!(
+                "batch: {} actions ({places} place, {cancels} cancel, {amends} amend)",
+                b.actions.len()
+            )
+        }
+        Payload::AmendOrder(a) => {
+            let which = match a.order {
+                OrderRef::OrderId(id) => format!("order {id}"),
+                OrderRef::ClientOrderId(c) => format!("client id {c}"),
+            };
+            let mut s = format!("amend_order: {which}");
+            if let Some(p) = a.price {
+                s.push_str(&format!(", price {}", dec(p)));
+            }
+            if let Some(q) = a.quantity {
+                s.push_str(&format!(", quantity {}", dec(q)));
+            }
+            s
+        }
+        Payload::ScheduleCancel(sc) => match sc.at_height {
+            Some(h) => format!("schedule_cancel: cancel every open order at height {h}"),
+            None => "schedule_cancel: cleared".into(),
+        },
         Payload::Bundle(b) => crate::atomic::bundle_summary(b, names),
         Payload::SwapLock(l) => format!(
             "swap_lock: {} {} for {} under {}, timeout height {}",
@@ -339,6 +377,38 @@ fn payload_summary(p: &Payload, names: &Names) -> String {
 /// The type, order and details of an engine event.
 fn event_row(e: &EventView) -> [String; 3] {
     match e {
+        EventView::OrderAmended {
+            order_id,
+            side,
+            price,
+            quantity,
+            remaining,
+            priority_kept,
+            ..
+        } => [
+            "amended".into(),
+            short(order_id),
+            format!(
+                "{} {} ({} open) @ {}, {}",
+                side_str(*side),
+                dec(*quantity),
+                dec(*remaining),
+                dec(*price),
+                if *priority_kept {
+                    "priority kept"
+                } else {
+                    "priority lost"
+                }
+            ),
+        ],
+        EventView::CancelScheduled { at_height, .. } => [
+            "schedule".into(),
+            String::new(),
+            match at_height {
+                Some(h) => format!("every open order cancelled at height {h}"),
+                None => "dead man's switch cleared".into(),
+            },
+        ],
         EventView::OrderAccepted {
             order_id,
             side,
@@ -522,12 +592,12 @@ pub(crate) fn print_tx(v: &TxView, names: &Names) {
 
 /// Polls `get_tx` until the transaction is final or rejected.
 pub(crate) async fn wait_final(
-    client: &LedgerClient,
+    client: &ledger_rpc::LedgerClient,
     url: &str,
     hash: Hash,
     timeout: f64,
 ) -> CliResult<TxView> {
-    let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
     let mut last: String;
     loop {
         match client.get_tx(hash).await {
@@ -543,7 +613,7 @@ pub(crate) async fn wait_final(
                 last = "not found".into();
             }
         }
-        if Instant::now() >= deadline {
+        if std::time::Instant::now() >= deadline {
             return Err(CliError::failed(format!(
                 "transaction {hash} is not final after {timeout} s (last seen: {last}); follow it with `ledger-cli tx {hash}`"
             )));
@@ -552,18 +622,53 @@ pub(crate) async fn wait_final(
     }
 }
 
-/// After a write: print the submission, or wait and print the final transaction. A
-/// transaction the engine rejected ends the command with exit code 1.
-pub(crate) async fn finish_write<S: Serialize>(
+/// `--wait`: submits with `submit_tx` and `wait: "final"`, one call that returns once
+/// the node has executed the transaction, with its receipt (no polling).
+async fn submit_and_wait(ctx: &Ctx, stx: SignedTx, timeout: f64) -> CliResult<TxView> {
+    let url = ctx.url();
+    let hash = stx.hash();
+    let ms = (timeout.max(0.001) * 1000.0)
+        .round()
+        .min(ledger_rpc::types::MAX_WAIT_TIMEOUT_MS as f64) as u64;
+    let opts = ledger_rpc::ConnectOptions {
+        request_timeout: Duration::from_millis(ms + 10_000),
+        ..ledger_rpc::ConnectOptions::default()
+    };
+    let client = ledger_rpc::connect_with(url, &opts).await.at(url)?;
+    match client
+        .submit_tx(stx.into(), Some(WaitFor::Final), Some(ms))
+        .await
+    {
+        Ok(s) => {
+            s.tx.map(|v| *v)
+                .ok_or_else(|| CliError::failed("the node answered without the transaction"))
+        }
+        Err(e) => {
+            let err = CliError::from_client(url, &e);
+            match &err {
+                CliError::Rpc { error, .. } if error.reason() == Some("wait_timeout") => {
+                    Err(CliError::failed(format!(
+                        "transaction {hash} is not final after {timeout} s (now {}); follow it with `ledger-cli tx {hash}`",
+                        error.detail("status").unwrap_or("unknown")
+                    )))
+                }
+                _ => Err(err),
+            }
+        }
+    }
+}
+
+/// After a write: print the submission, or the final transaction when the command
+/// waited for it. A transaction the engine rejected ends the command with exit code 1.
+pub(crate) fn finish_write<S: Serialize>(
     ctx: &Ctx,
-    client: &LedgerClient,
     submitted: &S,
     hash: Hash,
     lines: Vec<(&str, String)>,
-    wait: Option<f64>,
+    waited: Option<TxView>,
     names: &Names,
 ) -> CliResult<()> {
-    let Some(timeout) = wait else {
+    let Some(view) = waited else {
         if ctx.json {
             print_json(submitted);
         } else {
@@ -576,7 +681,6 @@ pub(crate) async fn finish_write<S: Serialize>(
         }
         return Ok(());
     };
-    let view = wait_final(client, ctx.url(), hash, timeout).await?;
     if ctx.json {
         print_json(&view);
     } else {
@@ -657,11 +761,16 @@ pub async fn transfer(ctx: &Ctx, t: TransferArgs) -> CliResult<()> {
         })?;
     let stx = wallet.transfer(to, AssetId(asset.asset_id), t.amount);
     let hash = stx.hash();
-    let submitted = client.submit_tx(stx.into()).await.at(url)?;
+    let (submitted, waited) = if t.wait {
+        let view = submit_and_wait(ctx, stx, t.wait_timeout).await?;
+        (serde_json::json!({"tx_hash": hash}), Some(view))
+    } else {
+        let s = client.submit_tx(stx.into(), None, None).await.at(url)?;
+        (serde_json::to_value(&s).unwrap_or_default(), None)
+    };
     let names = Names::new(&client.get_markets().await.at(url)?);
     finish_write(
         ctx,
-        &client,
         &submitted,
         hash,
         vec![
@@ -671,10 +780,9 @@ pub async fn transfer(ctx: &Ctx, t: TransferArgs) -> CliResult<()> {
             ),
             ("tx hash", hash.to_hex()),
         ],
-        t.wait.then_some(t.wait_timeout),
+        waited,
         &names,
     )
-    .await
 }
 
 /// `order place`.
@@ -730,7 +838,17 @@ pub async fn order_place(ctx: &Ctx, p: PlaceArgs) -> CliResult<()> {
     }
     let stx = wallet.place(order);
     let hash = stx.hash();
-    let submitted = client.submit_order(stx.into()).await.at(url)?;
+    let (submitted, waited) = if p.wait {
+        let view = submit_and_wait(ctx, stx, p.wait_timeout).await?;
+        let submitted = OrderSubmitted {
+            tx_hash: hash,
+            order_id: hash,
+            client_order_id: client_id,
+        };
+        (submitted, Some(view))
+    } else {
+        (client.submit_order(stx.into()).await.at(url)?, None)
+    };
     let mut lines = vec![
         (
             "order",
@@ -752,16 +870,7 @@ pub async fn order_place(ctx: &Ctx, p: PlaceArgs) -> CliResult<()> {
     if let Some(c) = submitted.client_order_id {
         lines.push(("client id", c.to_string()));
     }
-    finish_write(
-        ctx,
-        &client,
-        &submitted,
-        hash,
-        lines,
-        p.wait.then_some(p.wait_timeout),
-        &Names::new(&markets),
-    )
-    .await
+    finish_write(ctx, &submitted, hash, lines, waited, &Names::new(&markets))
 }
 
 /// `order cancel`.
@@ -797,17 +906,121 @@ pub async fn order_cancel(ctx: &Ctx, c: CancelArgs) -> CliResult<()> {
         ),
     };
     let hash = stx.hash();
-    let submitted = client.cancel_order(stx.into()).await.at(url)?;
+    let (submitted, waited) = if c.wait {
+        let view = submit_and_wait(ctx, stx, c.wait_timeout).await?;
+        (serde_json::json!({"tx_hash": hash}), Some(view))
+    } else {
+        let s = client.cancel_order(stx.into()).await.at(url)?;
+        (serde_json::to_value(&s).unwrap_or_default(), None)
+    };
     finish_write(
         ctx,
-        &client,
         &submitted,
         hash,
         vec![("cancel", what), ("tx hash", hash.to_hex())],
-        c.wait.then_some(c.wait_timeout),
+        waited,
         &Names::new(&markets),
     )
-    .await
+}
+
+/// `order batch`.
+pub async fn order_batch(ctx: &Ctx, b: BatchArgs) -> CliResult<()> {
+    let (_, key) = ctx.keys()?.load(&b.key)?;
+    let mut actions = Vec::new();
+    for c in &b.cancels {
+        actions.push(BatchAction::CancelOrder(CancelOrder {
+            order: OrderRef::OrderId(parse_hash("--cancel", c)?),
+        }));
+    }
+    for c in &b.cancel_client_ids {
+        actions.push(BatchAction::CancelOrder(CancelOrder {
+            order: OrderRef::ClientOrderId(parse_client_id(c)?),
+        }));
+    }
+    let client = ctx.client().await?;
+    let url = ctx.url();
+    let markets = client.get_markets().await.at(url)?;
+    let market = find_market(&markets, &b.market)?.clone();
+    let mut lines = Vec::new();
+    for spec in &b.places {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let bad = || {
+            CliError::usage(format!(
+                "--place {spec:?}: expected SIDE:PRICE:QTY or SIDE:PRICE:QTY:CLIENT_ID"
+            ))
+        };
+        if !(3..=4).contains(&parts.len()) {
+            return Err(bad());
+        }
+        let side = match parts[0].to_ascii_lowercase().as_str() {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            _ => return Err(bad()),
+        };
+        let price = crate::parse_positive_decimal(parts[1]).map_err(|_| bad())?;
+        let qty = crate::parse_positive_decimal(parts[2]).map_err(|_| bad())?;
+        check_order_sizes(&market, Some(price), qty)?;
+        let mut order = Order::limit(MarketId(market.id), side, price, qty);
+        if let Some(c) = parts.get(3) {
+            order = order.client_order_id(parse_client_id(c)?.0);
+        }
+        lines.push(format!(
+            "{} {} {} @ {}",
+            side_str(side),
+            dec(qty),
+            market.symbol,
+            dec(price)
+        ));
+        actions.push(BatchAction::PlaceOrder(order.build()));
+    }
+    if actions.is_empty() {
+        return Err(CliError::usage(
+            "a batch needs at least one --place, --cancel or --cancel-client-id",
+        ));
+    }
+    if actions.len() > ledger_types::MAX_BATCH_ACTIONS {
+        return Err(CliError::usage(format!(
+            "a batch holds at most {} actions, got {}",
+            ledger_types::MAX_BATCH_ACTIONS,
+            actions.len()
+        )));
+    }
+    let mut wallet = Wallet::from_node(&client, key).await.at(url)?;
+    let n = actions.len();
+    let stx = wallet.sign_until(
+        Payload::Batch(ledger_types::Batch { actions }),
+        b.valid_until,
+    );
+    let hash = stx.hash();
+    let (submitted, waited) = if b.wait {
+        let view = submit_and_wait(ctx, stx, b.wait_timeout).await?;
+        (serde_json::json!({"tx_hash": hash}), Some(view))
+    } else {
+        let s = client.submit_tx(stx.into(), None, None).await.at(url)?;
+        (serde_json::to_value(&s).unwrap_or_default(), None)
+    };
+    let mut rows = vec![
+        ("batch", format!("{n} actions")),
+        ("tx hash", hash.to_hex()),
+    ];
+    for (i, l) in lines.iter().enumerate() {
+        rows.push((
+            if i == 0 { "orders" } else { "" },
+            format!(
+                "{l}, order id {}",
+                ledger_types::batch_order_id(&hash, (n - lines.len() + i) as u32)
+            ),
+        ));
+    }
+    if let Some(v) = waited.as_ref().and_then(|v| v.actions.as_ref()) {
+        let ok = v.iter().filter(|a| a.status == ActionStatus::Ok).count();
+        rows.push(("actions", format!("{ok} of {} ok", v.len())));
+        for a in v.iter().filter(|a| a.status == ActionStatus::Rejected) {
+            let why = a.error.as_ref().map(|e| e.to_string()).unwrap_or_default();
+            rows.push(("", format!("action {} rejected: {why}", a.index)));
+        }
+    }
+    finish_write(ctx, &submitted, hash, rows, waited, &Names::new(&markets))
 }
 
 /// `order list`.

@@ -8,6 +8,7 @@
 //! | 1 | the node refused the request (a JSON-RPC error: the code, message and reason are printed), a transaction was rejected, or a local operation failed (for example a key file already exists) |
 //! | 2 | usage error: bad arguments (clap), an unknown key name, a price off the tick size, ... |
 //! | 3 | the node is unreachable, or the transport failed (connection refused, timeout, broken WebSocket) |
+//! | 4 | wrong password for an encrypted key file |
 
 use jsonrpsee::core::client::Error as ClientError;
 use ledger_rpc::ApiError;
@@ -22,6 +23,8 @@ pub const EXIT_REFUSED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code: node unreachable or transport error.
 pub const EXIT_UNREACHABLE: i32 = 3;
+/// Exit code: wrong password for an encrypted key file.
+pub const EXIT_WRONG_PASSWORD: i32 = 4;
 
 /// An error that ends a command, with the exit code it maps to.
 #[derive(Debug)]
@@ -44,6 +47,8 @@ pub enum CliError {
     },
     /// Anything else that failed (exit 1).
     Failed(String),
+    /// The password does not open an encrypted key file (exit 4).
+    WrongPassword(String),
 }
 
 /// Result of a command.
@@ -82,6 +87,7 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Rpc { .. } | CliError::Failed(_) => EXIT_REFUSED,
             CliError::Unreachable { .. } => EXIT_UNREACHABLE,
+            CliError::WrongPassword(_) => EXIT_WRONG_PASSWORD,
         }
     }
 
@@ -92,6 +98,7 @@ impl CliError {
             CliError::Rpc { .. } => "rpc",
             CliError::Unreachable { .. } => "unreachable",
             CliError::Failed(_) => "failed",
+            CliError::WrongPassword(_) => "wrong_password",
         };
         let mut err = json!({
             "kind": kind,
@@ -141,7 +148,9 @@ fn transport_detail(e: &ClientError) -> String {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Failed(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Failed(m) | CliError::WrongPassword(m) => {
+                f.write_str(m)
+            }
             CliError::Rpc { url, error } => {
                 write!(
                     f,
@@ -169,7 +178,12 @@ impl fmt::Display for CliError {
 
 impl From<ledger_types::keyfile::KeyFileError> for CliError {
     fn from(e: ledger_types::keyfile::KeyFileError) -> CliError {
-        CliError::Failed(e.to_string())
+        match e {
+            ledger_types::keyfile::KeyFileError::WrongPassword { .. } => {
+                CliError::WrongPassword(e.to_string())
+            }
+            other => CliError::Failed(other.to_string()),
+        }
     }
 }
 

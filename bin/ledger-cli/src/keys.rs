@@ -1,11 +1,18 @@
-//! The key store: one key file per name, `DIR/NAME.key`, in the format of
-//! [`ledger_types::keyfile`] (comment lines, then the 64-hex-digit ed25519 seed), written
-//! with mode 0600 and never overwritten.
+//! The key store: one key file per name, `DIR/NAME.key`, in the formats of
+//! [`ledger_types::keyfile`]: Web3 Secret Storage v3 (encrypted with a password; what
+//! `keys new` and `keys import` write) or a labelled plaintext test key (`keys test`,
+//! `--plaintext`). Written with mode 0600 and never overwritten; a key file its group or
+//! others may access is refused.
 
 use crate::error::{CliError, CliResult};
-use ledger_types::keyfile::{read_key_file, write_key_file};
+use ledger_types::keyfile::{
+    key_file_kind, key_file_public_key, read_key_file_with_password, read_password_file,
+    write_encrypted_key_file, write_key_file, KeyFileKind, ScryptCost,
+};
 use ledger_types::{Address, Keypair};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// Extension of key files.
 pub const KEY_EXT: &str = "key";
@@ -14,6 +21,7 @@ pub const KEY_EXT: &str = "key";
 #[derive(Clone, Debug)]
 pub struct KeyStore {
     dir: PathBuf,
+    password_file: Option<PathBuf>,
 }
 
 /// A key as listed.
@@ -28,8 +36,9 @@ pub struct KeyInfo {
 }
 
 impl KeyStore {
-    /// The store in `dir`, or in `~/.ledger/keys` when `None`.
-    pub fn open(dir: Option<PathBuf>) -> CliResult<KeyStore> {
+    /// The store in `dir`, or in `~/.ledger/keys` when `None`. Encrypted keys are opened
+    /// with the password in `password_file`, the environment, or a hidden prompt.
+    pub fn open(dir: Option<PathBuf>, password_file: Option<PathBuf>) -> CliResult<KeyStore> {
         let dir = match dir {
             Some(d) => d,
             None => {
@@ -39,7 +48,50 @@ impl KeyStore {
                 PathBuf::from(home).join(".ledger").join("keys")
             }
         };
-        Ok(KeyStore { dir })
+        Ok(KeyStore { dir, password_file })
+    }
+
+    /// The password given without a prompt: `--password-file`, then the environment.
+    fn given_password(&self) -> CliResult<Option<Zeroizing<String>>> {
+        if let Some(f) = &self.password_file {
+            return Ok(Some(read_password_file(f)?));
+        }
+        Ok(ledger_types::keyfile::process_password()?)
+    }
+
+    fn on_terminal() -> bool {
+        std::io::stdin().is_terminal() || std::io::stderr().is_terminal()
+    }
+
+    fn prompt(text: &str) -> CliResult<Zeroizing<String>> {
+        rpassword::prompt_password(text)
+            .map(Zeroizing::new)
+            .map_err(|e| CliError::failed(format!("cannot read the password: {e}")))
+    }
+
+    /// A password for a new key: given, or typed twice at a hidden prompt.
+    fn new_password(&self, name: &str) -> CliResult<Zeroizing<String>> {
+        if let Some(p) = self.given_password()? {
+            return Ok(p);
+        }
+        if !Self::on_terminal() {
+            return Err(CliError::usage(format!(
+                "a password is needed to encrypt key {name:?}: give --password-file FILE or \
+                 LEDGER_KEY_PASSWORD, run on a terminal, or pass --plaintext for an unencrypted test key"
+            )));
+        }
+        loop {
+            let first = Self::prompt(&format!("password to encrypt key {name:?}: "))?;
+            if first.is_empty() {
+                eprintln!("the password is empty; try again");
+                continue;
+            }
+            let second = Self::prompt("repeat the password: ")?;
+            if first == second {
+                return Ok(first);
+            }
+            eprintln!("the passwords differ; try again");
+        }
     }
 
     /// The directory.
@@ -52,8 +104,9 @@ impl KeyStore {
         self.dir.join(format!("{name}.{KEY_EXT}"))
     }
 
-    /// Stores a new key under `name` (refuses to overwrite).
-    pub fn add(&self, name: &str, key: &Keypair) -> CliResult<KeyInfo> {
+    /// Stores a new key under `name`, encrypted or as a labelled plaintext test key
+    /// (refuses to overwrite).
+    pub fn add(&self, name: &str, key: &Keypair, encrypt: bool) -> CliResult<KeyInfo> {
         check_name(name)?;
         let path = self.path_of(name);
         if path.exists() {
@@ -62,7 +115,12 @@ impl KeyStore {
                 path.display()
             )));
         }
-        write_key_file(&path, key)?;
+        if encrypt {
+            let password = self.new_password(name)?;
+            write_encrypted_key_file(&path, key, &password, ScryptCost::STANDARD)?;
+        } else {
+            write_key_file(&path, key)?;
+        }
         Ok(KeyInfo {
             name: name.to_string(),
             address: key.public(),
@@ -91,7 +149,22 @@ impl KeyStore {
                 path.display()
             )));
         }
-        let key = read_key_file(&path)?;
+        let password = match key_file_kind(&path)? {
+            KeyFileKind::Plaintext => None,
+            KeyFileKind::Encrypted => match self.given_password()? {
+                Some(p) => Some(p),
+                None if Self::on_terminal() => {
+                    Some(Self::prompt(&format!("password of key {name:?}: "))?)
+                }
+                None => {
+                    return Err(CliError::usage(format!(
+                        "key {name:?} ({}) is encrypted: give --password-file FILE or LEDGER_KEY_PASSWORD, or run on a terminal",
+                        path.display()
+                    )))
+                }
+            },
+        };
+        let key = read_key_file_with_password(&path, password.as_deref().map(|p| p.as_str()))?;
         Ok((
             KeyInfo {
                 name,
@@ -131,10 +204,15 @@ impl KeyStore {
             let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            let key = read_key_file(&path)?;
+            let address = key_file_public_key(&path)?.ok_or_else(|| {
+                CliError::failed(format!(
+                    "{}: an encrypted key file without a public_key field",
+                    path.display()
+                ))
+            })?;
             keys.push(KeyInfo {
                 name: name.to_string(),
-                address: key.public(),
+                address,
                 path,
             });
         }

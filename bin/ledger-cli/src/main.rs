@@ -41,7 +41,11 @@ Exit codes:
   1  the node refused the request (its JSON-RPC code, message and reason are printed),
      a transaction was rejected, or a local operation failed
   2  usage error (bad arguments, unknown key name, price off the tick size, ...)
-  3  the node is unreachable or the transport failed (connection refused, timeout)";
+  3  the node is unreachable or the transport failed (connection refused, timeout)
+  4  wrong password for an encrypted key file
+
+Key files are encrypted (Web3 Secret Storage v3: scrypt, AES-128-CTR). The password is read
+from --password-file, LEDGER_KEY_PASSWORD or LEDGER_KEY_PASSWORD_FILE, or at a hidden prompt.";
 
 /// Command-line client of a ledger-node network: keys, wallet, explorer and benchmark.
 #[derive(Parser, Debug)]
@@ -74,6 +78,16 @@ struct Cli {
         value_name = "DIR"
     )]
     keys_dir: Option<PathBuf>,
+
+    /// Password of encrypted key files, in the first line of FILE (default: a hidden
+    /// prompt on the terminal, or LEDGER_KEY_PASSWORD / LEDGER_KEY_PASSWORD_FILE).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "FILE"
+    )]
+    password_file: Option<PathBuf>,
 
     /// Timeout of one request, in seconds.
     #[arg(
@@ -167,10 +181,13 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum KeysCmd {
-    /// Generate a new random key and store it as NAME.
+    /// Generate a new random key and store it as NAME, encrypted with a password.
     New {
         /// Key name (letters, digits, '_', '-', '.').
         name: String,
+        /// Store it unencrypted, labelled as a test key (for test networks only).
+        #[arg(long)]
+        plaintext: bool,
     },
     /// List stored keys with their addresses.
     List,
@@ -187,9 +204,12 @@ enum KeysCmd {
         /// Key name to store it under.
         name: String,
         /// The seed, 64 hex digits. Read from standard input when left out (keeps it
-        /// out of the shell history and the process list).
+        /// out of the shell history and the process list; not echoed on a terminal).
         #[arg(long, value_name = "HEX")]
         seed: Option<String>,
+        /// Store it unencrypted, labelled as a test key (for test networks only).
+        #[arg(long)]
+        plaintext: bool,
     },
     /// Store a deterministic test key (`ledger-node testnet` funds account-0 ..
     /// account-1023). Never use test keys for real funds: anyone can derive them.
@@ -241,6 +261,9 @@ enum OrderCmd {
     Place(PlaceArgs),
     /// Cancel an order by id or client order id, or all open orders.
     Cancel(CancelArgs),
+    /// Sign and submit up to 32 cancels and limit orders as one batch transaction:
+    /// cancels first, then orders, each with its own result.
+    Batch(BatchArgs),
     /// An account's orders, newest first.
     List {
         #[command(flatten)]
@@ -347,6 +370,35 @@ struct PlaceArgs {
 }
 
 #[derive(Args, Debug)]
+struct BatchArgs {
+    /// Key that signs the batch.
+    #[arg(long, env = "LEDGER_KEY", value_name = "NAME")]
+    key: String,
+    /// Market of the orders (symbol or id).
+    #[arg(long)]
+    market: String,
+    /// A GTC limit order: SIDE:PRICE:QTY or SIDE:PRICE:QTY:CLIENT_ID (repeatable), for
+    /// example `buy:100.5:0.25:7`.
+    #[arg(long = "place", value_name = "SIDE:PRICE:QTY[:CLIENT_ID]")]
+    places: Vec<String>,
+    /// Cancel an order by client order id (repeatable).
+    #[arg(long = "cancel-client-id", value_name = "HEX")]
+    cancel_client_ids: Vec<String>,
+    /// Cancel an order by order id (repeatable).
+    #[arg(long = "cancel", value_name = "ORDER_ID")]
+    cancels: Vec<String>,
+    /// Make the transaction invalid after this block height.
+    #[arg(long, value_name = "HEIGHT")]
+    valid_until: Option<u64>,
+    /// Wait until the batch is final and show each action's result.
+    #[arg(long)]
+    wait: bool,
+    /// How long --wait waits, in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    wait_timeout: f64,
+}
+
+#[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["order_id", "client_id", "all"])))]
 struct CancelArgs {
     /// Key that signs the cancel (the order's owner).
@@ -373,7 +425,7 @@ struct CancelArgs {
 }
 
 /// Parses a decimal greater than zero (`1.5`, not `1e3`, not a float in disguise).
-fn parse_positive_decimal(s: &str) -> Result<Decimal, String> {
+pub(crate) fn parse_positive_decimal(s: &str) -> Result<Decimal, String> {
     let t = s.trim();
     let plain = !t.is_empty()
         && t.bytes()
@@ -399,6 +451,8 @@ pub struct Ctx {
     pub json: bool,
     /// `--keys-dir`.
     pub keys_dir: Option<PathBuf>,
+    /// `--password-file`.
+    pub password_file: Option<PathBuf>,
     /// Request timeout.
     pub timeout: Duration,
 }
@@ -432,7 +486,7 @@ impl Ctx {
 
     /// The key store.
     pub fn keys(&self) -> CliResult<keys::KeyStore> {
-        keys::KeyStore::open(self.keys_dir.clone())
+        keys::KeyStore::open(self.keys_dir.clone(), self.password_file.clone())
     }
 }
 
@@ -512,6 +566,7 @@ fn run(cli: Cli) -> CliResult<()> {
         urls,
         json: cli.json,
         keys_dir: cli.keys_dir,
+        password_file: cli.password_file,
         timeout: Duration::from_secs_f64(cli.timeout),
     };
     // Key commands need no node and no runtime.
@@ -532,6 +587,7 @@ async fn dispatch(ctx: Ctx, cmd: Command) -> CliResult<()> {
         Command::Transfer(t) => commands::transfer(&ctx, t).await,
         Command::Order(OrderCmd::Place(p)) => commands::order_place(&ctx, p).await,
         Command::Order(OrderCmd::Cancel(c)) => commands::order_cancel(&ctx, c).await,
+        Command::Order(OrderCmd::Batch(b)) => commands::order_batch(&ctx, b).await,
         Command::Order(OrderCmd::List {
             account,
             open,

@@ -166,6 +166,9 @@ fn show(ctx: &Ctx, item: &Item) {
                 OrderEvent::Expired { remaining, .. } => {
                     format!("expired, {} dropped", dec(*remaining))
                 }
+                OrderEvent::Amended {
+                    price, remaining, ..
+                } => format!("amended to {} @ {}", dec(*remaining), dec(*price)),
             };
             println!(
                 "order {}  {}  {what} (block {})",

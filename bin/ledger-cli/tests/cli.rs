@@ -10,6 +10,8 @@ fn cli(keys: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ledger-cli"));
     c.env_remove("LEDGER_RPC")
         .env_remove("LEDGER_KEY")
+        .env_remove("LEDGER_KEY_PASSWORD_FILE")
+        .env("LEDGER_KEY_PASSWORD", "test password")
         .env("LEDGER_KEYS_DIR", keys);
     c
 }

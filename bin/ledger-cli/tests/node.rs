@@ -484,6 +484,81 @@ async fn order_life_cycle() {
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("no asset"));
 
+    // A batch: two quotes, then one replaced (cancel by client id + a new order), each
+    // waited for with `submit_tx` `wait: "final"` and reported action by action.
+    let batch = |args: &'static [&'static str]| {
+        let mut v = vec![
+            "--json",
+            "order",
+            "batch",
+            "--key",
+            "account-0",
+            "--market",
+            "BTC/USD",
+        ];
+        v.extend_from_slice(args);
+        v.push("--wait");
+        v
+    };
+    let o = run(
+        &url,
+        &keys,
+        &batch(&["--place", "buy:90:0.1:21", "--place", "sell:120:0.1:22"]),
+    )
+    .await;
+    let tx = json(ok(&o));
+    assert_eq!(tx["status"], "final", "{tx}");
+    assert_eq!(tx["payload"], Value::Null, "the view, not the transaction");
+    let actions = tx["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2);
+    assert!(actions.iter().all(|a| a["status"] == "ok"), "{tx}");
+    let o = run(
+        &url,
+        &keys,
+        &batch(&["--cancel-client-id", "21", "--place", "buy:91:0.1:23"]),
+    )
+    .await;
+    let tx = json(ok(&o));
+    let types: Vec<&str> = tx["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["order_cancelled", "order_accepted", "order_rested"],
+        "{tx}"
+    );
+    // A cancel of an order that is gone is that action's failure, not the batch's.
+    let o = run(
+        &url,
+        &keys,
+        &batch(&["--cancel-client-id", "21", "--place", "buy:92:0.1:24"]),
+    )
+    .await;
+    let tx = json(ok(&o));
+    assert_eq!(tx["actions"][0]["status"], "rejected");
+    assert_eq!(
+        tx["actions"][0]["error"]["data"]["reason"],
+        "order_not_found"
+    );
+    assert_eq!(tx["actions"][1]["status"], "ok");
+    let o = run(
+        &url,
+        &keys,
+        &[
+            "order",
+            "batch",
+            "--key",
+            "account-0",
+            "--market",
+            "BTC/USD",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2), "an empty batch is a usage error");
+
     mock.stop().await;
 }
 

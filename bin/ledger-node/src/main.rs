@@ -1,9 +1,12 @@
 //! `ledger-node`: runs a full node of a replicated exchange ledger, sets one up, or runs
 //! a local multi-node testnet.
 
+mod hosts;
 mod logging;
+mod password;
 mod replay;
 mod run;
+mod snapshot;
 mod testnet;
 
 use clap::{Args, Parser, Subcommand};
@@ -36,6 +39,8 @@ enum Command {
         /// Genesis file to copy into the home (default: the example local genesis).
         #[arg(long, value_name = "FILE")]
         genesis: Option<PathBuf>,
+        #[command(flatten)]
+        key: NewKeyArgs,
     },
     /// Write a new ed25519 node key (readable only by its owner) and print its public key
     /// and libp2p peer id.
@@ -43,12 +48,18 @@ enum Command {
         /// Where to write the key.
         #[arg(long, value_name = "FILE", default_value = "node.key")]
         out: PathBuf,
+        #[command(flatten)]
+        key: NewKeyArgs,
     },
     /// Run a local network of N validators (and optional full nodes) in one command:
     /// writes keys, a genesis and one config per node under --dir, starts each node as
     /// its own process, prints the RPC URLs and funded test accounts, and stops all
     /// nodes on Ctrl-C. Run it again on the same directory to resume the chain.
     Testnet(testnet::TestnetArgs),
+    /// Export the ledger state at the final height to a snapshot file, or import one
+    /// into an empty data directory (the state-sync snapshot, offline).
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
     /// Re-execute every stored block from genesis in a fresh engine and compare the state
     /// root at each height with the stored one.
     Replay {
@@ -59,6 +70,45 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         genesis: Option<PathBuf>,
     },
+}
+
+/// `ledger-node snapshot`.
+#[derive(Subcommand, Debug)]
+enum SnapshotCmd {
+    /// Write the snapshot of a (stopped) node's ledger at its final height.
+    Export {
+        /// The node's data directory (the RocksDB directory).
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The snapshot file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check a snapshot file (chunks, block, certificate, state root) and write it into
+    /// an empty data directory; the node then block-syncs from the snapshot height.
+    Import {
+        /// The new node's data directory (must be empty).
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The network's genesis file.
+        #[arg(long, value_name = "FILE")]
+        genesis: PathBuf,
+        /// The snapshot file.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// How `init` and `keygen` protect a new key.
+#[derive(Args, Debug, Default, Clone)]
+pub struct NewKeyArgs {
+    /// Encrypt the key with the password in the first line of FILE (default: a hidden
+    /// prompt on the terminal, or LEDGER_KEY_PASSWORD / LEDGER_KEY_PASSWORD_FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "plaintext")]
+    pub password_file: Option<PathBuf>,
+    /// Write an unencrypted key, labelled as a test key (for test networks only).
+    #[arg(long)]
+    pub plaintext: bool,
 }
 
 /// Options of `ledger-node run` (and of `ledger-node` without a subcommand).
@@ -100,6 +150,14 @@ pub struct RunArgs {
     /// Log format: text or json (overrides [log].format).
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// Join from a snapshot served by peers if the data directory is empty (sets
+    /// [state_sync].enabled).
+    #[arg(long)]
+    pub state_sync: bool,
+    /// Password of an encrypted key file, in the first line of FILE (default: a hidden
+    /// prompt on the terminal, or LEDGER_KEY_PASSWORD / LEDGER_KEY_PASSWORD_FILE).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -107,13 +165,29 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => run::run(cli.run),
         Some(Command::Run(args)) => run::run(args),
-        Some(Command::Init { data_dir, genesis }) => run::init(&data_dir, genesis.as_deref()),
-        Some(Command::Keygen { out }) => run::keygen(&out),
+        Some(Command::Init {
+            data_dir,
+            genesis,
+            key,
+        }) => run::init(&data_dir, genesis.as_deref(), &key),
+        Some(Command::Keygen { out, key }) => run::keygen(&out, &key),
         Some(Command::Testnet(args)) => testnet::main(args),
+        Some(Command::Snapshot(SnapshotCmd::Export { data_dir, out })) => {
+            snapshot::export(&data_dir, &out)
+        }
+        Some(Command::Snapshot(SnapshotCmd::Import {
+            data_dir,
+            genesis,
+            file,
+        })) => snapshot::import(&data_dir, &genesis, &file),
         Some(Command::Replay { data_dir, genesis }) => replay::run(&data_dir, genesis.as_deref()),
     };
     match result {
         Ok(code) => code,
+        Err(e) if password::is_wrong_password(&e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(password::EXIT_WRONG_PASSWORD)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -1,9 +1,9 @@
 //! `run`, `init` and `keygen`.
 
-use crate::RunArgs;
+use crate::{NewKeyArgs, RunArgs};
 use anyhow::{bail, Context, Result};
 use ledger_service::config::{Config, LogFormat, DEFAULT_CONFIG_TOML};
-use ledger_types::keyfile::write_key_file;
+use ledger_types::keyfile::{write_encrypted_key_file, write_key_file, ScryptCost};
 use ledger_types::Keypair;
 use std::path::Path;
 use std::process::ExitCode;
@@ -41,6 +41,9 @@ pub fn resolve(args: &RunArgs) -> Result<Config> {
     if args.no_participate {
         c.consensus.participate = false;
     }
+    if args.state_sync {
+        c.state_sync.enabled = true;
+    }
     if let Some(f) = &args.log_format {
         c.log.format = match f.as_str() {
             "text" => LogFormat::Text,
@@ -63,15 +66,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     crate::logging::init(&config.log.filter, config.log.format == LogFormat::Json);
+    crate::password::unlock(&config.node.key_file, args.password_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
+        // Handlers first: a SIGTERM that arrives as soon as the node logs its RPC address
+        // must stop it cleanly, not kill it.
+        let signals = StopSignals::install();
         let node = ledger_service::start(config).await?;
         let stop = node.stop_token();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signals.wait().await;
             tracing::info!(
                 "signal received: stopping (finishing the current block, flushing the store)"
             );
@@ -83,27 +90,39 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
+/// SIGINT and SIGTERM handlers, installed before the node starts.
+struct StopSignals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        use tokio::signal::unix::{signal, SignalKind};
+        StopSignals {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
         }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+    }
+
+    async fn wait(self) {
+        match (self.int, self.term) {
+            (Some(mut int), Some(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
 
 /// `init --data-dir DIR`: a node home with a commented config, a genesis, a key and an
 /// empty data directory. Refuses to overwrite an existing config or key.
-pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
+pub fn init(home: &Path, genesis: Option<&Path>, new_key: &NewKeyArgs) -> Result<ExitCode> {
     let config_dir = home.join("config");
     let config_path = config_dir.join("node.toml");
     if config_path.exists() {
@@ -112,6 +131,17 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
             config_path.display()
         );
     }
+    let key_path = home.join("keys/node.key");
+    if key_path.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite a key",
+            key_path.display()
+        );
+    }
+    // Ask for the password before writing anything.
+    let password = (!new_key.plaintext)
+        .then(|| crate::password::for_new_key(new_key.password_file.as_deref(), "the node key"))
+        .transpose()?;
     std::fs::create_dir_all(&config_dir)
         .with_context(|| format!("cannot create {}", config_dir.display()))?;
     std::fs::create_dir_all(home.join("data"))
@@ -131,12 +161,12 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
         .replace("key_file = \"node.key\"", "key_file = \"../keys/node.key\"");
     std::fs::write(&config_path, config_text).context("cannot write the config")?;
     let key = Keypair::generate();
-    write_key_file(&home.join("keys/node.key"), &key)?;
+    let kind = write_new_key(&key_path, &key, password.as_deref().map(|p| p.as_str()))?;
     println!("config:     {}", config_path.display());
     println!("genesis:    {}", config_dir.join("genesis.toml").display());
     println!(
-        "key:        {} (public key {})",
-        home.join("keys/node.key").display(),
+        "key:        {} ({kind}, public key {})",
+        key_path.display(),
         key.public()
     );
     println!("data:       {}", home.join("data").display());
@@ -144,12 +174,36 @@ pub fn init(home: &Path, genesis: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes a new key file: encrypted with `password`, or a labelled plaintext test key.
+/// Returns what was written, for the summary.
+fn write_new_key(path: &Path, key: &Keypair, password: Option<&str>) -> Result<&'static str> {
+    match password {
+        Some(p) => {
+            write_encrypted_key_file(path, key, p, ScryptCost::STANDARD)?;
+            Ok("encrypted, Web3 Secret Storage v3")
+        }
+        None => {
+            write_key_file(path, key)?;
+            Ok("UNENCRYPTED test key")
+        }
+    }
+}
+
 /// `keygen --out FILE`.
-pub fn keygen(out: &Path) -> Result<ExitCode> {
+pub fn keygen(out: &Path, new_key: &NewKeyArgs) -> Result<ExitCode> {
+    if out.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite a key",
+            out.display()
+        );
+    }
+    let password = (!new_key.plaintext)
+        .then(|| crate::password::for_new_key(new_key.password_file.as_deref(), "the key"))
+        .transpose()?;
     let key = Keypair::generate();
-    write_key_file(out, &key)?;
+    let kind = write_new_key(out, &key, password.as_deref().map(|p| p.as_str()))?;
     let peer = ledger_network::IdentitySeed(key.seed()).peer_id()?;
-    println!("key file:   {}", out.display());
+    println!("key file:   {} ({kind})", out.display());
     println!("public key: {}", key.public());
     println!("peer id:    {peer}");
     Ok(ExitCode::SUCCESS)

@@ -79,6 +79,18 @@ pub struct TestnetArgs {
     /// Write everything, print the summary, and exit without starting the nodes.
     #[arg(long)]
     pub no_start: bool,
+    /// A network across machines: one folder per host address (IPv4 or IPv6,
+    /// comma-separated) with its config, genesis and key, bootnodes naming the other
+    /// hosts; needs --no-start. Every host is a validator but the last --full-nodes.
+    #[arg(long, value_name = "IP1,IP2,...")]
+    pub hosts: Option<String>,
+    /// With --hosts: the libp2p port on every host.
+    #[arg(long, default_value_t = 30333)]
+    pub p2p_port: u16,
+    /// With --hosts: encrypt each host's key with the password in the first line of FILE
+    /// (default: unencrypted test keys).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     /// Independent networks to run side by side (1 or 2). With 2, --dir holds `net-a`
     /// and `net-b` (chain ids `ledger-testnet-a` and `-b`, ports from --base-port and
     /// --base-port + 500, an extra ETH/BTC market) and `networks.json`.
@@ -110,6 +122,9 @@ pub struct NodeInfo {
     pub public_key: String,
     /// Its config file.
     pub config: PathBuf,
+    /// The host address (`--hosts` networks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A funded test account.
@@ -253,6 +268,7 @@ fn write_node(
         peer_id,
         public_key: key.public().to_hex(),
         config,
+        host: None,
     })
 }
 
@@ -391,6 +407,9 @@ fn print_summary(dir: &Path, info: &TestnetInfo, nodes: &[NodeInfo]) {
 
 /// Entry point of `ledger-node testnet`.
 pub fn main(args: TestnetArgs) -> Result<ExitCode> {
+    if let Some(hosts) = &args.hosts {
+        return crate::hosts::write(&args, hosts);
+    }
     if args.networks != 1 {
         return pair::main(args);
     }

@@ -36,8 +36,11 @@ fn help_and_version() {
 fn init_writes_a_runnable_home_and_keygen_a_private_key() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let o = node(&["init", "--data-dir", home.to_str().unwrap()]);
+    let o = node(&["init", "--plaintext", "--data-dir", home.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(home.join("keys/node.key"))
+        .unwrap()
+        .starts_with("# UNENCRYPTED TEST KEY"));
     for f in [
         "config/node.toml",
         "config/genesis.toml",
@@ -61,16 +64,45 @@ fn init_writes_a_runnable_home_and_keygen_a_private_key() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("node.key"));
     // A second init refuses to overwrite.
-    let o = node(&["init", "--data-dir", home.to_str().unwrap()]);
+    let o = node(&["init", "--plaintext", "--data-dir", home.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(text(&o).contains("already exists"));
 
     let key = dir.path().join("k.key");
-    let o = node(&["keygen", "--out", key.to_str().unwrap()]);
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "a password\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let o = node(&[
+        "keygen",
+        "--out",
+        key.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("peer id:    12D3Koo"));
-    let o = node(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(text(&o).contains("encrypted"));
+    let o = node(&["keygen", "--out", key.to_str().unwrap(), "--plaintext"]);
     assert!(!o.status.success(), "keygen must not overwrite a key");
+    // Without a password on a non-terminal: a clear error, nothing written.
+    let other = dir.path().join("other.key");
+    let o = Command::new(env!("CARGO_BIN_EXE_ledger-node"))
+        .args(["keygen", "--out", other.to_str().unwrap()])
+        .env_remove("LEDGER_KEY_PASSWORD")
+        .env_remove("LEDGER_KEY_PASSWORD_FILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success() && text(&o).contains("--password-file"),
+        "{}",
+        text(&o)
+    );
+    assert!(!other.exists());
 }
 
 #[test]

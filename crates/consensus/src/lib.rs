@@ -1,6 +1,8 @@
 //! ledger-consensus: Streamlet and Nakamoto as deterministic, sans-IO state machines.
 //!
-//! Both protocols are written as `handle(input) -> outputs` machines with no clock,
+//! Both protocols are written as `handle(input) -> step` machines behind one interface
+//! ([`machine::Protocol`]: one [`Input`] vocabulary, one [`Effect`] vocabulary, the relay
+//! verdict in the [`Step`]), with no clock,
 //! socket, disk or randomness inside: time arrives as an input (`now_ms`, timer
 //! expiries), effects leave as outputs (broadcast, set a timer, persist, build a block,
 //! finalized blocks). The node drives them with tokio and libp2p; the simulator
@@ -19,12 +21,14 @@
 //! - [`u256`]: 256-bit arithmetic for targets and chain work.
 
 pub mod crypto;
+pub mod machine;
 pub mod nakamoto;
 pub mod payload;
 pub mod streamlet;
 pub mod u256;
 
 pub use crypto::{Ed25519Verifier, Signer, SimSignatures, SimSigner, Verifier};
+pub use machine::{Channel, ConsensusError, ConsensusMessage, Effect, Input, Protocol, Step, Tip};
 pub use payload::{AcceptAllPayloads, Delivery, PayloadValidator};
 pub use streamlet::ConfigError;
 pub use u256::U256;

@@ -4,11 +4,16 @@
 //!
 //! `cargo bench -p ledger-engine` runs it; the last line is `ops_per_sec=N` (the median
 //! of the runs). Set `ENGINE_BENCH_OPS` / `ENGINE_BENCH_RUNS` to change the size.
+//!
+//! `ENGINE_BENCH_BATCH_PCT` (default 10) makes that share of the transactions
+//! market-maker batches: cancel up to two of the account's open orders and place two
+//! new quotes, in one transaction. An operation is one order action (a place or a
+//! cancel, alone or inside a batch), so `ops_per_sec` stays comparable with 0.
 
 use ledger_engine::Engine;
 use ledger_types::{
-    CancelOrder, Decimal, Genesis, Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder,
-    PublicKey, SelfTradePrevention, Side, TimeInForce, Tx, TxHash,
+    Batch, BatchAction, CancelOrder, Decimal, Genesis, Keypair, MarketId, OrderKind, OrderRef,
+    Payload, PlaceOrder, PublicKey, SelfTradePrevention, Side, TimeInForce, Tx, TxHash,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,7 +36,13 @@ fn genesis(keys: &[PublicKey]) -> Genesis {
 
 /// The stream is generated against a shadow engine so that every cancel names an order
 /// that is open at that moment (as a market maker's cancel would).
-fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHash)> {
+fn stream(
+    n: usize,
+    keys: &[PublicKey],
+    g: &Genesis,
+    seed: u64,
+    batch_pct: u32,
+) -> Vec<(Tx, TxHash)> {
     let mut shadow = Engine::from_genesis(g).unwrap();
     let engine = shadow.clone();
     let markets = engine.markets().to_vec();
@@ -39,8 +50,56 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
     let mut nonces = vec![0u64; keys.len()];
     let mut out = Vec::with_capacity(n);
     let mid = 10_000u64;
-    for _ in 0..n {
+    let mut actions = 0usize;
+    while actions < n {
         let who = rng.gen_range(0..keys.len());
+        if rng.gen_range(0..100) < batch_pct {
+            // A quote refresh: cancel up to two open orders, place a bid and an ask.
+            let m = rng.gen_range(0..markets.len());
+            let cfg = &markets[m];
+            let mut acts: Vec<BatchAction> = shadow
+                .open_orders(&keys[who])
+                .iter()
+                .take(2)
+                .map(|o| {
+                    BatchAction::CancelOrder(CancelOrder {
+                        order: OrderRef::OrderId(o.id),
+                    })
+                })
+                .collect();
+            for side in [Side::Buy, Side::Sell] {
+                let off = rng.gen_range(1..50u64);
+                let ticks = match side {
+                    Side::Buy => mid - off,
+                    Side::Sell => mid + off,
+                };
+                acts.push(BatchAction::PlaceOrder(PlaceOrder {
+                    market: MarketId(m as u32),
+                    side,
+                    kind: OrderKind::Limit,
+                    price: Some(cfg.ticks_to_price(ticks)),
+                    quantity: cfg.lots_to_quantity(rng.gen_range(10..200u64)),
+                    time_in_force: TimeInForce::Gtc,
+                    client_order_id: None,
+                    self_trade: SelfTradePrevention::ExpireMaker,
+                    good_till_height: None,
+                }));
+            }
+            actions += acts.len();
+            let tx = Tx::new(
+                g.chain_id.clone(),
+                keys[who],
+                nonces[who],
+                Payload::Batch(Batch { actions: acts }),
+            );
+            nonces[who] += 1;
+            let hash = tx.hash();
+            let _ = shadow.apply(&tx, hash);
+            shadow.clear_events();
+            out.push((tx, hash));
+            continue;
+        }
+        actions += 1;
         let roll = rng.gen_range(0..100);
         let m = rng.gen_range(0..markets.len());
         let cfg = &markets[m];
@@ -91,6 +150,7 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
                 time_in_force: tif,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             })
         };
         let tx = Tx {
@@ -98,6 +158,7 @@ fn stream(n: usize, keys: &[PublicKey], g: &Genesis, seed: u64) -> Vec<(Tx, TxHa
             sender: keys[who],
             nonce: nonces[who],
             payload,
+            valid_until_height: None,
         };
         nonces[who] += 1;
         let hash = tx.hash();
@@ -117,21 +178,36 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let batch_pct: u32 = std::env::var("ENGINE_BENCH_BATCH_PCT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let keys: Vec<PublicKey> = (0..ACCOUNTS)
         .map(|i| Keypair::for_testing(&format!("bench{i}")).public())
         .collect();
     let g = genesis(&keys);
-    let ops = stream(n, &keys, &g, 42);
-    let (mut limits, mut cancels, mut markets) = (0usize, 0usize, 0usize);
+    let ops = stream(n, &keys, &g, 42, batch_pct);
+    let (mut limits, mut cancels, mut markets, mut batches) = (0usize, 0usize, 0usize, 0usize);
     for (tx, _) in &ops {
         match &tx.payload {
             Payload::PlaceOrder(p) if p.kind == OrderKind::Limit => limits += 1,
             Payload::PlaceOrder(_) => markets += 1,
+            Payload::Batch(b) => {
+                batches += 1;
+                for a in &b.actions {
+                    match a {
+                        BatchAction::PlaceOrder(_) => limits += 1,
+                        _ => cancels += 1,
+                    }
+                }
+            }
             _ => cancels += 1,
         }
     }
+    let n = limits + cancels + markets;
     println!(
-        "stream: {n} ops from {ACCOUNTS} accounts on 2 markets: {:.1}% limit, {:.1}% cancel, {:.1}% market; root committed every {COMMIT_EVERY} ops",
+        "stream: {n} ops in {} txs ({batches} batches, {batch_pct}% of txs) from {ACCOUNTS} accounts on 2 markets: {:.1}% limit, {:.1}% cancel, {:.1}% market; root committed every {COMMIT_EVERY} txs",
+        ops.len(),
         100.0 * limits as f64 / n as f64,
         100.0 * cancels as f64 / n as f64,
         100.0 * markets as f64 / n as f64

@@ -113,6 +113,7 @@ impl Engine {
                 time_in_force: leg.time_in_force,
                 client_order_id: leg.client_order_id,
                 self_trade: leg.self_trade,
+                good_till_height: None,
             };
             if let Err(cause) = self.place(a, id, &order) {
                 self.rollback(savepoint);

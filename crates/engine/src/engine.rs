@@ -1,7 +1,7 @@
 //! The matching engine: accounts, books, matching, settlement and the state root.
 
 use crate::events::{CancelReason, Event, ExpireReason, Fill, Receipt, Rejection};
-use crate::fasthash::FastMap;
+use crate::fasthash::{ClientIdMap, FastMap};
 use crate::market::{fee, MarketConfig, BPS};
 use crate::root::{Accumulator, LeafHasher};
 use crate::state::{
@@ -14,7 +14,11 @@ use ledger_types::{
     OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx,
     TxHash,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+mod amend;
+mod batch;
+mod expiry;
 
 const NIL: u32 = u32::MAX;
 
@@ -42,6 +46,8 @@ struct Account {
     open_orders: u32,
     orders_head: u32,
     orders_tail: u32,
+    /// The dead man's switch height, if armed (also a key of `Engine::schedules`).
+    cancel_at: Option<u64>,
     dirty: bool,
     committed: Option<[u8; 32]>,
 }
@@ -119,6 +125,7 @@ struct Taker {
     /// Funds locked for a limit order (quote for a buy, base for a sell).
     locked: u128,
     stp: SelfTradePrevention,
+    good_till: Option<u64>,
 }
 
 /// The deterministic matching engine.
@@ -162,13 +169,19 @@ pub struct Engine {
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     order_index: FastMap<OrderId, u32>,
-    client_index: FastMap<(u32, ClientOrderId), u32>,
+    client_index: ClientIdMap<(u32, ClientOrderId), u32>,
     counters: Counters,
     acc: Accumulator,
     dirty_accounts: Vec<u32>,
     dirty_slots: Vec<u32>,
     removed_orders: Vec<OrderId>,
     events: Vec<Event>,
+    /// Resting good-till orders by (good-till height, sequence).
+    gtd: BTreeMap<(u64, u64), OrderId>,
+    /// Armed dead man's switches by (height, account).
+    schedules: BTreeSet<(u64, u32)>,
+    /// Per-action results of the last batch applied.
+    action_results: Vec<Result<(), Rejection>>,
     swaps: swap::SwapBook,
 }
 
@@ -207,13 +220,16 @@ impl Engine {
             slots: Vec::new(),
             free_slots: Vec::new(),
             order_index: FastMap::default(),
-            client_index: FastMap::default(),
+            client_index: ClientIdMap::default(),
             counters: Counters::default(),
             acc: Accumulator::default(),
             dirty_accounts: Vec::new(),
             dirty_slots: Vec::new(),
             removed_orders: Vec::new(),
             events: Vec::new(),
+            gtd: BTreeMap::new(),
+            schedules: BTreeSet::new(),
+            action_results: Vec::new(),
             swaps: swap::SwapBook::default(),
         };
         engine.fee_account = engine.ensure_account(genesis.fee_account);
@@ -235,6 +251,14 @@ impl Engine {
                 expected: self.chain_id.clone(),
                 got: tx.chain_id.clone(),
             });
+        }
+        if let Some(v) = tx.valid_until_height {
+            if self.counters.height > v {
+                return Err(Rejection::TxExpired {
+                    valid_until_height: v,
+                    height: self.counters.height,
+                });
+            }
         }
         let known = self.account_index.get(&tx.sender).copied();
         let expected = known.map_or(0, |a| self.accounts[a as usize].nonce);
@@ -261,6 +285,9 @@ impl Engine {
             Payload::CancelOrder(c) => self.cancel(a, c),
             Payload::CancelAll(c) => self.cancel_all(a, c),
             Payload::Transfer(t) => self.transfer(a, t),
+            Payload::Batch(b) => self.batch(a, hash, b),
+            Payload::AmendOrder(am) => self.amend(a, am),
+            Payload::ScheduleCancel(sc) => self.schedule_cancel(a, sc),
             Payload::Bundle(b) => self.bundle(a, hash, b),
             Payload::SwapLock(l) => self.swap_lock(a, hash, l),
             Payload::SwapClaim(c) => self.swap_claim(a, c),
@@ -268,9 +295,20 @@ impl Engine {
         }
     }
 
-    /// Executes a block's transactions in order, then commits. Returns a receipt per
-    /// transaction, the new state root and the state changes to persist.
+    /// Executes the next block (at the engine's height + 1): see
+    /// [`Engine::execute_block_at`].
     pub fn execute_block(&mut self, txs: &[SignedTx]) -> BlockOutcome {
+        self.execute_block_at(self.counters.height + 1, txs)
+    }
+
+    /// Executes the block at `height`: [`Engine::begin_block`] (expiries and scheduled
+    /// cancels, reported as the block's own events), then the transactions in order,
+    /// then commits. Returns a receipt per transaction, the new state root and the
+    /// state changes to persist.
+    pub fn execute_block_at(&mut self, height: u64, txs: &[SignedTx]) -> BlockOutcome {
+        let start = self.events.len();
+        self.begin_block(height);
+        let block_events = self.events.drain(start..).collect();
         let mut receipts = Vec::with_capacity(txs.len());
         for stx in txs {
             let start = self.events.len();
@@ -280,14 +318,22 @@ impl Engine {
                 sender: stx.sender(),
                 result,
                 events: self.events.drain(start..).collect(),
+                actions: self.take_action_results(),
             });
         }
         let (state_root, changes) = self.commit_with_changes();
         BlockOutcome {
             receipts,
+            block_events,
             state_root,
             changes,
         }
+    }
+
+    /// The per-action results of the last batch applied (empty if the last transaction
+    /// was not an accepted batch); clears them.
+    pub fn take_action_results(&mut self) -> Vec<Result<(), Rejection>> {
+        std::mem::take(&mut self.action_results)
     }
 
     /// Drains the events produced since the last call.
@@ -344,6 +390,17 @@ impl Engine {
         }
         let may_rest = p.kind == OrderKind::Limit
             && matches!(p.time_in_force, TimeInForce::Gtc | TimeInForce::PostOnly);
+        if let Some(gt) = p.good_till_height {
+            if !may_rest {
+                return Err(Rejection::InvalidTimeInForce);
+            }
+            if gt < self.counters.height {
+                return Err(Rejection::GoodTillInPast {
+                    good_till_height: gt,
+                    height: self.counters.height,
+                });
+            }
+        }
         if may_rest && self.accounts[a as usize].open_orders >= self.max_open_orders {
             return Err(Rejection::TooManyOpenOrders {
                 limit: self.max_open_orders,
@@ -441,6 +498,7 @@ impl Engine {
             remaining: lots,
             locked: lock,
             stp: p.self_trade,
+            good_till: p.good_till_height,
         };
         let stop = self.match_taker(m, &mut taker);
         self.finish_taker(m, taker, stop, may_rest);
@@ -617,6 +675,7 @@ impl Engine {
                 locked: t.locked,
                 client_order_id: t.client_order_id,
                 seq: self.counters.next_seq,
+                good_till_height: t.good_till,
             };
             self.counters.next_seq += 1;
             self.events.push(Event::OrderRested {
@@ -782,6 +841,7 @@ impl Engine {
             open_orders: 0,
             orders_head: NIL,
             orders_tail: NIL,
+            cancel_at: None,
             dirty: false,
             committed: None,
         });
@@ -816,6 +876,9 @@ impl Engine {
             order.id,
             order.client_order_id,
         );
+        if let Some(gt) = order.good_till_height {
+            self.gtd.insert((gt, order.seq), id);
+        }
         let slot = Slot {
             order,
             acct: a,
@@ -887,6 +950,10 @@ impl Engine {
             slot.committed,
         );
         let o = &slot.order;
+        if let Some(gt) = o.good_till_height {
+            self.gtd.remove(&(gt, o.seq));
+        }
+        let o = &self.slots[s as usize].order;
         let (id, cid, account, market, side, price, remaining, locked) = (
             o.id,
             o.client_order_id,
@@ -953,7 +1020,7 @@ impl Engine {
             self.removed_orders.push(id);
         }
         let event = match why {
-            RemoveWhy::Filled => None,
+            RemoveWhy::Filled | RemoveWhy::Replaced => None,
             RemoveWhy::Cancelled(reason) => Some(Event::OrderCancelled {
                 order_id: id,
                 client_order_id: cid,
@@ -983,6 +1050,8 @@ impl Engine {
 
 enum RemoveWhy {
     Filled,
+    /// Taken off to be put back at once (an amendment that loses priority): no event.
+    Replaced,
     Cancelled(CancelReason),
     Expired(ExpireReason),
 }
@@ -1027,6 +1096,9 @@ fn affordable_lots(budget: u128, per_lot: u128, bps: u32) -> u64 {
 pub struct BlockOutcome {
     /// One receipt per transaction, in block order.
     pub receipts: Vec<Receipt>,
+    /// What the engine did at the start of the block, before any transaction:
+    /// good-till expiries and scheduled cancels (see [`Engine::begin_block`]).
+    pub block_events: Vec<Event>,
     /// The state root after the block.
     pub state_root: Hash,
     /// What changed, for storage.
@@ -1150,6 +1222,10 @@ impl Engine {
             let acct = &mut engine.accounts[a as usize];
             acct.nonce = rec.nonce;
             acct.balances = rec.balances;
+            acct.cancel_at = rec.cancel_at_height;
+            if let Some(h) = rec.cancel_at_height {
+                engine.schedules.insert((h, a));
+            }
         }
         engine.fee_account = engine.ensure_account(genesis.fee_account);
         let mut expected_locked: BTreeMap<(u32, u32), u128> = BTreeMap::new();
@@ -1407,6 +1483,7 @@ impl Engine {
         if live != self.order_index.len() {
             return Err("order index size differs from the books".into());
         }
+        self.check_expiry_invariants()?;
         self.check_swaps()?;
         for (i, acct) in self.accounts.iter().enumerate() {
             for (asset, b) in acct.balances.iter().enumerate() {
@@ -1428,6 +1505,7 @@ fn account_record(a: &Account) -> AccountRecord {
         key: a.key,
         nonce: a.nonce,
         balances: a.balances.clone(),
+        cancel_at_height: a.cancel_at,
     }
 }
 
@@ -1437,12 +1515,20 @@ fn account_leaf(a: &Account) -> [u8; 32] {
     for b in &a.balances {
         h.u128(b.free).u128(b.locked);
     }
+    // An armed dead man's switch is part of the state; an account without one hashes
+    // as before (the balance count is fixed by the genesis, so this is unambiguous).
+    if let Some(at) = a.cancel_at {
+        h.bytes(b"c").u64(at);
+    }
     h.finish()
 }
 
 /// An order's leaf: 118 bytes, so two SHA-256 blocks. The client order id is not
 /// hashed: it is fixed by the order id (the placing transaction's hash).
 fn order_leaf(o: &OrderRecord) -> [u8; 32] {
+    if let Some(gt) = o.good_till_height {
+        return gtd_order_leaf(o, gt);
+    }
     let mut buf = [0u8; 118];
     buf[0] = b'o';
     buf[1..33].copy_from_slice(&o.id.0);
@@ -1454,5 +1540,23 @@ fn order_leaf(o: &OrderRecord) -> [u8; 32] {
     buf[86..94].copy_from_slice(&o.remaining.to_le_bytes());
     buf[94..110].copy_from_slice(&o.locked.to_le_bytes());
     buf[110..118].copy_from_slice(&o.seq.to_le_bytes());
+    Hash::digest(&buf).0
+}
+
+/// The leaf of a good-till order: the plain order's fields under another tag, then the
+/// good-till height (126 bytes; plain orders keep their two-block leaf).
+fn gtd_order_leaf(o: &OrderRecord, good_till: u64) -> [u8; 32] {
+    let mut buf = [0u8; 126];
+    buf[0] = b'g';
+    buf[1..33].copy_from_slice(&o.id.0);
+    buf[33..65].copy_from_slice(&o.account.0);
+    buf[65..69].copy_from_slice(&o.market.0.to_le_bytes());
+    buf[69] = o.side as u8;
+    buf[70..78].copy_from_slice(&o.price.to_le_bytes());
+    buf[78..86].copy_from_slice(&o.quantity.to_le_bytes());
+    buf[86..94].copy_from_slice(&o.remaining.to_le_bytes());
+    buf[94..110].copy_from_slice(&o.locked.to_le_bytes());
+    buf[110..118].copy_from_slice(&o.seq.to_le_bytes());
+    buf[118..126].copy_from_slice(&good_till.to_le_bytes());
     Hash::digest(&buf).0
 }

@@ -20,6 +20,8 @@ pub enum ExpireReason {
     InsufficientBalance,
     /// A market order's protection price was reached.
     PriceBound,
+    /// A good-till-height (GTD) order reached its height.
+    GoodTill,
 }
 
 /// Why an order was cancelled.
@@ -30,6 +32,8 @@ pub enum CancelReason {
     User,
     /// `CancelAll` by its owner.
     CancelAll,
+    /// The account's dead man's switch (`schedule_cancel`) fired.
+    Scheduled,
 }
 
 /// One trade between a resting (maker) order and an incoming (taker) order.
@@ -152,6 +156,34 @@ pub enum Event {
         /// Amount in the asset's smallest units.
         amount: u128,
     },
+    /// An open order was amended (`amend_order`).
+    OrderAmended {
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market.
+        market: MarketId,
+        /// Side.
+        side: Side,
+        /// The (new) price in ticks.
+        price: u64,
+        /// The (new) total quantity in lots.
+        quantity: u64,
+        /// Lots open after the amendment.
+        remaining: u64,
+        /// True if the order kept its place in the queue (same price, smaller size).
+        priority_kept: bool,
+    },
+    /// The account's dead man's switch was armed, moved or cleared.
+    CancelScheduled {
+        /// The account.
+        account: Address,
+        /// The height at which its open orders will be cancelled; `None`: cleared.
+        at_height: Option<u64>,
+    },
     /// Every leg of a bundle filled and every net bound held (the legs' own events come
     /// before this one).
     BundleExecuted {
@@ -218,9 +250,11 @@ impl Event {
             Event::OrderAccepted { market, .. }
             | Event::OrderRested { market, .. }
             | Event::OrderCancelled { market, .. }
-            | Event::OrderExpired { market, .. } => Some(*market),
+            | Event::OrderExpired { market, .. }
+            | Event::OrderAmended { market, .. } => Some(*market),
             Event::Fill(f) => Some(f.market),
             Event::Transferred { .. }
+            | Event::CancelScheduled { .. }
             | Event::BundleExecuted { .. }
             | Event::SwapLocked { .. }
             | Event::SwapClaimed { .. }
@@ -234,7 +268,9 @@ impl Event {
             Event::OrderAccepted { account, .. }
             | Event::OrderRested { account, .. }
             | Event::OrderCancelled { account, .. }
-            | Event::OrderExpired { account, .. } => vec![*account],
+            | Event::OrderExpired { account, .. }
+            | Event::OrderAmended { account, .. }
+            | Event::CancelScheduled { account, .. } => vec![*account],
             Event::Fill(f) if f.maker == f.taker => vec![f.maker],
             Event::Fill(f) => vec![f.maker, f.taker],
             Event::Transferred { from, to, .. } => vec![*from, *to],
@@ -354,6 +390,56 @@ pub enum Rejection {
     /// A value does not fit the engine's integer range.
     #[error("amount too large")]
     Overflow,
+    /// The block is above the transaction's `valid_until_height` (no effect: the nonce
+    /// is not used).
+    #[error(
+        "transaction expired: valid until height {valid_until_height}, block height is {height}"
+    )]
+    TxExpired {
+        /// The transaction's last valid height.
+        valid_until_height: u64,
+        /// The height of the block that tried to execute it.
+        height: u64,
+    },
+    /// A batch without actions.
+    #[error("a batch needs at least one action")]
+    EmptyBatch,
+    /// A batch with more actions than allowed.
+    #[error("a batch holds at most {max} actions, got {got}")]
+    BatchTooLarge {
+        /// The limit.
+        max: u32,
+        /// The batch's.
+        got: u32,
+    },
+    /// A good-till height below the current block height.
+    #[error("good-till height {good_till_height} is below the block height {height}")]
+    GoodTillInPast {
+        /// The order's good-till height.
+        good_till_height: u64,
+        /// The block height.
+        height: u64,
+    },
+    /// An amendment without a new price or quantity.
+    #[error("an amendment needs a new price or a new quantity")]
+    EmptyAmend,
+    /// An amendment's new quantity does not exceed what already filled.
+    #[error("new quantity must exceed the {filled_lots} lots already filled")]
+    AmendBelowFilled {
+        /// Lots already filled.
+        filled_lots: u64,
+    },
+    /// An amendment's new price would trade against the book (amendments never trade).
+    #[error("the new price would cross the book; an amendment never trades")]
+    AmendWouldCross,
+    /// A schedule-cancel height that is not above the current block height.
+    #[error("schedule-cancel height {at_height} is not above the block height {height}")]
+    ScheduleNotInFuture {
+        /// The requested height.
+        at_height: u64,
+        /// The block height.
+        height: u64,
+    },
     /// A bundle is malformed regardless of chain state (leg count, time in force, a
     /// non-positive price or quantity, net bounds); `detail` says which rule.
     #[error("malformed bundle: {detail}")]
@@ -459,6 +545,14 @@ impl Rejection {
             Rejection::InvalidAmount => "invalid_amount",
             Rejection::SelfTransfer => "self_transfer",
             Rejection::Overflow => "overflow",
+            Rejection::TxExpired { .. } => "tx_expired",
+            Rejection::EmptyBatch => "empty_batch",
+            Rejection::BatchTooLarge { .. } => "batch_too_large",
+            Rejection::GoodTillInPast { .. } => "good_till_in_past",
+            Rejection::EmptyAmend => "empty_amend",
+            Rejection::AmendBelowFilled { .. } => "amend_below_filled",
+            Rejection::AmendWouldCross => "amend_would_cross",
+            Rejection::ScheduleNotInFuture { .. } => "schedule_not_in_future",
             Rejection::InvalidBundle { .. } => "invalid_bundle",
             Rejection::BundleLegFailed { .. } => "bundle_leg_failed",
             Rejection::BundleLegUnfilled { .. } => "bundle_leg_unfilled",
@@ -474,13 +568,14 @@ impl Rejection {
         }
     }
 
-    /// True if the rejection left the nonce unconsumed (wrong chain or nonce).
+    /// True if the rejection left the nonce unconsumed (wrong chain, nonce or expired).
     pub fn is_stateless(&self) -> bool {
         matches!(
             self,
             Rejection::WrongChainId { .. }
                 | Rejection::NonceReplayed { .. }
                 | Rejection::NonceTooHigh { .. }
+                | Rejection::TxExpired { .. }
         )
     }
 }
@@ -496,4 +591,7 @@ pub struct Receipt {
     pub result: Result<(), Rejection>,
     /// The events it caused, in order.
     pub events: Vec<Event>,
+    /// For a batch whose envelope was accepted: one result per action, in order (empty
+    /// for every other transaction).
+    pub actions: Vec<Result<(), Rejection>>,
 }

@@ -23,6 +23,9 @@ pub struct AccountRecord {
     pub nonce: u64,
     /// Balance per asset id.
     pub balances: Vec<Balance>,
+    /// The dead man's switch: the height at which every open order of the account is
+    /// cancelled, if armed.
+    pub cancel_at_height: Option<u64>,
 }
 
 /// A resting order.
@@ -48,6 +51,8 @@ pub struct OrderRecord {
     pub client_order_id: Option<ClientOrderId>,
     /// Time priority: lower rests earlier.
     pub seq: u64,
+    /// Good-till height: the engine expires the order at the start of the next block.
+    pub good_till_height: Option<u64>,
 }
 
 /// Engine-wide counters that are part of the state.
@@ -57,6 +62,9 @@ pub struct Counters {
     pub next_seq: u64,
     /// Next trade id.
     pub next_trade_id: u64,
+    /// Height of the last block the engine began (see `Engine::begin_block`); 0 before
+    /// the first block.
+    pub height: u64,
 }
 
 /// An open hashlock swap: an amount held by the engine (in no account's balance) until

@@ -13,16 +13,15 @@
 //!
 //! A claim and a refund both end the swap (it leaves the state), so a swap ends claimed
 //! or refunded, never both; and from its timeout on the owner's refund always succeeds,
-//! so no swap is stuck. Open swaps are state-root leaves; the height a block executes at
-//! is set by [`Engine::execute_block_at`] (or [`Engine::set_block_height`]) and is not
-//! itself state.
+//! so no swap is stuck. Open swaps are state-root leaves; timeouts compare against the
+//! height of the block being executed ([`Engine::begin_block`], [`Engine::height`]).
 
 use super::Engine;
 use crate::events::{Event, Rejection};
 use crate::root::LeafHasher;
 use crate::state::{ChangeSet, SwapRecord};
 use ledger_types::decimal::to_units;
-use ledger_types::{Address, Hash, SignedTx, SwapClaim, SwapLock, SwapRefund, TxHash};
+use ledger_types::{Address, Hash, SwapClaim, SwapLock, SwapRefund, TxHash};
 use std::collections::BTreeMap;
 
 /// Most open swaps one account may own.
@@ -37,10 +36,9 @@ struct OpenSwap {
     committed: Option<[u8; 32]>,
 }
 
-/// The open swaps and the height of the block being executed.
+/// The open swaps.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SwapBook {
-    height: u64,
     open: BTreeMap<Hash, OpenSwap>,
     per_owner: BTreeMap<Address, u32>,
     /// Swaps locked since the last commit (possibly ended again since).
@@ -84,23 +82,6 @@ fn swap_leaf(s: &SwapRecord) -> [u8; 32] {
 }
 
 impl Engine {
-    /// Sets the height of the block whose transactions are applied next (swap timeouts
-    /// compare against it). [`Engine::execute_block_at`] does this for a whole block.
-    pub fn set_block_height(&mut self, height: u64) {
-        self.swaps.height = height;
-    }
-
-    /// The height set by [`Engine::set_block_height`] (0 before any).
-    pub fn block_height(&self) -> u64 {
-        self.swaps.height
-    }
-
-    /// Executes the final block at `height` (see [`Engine::execute_block`]).
-    pub fn execute_block_at(&mut self, height: u64, txs: &[SignedTx]) -> super::BlockOutcome {
-        self.set_block_height(height);
-        self.execute_block(txs)
-    }
-
     /// An open swap by id.
     pub fn swap(&self, id: &Hash) -> Option<&SwapRecord> {
         self.swaps.open.get(id).map(|s| &s.record)
@@ -134,7 +115,7 @@ impl Engine {
     }
 
     pub(super) fn swap_lock(&mut self, a: u32, id: TxHash, l: &SwapLock) -> Result<(), Rejection> {
-        let height = self.swaps.height;
+        let height = self.counters.height;
         if l.asset.0 as usize >= self.n_assets {
             return Err(Rejection::UnknownAsset(l.asset));
         }
@@ -194,7 +175,7 @@ impl Engine {
     pub(super) fn swap_claim(&mut self, a: u32, c: &SwapClaim) -> Result<(), Rejection> {
         let sender = self.accounts[a as usize].key;
         let s = self.swap(&c.swap_id).ok_or(Rejection::SwapNotFound)?;
-        claim_rules(s, &sender, c, self.swaps.height)?;
+        claim_rules(s, &sender, c, self.counters.height)?;
         let s = self
             .swaps
             .remove(&c.swap_id)
@@ -215,7 +196,7 @@ impl Engine {
     pub(super) fn swap_refund(&mut self, a: u32, r: &SwapRefund) -> Result<(), Rejection> {
         let sender = self.accounts[a as usize].key;
         let s = self.swap(&r.swap_id).ok_or(Rejection::SwapNotFound)?;
-        refund_rules(s, &sender, self.swaps.height)?;
+        refund_rules(s, &sender, self.counters.height)?;
         let s = self
             .swaps
             .remove(&r.swap_id)

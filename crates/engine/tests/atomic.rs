@@ -46,7 +46,7 @@ impl H {
             taker_fee_bps: 5,
         });
         let mut engine = Engine::from_genesis(&genesis).unwrap();
-        engine.set_block_height(10);
+        engine.begin_block(10);
         H {
             engine,
             genesis,
@@ -61,6 +61,7 @@ impl H {
             sender,
             nonce: self.engine.next_nonce(&sender),
             payload,
+            valid_until_height: None,
         }
     }
 
@@ -84,6 +85,7 @@ impl H {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
         )
         .unwrap()
@@ -377,7 +379,7 @@ fn a_swap_is_claimed_with_its_preimage_before_the_timeout() {
             height: 10
         })
     );
-    h.engine.set_block_height(19);
+    h.engine.begin_block(19);
     let events = claim(&mut h, 1, id, 7).unwrap();
     assert!(matches!(
         &events[..],
@@ -387,7 +389,7 @@ fn a_swap_is_claimed_with_its_preimage_before_the_timeout() {
     assert!(h.engine.swap(&id).is_none());
     // Ended: neither a second claim nor a refund.
     assert_eq!(claim(&mut h, 1, id, 7), Err(Rejection::SwapNotFound));
-    h.engine.set_block_height(30);
+    h.engine.begin_block(30);
     assert_eq!(refund(&mut h, 0, id), Err(Rejection::SwapNotFound));
     assert_eq!(h.engine.total_supply(), supply);
     h.engine.check_invariants().unwrap();
@@ -398,7 +400,7 @@ fn a_swap_is_refunded_from_its_timeout_and_never_claimed_after() {
     let mut h = H::new();
     let a0 = h.total(0, BTC);
     let id = lock(&mut h, 0, 1, "0.25", 3, 15).unwrap();
-    h.engine.set_block_height(15);
+    h.engine.begin_block(15);
     assert_eq!(
         claim(&mut h, 1, id, 3),
         Err(Rejection::SwapExpired {
@@ -470,7 +472,7 @@ fn open_swaps_survive_export_and_restore_with_the_same_root() {
     bad.swaps[0].owner = Keypair::for_testing("nobody").public();
     assert!(Engine::restore(&h.genesis, bad).is_err());
     // The restored engine settles the swap like the original.
-    r.set_block_height(11);
+    r.begin_block(11);
     let tx = h.tx(
         1,
         Payload::SwapClaim(SwapClaim {
@@ -479,7 +481,7 @@ fn open_swaps_survive_export_and_restore_with_the_same_root() {
         }),
     );
     assert_eq!(r.apply(&tx, tx.hash()), Ok(()));
-    h.engine.set_block_height(11);
+    h.engine.begin_block(11);
     assert_eq!(h.engine.apply(&tx, tx.hash()), Ok(()));
     assert_eq!(r.commit(), h.engine.commit());
 }

@@ -1,5 +1,7 @@
 //! Property tests over random operation streams (many accounts, three markets, every
-//! order kind, time in force and self-trade mode, cancels, transfers, bad nonces).
+//! order kind, time in force and self-trade mode, cancels, transfers, bad nonces,
+//! batches, amendments, good-till orders, expiring transactions, schedule-cancels and
+//! new blocks that fire expiries).
 //!
 //! After every operation: per asset, free + locked (fees are the fee account's balance)
 //! equals the genesis total; no balance underflows (the release profile keeps overflow
@@ -11,18 +13,20 @@
 //! Bundles (2 to 9 IOC/FOK legs over three markets, with and without net bounds) and
 //! hashlock swaps (locks, claims with right and wrong preimages, refunds, before and
 //! after timeouts, by the right and the wrong account) are mixed in, with the block
-//! height advancing: a bundle applies every leg completely or changes nothing but the
-//! nonce; supply per asset holds with swap escrow counted; a swap's claim and refund
-//! succeed exactly when the rules say, it ends claimed or refunded, never both, and an
-//! open swap past its timeout is always refundable by its owner; replaying the recorded
-//! transactions at their heights gives the same root.
+//! height advancing by one or several blocks: a bundle applies every leg completely or
+//! changes nothing but the nonce; supply per asset holds with swap escrow counted; a
+//! swap's claim and refund succeed exactly when the rules say, it ends claimed or
+//! refunded, never both, and an open swap past its timeout is always refundable by its
+//! owner; replaying the recorded blocks and transactions from genesis gives the same
+//! root.
 
 use ledger_engine::{Engine, Event, Rejection};
 use ledger_types::genesis::MarketSpec;
 use ledger_types::{
-    codec, AssetId, Bundle, BundleLeg, CancelAll, CancelOrder, ClientOrderId, Decimal, Genesis,
-    Hash, Keypair, MarketId, NetBound, OrderKind, OrderRef, Payload, PlaceOrder, Preimage,
-    SelfTradePrevention, Side, SwapClaim, SwapLock, SwapRefund, TimeInForce, Transfer, Tx, TxHash,
+    batch_order_id, codec, AmendOrder, AssetId, Batch, BatchAction, Bundle, BundleLeg, CancelAll,
+    CancelOrder, ClientOrderId, Decimal, Genesis, Hash, Keypair, MarketId, NetBound, OrderKind,
+    OrderRef, Payload, PlaceOrder, Preimage, ScheduleCancel, SelfTradePrevention, Side, SwapClaim,
+    SwapLock, SwapRefund, TimeInForce, Transfer, Tx, TxHash,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -43,6 +47,8 @@ enum Op {
         cid: Option<u128>,
         stp: SelfTradePrevention,
         bound: bool,
+        /// Good-till height, as an offset from the current height.
+        gtd: Option<u64>,
     },
     CancelId {
         who: usize,
@@ -66,6 +72,30 @@ enum Op {
         who: usize,
         delta: i64,
     },
+    Amend {
+        who: usize,
+        pick: usize,
+        offset: Option<i64>,
+        lots: Option<u64>,
+    },
+    /// A batch of places (from `Op::Place`), cancels and amendments by the same account.
+    Batch {
+        who: usize,
+        actions: Vec<Op>,
+    },
+    /// Arm (offset from the current height; 0 is rejected) or clear the switch.
+    Schedule {
+        who: usize,
+        offset: Option<u64>,
+    },
+    /// Any other operation, signed with a `valid_until_height` at an offset from the
+    /// current height (negative: already expired).
+    Expiring {
+        op: Box<Op>,
+        offset: i64,
+    },
+    /// Begin the next block (fires good-till expiries and scheduled cancels).
+    NextBlock,
     Bundle {
         who: usize,
         /// (market, side, offset in ticks, lots, FOK?, self-trade mode)
@@ -97,6 +127,28 @@ enum Op {
     AdvanceHeight {
         blocks: u64,
     },
+}
+
+impl Op {
+    fn who(&self) -> usize {
+        match self {
+            Op::Place { who, .. }
+            | Op::CancelId { who, .. }
+            | Op::CancelCid { who, .. }
+            | Op::CancelAll { who, .. }
+            | Op::Transfer { who, .. }
+            | Op::BadNonce { who, .. }
+            | Op::Amend { who, .. }
+            | Op::Batch { who, .. }
+            | Op::Schedule { who, .. }
+            | Op::Bundle { who, .. }
+            | Op::SwapLock { who, .. }
+            | Op::SwapClaim { who, .. }
+            | Op::SwapRefund { who, .. } => *who,
+            Op::Expiring { op, .. } => op.who(),
+            Op::NextBlock | Op::AdvanceHeight { .. } => 0,
+        }
+    }
 }
 
 fn side() -> impl Strategy<Value = Side> {
@@ -143,15 +195,67 @@ fn bundle_legs() -> impl Strategy<Value = Vec<LegSpec>> {
     ]
 }
 
-fn op() -> impl Strategy<Value = Op> {
+fn place(who: std::ops::Range<usize>) -> impl Strategy<Value = Op> {
+    (
+        who,
+        0..3u32,
+        side(),
+        prop::bool::weighted(0.15),
+        -6..7i64,
+        prop_oneof![1..30u64, 1..3_000_000u64],
+        tif(),
+        prop::option::weighted(0.3, 0..4u128),
+        stp(),
+        any::<bool>(),
+        prop::option::weighted(0.3, 0..4u64),
+    )
+        .prop_map(
+            |(who, market, side, market_order, offset, lots, tif, cid, stp, bound, gtd)| {
+                Op::Place {
+                    who,
+                    market,
+                    side,
+                    market_order,
+                    offset,
+                    lots,
+                    tif,
+                    cid,
+                    stp,
+                    bound,
+                    gtd,
+                }
+            },
+        )
+}
+
+fn amend(who: std::ops::Range<usize>) -> impl Strategy<Value = Op> {
+    (
+        who,
+        any::<usize>(),
+        prop::option::of(-6..7i64),
+        prop::option::of(prop_oneof![1..30u64, 1..3_000_000u64]),
+    )
+        .prop_map(|(who, pick, offset, lots)| Op::Amend {
+            who,
+            pick,
+            offset,
+            lots,
+        })
+}
+
+fn batch_action() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => place(0..1),
+        2 => (0..1usize, any::<usize>()).prop_map(|(who, pick)| Op::CancelId { who, pick }),
+        1 => (0..1usize, 0..4u128).prop_map(|(who, cid)| Op::CancelCid { who, cid }),
+        3 => amend(0..1),
+    ]
+}
+
+fn plain_op() -> impl Strategy<Value = Op> {
     let who = 0..ACCOUNTS;
     prop_oneof![
-        12 => (who.clone(), 0..3u32, side(), prop::bool::weighted(0.15), -6..7i64,
-               prop_oneof![1..30u64, 1..3_000_000u64], tif(),
-               prop::option::weighted(0.3, 0..4u128), stp(), any::<bool>())
-            .prop_map(|(who, market, side, market_order, offset, lots, tif, cid, stp, bound)| {
-                Op::Place { who, market, side, market_order, offset, lots, tif, cid, stp, bound }
-            }),
+        12 => place(who.clone()),
         3 => (who.clone(), any::<usize>()).prop_map(|(who, pick)| Op::CancelId { who, pick }),
         1 => (who.clone(), 0..4u128).prop_map(|(who, cid)| Op::CancelCid { who, cid }),
         1 => (who.clone(), prop::option::of(0..3u32))
@@ -159,6 +263,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (who.clone(), 0..ACCOUNTS + 1, 0..3u32, 0..2_000_000_000u64)
             .prop_map(|(who, to, asset, amount)| Op::Transfer { who, to, asset, amount }),
         1 => (who.clone(), -2..3i64).prop_map(|(who, delta)| Op::BadNonce { who, delta }),
+        3 => amend(who.clone()),
+        3 => (who.clone(), prop::collection::vec(batch_action(), 0..8))
+            .prop_map(|(who, actions)| Op::Batch { who, actions }),
+        1 => (who.clone(), prop::option::weighted(0.8, 0..4u64))
+            .prop_map(|(who, offset)| Op::Schedule { who, offset }),
+        3 => Just(Op::NextBlock),
         3 => (who.clone(),
               bundle_legs(),
               prop::option::weighted(0.4, (0..3u32, -2_000_000..2_000_000i64)))
@@ -173,7 +283,14 @@ fn op() -> impl Strategy<Value = Op> {
             }),
         1 => (who, any::<usize>(), prop::bool::weighted(0.8))
             .prop_map(|(who, pick, as_owner)| Op::SwapRefund { who, pick, as_owner }),
-        2 => (1..6u64).prop_map(|blocks| Op::AdvanceHeight { blocks }),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        10 => plain_op(),
+        1 => (plain_op(), -2..3i64).prop_map(|(op, offset)| Op::Expiring { op: Box::new(op), offset }),
+        1 => (1..6u64).prop_map(|blocks| Op::AdvanceHeight { blocks }),
     ]
 }
 
@@ -198,8 +315,9 @@ struct World {
     /// Order ids placed so far (for cancels), and each order's limit and side.
     placed: Vec<TxHash>,
     limits: BTreeMap<TxHash, (Side, Option<u64>)>,
-    swaps: Vec<ModelSwap>,
+    /// The current block height.
     height: u64,
+    swaps: Vec<ModelSwap>,
 }
 
 impl World {
@@ -235,8 +353,16 @@ impl World {
             keys,
             placed: Vec::new(),
             limits: BTreeMap::new(),
+            height: 0,
             swaps: Vec::new(),
-            height: 1,
+        }
+    }
+
+    fn pick(&self, pick: usize) -> TxHash {
+        if self.placed.is_empty() {
+            TxHash::ZERO
+        } else {
+            self.placed[pick % self.placed.len()]
         }
     }
 
@@ -245,38 +371,75 @@ impl World {
         (!self.swaps.is_empty()).then(|| self.swaps[pick % self.swaps.len()].clone())
     }
 
-    fn tx(&mut self, engine: &Engine, op: &Op) -> Tx {
-        let who = match op {
-            Op::Place { who, .. }
-            | Op::CancelId { who, .. }
-            | Op::CancelCid { who, .. }
-            | Op::CancelAll { who, .. }
-            | Op::Transfer { who, .. }
-            | Op::BadNonce { who, .. }
-            | Op::Bundle { who, .. }
-            | Op::SwapLock { who, .. } => *who,
+    /// Who signs the op: a claim or refund mostly signs as the swap's counterparty or
+    /// owner, sometimes as a wrong account.
+    fn signer(&self, op: &Op) -> usize {
+        match op {
             Op::SwapClaim {
-                who,
                 pick,
-                as_counterparty,
+                as_counterparty: true,
                 ..
-            } => match self.pick_swap(*pick) {
-                Some(s) if *as_counterparty => s.counterparty,
-                _ => *who,
-            },
+            } => self.pick_swap(*pick).map_or(op.who(), |s| s.counterparty),
             Op::SwapRefund {
-                who,
                 pick,
-                as_owner,
-            } => match self.pick_swap(*pick) {
-                Some(s) if *as_owner => s.owner,
-                _ => *who,
-            },
-            Op::AdvanceHeight { .. } => 0,
+                as_owner: true,
+                ..
+            } => self.pick_swap(*pick).map_or(op.who(), |s| s.owner),
+            _ => op.who(),
+        }
+    }
+
+    fn tx(&mut self, engine: &Engine, op: &Op) -> Tx {
+        let (op, valid_until_height) = match op {
+            Op::Expiring { op, offset } => {
+                (&**op, Some(self.height.saturating_add_signed(*offset)))
+            }
+            op => (op, None),
         };
-        let sender = self.keys[who].public();
+        let sender = self.keys[self.signer(op)].public();
         let mut nonce = engine.next_nonce(&sender);
-        let payload = match op.clone() {
+        let payload = self.payload(engine, op, &mut nonce);
+        let tx = Tx {
+            chain_id: self.genesis.chain_id.clone(),
+            sender,
+            nonce,
+            payload,
+            valid_until_height,
+        };
+        let limit_of = |p: &PlaceOrder| {
+            let cfg = &engine.markets()[p.market.0 as usize];
+            (p.side, p.price.and_then(|px| cfg.price_to_ticks(px)))
+        };
+        match &tx.payload {
+            Payload::PlaceOrder(p) => {
+                self.placed.push(tx.hash());
+                self.limits.insert(tx.hash(), limit_of(p));
+            }
+            Payload::Batch(b) => {
+                for (i, a) in b.actions.iter().enumerate() {
+                    if let BatchAction::PlaceOrder(p) = a {
+                        let id = batch_order_id(&tx.hash(), i as u32);
+                        self.placed.push(id);
+                        self.limits.insert(id, limit_of(p));
+                    }
+                }
+            }
+            Payload::Bundle(b) => {
+                for (i, leg) in b.legs.iter().enumerate() {
+                    let cfg = &engine.markets()[leg.market.0 as usize];
+                    self.limits.insert(
+                        Bundle::leg_order_id(&tx.hash(), i),
+                        (leg.side, cfg.price_to_ticks(leg.price)),
+                    );
+                }
+            }
+            _ => {}
+        }
+        tx
+    }
+
+    fn payload(&mut self, engine: &Engine, op: &Op, nonce: &mut u64) -> Payload {
+        match op.clone() {
             Op::Place {
                 market,
                 side,
@@ -287,6 +450,7 @@ impl World {
                 cid,
                 stp,
                 bound,
+                gtd,
                 ..
             } => {
                 let cfg = &engine.markets()[market as usize];
@@ -310,19 +474,13 @@ impl World {
                     },
                     client_order_id: cid.map(ClientOrderId),
                     self_trade: stp,
+                    good_till_height: gtd.map(|g| (self.height + g).saturating_sub(1)),
                 }
                 .into_payload()
             }
-            Op::CancelId { pick, .. } => {
-                let id = if self.placed.is_empty() {
-                    TxHash::ZERO
-                } else {
-                    self.placed[pick % self.placed.len()]
-                };
-                Payload::CancelOrder(CancelOrder {
-                    order: OrderRef::OrderId(id),
-                })
-            }
+            Op::CancelId { pick, .. } => Payload::CancelOrder(CancelOrder {
+                order: OrderRef::OrderId(self.pick(pick)),
+            }),
             Op::CancelCid { cid, .. } => Payload::CancelOrder(CancelOrder {
                 order: OrderRef::ClientOrderId(ClientOrderId(cid)),
             }),
@@ -337,9 +495,36 @@ impl World {
                 amount: Decimal::new(amount as i64, 6),
             }),
             Op::BadNonce { delta, .. } => {
-                nonce = nonce.saturating_add_signed(if delta == 0 { 1 } else { delta });
+                *nonce = nonce.saturating_add_signed(if delta == 0 { 1 } else { delta });
                 Payload::CancelAll(CancelAll { market: None })
             }
+            Op::Amend {
+                pick, offset, lots, ..
+            } => {
+                let id = self.pick(pick);
+                let cfg = engine.order(&id).map_or(&engine.markets()[0], |o| {
+                    &engine.markets()[o.market.0 as usize]
+                });
+                Payload::AmendOrder(AmendOrder {
+                    order: OrderRef::OrderId(id),
+                    price: offset.map(|o| cfg.ticks_to_price((1_000 + o).max(1) as u64)),
+                    quantity: lots.map(|l| cfg.lots_to_quantity(l)),
+                })
+            }
+            Op::Batch { actions, .. } => Payload::Batch(Batch {
+                actions: actions
+                    .iter()
+                    .map(|a| match self.payload(engine, a, nonce) {
+                        Payload::PlaceOrder(p) => BatchAction::PlaceOrder(p),
+                        Payload::CancelOrder(c) => BatchAction::CancelOrder(c),
+                        Payload::AmendOrder(a) => BatchAction::AmendOrder(a),
+                        other => unreachable!("not a batch action: {other:?}"),
+                    })
+                    .collect(),
+            }),
+            Op::Schedule { offset, .. } => Payload::ScheduleCancel(ScheduleCancel {
+                at_height: offset.map(|o| self.height + o),
+            }),
             Op::Bundle { legs, min_net, .. } => Payload::Bundle(Bundle {
                 legs: legs
                     .iter()
@@ -414,30 +599,10 @@ impl World {
             Op::SwapRefund { pick, .. } => Payload::SwapRefund(SwapRefund {
                 swap_id: self.pick_swap(pick).map_or(Hash::digest(b"none"), |s| s.id),
             }),
-            Op::AdvanceHeight { .. } => Payload::CancelAll(CancelAll { market: None }),
-        };
-        let tx = Tx {
-            chain_id: self.genesis.chain_id.clone(),
-            sender,
-            nonce,
-            payload,
-        };
-        if let Payload::PlaceOrder(p) = &tx.payload {
-            let cfg = &engine.markets()[p.market.0 as usize];
-            let limit = p.price.and_then(|px| cfg.price_to_ticks(px));
-            self.placed.push(tx.hash());
-            self.limits.insert(tx.hash(), (p.side, limit));
-        }
-        if let Payload::Bundle(b) = &tx.payload {
-            for (i, leg) in b.legs.iter().enumerate() {
-                let cfg = &engine.markets()[leg.market.0 as usize];
-                self.limits.insert(
-                    Bundle::leg_order_id(&tx.hash(), i),
-                    (leg.side, cfg.price_to_ticks(leg.price)),
-                );
+            Op::Expiring { .. } | Op::NextBlock | Op::AdvanceHeight { .. } => {
+                unreachable!("handled by the caller")
             }
         }
-        tx
     }
 
     /// What the swap rules say a claim or refund must do, from the model alone.
@@ -552,8 +717,15 @@ impl IntoPayload for PlaceOrder {
     }
 }
 
-fn check_fills(world: &World, events: &[Event]) -> Result<(), TestCaseError> {
+fn check_fills(world: &mut World, events: &[Event]) -> Result<(), TestCaseError> {
     for e in events {
+        if let Event::OrderAmended {
+            order_id, price, ..
+        } = e
+        {
+            let side = world.limits[order_id].0;
+            world.limits.insert(*order_id, (side, Some(*price)));
+        }
         if let Event::Fill(f) = e {
             let (maker_side, maker_limit) = world.limits[&f.maker_order];
             let (taker_side, taker_limit) = world.limits[&f.taker_order];
@@ -574,6 +746,12 @@ fn check_fills(world: &World, events: &[Event]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// One step of the recorded history, for the replay from genesis.
+enum Step {
+    Block(u64),
+    Tx(Tx),
+}
+
 fn run(ops: Vec<Op>, restore_at: usize) -> Result<(), TestCaseError> {
     let mut world = World::new();
     let mut a = Engine::from_genesis(&world.genesis).unwrap();
@@ -581,71 +759,98 @@ fn run(ops: Vec<Op>, restore_at: usize) -> Result<(), TestCaseError> {
     let supply = a.total_supply();
     let restore_at = restore_at % (ops.len() + 1);
     let mut restored: Option<Engine> = None;
-    let mut history: Vec<(u64, Tx)> = Vec::new();
-    for e in [&mut a, &mut b] {
-        e.set_block_height(world.height);
-    }
+    let mut history: Vec<Step> = Vec::new();
     for (step, op) in ops.iter().enumerate() {
         if step == restore_at {
             let bytes = codec::encode(&a.export_state());
             let state = codec::decode(&bytes).unwrap();
-            let mut r = Engine::restore(&world.genesis, state).unwrap();
+            let r = Engine::restore(&world.genesis, state).unwrap();
             prop_assert_eq!(r.state_root(), a.state_root());
-            r.set_block_height(world.height);
             restored = Some(r);
         }
-        if let Op::AdvanceHeight { blocks } = op {
-            world.height += blocks;
-            for e in [&mut a, &mut b] {
-                e.set_block_height(world.height);
-            }
-            if let Some(r) = restored.as_mut() {
-                r.set_block_height(world.height);
+        let blocks = match op {
+            Op::NextBlock => 1,
+            Op::AdvanceHeight { blocks } => *blocks,
+            Op::Expiring { op, .. } => u64::from(matches!(**op, Op::NextBlock)),
+            _ => 0,
+        };
+        if blocks > 0 {
+            for _ in 0..blocks {
+                world.height += 1;
+                history.push(Step::Block(world.height));
+                a.begin_block(world.height);
+                b.begin_block(world.height);
+                let ea = a.take_events();
+                prop_assert_eq!(&ea, &b.take_events());
+                if let Some(r) = restored.as_mut() {
+                    r.begin_block(world.height);
+                    prop_assert_eq!(&r.take_events(), &ea);
+                }
             }
         } else {
-        let before = matches!(op, Op::Bundle { .. }).then(|| a.clone());
-        let tx = world.tx(&a, op);
-        let hash = tx.hash();
-        let sender = world.keys.iter().position(|k| k.public() == tx.sender).unwrap_or(0);
-        let expected = world.expected_settlement(op, sender);
-        let ra = a.apply(&tx, hash);
-        let rb = b.apply(&tx, hash);
-        prop_assert_eq!(&ra, &rb);
-        let ea = a.take_events();
-        prop_assert_eq!(&ea, &b.take_events());
-        if let Some(r) = restored.as_mut() {
-            prop_assert_eq!(&r.apply(&tx, hash), &ra);
-            prop_assert_eq!(&r.take_events(), &ea);
-        }
-        history.push((world.height, tx.clone()));
-        check_fills(&world, &ea)?;
-        if let Some(before) = &before {
-            check_bundle(before, &a, &tx, &ra, &ea)?;
-        }
-        if let Some(want) = expected {
-            prop_assert_eq!(&ra, &want, "swap settlement {:?}", op);
-            if ra.is_ok() {
-                let pick = match op {
-                    Op::SwapClaim { pick, .. } | Op::SwapRefund { pick, .. } => *pick,
-                    _ => 0,
-                };
-                let i = pick % world.swaps.len();
-                world.swaps[i].ended =
-                    Some(if matches!(op, Op::SwapClaim { .. }) { "claimed" } else { "refunded" });
+            let inner = match op {
+                Op::Expiring { op, .. } => &**op,
+                op => op,
+            };
+            let before = matches!(inner, Op::Bundle { .. }).then(|| a.clone());
+            let tx = world.tx(&a, op);
+            let hash = tx.hash();
+            let sender = world
+                .keys
+                .iter()
+                .position(|k| k.public() == tx.sender)
+                .unwrap_or(0);
+            let expected = world.expected_settlement(inner, sender);
+            let ra = a.apply(&tx, hash);
+            let rb = b.apply(&tx, hash);
+            prop_assert_eq!(&ra, &rb);
+            if matches!(ra, Err(ledger_engine::Rejection::TxExpired { .. })) {
+                prop_assert!(tx.valid_until_height.unwrap() < world.height);
             }
-        }
-        if let (Op::SwapLock { who, to, secret, .. }, Ok(())) = (op, &ra) {
-            let Payload::SwapLock(l) = &tx.payload else { unreachable!() };
-            prop_assert!(who != to, "a self-swap was accepted");
-            world.swaps.push(ModelSwap {
-                id: hash,
-                owner: *who,
-                counterparty: *to,
-                timeout: l.timeout_height,
-                secret: *secret,
-                ended: None,
-            });
-        }
+            let ea = a.take_events();
+            prop_assert_eq!(&ea, &b.take_events());
+            let acts = a.take_action_results();
+            prop_assert_eq!(&acts, &b.take_action_results());
+            if let Some(r) = restored.as_mut() {
+                prop_assert_eq!(&r.apply(&tx, hash), &ra);
+                prop_assert_eq!(&r.take_events(), &ea);
+                prop_assert_eq!(&r.take_action_results(), &acts);
+            }
+            history.push(Step::Tx(tx.clone()));
+            check_fills(&mut world, &ea)?;
+            if let Some(before) = &before {
+                check_bundle(before, &a, &tx, &ra, &ea)?;
+            }
+            let expired = matches!(ra, Err(Rejection::TxExpired { .. }));
+            if let (Some(want), false) = (expected, expired) {
+                prop_assert_eq!(&ra, &want, "swap settlement {:?}", inner);
+                if ra.is_ok() {
+                    let pick = match inner {
+                        Op::SwapClaim { pick, .. } | Op::SwapRefund { pick, .. } => *pick,
+                        _ => 0,
+                    };
+                    let i = pick % world.swaps.len();
+                    world.swaps[i].ended = Some(if matches!(inner, Op::SwapClaim { .. }) {
+                        "claimed"
+                    } else {
+                        "refunded"
+                    });
+                }
+            }
+            if let (Op::SwapLock { who, to, secret, .. }, Ok(())) = (inner, &ra) {
+                let Payload::SwapLock(l) = &tx.payload else {
+                    unreachable!()
+                };
+                prop_assert!(who != to, "a self-swap was accepted");
+                world.swaps.push(ModelSwap {
+                    id: hash,
+                    owner: *who,
+                    counterparty: *to,
+                    timeout: l.timeout_height,
+                    secret: *secret,
+                    ended: None,
+                });
+            }
         }
         // Every swap is open in the engine exactly while the model says so, and an open
         // swap past its timeout is always refundable by its owner.
@@ -673,11 +878,15 @@ fn run(ops: Vec<Op>, restore_at: usize) -> Result<(), TestCaseError> {
     // The final state serializes and restores to the same root.
     let r = Engine::restore(&world.genesis, a.export_state()).unwrap();
     prop_assert_eq!(r.state_root(), a.state_root());
-    // Replaying the recorded transactions at their heights gives the same root.
+    // Replaying the recorded blocks and transactions from genesis gives the same root.
     let mut replay = Engine::from_genesis(&world.genesis).unwrap();
-    for (h, tx) in &history {
-        replay.set_block_height(*h);
-        let _ = replay.apply(tx, tx.hash());
+    for s in &history {
+        match s {
+            Step::Block(h) => replay.begin_block(*h),
+            Step::Tx(tx) => {
+                let _ = replay.apply(tx, tx.hash());
+            }
+        }
     }
     prop_assert_eq!(replay.commit(), a.state_root());
     Ok(())
@@ -692,7 +901,7 @@ proptest! {
 
     #[test]
     fn random_streams_keep_every_invariant(
-        ops in prop::collection::vec(op(), 1..60),
+        ops in prop::collection::vec(op(), 1..80),
         restore_at in any::<usize>(),
     ) {
         run(ops, restore_at)?;

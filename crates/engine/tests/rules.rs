@@ -94,6 +94,7 @@ impl O {
             time_in_force: self.tif,
             client_order_id: self.cid.map(ClientOrderId),
             self_trade: self.stp,
+            good_till_height: None,
         })
     }
 }
@@ -125,6 +126,7 @@ impl Harness {
             sender,
             nonce: self.engine.next_nonce(&sender),
             payload,
+            valid_until_height: None,
         }
     }
 
@@ -929,6 +931,7 @@ fn block_execution_gives_receipts_changes_and_a_root() {
             sender: k0.public(),
             nonce,
             payload,
+            valid_until_height: None,
         }
         .sign(&k0)
     };

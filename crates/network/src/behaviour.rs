@@ -32,6 +32,7 @@ pub(crate) struct NodeBehaviour {
     pub kad: kad::Behaviour<kad::store::MemoryStore>,
     pub gossipsub: gossipsub::Behaviour,
     pub sync: request_response::Behaviour<SyncCodec>,
+    pub snapshot: request_response::Behaviour<crate::snapshot::SnapshotCodec>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
@@ -82,6 +83,19 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
             .with_max_concurrent_streams(64),
     );
 
+    let snapshot_protocol =
+        StreamProtocol::try_from_owned(crate::snapshot::snapshot_protocol_name(&config.chain_id))
+            .map_err(|e| setup("snapshot protocol name", &e))?;
+    let snapshot = request_response::Behaviour::with_codec(
+        crate::snapshot::SnapshotCodec {
+            max_response_bytes: config.max_response_bytes,
+        },
+        [(snapshot_protocol, request_response::ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(config.request_timeout())
+            .with_max_concurrent_streams(16),
+    );
+
     let mdns = if config.enable_mdns {
         Some(
             mdns::tokio::Behaviour::new(mdns::Config::default(), local_peer_id)
@@ -99,6 +113,7 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
         kad,
         gossipsub,
         sync,
+        snapshot,
         mdns: Toggle::from(mdns),
     })
 }

@@ -61,6 +61,7 @@ pub mod config;
 pub mod error;
 mod network;
 pub mod protocol;
+pub mod snapshot;
 
 pub use config::{IdentitySeed, NetworkConfig};
 pub use error::{NetworkError, PublishError, SyncError};
@@ -68,6 +69,9 @@ pub use network::{
     GossipMessage, Network, NetworkEvent, NetworkHandle, PeerInfo, SyncResponder, ValidationOutcome,
 };
 pub use protocol::{sync_protocol_name, MessageId, SyncRequest, SyncResponse, Topic};
+pub use snapshot::{
+    snapshot_protocol_name, InboundSnapshotRequest, SnapshotRequest, SnapshotResponse,
+};
 
 /// Re-exported libp2p types that appear in this crate's API.
 pub use libp2p::{Multiaddr, PeerId};

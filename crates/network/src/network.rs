@@ -176,9 +176,13 @@ impl Network {
             }
         };
         let local_peer_id = key.public().to_peer_id();
+        let identity = key.clone();
         let behaviour = behaviour::build(&config, &key)?;
 
         let idle = Duration::from_secs(config.idle_connection_timeout_secs);
+        // libp2p's own metrics (`libp2p_*`: swarm, identify, Kademlia, ping, gossipsub,
+        // bandwidth), served by the node next to its own.
+        let mut registry = prometheus_client::registry::Registry::default();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -187,6 +191,7 @@ impl Network {
                 yamux::Config::default,
             )
             .map_err(|e| NetworkError::Setup(format!("tcp transport: {e}")))?
+            .with_bandwidth_metrics(&mut registry)
             .with_behaviour(|_| behaviour)
             .map_err(|e| NetworkError::Setup(format!("behaviour: {e}")))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
@@ -227,6 +232,8 @@ impl Network {
             listeners.insert(id, addr.clone());
         }
 
+        let metrics = libp2p::metrics::Metrics::new(&mut registry);
+        let (snapshot_tx, snapshot_rx) = mpsc::channel(crate::snapshot::INBOUND_QUEUE);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
         let shared = Arc::new(Shared {
@@ -235,6 +242,9 @@ impl Network {
             max_blocks_per_request: config.max_blocks_per_request,
             listen_addrs: RwLock::new(Vec::new()),
             peers: RwLock::new(BTreeMap::new()),
+            registry: Arc::new(registry),
+            identity: identity.clone(),
+            snapshot_requests: std::sync::Mutex::new(Some(snapshot_rx)),
         });
         let mut task = Task {
             swarm,
@@ -252,6 +262,9 @@ impl Network {
             max_blocks_per_request: config.max_blocks_per_request,
             max_response_bytes: config.max_response_bytes,
             event_buffer: config.event_buffer,
+            metrics,
+            snapshot_tx,
+            pending_snapshot: HashMap::new(),
         };
         task.wait_listening(listeners).await?;
         info!(peer_id = %local_peer_id, "libp2p node started");
@@ -276,6 +289,10 @@ struct Shared {
     max_blocks_per_request: u64,
     listen_addrs: RwLock<Vec<Multiaddr>>,
     peers: RwLock<BTreeMap<PeerId, PeerInfo>>,
+    registry: Arc<prometheus_client::registry::Registry>,
+    identity: Keypair,
+    snapshot_requests:
+        std::sync::Mutex<Option<mpsc::Receiver<crate::snapshot::InboundSnapshotRequest>>>,
 }
 
 impl Shared {
@@ -314,6 +331,25 @@ impl NetworkHandle {
         self.shared.with_peers(|p| p.values().cloned().collect())
     }
 
+    /// libp2p's metrics (`libp2p_*`) as a Prometheus registry, for the node's
+    /// `/metrics` endpoint.
+    pub fn metrics_registry(&self) -> Arc<prometheus_client::registry::Registry> {
+        self.shared.registry.clone()
+    }
+
+    /// Inbound state-sync snapshot requests (see [`crate::snapshot`]). The first call
+    /// takes the receiver; later calls return `None`. While nobody takes it, requests
+    /// queue up to a small bound and further ones are refused (the stream is closed).
+    pub fn take_snapshot_requests(
+        &self,
+    ) -> Option<mpsc::Receiver<crate::snapshot::InboundSnapshotRequest>> {
+        self.shared
+            .snapshot_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
         self.shared.with_peers(|p| p.len())
@@ -333,6 +369,14 @@ impl NetworkHandle {
             .send(Command::Publish { topic, data, reply })
             .map_err(|_| PublishError::Stopped)?;
         rx.await.map_err(|_| PublishError::Stopped)?
+    }
+
+    /// Publishes `data` on `topic` without waiting for the swarm's answer (the
+    /// consensus driver's path: it never awaits the network). Errors (no peers,
+    /// duplicate) are dropped, as the driver would drop them.
+    pub fn publish_nowait(&self, topic: Topic, data: Vec<u8>) {
+        let (reply, _) = oneshot::channel();
+        let _ = self.commands.send(Command::Publish { topic, data, reply });
     }
 
     /// Reports the driver's verdict on a received message (from
@@ -397,6 +441,31 @@ impl NetworkHandle {
         rx.await.map_err(|_| NetworkError::Stopped)
     }
 
+    /// Asks `peer` for a snapshot manifest, chunk or attestation (see
+    /// [`crate::snapshot`]). Fails with a timeout, when the peer goes away or does not
+    /// speak the protocol, or when the response is oversized or malformed.
+    pub async fn request_snapshot(
+        &self,
+        peer: PeerId,
+        request: crate::snapshot::SnapshotRequest,
+    ) -> Result<crate::snapshot::SnapshotResponse, SyncError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::SnapshotRequest {
+                peer,
+                request,
+                reply,
+            })
+            .map_err(|_| SyncError::Stopped)?;
+        rx.await.map_err(|_| SyncError::Stopped)?
+    }
+
+    /// Signs `message` with the node's identity key (the ed25519 key of its key file,
+    /// so a validator's signature verifies under its genesis public key).
+    pub fn sign_with_identity(&self, message: &[u8]) -> Option<Vec<u8>> {
+        self.shared.identity.sign(message).ok()
+    }
+
     /// Dials an address (with or without `/p2p/<peer id>`); connection limits apply.
     /// Returns once the dial has started, not when it succeeds.
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetworkError> {
@@ -427,7 +496,16 @@ fn clamp(mut request: SyncRequest, max_blocks: u64) -> SyncRequest {
 
 /// Requests from handles and responders to the swarm task.
 #[derive(Debug)]
-enum Command {
+pub(crate) enum Command {
+    SnapshotRequest {
+        peer: PeerId,
+        request: crate::snapshot::SnapshotRequest,
+        reply: oneshot::Sender<Result<crate::snapshot::SnapshotResponse, SyncError>>,
+    },
+    SnapshotRespond {
+        channel: ResponseChannel<crate::snapshot::SnapshotResponse>,
+        response: crate::snapshot::SnapshotResponse,
+    },
     Publish {
         topic: Topic,
         data: Vec<u8>,
@@ -485,6 +563,9 @@ struct Task {
     max_blocks_per_request: u64,
     max_response_bytes: usize,
     event_buffer: usize,
+    metrics: libp2p::metrics::Metrics,
+    snapshot_tx: mpsc::Sender<crate::snapshot::InboundSnapshotRequest>,
+    pending_snapshot: HashMap<OutboundRequestId, crate::snapshot::PendingSnapshotRequest>,
 }
 
 impl Task {
@@ -731,7 +812,84 @@ impl Task {
                     });
                 let _ = reply.send(result);
             }
+            Command::SnapshotRequest {
+                peer,
+                request,
+                reply,
+            } => {
+                if peer == self.shared.local_peer_id {
+                    let _ = reply.send(Err(SyncError::PeerUnreachable));
+                    return;
+                }
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .snapshot
+                    .send_request(&peer, request);
+                self.pending_snapshot
+                    .insert(id, crate::snapshot::PendingSnapshotRequest { reply });
+            }
+            Command::SnapshotRespond { channel, response } => {
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .snapshot
+                    .send_response(channel, response)
+                    .is_err()
+                {
+                    debug!("snapshot response not sent: the request timed out or the peer left");
+                }
+            }
             Command::Shutdown { .. } => {}
+        }
+    }
+
+    fn on_snapshot(
+        &mut self,
+        event: request_response::Event<
+            crate::snapshot::SnapshotRequest,
+            crate::snapshot::SnapshotResponse,
+        >,
+    ) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let inbound = crate::snapshot::InboundSnapshotRequest {
+                        peer,
+                        request,
+                        channel,
+                        commands: self.weak_commands.clone(),
+                    };
+                    if self.snapshot_tx.try_send(inbound).is_err() {
+                        debug!(%peer, ?request, "snapshot request refused: nobody serves snapshots, or the queue is full");
+                    }
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(p) = self.pending_snapshot.remove(&request_id) {
+                        let _ = p.reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                debug!(%peer, "snapshot request failed: {error}");
+                if let Some(p) = self.pending_snapshot.remove(&request_id) {
+                    let _ = p.reply.send(Err(map_outbound_failure(error)));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                debug!(%peer, "inbound snapshot request failed: {error}")
+            }
+            request_response::Event::ResponseSent { .. } => {}
         }
     }
 
@@ -766,6 +924,8 @@ impl Task {
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<NodeBehaviourEvent>) {
+        use libp2p::metrics::Recorder;
+        self.metrics.record(&event);
         match event {
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             SwarmEvent::ConnectionEstablished {
@@ -849,12 +1009,21 @@ impl Task {
     }
 
     fn on_behaviour_event(&mut self, event: NodeBehaviourEvent) {
+        use libp2p::metrics::Recorder;
+        match &event {
+            NodeBehaviourEvent::Gossipsub(e) => self.metrics.record(e),
+            NodeBehaviourEvent::Identify(e) => self.metrics.record(e),
+            NodeBehaviourEvent::Kad(e) => self.metrics.record(e),
+            NodeBehaviourEvent::Ping(e) => self.metrics.record(e),
+            _ => {}
+        }
         match event {
             NodeBehaviourEvent::Limits(never) | NodeBehaviourEvent::PeerLimit(never) => {
                 match never {}
             }
             NodeBehaviourEvent::Gossipsub(event) => self.on_gossip(event),
             NodeBehaviourEvent::Sync(event) => self.on_sync(event),
+            NodeBehaviourEvent::Snapshot(event) => self.on_snapshot(event),
             NodeBehaviourEvent::Identify(event) => self.on_identify(event),
             NodeBehaviourEvent::Kad(event) => self.on_kad(event),
             NodeBehaviourEvent::Mdns(event) => self.on_mdns(event),

@@ -161,7 +161,10 @@ pub(crate) struct SyncCodec {
     pub max_response_bytes: usize,
 }
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+pub(crate) async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
@@ -176,7 +179,7 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::
     Ok(buf)
 }
 
-async fn write_frame<T: AsyncWrite + Unpin + Send>(
+pub(crate) async fn write_frame<T: AsyncWrite + Unpin + Send>(
     io: &mut T,
     body: &[u8],
     max: usize,
@@ -197,7 +200,7 @@ async fn write_frame<T: AsyncWrite + Unpin + Send>(
     io.flush().await
 }
 
-fn decode_body<V: Decode<()>>(body: &[u8], max: usize) -> io::Result<V> {
+pub(crate) fn decode_body<V: Decode<()>>(body: &[u8], max: usize) -> io::Result<V> {
     codec::decode_bounded(body, max).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 

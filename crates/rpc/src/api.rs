@@ -10,9 +10,9 @@
 //! [`crate::error::codes`].
 
 use crate::types::{
-    AccountView, BlockSelector, BlockView, ChainStatus, MarketRef, MarketView, OrderBookView,
-    OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView,
-    TxSubmitted, TxView, ValidatorView, WireTx,
+    AccountView, BlockSelector, BlockView, CandleView, ChainStatus, MarketRef, MarketStatsView,
+    MarketView, OrderBookView, OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page,
+    PeerView, TradeView, TransferView, TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
 };
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
@@ -35,10 +35,18 @@ pub trait LedgerApi {
     #[method(name = "cancel_order")]
     async fn cancel_order(&self, tx: WireTx) -> RpcResult<TxSubmitted>;
 
-    /// Submits any signed transaction (transfer, order, cancel). Errors as
-    /// `submit_order` (without `wrong_payload_type`).
+    /// Submits any signed transaction (transfer, order, cancel, batch, amendment,
+    /// schedule-cancel). With `wait` (`included` or `final`) the answer comes once the
+    /// transaction has that status, with its view (for `final`: the receipt, events and
+    /// per-action results), or after `timeout_ms` (default 30,000, at most 120,000) with
+    /// -32002 `wait_timeout`. Errors as `submit_order` (without `wrong_payload_type`).
     #[method(name = "submit_tx")]
-    async fn submit_tx(&self, tx: WireTx) -> RpcResult<TxSubmitted>;
+    async fn submit_tx(
+        &self,
+        tx: WireTx,
+        wait: Option<WaitFor>,
+        timeout_ms: Option<u64>,
+    ) -> RpcResult<TxSubmitted>;
 
     // -------------------------------------------------------------------------- reads
 
@@ -47,6 +55,67 @@ pub trait LedgerApi {
     /// `tx_not_found`.
     #[method(name = "get_tx")]
     async fn get_tx(&self, hash: TxHash) -> RpcResult<TxView>;
+
+    /// Many transactions at once (at most 100 hashes): one entry per hash, in order,
+    /// `null` for an unknown one. Errors: -32005 (`hashes`).
+    #[method(name = "get_txs")]
+    async fn get_txs(&self, hashes: Vec<TxHash>) -> RpcResult<Vec<Option<TxView>>>;
+
+    /// An account's fills (maker or taker, every market), newest first; `cursor` is a
+    /// trade id. Errors: -32000 (`cursor`), -32005 (`limit`).
+    #[method(name = "get_account_fills")]
+    async fn get_account_fills(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TradeView>>;
+
+    /// An account's transfers (sent and received), newest first; `cursor` is the
+    /// previous page's `next_cursor` (a transaction hash). Errors: -32000 (`cursor`),
+    /// -32005 (`limit`).
+    #[method(name = "get_account_transfers")]
+    async fn get_account_transfers(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TransferView>>;
+
+    /// An account's final transactions (sent, and transfers it received), newest first,
+    /// with their receipts; `cursor` is a transaction hash. Errors: -32000 (`cursor`),
+    /// -32005 (`limit`).
+    #[method(name = "get_account_txs")]
+    async fn get_account_txs(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TxView>>;
+
+    /// OHLCV candles of a market, newest first: `interval` is `1m`, `5m`, `15m`, `1h`,
+    /// `4h`, `1d` (by block timestamps) or `10b`, `100b`, `1000b` (by height); intervals
+    /// without trades have no candle. `cursor` is a bucket start: the page holds older
+    /// buckets. Errors: -32000 (`interval`, `cursor`), -32001 `market_not_found`,
+    /// -32005 (`limit`).
+    #[method(name = "get_candles")]
+    async fn get_candles(
+        &self,
+        market: MarketRef,
+        interval: String,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<CandleView>>;
+
+    /// A market's rolling 24-hour statistics, up to the last final block's timestamp.
+    /// Errors: -32001 `market_not_found`.
+    #[method(name = "get_market_stats")]
+    async fn get_market_stats(&self, market: MarketRef) -> RpcResult<MarketStatsView>;
+
+    /// The API as an OpenRPC 1.2 document (methods, parameters, results and the JSON
+    /// shapes of the wire types).
+    #[method(name = "rpc.discover")]
+    async fn discover(&self) -> RpcResult<serde_json::Value>;
 
     /// A block by height, hash, `latest` or `final` (`finalized`); with full transactions
     /// if `include_txs` (default false: hashes only). Errors: -32001 `block_not_found`.
@@ -137,4 +206,10 @@ pub trait LedgerApi {
     /// as its block becomes final.
     #[subscription(name = "subscribe_orders", unsubscribe = "unsubscribe_orders", item = OrderUpdate)]
     async fn subscribe_orders(&self, account: Address) -> SubscriptionResult;
+
+    /// One transaction's status: its view at once (`pending`, `included`, `final` or
+    /// `rejected`; -32001 `tx_not_found` if this node has never seen it), then on every
+    /// change; the subscription ends after `final` or `rejected`.
+    #[subscription(name = "subscribe_tx", unsubscribe = "unsubscribe_tx", item = TxView)]
+    async fn subscribe_tx(&self, hash: TxHash) -> SubscriptionResult;
 }

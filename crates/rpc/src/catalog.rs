@@ -3,9 +3,9 @@
 
 use crate::error::{Resource, RpcError};
 use crate::types::{
-    AccountView, BalanceView, EventView, LevelView, Liquidity, MarketRef, MarketView,
-    OrderBookView, OrderEvent, OrderStatus, OrderUpdate, OrderView, TradeView, TxStatus, TxView,
-    ValidatorView,
+    AccountView, ActionResultView, ActionStatus, BalanceView, CandleView, EventView, LevelView,
+    Liquidity, MarketRef, MarketStatsView, MarketView, OrderBookView, OrderEvent, OrderStatus,
+    OrderUpdate, OrderView, TradeView, TransferView, TxStatus, TxView, ValidatorView,
 };
 use ledger_engine::market::Step;
 use ledger_engine::{
@@ -13,7 +13,8 @@ use ledger_engine::{
 };
 use ledger_types::decimal::from_units;
 use ledger_types::{
-    Address, AssetId, Decimal, Genesis, Hash, MarketId, OrderKind, Payload, SignedTx, TxHash,
+    batch_order_id, Address, AssetId, Batch, BatchAction, Decimal, Genesis, Hash, MarketId,
+    OrderKind, Payload, SignedTx, TxHash,
 };
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -269,8 +270,8 @@ impl Catalog {
     // Events
     // -----------------------------------------------------------------------------------
 
-    /// A fill as a trade.
-    pub fn trade(&self, f: &Fill, block_height: u64, tx_hash: TxHash) -> TradeView {
+    /// A fill as a trade, in a block at `block_height` with timestamp `time_ms`.
+    pub fn trade(&self, f: &Fill, block_height: u64, time_ms: u64, tx_hash: TxHash) -> TradeView {
         let m = self.market_or_fallback(f.market);
         let price = m.ticks_to_price(f.price);
         let quantity = m.lots_to_quantity(f.quantity);
@@ -299,12 +300,104 @@ impl Catalog {
             taker_remaining: m.lots_to_quantity(f.taker_remaining),
             fee_asset: self.asset_symbol(m.quote),
             block_height,
+            time_ms,
             tx_hash,
         }
     }
 
-    /// An engine event in decimals.
-    pub fn event(&self, e: &Event, block_height: u64, tx_hash: TxHash) -> EventView {
+    /// A transfer of an account's history.
+    #[allow(clippy::too_many_arguments)]
+    pub fn transfer(
+        &self,
+        block_height: u64,
+        time_ms: u64,
+        tx_hash: TxHash,
+        from: Address,
+        to: Address,
+        asset: AssetId,
+        amount: u128,
+    ) -> TransferView {
+        TransferView {
+            block_height,
+            time_ms,
+            tx_hash,
+            from,
+            to,
+            asset: self.asset_symbol(asset),
+            asset_id: asset.0,
+            amount: self.asset_amount(asset, amount),
+        }
+    }
+
+    /// A candle in decimals. `interval` is its wire name.
+    #[allow(clippy::too_many_arguments)]
+    pub fn candle(
+        &self,
+        market: MarketId,
+        interval: &str,
+        start: u64,
+        ohlc: [u64; 4],
+        volume_lots: u64,
+        quote_units: u128,
+        trades: u64,
+    ) -> CandleView {
+        let m = self.market_or_fallback(market);
+        let [open, high, low, close] = ohlc.map(|p| m.ticks_to_price(p));
+        CandleView {
+            market: m.symbol.clone(),
+            market_id: market.0,
+            interval: interval.to_string(),
+            start,
+            open,
+            high,
+            low,
+            close,
+            volume: m.lots_to_quantity(volume_lots),
+            quote_volume: m.quote_amount(quote_units),
+            trades,
+        }
+    }
+
+    /// 24-hour statistics in decimals; `ohlcv` is `None` when the window had no trade.
+    #[allow(clippy::too_many_arguments)]
+    pub fn market_stats(
+        &self,
+        market: MarketId,
+        from_ms: u64,
+        to_ms: u64,
+        ohlcv: Option<([u64; 4], u64, u128, u64)>,
+        last_price: Option<u64>,
+    ) -> MarketStatsView {
+        let m = self.market_or_fallback(market);
+        let px = |t: u64| m.ticks_to_price(t);
+        let (ohlc, volume, quote, trades) = match ohlcv {
+            Some((ohlc, v, q, n)) => (
+                Some(ohlc.map(px)),
+                m.lots_to_quantity(v),
+                m.quote_amount(q),
+                n,
+            ),
+            None => (None, Decimal::ZERO, Decimal::ZERO, 0),
+        };
+        MarketStatsView {
+            market: m.symbol.clone(),
+            market_id: market.0,
+            from_ms,
+            to_ms,
+            open: ohlc.map(|o| o[0]),
+            high: ohlc.map(|o| o[1]),
+            low: ohlc.map(|o| o[2]),
+            close: ohlc.map(|o| o[3]),
+            change: ohlc.map(|o| o[3] - o[0]),
+            volume,
+            quote_volume: quote,
+            trades,
+            last_price: last_price.map(px),
+        }
+    }
+
+    /// An engine event in decimals (`time_ms`: the block's timestamp).
+    pub fn event(&self, e: &Event, block_height: u64, time_ms: u64, tx_hash: TxHash) -> EventView {
         match e {
             Event::OrderAccepted {
                 order_id,
@@ -333,7 +426,9 @@ impl Catalog {
                     quantity: m.lots_to_quantity(*quantity),
                 }
             }
-            Event::Fill(f) => EventView::Fill(Box::new(self.trade(f, block_height, tx_hash))),
+            Event::Fill(f) => {
+                EventView::Fill(Box::new(self.trade(f, block_height, time_ms, tx_hash)))
+            }
             Event::OrderRested {
                 order_id,
                 client_order_id,
@@ -413,6 +508,39 @@ impl Catalog {
                 asset_id: asset.0,
                 amount: self.asset_amount(*asset, *amount),
             },
+            Event::OrderAmended {
+                order_id,
+                client_order_id,
+                account,
+                market,
+                side,
+                price,
+                quantity,
+                remaining,
+                priority_kept,
+            } => {
+                let m = self.market_or_fallback(*market);
+                EventView::OrderAmended {
+                    block_height,
+                    tx_hash,
+                    order_id: *order_id,
+                    client_order_id: *client_order_id,
+                    account: *account,
+                    market: m.symbol.clone(),
+                    market_id: market.0,
+                    side: *side,
+                    price: m.ticks_to_price(*price),
+                    quantity: m.lots_to_quantity(*quantity),
+                    remaining: m.lots_to_quantity(*remaining),
+                    priority_kept: *priority_kept,
+                }
+            }
+            Event::CancelScheduled { account, at_height } => EventView::CancelScheduled {
+                block_height,
+                tx_hash,
+                account: *account,
+                at_height: *at_height,
+            },
             Event::BundleExecuted { account, legs, net } => EventView::BundleExecuted {
                 block_height,
                 tx_hash,
@@ -489,10 +617,16 @@ impl Catalog {
     }
 
     /// Every event of a transaction in decimals.
-    pub fn events(&self, events: &[Event], block_height: u64, tx_hash: TxHash) -> Vec<EventView> {
+    pub fn events(
+        &self,
+        events: &[Event],
+        block_height: u64,
+        time_ms: u64,
+        tx_hash: TxHash,
+    ) -> Vec<EventView> {
         events
             .iter()
-            .map(|e| self.event(e, block_height, tx_hash))
+            .map(|e| self.event(e, block_height, time_ms, tx_hash))
             .collect()
     }
 
@@ -543,7 +677,7 @@ impl Catalog {
                 )]
             }
             Event::Fill(f) => {
-                let t = self.trade(f, block_height, tx_hash);
+                let t = self.trade(f, block_height, 0, tx_hash);
                 let maker = OrderEvent::Fill {
                     trade_id: t.trade_id,
                     side: f.taker_side.opposite(),
@@ -646,7 +780,35 @@ impl Catalog {
                     event,
                 )]
             }
+            Event::OrderAmended {
+                order_id,
+                client_order_id,
+                account,
+                market,
+                side,
+                price,
+                quantity,
+                remaining,
+                priority_kept,
+            } => {
+                let m = self.market_or_fallback(*market);
+                let event = OrderEvent::Amended {
+                    side: *side,
+                    price: m.ticks_to_price(*price),
+                    quantity: m.lots_to_quantity(*quantity),
+                    remaining: m.lots_to_quantity(*remaining),
+                    priority_kept: *priority_kept,
+                };
+                vec![update(
+                    *order_id,
+                    *client_order_id,
+                    *account,
+                    *market,
+                    event,
+                )]
+            }
             Event::Transferred { .. }
+            | Event::CancelScheduled { .. }
             | Event::BundleExecuted { .. }
             | Event::SwapLocked { .. }
             | Event::SwapClaimed { .. }
@@ -658,17 +820,20 @@ impl Catalog {
     // Transactions and rejections
     // -----------------------------------------------------------------------------------
 
-    /// A transaction of a final block with its receipt: status `final` with its events,
-    /// or `rejected` with the engine's reason as an error object (code -32003).
+    /// A transaction of a final block with its receipt: status `final` with its events
+    /// (and, for a batch, one result per action), or `rejected` with the engine's reason
+    /// as an error object (code -32003). `time_ms` is the block's timestamp.
     pub fn final_tx(
         &self,
         stx: &SignedTx,
         block_height: u64,
         block_hash: Hash,
+        time_ms: u64,
         position: u32,
         receipt: &Receipt,
     ) -> TxView {
         let mut view = TxView::included(stx, block_height, block_hash, position);
+        view.time_ms = Some(time_ms);
         match &receipt.result {
             Ok(()) => view.status = TxStatus::Final,
             Err(r) => {
@@ -676,8 +841,59 @@ impl Catalog {
                 view.error = Some(self.rejection(r, Some(&stx.tx.payload)).to_api_error());
             }
         }
-        view.events = self.events(&receipt.events, block_height, stx.hash());
+        if let (Payload::Batch(b), Ok(())) = (&stx.tx.payload, &receipt.result) {
+            view.actions = Some(self.action_results(stx, b, &receipt.actions));
+        }
+        view.events = self.events(&receipt.events, block_height, time_ms, stx.hash());
         view
+    }
+
+    /// One view per batch action: `ok` with the placed order's id, or `rejected` with the
+    /// engine's reason (its `field` prefixed with `payload.actions[i].`).
+    pub fn action_results(
+        &self,
+        stx: &SignedTx,
+        batch: &Batch,
+        results: &[Result<(), Rejection>],
+    ) -> Vec<ActionResultView> {
+        batch
+            .actions
+            .iter()
+            .zip(results)
+            .enumerate()
+            .map(|(i, (action, r))| {
+                let index = i as u32;
+                let (payload, placed) = match action {
+                    BatchAction::PlaceOrder(p) => (Payload::PlaceOrder(p.clone()), true),
+                    BatchAction::CancelOrder(c) => (Payload::CancelOrder(*c), false),
+                    BatchAction::AmendOrder(a) => (Payload::AmendOrder(a.clone()), false),
+                };
+                match r {
+                    Ok(()) => ActionResultView {
+                        index,
+                        status: ActionStatus::Ok,
+                        order_id: placed.then(|| batch_order_id(&stx.hash(), index)),
+                        error: None,
+                    },
+                    Err(rej) => {
+                        let mut e = self.rejection(rej, Some(&payload)).to_api_error();
+                        if let Some(d) = e.data.as_mut() {
+                            if let Some(f) = d.field.as_mut() {
+                                if let Some(rest) = f.strip_prefix("payload") {
+                                    *f = format!("payload.actions[{i}]{rest}");
+                                }
+                            }
+                        }
+                        ActionResultView {
+                            index,
+                            status: ActionStatus::Rejected,
+                            order_id: None,
+                            error: Some(e),
+                        }
+                    }
+                }
+            })
+            .collect()
     }
 
     /// An engine rejection as an error (code -32003) with amounts in decimals and asset
@@ -697,6 +913,10 @@ pub(crate) fn render_rejection(
     let market = match (catalog, payload) {
         (Some(c), Some(Payload::PlaceOrder(o))) => c.market(o.market),
         _ => None,
+    };
+    let height_details = |put: &mut dyn FnMut(&str, String), a: (&str, u64), b: u64| {
+        put(a.0, a.1.to_string());
+        put("height", b.to_string());
     };
     let mut details = BTreeMap::new();
     let mut put = |k: &str, v: String| {
@@ -796,6 +1016,40 @@ pub(crate) fn render_rejection(
         Rejection::InvalidAmount => "payload.amount",
         Rejection::SelfTransfer => "payload.to",
         Rejection::Overflow => "payload",
+        Rejection::TxExpired {
+            valid_until_height,
+            height,
+        } => {
+            height_details(
+                &mut put,
+                ("valid_until_height", *valid_until_height),
+                *height,
+            );
+            "valid_until_height"
+        }
+        Rejection::EmptyBatch => "payload.actions",
+        Rejection::BatchTooLarge { max, got } => {
+            put("max", max.to_string());
+            put("got", got.to_string());
+            "payload.actions"
+        }
+        Rejection::GoodTillInPast {
+            good_till_height,
+            height,
+        } => {
+            height_details(&mut put, ("good_till_height", *good_till_height), *height);
+            "payload.good_till_height"
+        }
+        Rejection::EmptyAmend => "payload",
+        Rejection::AmendBelowFilled { filled_lots } => {
+            put("filled_lots", filled_lots.to_string());
+            "payload.quantity"
+        }
+        Rejection::AmendWouldCross => "payload.price",
+        Rejection::ScheduleNotInFuture { at_height, height } => {
+            height_details(&mut put, ("at_height", *at_height), *height);
+            "payload.at_height"
+        }
         Rejection::InvalidBundle { detail } => {
             put("detail", detail.clone());
             "payload.legs"
@@ -812,6 +1066,7 @@ pub(crate) fn render_rejection(
                         time_in_force: l.time_in_force,
                         client_order_id: l.client_order_id,
                         self_trade: l.self_trade,
+                        good_till_height: None,
                     })
                 }),
                 _ => None,

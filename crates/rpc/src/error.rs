@@ -212,6 +212,14 @@ pub enum MempoolError {
         /// Limit.
         max: u64,
     },
+    /// The next block is above the transaction's `valid_until_height`.
+    #[error("transaction expired: valid until height {valid_until_height}, the next block is {next_height}")]
+    TxExpired {
+        /// The transaction's last valid height.
+        valid_until_height: u64,
+        /// The height of the next block.
+        next_height: u64,
+    },
 }
 
 impl MempoolError {
@@ -227,6 +235,7 @@ impl MempoolError {
             MempoolError::Full { .. } => "mempool_full",
             MempoolError::AccountLimit { .. } => "account_limit",
             MempoolError::TooLarge { .. } => "tx_too_large",
+            MempoolError::TxExpired { .. } => "tx_expired",
         }
     }
 
@@ -251,6 +260,7 @@ impl MempoolError {
             MempoolError::InsufficientBalance { .. } => "payload",
             MempoolError::Full { .. } | MempoolError::TooLarge { .. } => "tx",
             MempoolError::AccountLimit { .. } => "sender",
+            MempoolError::TxExpired { .. } => "valid_until_height",
         }
     }
 
@@ -292,6 +302,13 @@ impl MempoolError {
             MempoolError::TooLarge { size, max } => {
                 put("size", size.to_string());
                 put("limit", max.to_string());
+            }
+            MempoolError::TxExpired {
+                valid_until_height,
+                next_height,
+            } => {
+                put("valid_until_height", valid_until_height.to_string());
+                put("height", next_height.to_string());
             }
         }
         d
@@ -416,6 +433,20 @@ pub enum RpcError {
     /// A bug (code -32603). The message should not leak internals.
     #[error("internal error: {0}")]
     Internal(String),
+    /// `submit_tx` with `wait` gave up before the transaction reached the status
+    /// (code -32002, reason `wait_timeout`). The transaction was admitted and may still
+    /// land: follow it with `get_tx` or `subscribe_tx`.
+    #[error("transaction {tx_hash} not {wanted} after {timeout_ms} ms (now {status}); it may still land")]
+    WaitTimeout {
+        /// The transaction.
+        tx_hash: Hash,
+        /// The status waited for.
+        wanted: &'static str,
+        /// Its status when the wait ended.
+        status: &'static str,
+        /// The timeout.
+        timeout_ms: u64,
+    },
 }
 
 impl RpcError {
@@ -452,7 +483,7 @@ impl RpcError {
             | RpcError::WrongPayload { .. }
             | RpcError::HashMismatch { .. } => codes::INVALID_INPUT,
             RpcError::NotFound { .. } => codes::NOT_FOUND,
-            RpcError::Unavailable { .. } => codes::UNAVAILABLE,
+            RpcError::Unavailable { .. } | RpcError::WaitTimeout { .. } => codes::UNAVAILABLE,
             RpcError::LimitExceeded { .. } => codes::LIMIT_EXCEEDED,
             RpcError::Mempool(m) => m.code(),
             RpcError::Rejected { .. } => codes::REJECTED,
@@ -512,6 +543,21 @@ impl RpcError {
                 rejection.code_name(),
                 Some(field.to_string()),
                 details.clone(),
+            ),
+            RpcError::WaitTimeout {
+                tx_hash,
+                status,
+                timeout_ms,
+                ..
+            } => (
+                "wait_timeout",
+                Some("timeout_ms".into()),
+                [
+                    ("tx_hash".to_string(), tx_hash.to_hex()),
+                    ("status".to_string(), status.to_string()),
+                    ("timeout_ms".to_string(), timeout_ms.to_string()),
+                ]
+                .into(),
             ),
             RpcError::Internal(_) => return None,
         };
@@ -594,6 +640,33 @@ pub fn trade_cursor(cursor: Option<&str>) -> Result<Option<u64>, RpcError> {
                 .map_err(|_| RpcError::invalid("cursor", "expected a trade id (decimal string)"))
         })
         .transpose()
+}
+
+/// Parses a `cursor` that is a transaction hash (`get_account_txs`,
+/// `get_account_transfers`): the page continues strictly before that transaction.
+pub fn tx_cursor(cursor: Option<&str>) -> Result<Option<Hash>, RpcError> {
+    cursor
+        .map(|c| {
+            c.parse::<Hash>().map_err(|_| {
+                RpcError::invalid("cursor", "expected a transaction hash (64 hex digits)")
+            })
+        })
+        .transpose()
+}
+
+/// The `timeout_ms` of a waiting `submit_tx`: 30,000 if absent, an error if 0 or above
+/// 120,000.
+pub fn wait_timeout(timeout_ms: Option<u64>) -> Result<u64, RpcError> {
+    match timeout_ms {
+        None => Ok(crate::types::DEFAULT_WAIT_TIMEOUT_MS),
+        Some(0) => Err(RpcError::invalid("timeout_ms", "must be at least 1")),
+        Some(t) if t > crate::types::MAX_WAIT_TIMEOUT_MS => Err(RpcError::LimitExceeded {
+            field: "timeout_ms",
+            got: t,
+            max: crate::types::MAX_WAIT_TIMEOUT_MS,
+        }),
+        Some(t) => Ok(t),
+    }
 }
 
 /// Parses the `cursor` of `get_orders`: the order id to continue after (exclusive).

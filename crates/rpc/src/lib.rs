@@ -127,6 +127,7 @@ pub mod api;
 pub mod atomic;
 pub mod catalog;
 pub mod client;
+pub mod discover;
 pub mod error;
 pub mod num;
 pub mod swap_protocol;
@@ -141,14 +142,15 @@ pub use atomic::{
 pub use catalog::{AssetInfo, Catalog};
 pub use client::{connect, connect_with, ConnectOptions, LedgerClient};
 pub use error::{
-    book_depth, codes, order_cursor, page_limit, trade_cursor, ApiError, ErrorData, MempoolError,
-    Resource, RpcError,
+    book_depth, codes, order_cursor, page_limit, trade_cursor, tx_cursor, wait_timeout, ApiError,
+    ErrorData, MempoolError, Resource, RpcError,
 };
 pub use types::{
-    AccountView, BalanceView, BlockSelector, BlockView, ChainStatus, ConsensusView, EventView,
-    LevelView, Liquidity, MarketRef, MarketView, OrderBookView, OrderEvent, OrderStatus,
-    OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page, PeerDirection, PeerView,
-    TradeView, TxStatus, TxSubmitted, TxView, ValidatorView, WireTx,
+    AccountView, ActionResultView, ActionStatus, BalanceView, BlockSelector, BlockView, CandleView,
+    ChainStatus, ConsensusView, EventView, LevelView, Liquidity, MarketRef, MarketStatsView,
+    MarketView, OrderBookView, OrderEvent, OrderStatus, OrderStatusFilter, OrderSubmitted,
+    OrderUpdate, OrderView, Page, PeerDirection, PeerView, TradeView, TransferView, TxStatus,
+    TxSubmitted, TxView, ValidatorView, WaitFor, WireTx,
 };
 pub use wallet::{Order, Wallet};
 

@@ -243,7 +243,7 @@ async fn submit<C>(client: &C, tx: &WireTx) -> Result<(), ClientError>
 where
     C: SubscriptionClientT + Sync,
 {
-    match LedgerApiClient::submit_tx(client, tx.clone()).await {
+    match LedgerApiClient::submit_tx(client, tx.clone(), None, None).await {
         Ok(_) => Ok(()),
         Err(e) if is_reason(&e, "duplicate") || is_reason(&e, "nonce_too_low") => Ok(()),
         Err(e) => Err(e),

@@ -69,6 +69,9 @@ pub struct WireTx {
     pub payload: Payload,
     /// ed25519 signature over the domain-separated canonical encoding.
     pub signature: Signature,
+    /// The last block height the transaction may execute in (absent: no expiry).
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub valid_until_height: Option<u64>,
 }
 
 impl WireTx {
@@ -82,6 +85,7 @@ impl WireTx {
                 sender: self.sender,
                 nonce: self.nonce,
                 payload: self.payload,
+                valid_until_height: self.valid_until_height,
             },
             self.signature,
         );
@@ -133,6 +137,11 @@ mod payload_json {
             time_in_force: TimeInForce,
             client_order_id: Option<ClientOrderId>,
             self_trade: SelfTradePrevention,
+            #[serde(
+                skip_serializing_if = "Option::is_none",
+                with = "ledger_types::tx::opt_height_str"
+            )]
+            good_till_height: Option<u64>,
         }
         match p {
             Payload::PlaceOrder(o) if o.price.is_none() => Unbounded {
@@ -144,6 +153,7 @@ mod payload_json {
                 time_in_force: o.time_in_force,
                 client_order_id: o.client_order_id,
                 self_trade: o.self_trade,
+                good_till_height: o.good_till_height,
             }
             .serialize(s),
             other => other.serialize(s),
@@ -164,6 +174,9 @@ pub fn payload_type(p: &Payload) -> &'static str {
         Payload::PlaceOrder(_) => "place_order",
         Payload::CancelOrder(_) => "cancel_order",
         Payload::CancelAll(_) => "cancel_all",
+        Payload::Batch(_) => "batch",
+        Payload::AmendOrder(_) => "amend_order",
+        Payload::ScheduleCancel(_) => "schedule_cancel",
         Payload::Bundle(_) => "bundle",
         Payload::SwapLock(_) => "swap_lock",
         Payload::SwapClaim(_) => "swap_claim",
@@ -180,6 +193,7 @@ impl From<SignedTx> for WireTx {
             sender: stx.tx.sender,
             nonce: stx.tx.nonce,
             payload: stx.tx.payload,
+            valid_until_height: stx.tx.valid_until_height,
         }
     }
 }
@@ -203,13 +217,60 @@ pub struct OrderSubmitted {
 }
 
 /// Result of `submit_tx` and `cancel_order`.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct TxSubmitted {
     /// Transaction hash.
     pub tx_hash: TxHash,
     /// The order id if the transaction places an order (equal to the transaction hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
+    /// With `wait`: the transaction once it reached the requested status (`included`,
+    /// or `final` / `rejected` with the receipt's events and per-action results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx: Option<Box<TxView>>,
+}
+
+/// How long `submit_tx` waits before answering (Solana's commitment levels, CometBFT's
+/// `broadcast_tx_commit`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitFor {
+    /// Until the transaction is in a block on the best chain (or final).
+    Included,
+    /// Until the block holding it is final and executed: the answer has the receipt.
+    Final,
+}
+
+/// Default `timeout_ms` of a waiting `submit_tx`.
+pub const DEFAULT_WAIT_TIMEOUT_MS: u64 = 30_000;
+/// Largest accepted `timeout_ms`.
+pub const MAX_WAIT_TIMEOUT_MS: u64 = 120_000;
+/// Most hashes in one `get_txs`.
+pub const MAX_TXS_PER_CALL: usize = 100;
+
+/// The result of one action of a batch, in `TxView.actions`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct ActionResultView {
+    /// Index of the action in the batch.
+    pub index: u32,
+    /// `ok` or `rejected`.
+    pub status: ActionStatus,
+    /// The id of the order a `place_order` action placed (`batch_order_id(tx, index)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+    /// Why the engine rejected the action (the same error object as a transaction's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+/// Outcome of one batch action.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Executed.
+    Ok,
+    /// Refused by the engine; the other actions are unaffected.
+    Rejected,
 }
 
 /// Where a transaction is in its life.
@@ -251,6 +312,12 @@ pub struct TxView {
     /// write methods return, code `-32003`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiError>,
+    /// For a final batch: one result per action, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<ActionResultView>>,
+    /// Timestamp of its block (once in a block), ms since the Unix epoch.
+    #[serde(default, with = "opt_u64_str", skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
 }
 
 impl TxView {
@@ -265,6 +332,8 @@ impl TxView {
             tx: stx.into(),
             events: Vec::new(),
             error: None,
+            actions: None,
+            time_ms: None,
         }
     }
 
@@ -553,6 +622,10 @@ pub struct BlockView {
     pub tx_root: Hash,
     /// Protocol-specific header fields (`kind`: `streamlet` or `nakamoto`).
     pub consensus: ConsensusView,
+    /// The block's timestamp, ms since the Unix epoch: the Streamlet proposer's or the
+    /// Nakamoto miner's clock.
+    #[serde(with = "u64_str")]
+    pub time_ms: u64,
     /// True once the block is final (executed by the engine).
     #[serde(rename = "final")]
     pub is_final: bool,
@@ -583,6 +656,7 @@ impl BlockView {
             parent: block.header.parent,
             tx_root: block.header.tx_root,
             consensus: (&block.header.consensus).into(),
+            time_ms: block.header.time_ms(),
             is_final,
             state_root,
             tx_count: u32::try_from(block.txs.len()).unwrap_or(u32::MAX),
@@ -905,6 +979,16 @@ impl OrderView {
                 self.remaining = Decimal::ZERO;
                 self.status = OrderStatus::Expired;
             }
+            OrderEvent::Amended {
+                price,
+                quantity,
+                remaining,
+                ..
+            } => {
+                self.price = Some(*price);
+                self.quantity = *quantity;
+                self.remaining = *remaining;
+            }
         }
     }
 
@@ -966,8 +1050,115 @@ pub struct TradeView {
     /// Height of the final block that executed the trade.
     #[serde(with = "u64_str")]
     pub block_height: u64,
+    /// Timestamp of that block, ms since the Unix epoch.
+    #[serde(with = "u64_str")]
+    pub time_ms: u64,
     /// Transaction that caused it (the taker's).
     pub tx_hash: TxHash,
+}
+
+/// A transfer in an account's history: items of `get_account_transfers`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TransferView {
+    /// Height of the final block.
+    #[serde(with = "u64_str")]
+    pub block_height: u64,
+    /// Its timestamp, ms since the Unix epoch.
+    #[serde(with = "u64_str")]
+    pub time_ms: u64,
+    /// The transaction.
+    pub tx_hash: TxHash,
+    /// Sender.
+    pub from: Address,
+    /// Receiver.
+    pub to: Address,
+    /// Asset symbol.
+    pub asset: String,
+    /// Asset id.
+    pub asset_id: u32,
+    /// Amount.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+}
+
+/// One OHLCV candle: items of `get_candles`. Prices in quote per base, volume in base,
+/// quote volume in quote.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct CandleView {
+    /// Market symbol.
+    pub market: String,
+    /// Market id.
+    pub market_id: u32,
+    /// `1m`, `5m`, `15m`, `1h`, `4h`, `1d` (by block timestamps) or `10b`, `100b`,
+    /// `1000b` (by height).
+    pub interval: String,
+    /// Bucket start: ms since the Unix epoch, or a height for block intervals.
+    #[serde(with = "u64_str")]
+    pub start: u64,
+    /// First trade's price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub open: Decimal,
+    /// Highest price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub high: Decimal,
+    /// Lowest price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub low: Decimal,
+    /// Last trade's price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub close: Decimal,
+    /// Base volume.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub volume: Decimal,
+    /// Quote volume.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quote_volume: Decimal,
+    /// Number of trades.
+    #[serde(with = "u64_str")]
+    pub trades: u64,
+}
+
+/// Result of `get_market_stats`: the rolling 24 hours before the last final block (by
+/// block timestamps). Prices are absent when the window had no trade.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct MarketStatsView {
+    /// Market symbol.
+    pub market: String,
+    /// Market id.
+    pub market_id: u32,
+    /// Window start, ms since the Unix epoch.
+    #[serde(with = "u64_str")]
+    pub from_ms: u64,
+    /// Window end: the last final block's timestamp.
+    #[serde(with = "u64_str")]
+    pub to_ms: u64,
+    /// First price in the window.
+    #[serde(default, with = "crate::num::opt_decimal_str")]
+    pub open: Option<Decimal>,
+    /// Highest price.
+    #[serde(default, with = "crate::num::opt_decimal_str")]
+    pub high: Option<Decimal>,
+    /// Lowest price.
+    #[serde(default, with = "crate::num::opt_decimal_str")]
+    pub low: Option<Decimal>,
+    /// Last price in the window.
+    #[serde(default, with = "crate::num::opt_decimal_str")]
+    pub close: Option<Decimal>,
+    /// `close - open`.
+    #[serde(default, with = "crate::num::opt_decimal_str")]
+    pub change: Option<Decimal>,
+    /// Base volume.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub volume: Decimal,
+    /// Quote volume.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quote_volume: Decimal,
+    /// Number of trades.
+    #[serde(with = "u64_str")]
+    pub trades: u64,
+    /// The market's last trade price, at any time.
+    #[serde(default, with = "crate::num::opt_decimal_str")]
+    pub last_price: Option<Decimal>,
 }
 
 /// An engine event in decimals, as listed in `get_tx`. Every order event names the order
@@ -1098,6 +1289,50 @@ pub enum EventView {
         #[serde(with = "rust_decimal::serde::str")]
         amount: Decimal,
     },
+    /// An open order was amended.
+    OrderAmended {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Order id.
+        order_id: OrderId,
+        /// Client order id.
+        client_order_id: Option<ClientOrderId>,
+        /// Owner.
+        account: Address,
+        /// Market symbol.
+        market: String,
+        /// Market id.
+        market_id: u32,
+        /// Side.
+        side: Side,
+        /// The (new) price.
+        #[serde(with = "rust_decimal::serde::str")]
+        price: Decimal,
+        /// The (new) total quantity.
+        #[serde(with = "rust_decimal::serde::str")]
+        quantity: Decimal,
+        /// Quantity open after the amendment.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+        /// True if the order kept its queue position (same price, smaller size).
+        priority_kept: bool,
+    },
+    /// The account's dead man's switch was armed, moved or cleared.
+    CancelScheduled {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// The account.
+        account: Address,
+        /// Height at which its open orders will be cancelled (`null`: cleared).
+        #[serde(default, with = "opt_u64_str")]
+        at_height: Option<u64>,
+    },
     /// Every leg of a bundle filled and its net bounds held (the legs' events precede).
     BundleExecuted {
         /// Block height.
@@ -1178,6 +1413,8 @@ impl EventView {
             | EventView::OrderCancelled { block_height, .. }
             | EventView::OrderExpired { block_height, .. }
             | EventView::Transferred { block_height, .. }
+            | EventView::OrderAmended { block_height, .. }
+            | EventView::CancelScheduled { block_height, .. }
             | EventView::BundleExecuted { block_height, .. }
             | EventView::SwapLocked { block_height, .. }
             | EventView::SwapClaimed { block_height, .. }
@@ -1254,8 +1491,25 @@ pub enum OrderEvent {
         /// Quantity dropped.
         #[serde(with = "rust_decimal::serde::str")]
         remaining: Decimal,
-        /// `ioc_remainder`, `self_trade`, `insufficient_balance` or `price_bound`.
+        /// `ioc_remainder`, `self_trade`, `insufficient_balance`, `price_bound` or
+        /// `good_till`.
         reason: ExpireReason,
+    },
+    /// The order was amended.
+    Amended {
+        /// Side.
+        side: Side,
+        /// The (new) price.
+        #[serde(with = "rust_decimal::serde::str")]
+        price: Decimal,
+        /// The (new) total quantity.
+        #[serde(with = "rust_decimal::serde::str")]
+        quantity: Decimal,
+        /// Quantity open after the amendment.
+        #[serde(with = "rust_decimal::serde::str")]
+        remaining: Decimal,
+        /// True if it kept its queue position.
+        priority_kept: bool,
     },
 }
 
@@ -1310,7 +1564,9 @@ mod tests {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: Some(ClientOrderId(7)),
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(&k)
     }
@@ -1374,7 +1630,9 @@ mod tests {
                 time_in_force: TimeInForce::Ioc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireTaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(&k);
         let v = serde_json::to_value(WireTx::from(&stx)).unwrap();

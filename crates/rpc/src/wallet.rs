@@ -29,9 +29,9 @@ use crate::api::LedgerApiClient;
 use crate::types::MarketView;
 use jsonrpsee::core::client::{Error as ClientError, SubscriptionClientT};
 use ledger_types::{
-    Address, AssetId, CancelAll, CancelOrder, ClientOrderId, Decimal, Keypair, MarketId, OrderId,
-    OrderKind, OrderRef, Payload, PlaceOrder, SelfTradePrevention, Side, SignedTx, TimeInForce,
-    Transfer, Tx,
+    Address, AmendOrder, AssetId, Batch, BatchAction, CancelAll, CancelOrder, ClientOrderId,
+    Decimal, Keypair, MarketId, OrderId, OrderKind, OrderRef, Payload, PlaceOrder, ScheduleCancel,
+    SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx,
 };
 use std::collections::BTreeMap;
 
@@ -52,6 +52,7 @@ impl Order {
             time_in_force: TimeInForce::Gtc,
             client_order_id: None,
             self_trade: SelfTradePrevention::default(),
+            good_till_height: None,
         })
     }
 
@@ -66,6 +67,7 @@ impl Order {
             time_in_force: TimeInForce::Ioc,
             client_order_id: None,
             self_trade: SelfTradePrevention::default(),
+            good_till_height: None,
         })
     }
 
@@ -99,6 +101,12 @@ impl Order {
     /// Sets the self-trade prevention mode.
     pub fn self_trade(mut self, mode: SelfTradePrevention) -> Order {
         self.0.self_trade = mode;
+        self
+    }
+
+    /// Makes it a good-till order: it rests through block `height` at most.
+    pub fn good_till(mut self, height: u64) -> Order {
+        self.0.good_till_height = Some(height);
         self
     }
 
@@ -205,14 +213,48 @@ impl Wallet {
 
     /// Signs a transaction with the next nonce and advances it.
     pub fn sign(&mut self, payload: Payload) -> SignedTx {
+        self.sign_until(payload, None)
+    }
+
+    /// Signs a transaction that is valid only up to block `valid_until_height` (if
+    /// given), with the next nonce, and advances it.
+    pub fn sign_until(&mut self, payload: Payload, valid_until_height: Option<u64>) -> SignedTx {
         let tx = Tx {
             chain_id: self.chain_id.clone(),
             sender: self.keypair.public(),
             nonce: self.next_nonce,
             payload,
+            valid_until_height,
         };
         self.next_nonce += 1;
         tx.sign(&self.keypair)
+    }
+
+    /// Signs a batch of order actions (at most [`ledger_types::MAX_BATCH_ACTIONS`]).
+    /// The order placed by action `i` has the id
+    /// [`ledger_types::batch_order_id`]`(tx.hash(), i)`.
+    pub fn batch(&mut self, actions: Vec<BatchAction>) -> SignedTx {
+        self.sign(Payload::Batch(Batch { actions }))
+    }
+
+    /// Signs an amendment: a new price and/or a new total quantity.
+    pub fn amend(
+        &mut self,
+        order: OrderRef,
+        price: Option<Decimal>,
+        quantity: Option<Decimal>,
+    ) -> SignedTx {
+        self.sign(Payload::AmendOrder(AmendOrder {
+            order,
+            price,
+            quantity,
+        }))
+    }
+
+    /// Signs a schedule-cancel: arm (or move) the dead man's switch to `at_height`, or
+    /// clear it with `None`.
+    pub fn schedule_cancel(&mut self, at_height: Option<u64>) -> SignedTx {
+        self.sign(Payload::ScheduleCancel(ScheduleCancel { at_height }))
     }
 
     /// Signs an order (see [`Order`]). Its order id is the returned transaction's hash.

@@ -4,8 +4,9 @@
 //! and every method of the API is documented.
 
 use ledger_rpc::{
-    AccountView, BlockView, ChainStatus, MarketView, OrderBookView, OrderSubmitted, OrderUpdate,
-    OrderView, Page, PeerView, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
+    AccountView, BlockView, CandleView, ChainStatus, MarketStatsView, MarketView, OrderBookView,
+    OrderSubmitted, OrderUpdate, OrderView, Page, PeerView, TradeView, TransferView, TxSubmitted,
+    TxView, ValidatorView, WireTx,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,6 +17,13 @@ const METHODS: &[&str] = &[
     "cancel_order",
     "submit_tx",
     "get_tx",
+    "get_txs",
+    "get_account_fills",
+    "get_account_transfers",
+    "get_account_txs",
+    "get_candles",
+    "get_market_stats",
+    "rpc.discover",
     "get_block",
     "get_account",
     "get_orders",
@@ -34,6 +42,8 @@ const METHODS: &[&str] = &[
     "unsubscribe_book",
     "subscribe_orders",
     "unsubscribe_orders",
+    "subscribe_tx",
+    "unsubscribe_tx",
     "submit_bundle",
     "get_swap",
     "get_swaps",
@@ -90,6 +100,9 @@ fn api_md_examples_are_exact_wire_shapes() {
             "Vec<ValidatorView>" => same::<Vec<ValidatorView>>(&json, &kind),
             "Vec<PeerView>" => same::<Vec<PeerView>>(&json, &kind),
             "OrderUpdate" => same::<OrderUpdate>(&json, &kind),
+            "Page<TransferView>" => same::<Page<TransferView>>(&json, &kind),
+            "Page<CandleView>" => same::<Page<CandleView>>(&json, &kind),
+            "MarketStatsView" => same::<MarketStatsView>(&json, &kind),
             "BundleSubmitted" => same::<ledger_rpc::BundleSubmitted>(&json, &kind),
             "SwapView" => same::<ledger_rpc::SwapView>(&json, &kind),
             "SwapUpdate" => same::<ledger_rpc::SwapUpdate>(&json, &kind),
@@ -103,5 +116,86 @@ fn api_md_examples_are_exact_wire_shapes() {
             doc.contains(&format!("`{m}")),
             "API.md does not document {m}"
         );
+    }
+}
+
+/// The OpenRPC document served by `rpc.discover` and `API.md` describe the same API:
+/// the same methods (with their parameter lists in the headings or the subscription
+/// table), and every field of each documented result type.
+#[test]
+fn openrpc_document_agrees_with_api_md() {
+    let doc = include_str!("../API.md");
+    let open = ledger_rpc::discover::openrpc_document();
+    let methods = open["methods"].as_array().unwrap();
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    let mut wire = ledger_rpc::discover::all_wire_names();
+    wire.sort_unstable();
+    let mut listed: Vec<&str> = METHODS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(
+        wire, listed,
+        "rpc.discover and API.md list different methods"
+    );
+    for m in methods {
+        let name = m["name"].as_str().unwrap();
+        let params: Vec<String> = m["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let n = p["name"].as_str().unwrap();
+                if p["required"].as_bool().unwrap() {
+                    n.to_string()
+                } else {
+                    format!("{n}?")
+                }
+            })
+            .collect();
+        if let Some(sub) = m.get("x-subscription") {
+            let row = format!(
+                "| `{name}` / `{}` | {} |",
+                sub["unsubscribe"].as_str().unwrap(),
+                params
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            assert!(
+                doc.contains(&row),
+                "API.md lacks the subscription row {row}"
+            );
+        } else {
+            let heading = format!("### `{name}({})`", params.join(", "));
+            assert!(doc.contains(&heading), "API.md lacks the heading {heading}");
+        }
+    }
+    assert!(names.contains(&"rpc.discover"));
+    // Every property of a documented result type appears in API.md's examples.
+    let schemas = &open["components"]["schemas"];
+    for ty in [
+        "TxView",
+        "BlockView",
+        "TradeView",
+        "TransferView",
+        "CandleView",
+        "MarketStatsView",
+        "OrderView",
+        "AccountView",
+        "WireTx",
+        "TxSubmitted",
+    ] {
+        let props = schemas[ty]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema for {ty}"));
+        for field in props.keys() {
+            assert!(
+                doc.contains(&format!("\"{field}\"")),
+                "API.md never shows field {field} of {ty}"
+            );
+        }
     }
 }

@@ -110,7 +110,9 @@ fn a_trade_from_engine_events_to_wire() {
                "asks": [{"price": "100.5", "quantity": "0.5", "orders": 1}]})
     );
     let h1 = Hash::digest(b"block 1");
-    let v = c.catalog.final_tx(&sell, 1, h1, 0, &out1.receipts[0]);
+    let v = c
+        .catalog
+        .final_tx(&sell, 1, h1, 1_000, 0, &out1.receipts[0]);
     assert_eq!(v.status, TxStatus::Final);
     assert_eq!(v.events.len(), 2);
     assert!(matches!(v.events[0], EventView::OrderAccepted { .. }));
@@ -142,7 +144,7 @@ fn a_trade_from_engine_events_to_wire() {
     let receipt = &out2.receipts[0];
     let v = c
         .catalog
-        .final_tx(&buy, 2, Hash::digest(b"block 2"), 0, receipt);
+        .final_tx(&buy, 2, Hash::digest(b"block 2"), 2_000, 0, receipt);
     assert_eq!(v.status, TxStatus::Final);
     let kinds: Vec<&str> = v
         .events
@@ -154,6 +156,8 @@ fn a_trade_from_engine_events_to_wire() {
             EventView::OrderCancelled { .. } => "cancelled",
             EventView::OrderExpired { .. } => "expired",
             EventView::Transferred { .. } => "transferred",
+            EventView::OrderAmended { .. } => "amended",
+            EventView::CancelScheduled { .. } => "scheduled",
             _ => "bundle or swap",
         })
         .collect();
@@ -173,7 +177,7 @@ fn a_trade_from_engine_events_to_wire() {
             "taker_order_id": buy.hash().to_hex(),
             "taker_client_order_id": "00000000000000000000000000000002",
             "taker": c.bob.address().to_hex(), "taker_fee": "0.025125", "taker_remaining": "0.2",
-            "fee_asset": "USD", "block_height": "2", "tx_hash": buy.hash().to_hex()
+            "fee_asset": "USD", "block_height": "2", "time_ms": "2000", "tx_hash": buy.hash().to_hex()
         })
     );
     let EventView::OrderExpired { remaining, .. } = &v.events[2] else {
@@ -270,7 +274,7 @@ fn rejections_in_blocks_and_their_error_objects() {
         .iter()
         .zip(&out.receipts)
         .enumerate()
-        .map(|(i, (t, r))| c.catalog.final_tx(t, 7, Hash::ZERO, i as u32, r))
+        .map(|(i, (t, r))| c.catalog.final_tx(t, 7, Hash::ZERO, 7_000, i as u32, r))
         .collect();
 
     let e = views[0].error.as_ref().unwrap();

@@ -143,13 +143,13 @@ impl Node {
         let out = st.engine.execute_block(&block.txs);
         let mut touched = Vec::new();
         for (i, (stx, receipt)) in block.txs.iter().zip(&out.receipts).enumerate() {
-            let view = self
-                .catalog
-                .final_tx(stx, height, block.hash(), i as u32, receipt);
+            let view =
+                self.catalog
+                    .final_tx(stx, height, block.hash(), height * 1000, i as u32, receipt);
             st.txs.insert(stx.hash(), view);
             for e in &receipt.events {
                 if let Event::Fill(f) = e {
-                    let t = self.catalog.trade(f, height, stx.hash());
+                    let t = self.catalog.trade(f, height, height * 1000, stx.hash());
                     st.trades.push(t.clone());
                     let _ = self.trades_tx.send(t);
                 }
@@ -262,16 +262,123 @@ impl LedgerApiServer for Rpc {
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: None,
+            tx: None,
         })
     }
 
-    async fn submit_tx(&self, tx: WireTx) -> RpcResult<TxSubmitted> {
+    async fn submit_tx(
+        &self,
+        tx: WireTx,
+        wait: Option<ledger_rpc::WaitFor>,
+        timeout_ms: Option<u64>,
+    ) -> RpcResult<TxSubmitted> {
+        let timeout_ms = ledger_rpc::wait_timeout(timeout_ms)?;
         let stx = self.submit(tx, "submit_tx", "any", |_| true)?;
         let is_order = matches!(stx.tx.payload, Payload::PlaceOrder(_));
+        let mut view = None;
+        if wait.is_some() {
+            // The mock has no unfinalized blocks: any wait is a wait for finality.
+            let deadline = std::time::Instant::now() + Duration::from_millis(timeout_ms);
+            loop {
+                let v = self.0.state.lock().unwrap().txs.get(&stx.hash()).cloned();
+                if let Some(v) =
+                    v.filter(|v| matches!(v.status, TxStatus::Final | TxStatus::Rejected))
+                {
+                    view = Some(Box::new(v));
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(RpcError::WaitTimeout {
+                        tx_hash: stx.hash(),
+                        wanted: "final",
+                        status: "pending",
+                        timeout_ms,
+                    }
+                    .into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: is_order.then(|| stx.hash()),
+            tx: view,
         })
+    }
+
+    async fn get_txs(&self, hashes: Vec<TxHash>) -> RpcResult<Vec<Option<TxView>>> {
+        let st = self.0.state.lock().unwrap();
+        Ok(hashes.iter().map(|h| st.txs.get(h).cloned()).collect())
+    }
+
+    async fn get_account_fills(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TradeView>> {
+        let limit = page_limit(limit)?;
+        let cursor = trade_cursor(cursor.as_deref())?;
+        let st = self.0.state.lock().unwrap();
+        let items: Vec<TradeView> = st
+            .trades
+            .iter()
+            .rev()
+            .filter(|t| {
+                (t.maker == account || t.taker == account) && cursor.is_none_or(|c| t.trade_id < c)
+            })
+            .take(limit)
+            .cloned()
+            .collect();
+        let next_cursor = (items.len() == limit)
+            .then(|| items.last().map(|t| t.trade_id.to_string()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_account_transfers(
+        &self,
+        _account: Address,
+        _limit: Option<u32>,
+        _cursor: Option<String>,
+    ) -> RpcResult<Page<ledger_rpc::TransferView>> {
+        Err(unserved("get_account_transfers"))
+    }
+
+    async fn get_account_txs(
+        &self,
+        _account: Address,
+        _limit: Option<u32>,
+        _cursor: Option<String>,
+    ) -> RpcResult<Page<TxView>> {
+        Err(unserved("get_account_txs"))
+    }
+
+    async fn get_candles(
+        &self,
+        _market: MarketRef,
+        _interval: String,
+        _limit: Option<u32>,
+        _cursor: Option<String>,
+    ) -> RpcResult<Page<ledger_rpc::CandleView>> {
+        Err(unserved("get_candles"))
+    }
+
+    async fn get_market_stats(&self, _market: MarketRef) -> RpcResult<ledger_rpc::MarketStatsView> {
+        Err(unserved("get_market_stats"))
+    }
+
+    async fn discover(&self) -> RpcResult<serde_json::Value> {
+        Ok(ledger_rpc::discover::openrpc_document())
+    }
+
+    async fn subscribe_tx(
+        &self,
+        pending: PendingSubscriptionSink,
+        _hash: TxHash,
+    ) -> SubscriptionResult {
+        pending.reject(unserved("subscribe_tx")).await;
+        Ok(())
     }
 
     async fn get_tx(&self, hash: TxHash) -> RpcResult<TxView> {
@@ -541,6 +648,36 @@ async fn start() -> (Arc<Node>, SocketAddr, jsonrpsee::server::ServerHandle) {
     (node, addr, handle)
 }
 
+/// The methods the generated server registers are exactly those `rpc.discover`
+/// documents (and `API.md`, see `api_doc.rs`).
+#[tokio::test]
+async fn rpc_discover_lists_every_registered_method() {
+    let (node, addr, handle) = start().await;
+    let mut registered: Vec<String> = Rpc(node)
+        .into_rpc()
+        .method_names()
+        .map(String::from)
+        .collect();
+    registered.sort();
+    let mut documented: Vec<String> = ledger_rpc::discover::wire_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    documented.sort();
+    assert_eq!(registered, documented);
+    // And the method answers over HTTP with the document.
+    let client = ledger_rpc::connect(&format!("http://{addr}"))
+        .await
+        .unwrap();
+    let doc = client.discover().await.unwrap();
+    assert_eq!(doc["openrpc"], "1.2.6");
+    assert_eq!(
+        doc["methods"].as_array().unwrap().len(),
+        ledger_rpc::discover::METHODS.len() + ledger_rpc::discover::ATOMIC_METHODS.len()
+    );
+    handle.stop().unwrap();
+}
+
 /// The error object of a failed call.
 fn api_err<T: std::fmt::Debug>(r: Result<T, ClientError>) -> ApiError {
     let e = r.expect_err("call should fail");
@@ -685,7 +822,7 @@ async fn every_method_over_http_and_websocket() {
 
     // ---- block 2: bob takes 0.3 (IOC), and an order with a bad tick that the engine rejects
     let buy = bob.place(Order::limit(btc_usd, Side::Buy, d("101"), d("0.3")).ioc());
-    let res = ws.submit_tx(buy.clone().into()).await.unwrap();
+    let res = ws.submit_tx(buy.clone().into(), None, None).await.unwrap();
     assert_eq!(res.order_id, Some(buy.hash()));
     let bad_tick = bob.place_limit(btc_usd, Side::Buy, d("99.999"), d("0.1"));
     ws.submit_order(bad_tick.clone().into()).await.unwrap();
@@ -888,7 +1025,10 @@ async fn every_method_over_http_and_websocket() {
         (-32003, Some("bad_signature"), Some("signature"))
     );
     let mut other_chain = Wallet::new(Keypair::for_testing("alice"), "other-chain", 1);
-    let e = api_err(ws.submit_tx(other_chain.cancel_all(None).into()).await);
+    let e = api_err(
+        ws.submit_tx(other_chain.cancel_all(None).into(), None, None)
+            .await,
+    );
     assert_eq!(
         (e.code, e.reason(), e.field()),
         (-32003, Some("wrong_chain_id"), Some("chain_id"))
@@ -903,12 +1043,12 @@ async fn every_method_over_http_and_websocket() {
     );
     let mut wrong_hash = WireTx::from(transfer.clone());
     wrong_hash.hash = Some(Hash::ZERO);
-    let e = api_err(ws.submit_tx(wrong_hash).await);
+    let e = api_err(ws.submit_tx(wrong_hash, None, None).await);
     assert_eq!((e.code, e.reason()), (-32000, Some("hash_mismatch")));
     let e = api_err(ws.cancel_order(transfer.clone().into()).await);
     assert_eq!(e.reason(), Some("wrong_payload_type"));
     assert!(ws
-        .submit_tx(transfer.into())
+        .submit_tx(transfer.into(), None, None)
         .await
         .unwrap()
         .order_id
@@ -1004,4 +1144,14 @@ async fn every_method_over_http_and_websocket() {
     handle.stop().unwrap();
     handle.stopped().await;
     let _: &LedgerClient = &ws;
+}
+
+/// The index-backed history methods are the node's (tested in `tests/`); this mock does
+/// not serve them.
+fn unserved(method: &str) -> ErrorObjectOwned {
+    RpcError::Unavailable {
+        reason: "unsupported",
+        message: format!("{method} is not served by this test node"),
+    }
+    .into()
 }

@@ -249,6 +249,28 @@ impl Default for MetricsSection {
     }
 }
 
+/// `[state_sync]`: joining a long chain from a snapshot instead of replaying it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateSyncSection {
+    /// On start with an empty data directory, fetch a snapshot of the ledger state at a
+    /// final height from peers (checked against the state root signed by a quorum of
+    /// validators and the block's certificate), then block-sync the rest. Streamlet only.
+    pub enabled: bool,
+    /// Give up (and fail to start) if no attested snapshot is fetched in this many
+    /// seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for StateSyncSection {
+    fn default() -> Self {
+        StateSyncSection {
+            enabled: false,
+            timeout_secs: 120,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -269,6 +291,8 @@ pub struct Config {
     pub log: LogSection,
     /// `[metrics]`.
     pub metrics: MetricsSection,
+    /// `[state_sync]`.
+    pub state_sync: StateSyncSection,
 }
 
 const SECTIONS: &[&str] = &[
@@ -280,6 +304,7 @@ const SECTIONS: &[&str] = &[
     "storage",
     "log",
     "metrics",
+    "state_sync",
 ];
 
 /// Keys whose environment value is a comma-separated list.
@@ -535,9 +560,17 @@ filter = "info"
 format = "text"
 
 [metrics]
-# Prometheus text format at http://LISTEN/metrics.
+# OpenMetrics text format at http://LISTEN/metrics.
 enabled = true
 listen = "127.0.0.1:9615"
+
+[state_sync]
+# With an empty data directory, join from a snapshot of the ledger state that peers
+# serve (checked against the state root signed by a quorum of validators), then
+# block-sync the rest, instead of replaying every block from genesis. Streamlet only.
+enabled = false
+# Fail to start if no attested snapshot arrives within this many seconds.
+timeout_secs = 120
 "#;
 
 #[cfg(test)]

@@ -5,64 +5,44 @@
 //! everything else to the consensus driver, so proposals and votes are never queued
 //! behind a burst of transactions.
 
-use crate::mempool::Mempool;
 use crate::metrics::ReasonLabel;
 use crate::shared::Shared;
+use ledger_driver::{insert_gossip_batch, verify_gossip_batch, Verdict};
 use ledger_network::{GossipMessage, NetworkEvent, NetworkHandle, Topic, ValidationOutcome};
-use ledger_types::{codec, SignedTx};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Largest transaction batch gossiped (or accepted) in one message.
-pub const GOSSIP_BATCH: usize = 512;
-
-/// Checks and admits a gossiped batch; the verdict tells gossipsub whether to relay it.
+/// Checks and admits a gossiped batch against the executed state; the verdict tells
+/// gossipsub whether to relay it.
 pub fn admit_batch(shared: &Shared, data: &[u8]) -> ValidationOutcome {
-    let Ok(txs) = codec::decode::<Vec<SignedTx>>(data) else {
-        return ValidationOutcome::Reject;
-    };
-    if txs.is_empty() || txs.len() > GOSSIP_BATCH {
-        return ValidationOutcome::Reject;
-    }
-    // Transactions already pending with the same signature need no second check.
-    let fresh: Vec<(SignedTx, usize)> = {
-        let pool = shared.mempool.lock();
-        txs.into_iter()
-            .filter(|t| {
-                pool.get(&t.hash())
-                    .is_none_or(|p| p.signature != t.signature)
-            })
-            .map(|t| {
-                let len = codec::encode(&t).len();
-                (t, len)
-            })
-            .collect()
-    };
-    if fresh.is_empty() {
-        return ValidationOutcome::Ignore;
-    }
-    if Mempool::verify_signatures(&fresh)
-        .iter()
-        .any(|r| r.is_err())
-    {
-        // Honest nodes verify before they gossip: a bad signature is an attack.
-        return ValidationOutcome::Reject;
-    }
-    let exec = shared.executor.read();
-    let mut pool = shared.mempool.lock();
-    let mut admitted = 0u64;
-    for (tx, len) in fresh {
-        if pool.admit_verified(tx, len, exec.engine()).is_ok() {
-            admitted += 1;
+    let started = std::time::Instant::now();
+    let verdict = match verify_gossip_batch(&shared.mempool, data) {
+        Err(verdict) => verdict,
+        Ok(batch) => {
+            let admission = {
+                let exec = shared.executor.read();
+                insert_gossip_batch(&shared.mempool, exec.engine(), batch)
+            };
+            for hash in &admission.admitted {
+                shared.metrics.tx_seen(*hash);
+            }
+            shared
+                .metrics
+                .admitted_txs
+                .inc_by(admission.admitted.len() as u64);
+            let pool = shared.mempool.lock();
+            shared.metrics.mempool_txs.set(pool.len() as i64);
+            shared.metrics.mempool_bytes.set(pool.bytes() as i64);
+            admission.verdict
         }
-    }
-    shared.metrics.admitted_txs.inc_by(admitted);
-    shared.metrics.mempool_txs.set(pool.len() as i64);
-    shared.metrics.mempool_bytes.set(pool.bytes() as i64);
-    if admitted > 0 {
-        ValidationOutcome::Accept
-    } else {
-        ValidationOutcome::Ignore
+    };
+    shared
+        .metrics
+        .observe_stage(crate::metrics::Stage::Gossip, started.elapsed());
+    match verdict {
+        Verdict::Accept => ValidationOutcome::Accept,
+        Verdict::Reject => ValidationOutcome::Reject,
+        Verdict::Ignore => ValidationOutcome::Ignore,
     }
 }
 
@@ -72,6 +52,9 @@ pub fn spawn_router(
     shared: Arc<Shared>,
     net: NetworkHandle,
 ) -> mpsc::Receiver<NetworkEvent> {
+    // Operator-side services that need the running node: the state-sync snapshot
+    // server, libp2p and RocksDB metrics, and the final-block metrics observer.
+    crate::state_sync::on_node_started(&shared, &net);
     let (to_driver, driver_rx) = mpsc::channel(4096);
     let (to_worker, mut worker_rx) = mpsc::channel::<GossipMessage>(1024);
     let router_net = net.clone();

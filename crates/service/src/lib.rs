@@ -1,19 +1,21 @@
 //! ledger-service: everything a running node does between the network, consensus,
-//! storage, the engine and the RPC: configuration, the mempool, the consensus driver,
-//! the block executor, the JSON-RPC server, the explorer page, health and metrics.
+//! storage, the engine and the RPC: configuration, the consensus driver's runtime
+//! (libp2p, the system clock, RocksDB, the executor thread; the driver and the mempool
+//! are `ledger-driver`'s), the JSON-RPC server, the explorer page, health and metrics.
 
 pub mod config;
-pub mod driver;
 pub mod gossip;
 pub mod http;
-pub mod mempool;
 pub mod metrics;
 pub mod miner;
 pub mod node;
+pub mod process_metrics;
 pub mod rpc_server;
+pub mod runtime;
 pub mod shared;
-pub mod validation;
+pub mod state_sync;
 
 pub use config::Config;
-pub use mempool::{AdmitError, Mempool};
+pub use ledger_driver::{mempool, validation};
+pub use ledger_driver::{AdmitError, Mempool};
 pub use node::{start, NodeError, NodeHandle};

@@ -1,8 +1,9 @@
 //! The proof-of-work miner: threads that search nonces for the current template and hand
 //! solved blocks to the driver. The search runs outside the consensus state machine.
 
-use crate::driver::{now_ms, MiningJob};
+use crate::runtime::now_ms;
 use ledger_consensus::nakamoto::mine;
+use ledger_driver::MiningJob;
 use ledger_types::{Block, ConsensusHeader, PublicKey};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

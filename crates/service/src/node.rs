@@ -2,11 +2,16 @@
 //! metrics, wired together from a [`Config`].
 
 use crate::config::{Config, ConfigError};
-use crate::driver::{initial_progress, restore_protocol, Driver, MiningJob, Protocol};
-use crate::mempool::Mempool;
 use crate::metrics::Metrics;
+use crate::runtime::{
+    initial_progress, now_ms, spawn_executor, Inbox, Libp2pTransport, NodeHost, RunError,
+    SystemClock,
+};
 use crate::shared::Shared;
-use crate::validation::NodePayloadValidator;
+use ledger_driver::{
+    restore_protocol, Driver, DriverConfig, DriverParts, Faults, Mempool, MempoolLimits, MiningJob,
+    NodePayloadValidator, RestoreParams, DEFAULT_MAX_EXEC_BACKLOG,
+};
 use ledger_network::{IdentitySeed, Network, NetworkConfig};
 use ledger_rpc::Catalog;
 use ledger_storage::{ChainStore, Executor, StoreOptions};
@@ -40,8 +45,14 @@ pub enum NodeError {
     #[error("network: {0}")]
     Network(#[from] ledger_network::NetworkError),
     /// Consensus state could not be restored.
-    #[error("consensus: {0}")]
-    Consensus(String),
+    #[error(transparent)]
+    Consensus(#[from] ledger_driver::DriverError),
+    /// A task of the node failed.
+    #[error("{0}")]
+    Task(String),
+    /// Joining by state sync failed.
+    #[error("state sync: {0}")]
+    StateSync(String),
     /// A listener could not bind.
     #[error("{what} on {addr}: {source}")]
     Bind {
@@ -52,9 +63,9 @@ pub enum NodeError {
         /// The error.
         source: std::io::Error,
     },
-    /// The driver failed.
+    /// The driver or the executor failed.
     #[error(transparent)]
-    Driver(#[from] crate::driver::DriverError),
+    Run(#[from] RunError),
 }
 
 /// A running node.
@@ -70,7 +81,8 @@ pub struct NodeHandle {
     /// Shared state (for tests and embedding).
     pub shared: Arc<Shared>,
     stop: CancellationToken,
-    driver: JoinHandle<Result<(), crate::driver::DriverError>>,
+    driver: JoinHandle<Result<(), RunError>>,
+    executor: Option<std::thread::JoinHandle<()>>,
     rpc: jsonrpsee::server::ServerHandle,
     net: ledger_network::NetworkHandle,
     miners: Arc<AtomicBool>,
@@ -98,12 +110,17 @@ impl NodeHandle {
         self.rpc.clone().stopped().await;
         self.miners.store(true, Ordering::Relaxed);
         self.net.shutdown().await;
+        // The driver is gone, so the executor's queue is closed: it finishes the final
+        // blocks it was given and exits.
+        if let Some(executor) = self.executor {
+            let _ = tokio::task::spawn_blocking(move || executor.join()).await;
+        }
         self.shared.store.flush()?;
         tracing::info!("node stopped; store flushed");
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.into()),
-            Err(join) => Err(NodeError::Consensus(format!("driver task failed: {join}"))),
+            Err(join) => Err(NodeError::Task(format!("driver task failed: {join}"))),
         }
     }
 
@@ -134,6 +151,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
             sync: config.storage.sync_writes,
         },
     )?;
+    crate::state_sync::join_if_configured(&config, &genesis, &key, &store).await?;
     let executor = Executor::open(store.clone(), Some(&genesis))?;
 
     let mut netcfg = NetworkConfig {
@@ -168,7 +186,12 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     let validator = (participate && (is_validator || nakamoto)).then(|| key.public());
 
     let mempool = Arc::new(Mutex::new(Mempool::new(
-        config.mempool.clone(),
+        MempoolLimits {
+            max_txs: config.mempool.max_txs,
+            max_bytes: config.mempool.max_bytes,
+            max_per_account: config.mempool.max_per_account,
+            max_nonce_gap: config.mempool.max_nonce_gap,
+        },
         genesis.chain_id.clone(),
         genesis.limits.max_tx_bytes as usize,
     )));
@@ -192,24 +215,37 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         validator: (is_validator && participate).then(|| key.public()),
         started: Instant::now(),
     });
-    *shared.progress.write() = initial_progress(&shared)?;
+    *shared.progress.write() = initial_progress(&shared.store)?;
     {
         let p = shared.progress.read();
         metrics.final_height.set(p.final_tip.0 as i64);
         metrics.applied_height.set(p.final_tip.0 as i64);
     }
 
-    let payload =
-        NodePayloadValidator::new(genesis.chain_id.clone(), genesis.limits.clone(), mempool);
-    let signer = (participate && is_validator).then(|| key.clone());
-    let (protocol, restored) =
-        restore_protocol(&shared, signer, Box::new(payload)).map_err(NodeError::Consensus)?;
+    let payload = NodePayloadValidator::new(
+        genesis.chain_id.clone(),
+        genesis.limits.clone(),
+        mempool.clone(),
+    );
+    let signer = (participate && is_validator)
+        .then(|| Box::new(key.clone()) as Box<dyn ledger_consensus::Signer + Send>);
+    let (protocol, restored) = restore_protocol(
+        &shared.store,
+        RestoreParams {
+            genesis: &genesis,
+            signer,
+            verifier: ledger_consensus::Ed25519Verifier,
+            payload: Box::new(payload),
+            now_ms: now_ms(),
+            faults: Faults::none(),
+        },
+    )?;
 
     let stop = CancellationToken::new();
     let miners = Arc::new(AtomicBool::new(false));
     let (mined_tx, mined_rx) = mpsc::channel(16);
-    let mining = match (&protocol, validator) {
-        (Protocol::Nakamoto(_), Some(miner)) => {
+    let mining = match (nakamoto, validator) {
+        (true, Some(miner)) => {
             let (jobs_tx, jobs_rx) = watch::channel::<Option<MiningJob>>(None);
             crate::miner::spawn(
                 config.consensus.miner_threads,
@@ -248,16 +284,45 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     };
 
     let max_block_txs = (config.consensus.max_block_txs).min(genesis.limits.max_block_txs) as usize;
-    let driver = Driver::new(
-        shared.clone(),
-        net.clone(),
-        protocol,
-        signer_key(&key, validator),
-        max_block_txs,
-        mining,
-    );
+    let (sync_tx, sync_rx) = mpsc::unbounded_channel();
+    let (execute_tx, execute_rx) = std::sync::mpsc::channel();
+    let (executed_tx, executed_rx) = mpsc::unbounded_channel();
+    let executor = spawn_executor(shared.clone(), execute_rx, executed_tx)
+        .map_err(|e| NodeError::Task(format!("cannot start the executor thread: {e}")))?;
+    let driver = Driver::new(DriverParts {
+        consensus: protocol,
+        net: Libp2pTransport::new(
+            net.clone(),
+            sync_tx,
+            genesis.limits.max_block_bytes as usize + 64 * 1024,
+        ),
+        clock: SystemClock,
+        store: store.clone(),
+        host: NodeHost::new(shared.clone(), execute_tx, mining),
+        mempool,
+        config: DriverConfig {
+            max_block_txs,
+            max_block_bytes: genesis.limits.max_block_bytes as usize,
+            max_message_bytes: genesis.limits.max_block_bytes as usize + 64 * 1024,
+            max_exec_backlog: DEFAULT_MAX_EXEC_BACKLOG,
+            faults: Faults::none(),
+        },
+    });
     let events = crate::gossip::spawn_router(events, shared.clone(), net.clone());
-    let driver = tokio::spawn(driver.run(events, commands_rx, mined_rx, restored, stop.clone()));
+    let inbox = Inbox {
+        events,
+        commands: commands_rx,
+        mined: mined_rx,
+        sync: sync_rx,
+        executed: executed_rx,
+    };
+    let driver = tokio::spawn(crate::runtime::run(
+        driver,
+        net.clone(),
+        inbox,
+        restored,
+        stop.clone(),
+    ));
 
     Ok(NodeHandle {
         rpc_addr,
@@ -267,17 +332,11 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         shared,
         stop,
         driver,
+        executor: Some(executor),
         rpc,
         net,
         miners,
     })
-}
-
-fn signer_key(
-    key: &ledger_types::Keypair,
-    validator: Option<ledger_types::PublicKey>,
-) -> Option<ledger_types::Keypair> {
-    validator.map(|_| key.clone())
 }
 
 fn parse_addrs(list: &[String], key: &str) -> Result<Vec<ledger_network::Multiaddr>, ConfigError> {

@@ -11,12 +11,15 @@ use jsonrpsee::server::{
 };
 use ledger_engine::Event;
 use ledger_rpc::{
-    book_depth, order_cursor, page_limit, trade_cursor, AccountView, BlockSelector, BlockView,
-    ChainStatus, LedgerApiServer, MarketRef, MarketView, MempoolError, OrderBookView,
-    OrderStatusFilter, OrderSubmitted, OrderView, Page, PeerDirection, PeerView, Resource,
-    RpcError, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
+    book_depth, order_cursor, page_limit, trade_cursor, tx_cursor, wait_timeout, AccountView,
+    BlockSelector, BlockView, CandleView, ChainStatus, LedgerApiServer, MarketRef, MarketStatsView,
+    MarketView, MempoolError, OrderBookView, OrderStatusFilter, OrderSubmitted, OrderView, Page,
+    PeerDirection, PeerView, Resource, RpcError, TradeView, TransferView, TxStatus, TxSubmitted,
+    TxView, ValidatorView, WaitFor, WireTx,
 };
-use ledger_storage::{OrderFilter, OrderStatus as StoredStatus, OrderSummary};
+use ledger_storage::{
+    CandleInterval, HistoryCursor, OrderFilter, OrderStatus as StoredStatus, OrderSummary,
+};
 use ledger_types::{codec, Address, Block, MarketId, OrderId, Payload, SignedTx, TxHash};
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -74,6 +77,13 @@ pub fn admit_error(shared: &Shared, e: AdmitError) -> RpcError {
         AdmitError::Full(_) => MempoolError::Full {
             capacity: shared.mempool.lock().limits().max_txs as u64,
         },
+        AdmitError::Expired {
+            valid_until_height,
+            next_height,
+        } => MempoolError::TxExpired {
+            valid_until_height,
+            next_height,
+        },
     };
     m.into()
 }
@@ -98,6 +108,7 @@ impl RpcImpl {
         ok: fn(&Payload) -> bool,
     ) -> Result<SignedTx, RpcError> {
         self.count(method);
+        let started = std::time::Instant::now();
         let got = tx.payload_type();
         if !ok(&tx.payload) {
             return Err(RpcError::WrongPayload {
@@ -130,8 +141,151 @@ impl RpcImpl {
             shared.metrics.admitted_txs.inc();
             shared.metrics.mempool_txs.set(pool.len() as i64);
         }
+        shared.metrics.tx_seen(stx.hash());
+        shared
+            .metrics
+            .observe_stage(crate::metrics::Stage::Admission, started.elapsed());
         let _ = shared.commands.send(Command::Gossip(stx.clone())).await;
         Ok(stx)
+    }
+
+    /// A final transaction's view from its index record and block.
+    fn final_view(&self, hash: &TxHash) -> Result<Option<TxView>, RpcError> {
+        let store = &self.shared.store;
+        let Some(rec) = store.tx(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let block = store
+            .block_by_height(rec.height)
+            .map_err(internal)?
+            .ok_or_else(|| internal(format!("tx {hash} names a missing block")))?;
+        let stx = block
+            .txs
+            .get(rec.position as usize)
+            .filter(|t| t.hash() == *hash)
+            .ok_or_else(|| internal(format!("tx {hash} is not where its index says")))?;
+        let receipt = ledger_engine::Receipt {
+            tx_hash: *hash,
+            sender: stx.sender(),
+            result: rec.result.clone(),
+            events: rec.events.clone(),
+            actions: rec.actions.clone(),
+        };
+        Ok(Some(self.shared.catalog.final_tx(
+            stx,
+            rec.height,
+            block.hash(),
+            block.header.time_ms(),
+            rec.position,
+            &receipt,
+        )))
+    }
+
+    /// A transaction's view wherever it is (final, included, pending), if known here.
+    fn tx_view(&self, hash: &TxHash) -> Result<Option<TxView>, RpcError> {
+        if let Some(v) = self.final_view(hash)? {
+            return Ok(Some(v));
+        }
+        let store = &self.shared.store;
+        let included = self.shared.included.read().get(hash).copied();
+        if let Some((height, block_hash)) = included {
+            if let Some(block) = store.block_by_hash(&block_hash).map_err(internal)? {
+                if let Some(pos) = block.txs.iter().position(|t| t.hash() == *hash) {
+                    let mut v = TxView::included(&block.txs[pos], height, block_hash, pos as u32);
+                    v.time_ms = Some(block.header.time_ms());
+                    return Ok(Some(v));
+                }
+            }
+        }
+        Ok(self.shared.mempool.lock().get(hash).map(TxView::pending))
+    }
+
+    /// Waits until the transaction reaches `wanted` (or a later status), polling the
+    /// node's state on every final block and every 25 ms in between.
+    async fn wait_for(
+        &self,
+        hash: TxHash,
+        wanted: WaitFor,
+        timeout_ms: u64,
+    ) -> Result<TxView, RpcError> {
+        let mut rx = self.shared.final_blocks.subscribe();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+        loop {
+            let view = self.tx_view(&hash)?;
+            let status = view.as_ref().map(|v| v.status);
+            let done = matches!(
+                (wanted, status),
+                (_, Some(TxStatus::Final | TxStatus::Rejected))
+                    | (WaitFor::Included, Some(TxStatus::Included))
+            );
+            if let (true, Some(v)) = (done, view) {
+                return Ok(v);
+            }
+            tokio::select! {
+                _ = rx.recv() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_millis(25)) => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(RpcError::WaitTimeout {
+                        tx_hash: hash,
+                        wanted: match wanted {
+                            WaitFor::Included => "included",
+                            WaitFor::Final => "final",
+                        },
+                        status: match status {
+                            Some(TxStatus::Pending) => "pending",
+                            Some(TxStatus::Included) => "included",
+                            Some(_) => "final",
+                            None => "dropped",
+                        },
+                        timeout_ms,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The block timestamp at a final height (0 if unknown).
+    fn time_at(&self, height: u64) -> Result<u64, RpcError> {
+        Ok(self
+            .shared
+            .store
+            .block_by_height(height)
+            .map_err(internal)?
+            .map_or(0, |b| b.header.time_ms()))
+    }
+
+    /// A trade view with the tx hash looked up from the trade's block position.
+    fn trade_view(&self, t: &ledger_storage::TradeRecord) -> Result<TradeView, RpcError> {
+        let tx_hash = self
+            .shared
+            .store
+            .block_by_height(t.height)
+            .map_err(internal)?
+            .and_then(|b| b.txs.get(t.position as usize).map(|x| x.hash()))
+            .unwrap_or_default();
+        Ok(self
+            .shared
+            .catalog
+            .trade(&t.fill, t.height, t.time_ms, tx_hash))
+    }
+
+    /// The history position of a transaction named by a `cursor`.
+    fn history_cursor(&self, cursor: Option<String>) -> Result<Option<HistoryCursor>, RpcError> {
+        match tx_cursor(cursor.as_deref())? {
+            None => Ok(None),
+            Some(h) => {
+                let rec = self
+                    .shared
+                    .store
+                    .tx(&h)
+                    .map_err(internal)?
+                    .ok_or_else(|| RpcError::invalid("cursor", "unknown transaction hash"))?;
+                Ok(Some(HistoryCursor {
+                    height: rec.height,
+                    position: rec.position,
+                }))
+            }
+        }
     }
 
     fn order_view(&self, s: &OrderSummary) -> OrderView {
@@ -243,57 +397,210 @@ impl LedgerApiServer for RpcImpl {
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: None,
+            tx: None,
         })
     }
 
-    async fn submit_tx(&self, tx: WireTx) -> RpcResult<TxSubmitted> {
+    async fn submit_tx(
+        &self,
+        tx: WireTx,
+        wait: Option<WaitFor>,
+        timeout_ms: Option<u64>,
+    ) -> RpcResult<TxSubmitted> {
+        let timeout_ms = wait_timeout(timeout_ms)?;
         let stx = self.submit(tx, "submit_tx", "any", |_| true).await?;
         let is_order = matches!(stx.tx.payload, Payload::PlaceOrder(_));
+        let tx = match wait {
+            Some(w) => Some(Box::new(self.wait_for(stx.hash(), w, timeout_ms).await?)),
+            None => None,
+        };
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: is_order.then(|| stx.hash()),
+            tx,
         })
     }
 
     async fn get_tx(&self, hash: TxHash) -> RpcResult<TxView> {
         self.count("get_tx");
-        let store = &self.shared.store;
-        if let Some((rec, stx)) = store.tx_with_body(&hash).map_err(internal)? {
-            let block_hash = store
-                .final_hash(rec.height)
-                .map_err(internal)?
-                .unwrap_or_default();
-            let receipt = ledger_engine::Receipt {
-                tx_hash: hash,
-                sender: stx.sender(),
-                result: rec.result.clone(),
-                events: rec.events.clone(),
-            };
-            return Ok(self.shared.catalog.final_tx(
-                &stx,
-                rec.height,
-                block_hash,
-                rec.position,
-                &receipt,
-            ));
+        match self.tx_view(&hash)? {
+            Some(v) => Ok(v),
+            None => Err(RpcError::not_found(Resource::Tx, "hash", hash).into()),
         }
-        let included = self.shared.included.read().get(&hash).copied();
-        if let Some((height, block_hash)) = included {
-            if let Some(block) = store.block_by_hash(&block_hash).map_err(internal)? {
-                if let Some(pos) = block.txs.iter().position(|t| t.hash() == hash) {
-                    return Ok(TxView::included(
-                        &block.txs[pos],
-                        height,
-                        block_hash,
-                        pos as u32,
-                    ));
-                }
+    }
+
+    async fn get_txs(&self, hashes: Vec<TxHash>) -> RpcResult<Vec<Option<TxView>>> {
+        self.count("get_txs");
+        if hashes.len() > ledger_rpc::types::MAX_TXS_PER_CALL {
+            return Err(RpcError::LimitExceeded {
+                field: "hashes",
+                got: hashes.len() as u64,
+                max: ledger_rpc::types::MAX_TXS_PER_CALL as u64,
+            }
+            .into());
+        }
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in &hashes {
+            out.push(self.tx_view(h)?);
+        }
+        Ok(out)
+    }
+
+    async fn get_account_fills(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TradeView>> {
+        self.count("get_account_fills");
+        let limit = page_limit(limit)?;
+        let cursor = trade_cursor(cursor.as_deref())?;
+        let page = self
+            .shared
+            .store
+            .account_fills(&account, cursor, Some(limit))
+            .map_err(internal)?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for t in &page.items {
+            items.push(self.trade_view(t)?);
+        }
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor.map(|c| c.to_string()),
+        })
+    }
+
+    async fn get_account_transfers(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TransferView>> {
+        self.count("get_account_transfers");
+        let limit = page_limit(limit)?;
+        let cursor = self.history_cursor(cursor)?;
+        let page = self
+            .shared
+            .store
+            .account_transfers(&account, cursor, Some(limit))
+            .map_err(internal)?;
+        let cat = &self.shared.catalog;
+        let items: Vec<TransferView> = page
+            .items
+            .iter()
+            .map(|t| {
+                cat.transfer(
+                    t.height, t.time_ms, t.tx_hash, t.from, t.to, t.asset, t.amount,
+                )
+            })
+            .collect();
+        let next_cursor = page
+            .next_cursor
+            .and(items.last().map(|t| t.tx_hash.to_hex()));
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_account_txs(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TxView>> {
+        self.count("get_account_txs");
+        let limit = page_limit(limit)?;
+        let cursor = self.history_cursor(cursor)?;
+        let page = self
+            .shared
+            .store
+            .account_txs(&account, cursor, Some(limit))
+            .map_err(internal)?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for r in &page.items {
+            if let Some(v) = self.final_view(&r.tx_hash)? {
+                items.push(v);
             }
         }
-        if let Some(stx) = self.shared.mempool.lock().get(&hash) {
-            return Ok(TxView::pending(stx));
-        }
-        Err(RpcError::not_found(Resource::Tx, "hash", hash).into())
+        let next_cursor = page
+            .next_cursor
+            .and(page.items.last().map(|r| r.tx_hash.to_hex()));
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_candles(
+        &self,
+        market: MarketRef,
+        interval: String,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<CandleView>> {
+        self.count("get_candles");
+        let limit = page_limit(limit)?;
+        let m = self.shared.catalog.resolve_market(&market)?.id;
+        let iv = CandleInterval::parse(&interval).ok_or_else(|| {
+            RpcError::invalid(
+                "interval",
+                "expected 1m, 5m, 15m, 1h, 4h, 1d, 10b, 100b or 1000b",
+            )
+        })?;
+        let before = cursor
+            .as_deref()
+            .map(|c| {
+                ledger_rpc::num::parse_u64(c).map_err(|_| {
+                    RpcError::invalid("cursor", "expected a bucket start (decimal string)")
+                })
+            })
+            .transpose()?;
+        let candles = self
+            .shared
+            .store
+            .candles(m, iv, before, limit)
+            .map_err(internal)?;
+        let cat = &self.shared.catalog;
+        let items: Vec<CandleView> = candles
+            .iter()
+            .map(|c| {
+                cat.candle(
+                    m,
+                    iv.name(),
+                    c.start,
+                    [c.open, c.high, c.low, c.close],
+                    c.volume,
+                    c.quote_volume,
+                    c.trades,
+                )
+            })
+            .collect();
+        let next_cursor = (items.len() == limit)
+            .then(|| items.last().map(|c| c.start.to_string()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_market_stats(&self, market: MarketRef) -> RpcResult<MarketStatsView> {
+        self.count("get_market_stats");
+        let m = self.shared.catalog.resolve_market(&market)?.id;
+        let applied = self.shared.executor.read().applied_height();
+        let to_ms = self.time_at(applied)?;
+        let st = self.shared.store.market_stats(m, to_ms).map_err(internal)?;
+        Ok(self.shared.catalog.market_stats(
+            m,
+            st.from_ms,
+            st.to_ms,
+            st.candle.map(|c| {
+                (
+                    [c.open, c.high, c.low, c.close],
+                    c.volume,
+                    c.quote_volume,
+                    c.trades,
+                )
+            }),
+            st.last_trade.map(|(_, p)| p),
+        ))
+    }
+
+    async fn discover(&self) -> RpcResult<serde_json::Value> {
+        self.count("rpc.discover");
+        Ok(ledger_rpc::discover::openrpc_document())
     }
 
     async fn get_block(
@@ -438,15 +745,9 @@ impl LedgerApiServer for RpcImpl {
             .store
             .trades(m, cursor, Some(limit))
             .map_err(internal)?;
-        let store = &self.shared.store;
         let mut items = Vec::with_capacity(page.items.len());
         for t in &page.items {
-            let tx_hash = store
-                .block_by_height(t.height)
-                .map_err(internal)?
-                .and_then(|b| b.txs.get(t.position as usize).map(|x| x.hash()))
-                .unwrap_or_default();
-            items.push(self.shared.catalog.trade(&t.fill, t.height, tx_hash));
+            items.push(self.trade_view(t)?);
         }
         Ok(Page {
             items,
@@ -547,7 +848,12 @@ impl LedgerApiServer for RpcImpl {
                 for e in &r.events {
                     if let Event::Fill(f) = e {
                         if f.market == m {
-                            out.push(catalog.trade(f, fb.applied.height, r.tx_hash));
+                            out.push(catalog.trade(
+                                f,
+                                fb.applied.height,
+                                fb.applied.time_ms,
+                                r.tx_hash,
+                            ));
                         }
                     }
                 }
@@ -586,6 +892,7 @@ impl LedgerApiServer for RpcImpl {
                 .receipts
                 .iter()
                 .flat_map(|r| &r.events)
+                .chain(&fb.applied.block_events)
                 .any(|e| e.market() == Some(m));
             if touched {
                 vec![this.book(m, depth)]
@@ -594,6 +901,14 @@ impl LedgerApiServer for RpcImpl {
             }
         })
         .await
+    }
+
+    async fn subscribe_tx(
+        &self,
+        pending: PendingSubscriptionSink,
+        hash: TxHash,
+    ) -> SubscriptionResult {
+        self.tx_subscription(pending, hash).await
     }
 
     async fn subscribe_orders(
@@ -607,7 +922,16 @@ impl LedgerApiServer for RpcImpl {
         let catalog = self.shared.catalog.clone();
         forward(sink, rx, move |fb| {
             let mut out = Vec::new();
-            for r in &fb.applied.receipts {
+            // The block's own events (good-till expiries, scheduled cancels) come first;
+            // no transaction caused them, so their `tx_hash` is all zeros.
+            let block_events = ledger_engine::Receipt {
+                tx_hash: TxHash::ZERO,
+                sender: account,
+                result: Ok(()),
+                events: fb.applied.block_events.clone(),
+                actions: Vec::new(),
+            };
+            for r in std::iter::once(&block_events).chain(&fb.applied.receipts) {
                 for e in &r.events {
                     if e.accounts().contains(&account) {
                         out.extend(
@@ -622,6 +946,49 @@ impl LedgerApiServer for RpcImpl {
             out
         })
         .await
+    }
+}
+
+impl RpcImpl {
+    /// `subscribe_tx`: the view at once, then every status change, until final.
+    async fn tx_subscription(
+        &self,
+        pending: PendingSubscriptionSink,
+        hash: TxHash,
+    ) -> SubscriptionResult {
+        self.count("subscribe_tx");
+        let mut rx = self.shared.final_blocks.subscribe();
+        let first = match self.tx_view(&hash) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                pending
+                    .reject(RpcError::not_found(Resource::Tx, "hash", hash))
+                    .await;
+                return Ok(());
+            }
+            Err(e) => {
+                pending.reject(e).await;
+                return Ok(());
+            }
+        };
+        let sink = pending.accept().await?;
+        let terminal = |s: TxStatus| matches!(s, TxStatus::Final | TxStatus::Rejected);
+        let mut last = first.status;
+        sink.send(to_json_raw_value(&first)?).await?;
+        while !terminal(last) {
+            tokio::select! {
+                _ = sink.closed() => return Ok(()),
+                _ = rx.recv() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_millis(25)) => {}
+            }
+            if let Some(v) = self.tx_view(&hash)? {
+                if v.status != last {
+                    last = v.status;
+                    sink.send(to_json_raw_value(&v)?).await?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

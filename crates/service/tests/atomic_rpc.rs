@@ -117,7 +117,7 @@ async fn bundles_and_swaps_over_rpc() {
             "{e}"
         );
         // submit_tx applies the same checks.
-        let e = api_error(client.submit_tx(WireTx::from(&tx)).await);
+        let e = api_error(client.submit_tx(WireTx::from(&tx), None, None).await);
         assert_eq!(e.reason(), Some("invalid_bundle"));
     }
     alice.set_next_nonce(nonce);
@@ -178,34 +178,34 @@ async fn bundles_and_swaps_over_rpc() {
     let secret = Preimage([42; 32]);
     let h = client.chain_status().await.unwrap().final_height;
     let lock = alice.swap_lock(bob.address(), AssetId(0), d("0.5"), secret.hashlock(), h + 200);
-    client.submit_tx(WireTx::from(&lock)).await.unwrap();
+    client.submit_tx(WireTx::from(&lock), None, None).await.unwrap();
     final_tx(&client, lock.hash()).await;
     let s = client.get_swap(lock.hash()).await.unwrap();
     assert_eq!((s.status, s.terms.amount, s.preimage), (SwapState::Open, d("0.5"), None));
     let e = api_error(
         client
-            .submit_tx(WireTx::from(&bob.swap_claim(lock.hash(), Preimage([1; 32]))))
+            .submit_tx(WireTx::from(&bob.swap_claim(lock.hash(), Preimage([1; 32]))), None, None)
             .await,
     );
     assert_eq!((e.code, e.reason(), e.field()), (-32003, Some("wrong_preimage"), Some("payload.preimage")));
     bob.resync(&client).await.unwrap();
     let e = api_error(
         client
-            .submit_tx(WireTx::from(&maker.swap_claim(lock.hash(), secret)))
+            .submit_tx(WireTx::from(&maker.swap_claim(lock.hash(), secret)), None, None)
             .await,
     );
     assert_eq!(e.reason(), Some("swap_not_counterparty"));
     maker.resync(&client).await.unwrap();
-    let e = api_error(client.submit_tx(WireTx::from(&alice.swap_refund(lock.hash()))).await);
+    let e = api_error(client.submit_tx(WireTx::from(&alice.swap_refund(lock.hash())), None, None).await);
     assert_eq!((e.code, e.reason()), (-32003, Some("swap_not_expired")));
     assert!(e.detail("timeout_height").is_some());
     alice.resync(&client).await.unwrap();
     let claim = bob.swap_claim(lock.hash(), secret);
-    client.submit_tx(WireTx::from(&claim)).await.unwrap();
+    client.submit_tx(WireTx::from(&claim), None, None).await.unwrap();
     assert_eq!(final_tx(&client, claim.hash()).await.status, TxStatus::Final);
     let s = client.get_swap(lock.hash()).await.unwrap();
     assert_eq!((s.status, s.preimage), (SwapState::Claimed, Some(secret)));
-    let e = api_error(client.submit_tx(WireTx::from(&bob.swap_claim(lock.hash(), secret))).await);
+    let e = api_error(client.submit_tx(WireTx::from(&bob.swap_claim(lock.hash(), secret)), None, None).await);
     assert_eq!(e.reason(), Some("swap_not_found"));
     bob.resync(&client).await.unwrap();
     // The subscription saw the lock and the claim, with the preimage.
@@ -225,17 +225,17 @@ async fn bundles_and_swaps_over_rpc() {
     // A short swap: claim after the timeout refused, refund from it accepted.
     let h = client.chain_status().await.unwrap().final_height;
     let short = alice.swap_lock(bob.address(), AssetId(0), d("0.25"), secret.hashlock(), h + 4);
-    client.submit_tx(WireTx::from(&short)).await.unwrap();
+    client.submit_tx(WireTx::from(&short), None, None).await.unwrap();
     final_tx(&client, short.hash()).await;
     wait_until("the timeout height", Duration::from_secs(30), || async {
         final_height(&client).await + 1 >= h + 4
     })
     .await;
-    let e = api_error(client.submit_tx(WireTx::from(&bob.swap_claim(short.hash(), secret))).await);
+    let e = api_error(client.submit_tx(WireTx::from(&bob.swap_claim(short.hash(), secret)), None, None).await);
     assert_eq!((e.code, e.reason()), (-32003, Some("swap_expired")));
     bob.resync(&client).await.unwrap();
     let refund = alice.swap_refund(short.hash());
-    client.submit_tx(WireTx::from(&refund)).await.unwrap();
+    client.submit_tx(WireTx::from(&refund), None, None).await.unwrap();
     assert_eq!(final_tx(&client, refund.hash()).await.status, TxStatus::Final);
     assert_eq!(
         client.get_swap(short.hash()).await.unwrap().status,

@@ -69,10 +69,31 @@ pub trait Node<M, O> {
     fn on_timer(&mut self, ctx: &mut Context<'_, M, O>, timer: u64);
 }
 
-enum Action<M> {
-    Send { to: NodeId, msg: Rc<M> },
-    Broadcast { except: Option<NodeId>, msg: Rc<M> },
-    Timer { at: Time, id: u64 },
+/// What a node asked for during a callback: a send, a broadcast or a timer. (A node
+/// run inside another with [`Context::translate`] hands these to its host.)
+#[derive(Debug)]
+pub enum Action<M> {
+    /// Send `msg` to `to`.
+    Send {
+        /// Recipient.
+        to: NodeId,
+        /// The message.
+        msg: Rc<M>,
+    },
+    /// Send `msg` to every other node but `except`.
+    Broadcast {
+        /// Node left out (besides the sender).
+        except: Option<NodeId>,
+        /// The message.
+        msg: Rc<M>,
+    },
+    /// Call back `on_timer(id)` at `at`.
+    Timer {
+        /// When.
+        at: Time,
+        /// The timer's id.
+        id: u64,
+    },
 }
 
 /// A node's handle on the simulation during a callback.
@@ -121,6 +142,32 @@ impl<M, O> Context<'_, M, O> {
     /// This node's deterministic random generator.
     pub fn rng(&mut self) -> &mut ChaCha8Rng {
         self.rng
+    }
+}
+
+impl<M, O> Context<'_, M, O> {
+    /// Runs `f` with a context for another message and observation type, sharing this
+    /// node's clock, id, random generator and trace; returns what `f` returned and the
+    /// actions it asked for (its observations are dropped). A host node uses it to run
+    /// a protocol-level node (an adversary, say) and carry its messages in its own wire
+    /// format.
+    pub fn translate<M2, O2, R>(
+        &mut self,
+        f: impl FnOnce(&mut Context<'_, M2, O2>) -> R,
+    ) -> (R, Vec<Action<M2>>) {
+        let mut actions = Vec::new();
+        let mut observations = Vec::new();
+        let mut inner = Context {
+            now: self.now,
+            me: self.me,
+            n: self.n,
+            actions: &mut actions,
+            observations: &mut observations,
+            trace: self.trace,
+            rng: self.rng,
+        };
+        let r = f(&mut inner);
+        (r, actions)
     }
 }
 

@@ -21,4 +21,6 @@ pub mod nakamoto;
 pub mod network;
 pub mod streamlet;
 
-pub use crate::core::{Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time};
+pub use crate::core::{
+    Action, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time,
+};

@@ -16,8 +16,8 @@ use crate::core::{
     mix, Context, Node, NodeId, PrefixBuild, SimMessage, SimObservation, Simulation, Stats, Time,
 };
 use crate::network::{NetworkModel, Partitioned, Rushing, Synchronous};
-use ledger_consensus::nakamoto::{mine, MiningTemplate, Nakamoto, NakamotoConfig, Output};
-use ledger_consensus::{Delivery, U256};
+use ledger_consensus::nakamoto::{mine, MiningTemplate, Nakamoto, NakamotoConfig};
+use ledger_consensus::{ConsensusMessage, Delivery, Effect, Input, Protocol, U256};
 use ledger_types::genesis::NakamotoParams;
 use ledger_types::{Block, ConsensusParams, Genesis, Hash, PublicKey};
 use rand::Rng;
@@ -151,7 +151,7 @@ pub struct HonestMiner {
     discovery: Discovery,
     template: MiningTemplate,
     seen: HashSet<Hash, PrefixBuild>,
-    out: Vec<Output>,
+    out: Vec<Effect>,
 }
 
 impl HonestMiner {
@@ -173,16 +173,18 @@ impl HonestMiner {
         let mut out = std::mem::take(&mut self.out);
         for o in out.drain(..) {
             match o {
-                Output::Broadcast(b) => ctx.broadcast(Rc::new(SimBlock::new(b))),
-                Output::NewTip { hash, .. } => ctx.observe(NakamotoObs::Tip { hash }),
-                Output::Template(t) => {
+                Effect::Broadcast(ConsensusMessage::Block(b)) => {
+                    ctx.broadcast(Rc::new(SimBlock::new(b)))
+                }
+                Effect::Head(tip) => ctx.observe(NakamotoObs::Tip { hash: tip.hash }),
+                Effect::MiningJob(t) => {
                     let retarget = t.target != self.template.target;
                     self.template = t;
                     if retarget {
                         self.discovery.schedule(ctx, &t.target);
                     }
                 }
-                Output::Finalized(b) => {
+                Effect::Finalized { block: b, .. } => {
                     let miner = Nakamoto::miner_of(&b).unwrap_or_default();
                     let record = FinalizedRecord {
                         node: ctx.me(),
@@ -194,7 +196,7 @@ impl HonestMiner {
                     };
                     ctx.observe(NakamotoObs::Finalized { record, miner });
                 }
-                Output::Reorg { .. } | Output::RequestBlock { .. } => {}
+                _ => {}
             }
         }
         self.out = out;
@@ -215,12 +217,12 @@ impl Node<SimBlock, NakamotoObs> for HonestMiner {
         if !self.seen.insert(msg.hash) {
             return;
         }
-        let mut out = std::mem::take(&mut self.out);
-        let verdict = self
-            .sm
-            .on_block(msg.block.clone(), ctx.now().as_ms(), &mut out);
-        self.out = out;
-        if verdict == Ok(Delivery::New) {
+        let step = self.sm.handle(Input::Message {
+            message: ConsensusMessage::Block(msg.block.clone()),
+            now_ms: ctx.now().as_ms(),
+        });
+        self.out = step.effects;
+        if step.verdict == Ok(Delivery::New) {
             ctx.broadcast_except(Rc::clone(msg), from);
         }
         self.process(ctx);
@@ -238,9 +240,13 @@ impl Node<SimBlock, NakamotoObs> for HonestMiner {
             height: block.height(),
             adversarial: false,
         });
-        let mut out = std::mem::take(&mut self.out);
-        let _ = self.sm.on_mined(block, ctx.now().as_ms(), &mut out);
-        self.out = out;
+        self.out = self
+            .sm
+            .handle(Input::Mined {
+                block,
+                now_ms: ctx.now().as_ms(),
+            })
+            .effects;
         self.process(ctx);
         let t = self.template.target;
         self.discovery.schedule(ctx, &t);

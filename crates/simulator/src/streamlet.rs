@@ -11,8 +11,10 @@ use crate::core::{
     mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time,
 };
 use crate::network::{Asynchronous, NetworkModel, PartialSynchrony, PreGst, Synchronous};
-use ledger_consensus::streamlet::{leader_index, Message, Output, Streamlet, StreamletConfig};
-use ledger_consensus::{Delivery, SimSignatures, SimSigner};
+use ledger_consensus::streamlet::{leader_index, Message, Streamlet, StreamletConfig};
+use ledger_consensus::{
+    ConsensusMessage, Delivery, Effect, Input, Protocol, SimSignatures, SimSigner,
+};
 use ledger_types::genesis::StreamletParams;
 use ledger_types::{ConsensusParams, Genesis, Hash, PublicKey};
 use rand::seq::SliceRandom;
@@ -83,12 +85,11 @@ pub struct HonestStreamlet {
     pub sm: SimStreamlet,
     /// Echo new messages to everyone (the paper's implicit echo). On for honest nodes.
     pub echo: bool,
-    out: Vec<Output>,
 }
 
 /// An adversary's hook on the outputs of its inner honest machine.
-pub type OutputFilter<'f> =
-    dyn FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'f;
+pub type EffectFilter<'f> =
+    dyn FnMut(&Effect, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'f;
 
 /// A node's decision on one output of its inner machine (adversaries filter outputs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +106,6 @@ impl HonestStreamlet {
         HonestStreamlet {
             sm: Streamlet::new(cfg, SimSignatures, Some(Box::new(SimSigner { key }))),
             echo: true,
-            out: Vec::new(),
         }
     }
 
@@ -113,12 +113,15 @@ impl HonestStreamlet {
     pub fn start(
         &mut self,
         ctx: &mut Context<'_, Message, StreamletObs>,
-        filter: &mut OutputFilter<'_>,
+        filter: &mut EffectFilter<'_>,
     ) {
-        let mut out = std::mem::take(&mut self.out);
-        self.sm.on_start(ctx.now().as_ms(), &mut out);
+        let mut out = self
+            .sm
+            .handle(Input::Start {
+                now_ms: ctx.now().as_ms(),
+            })
+            .effects;
         self.process(ctx, &mut out, filter);
-        self.out = out;
     }
 
     /// Delivers a timer.
@@ -126,12 +129,16 @@ impl HonestStreamlet {
         &mut self,
         ctx: &mut Context<'_, Message, StreamletObs>,
         epoch: u64,
-        filter: &mut OutputFilter<'_>,
+        filter: &mut EffectFilter<'_>,
     ) {
-        let mut out = std::mem::take(&mut self.out);
-        self.sm.on_epoch_timer(epoch, &mut out);
+        let mut out = self
+            .sm
+            .handle(Input::Timer {
+                id: epoch,
+                now_ms: ctx.now().as_ms(),
+            })
+            .effects;
         self.process(ctx, &mut out, filter);
-        self.out = out;
     }
 
     /// Delivers a message; echoes it if new. Returns the machine's verdict.
@@ -140,16 +147,19 @@ impl HonestStreamlet {
         ctx: &mut Context<'_, Message, StreamletObs>,
         from: NodeId,
         msg: &Rc<Message>,
-        filter: &mut OutputFilter<'_>,
+        filter: &mut EffectFilter<'_>,
     ) -> Option<Delivery> {
-        let mut out = std::mem::take(&mut self.out);
-        let verdict = self.sm.on_message(msg, &mut out).ok();
+        let step = self.sm.handle(Input::Message {
+            message: ConsensusMessage::Streamlet((**msg).clone()),
+            now_ms: ctx.now().as_ms(),
+        });
+        let verdict = step.verdict.ok();
         if self.echo && verdict == Some(Delivery::New) {
             // "Every honest player echoes every message it hears (for the first time)."
             ctx.broadcast_except(Rc::clone(msg), from);
         }
+        let mut out = step.effects;
         self.process(ctx, &mut out, filter);
-        self.out = out;
         verdict
     }
 
@@ -158,28 +168,26 @@ impl HonestStreamlet {
     pub fn process(
         &mut self,
         ctx: &mut Context<'_, Message, StreamletObs>,
-        out: &mut Vec<Output>,
-        filter: &mut OutputFilter<'_>,
+        out: &mut Vec<Effect>,
+        filter: &mut EffectFilter<'_>,
     ) {
-        let mut queue: VecDeque<Output> = out.drain(..).collect();
+        let mut queue: VecDeque<Effect> = out.drain(..).collect();
         while let Some(o) = queue.pop_front() {
             if filter(&o, ctx, &mut self.sm) == Filter::Handled {
                 continue;
             }
             match o {
-                Output::Broadcast(m) => ctx.broadcast(Rc::new(m)),
-                Output::SetTimer { at_ms, epoch } => ctx.set_timer(Time::from_ms(at_ms), epoch),
-                Output::BuildBlock { epoch, .. } => {
-                    let mut more = Vec::new();
-                    if self
-                        .sm
-                        .on_block_built(epoch, ctx.now().as_ms(), Vec::new(), &mut more)
-                        .is_ok()
-                    {
-                        queue.extend(more);
-                    }
+                Effect::Broadcast(ConsensusMessage::Streamlet(m)) => ctx.broadcast(Rc::new(m)),
+                Effect::SetTimer { at_ms, id } => ctx.set_timer(Time::from_ms(at_ms), id),
+                Effect::BuildBlock { epoch, .. } => {
+                    let step = self.sm.handle(Input::BlockBuilt {
+                        epoch,
+                        time_ms: ctx.now().as_ms(),
+                        txs: Vec::new(),
+                    });
+                    queue.extend(step.effects);
                 }
-                Output::Finalized { block, .. } => {
+                Effect::Finalized { block, .. } => {
                     let epoch = ledger_consensus::streamlet::streamlet_fields(&block.header)
                         .map_or(0, |f| f.0);
                     let record = FinalizedRecord {
@@ -192,11 +200,17 @@ impl HonestStreamlet {
                     };
                     ctx.observe(StreamletObs::Finalized(record));
                 }
-                Output::Evidence(e) => ctx.observe(StreamletObs::Evidence {
+                Effect::Evidence(e) => ctx.observe(StreamletObs::Evidence {
                     offender: e.offender(),
                 }),
-                Output::ConflictingFinality { .. } => ctx.observe(StreamletObs::ConflictAlarm),
-                Output::Persist(_) | Output::Notarized { .. } | Output::RequestBlock { .. } => {}
+                Effect::ConflictingFinality { .. } => ctx.observe(StreamletObs::ConflictAlarm),
+                Effect::Persist(_)
+                | Effect::Notarized { .. }
+                | Effect::RequestBlock { .. }
+                | Effect::Head(_)
+                | Effect::Broadcast(ConsensusMessage::Block(_))
+                | Effect::MiningJob(_)
+                | Effect::Reorg { .. } => {}
             }
         }
     }
@@ -204,7 +218,7 @@ impl HonestStreamlet {
 
 /// No filtering: an honest node.
 pub fn pass(
-    _: &Output,
+    _: &Effect,
     _: &mut Context<'_, Message, StreamletObs>,
     _: &mut SimStreamlet,
 ) -> Filter {

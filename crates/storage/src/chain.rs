@@ -8,8 +8,9 @@
 
 use crate::error::{Result, StoreError};
 use crate::records::{
-    page_limit, FinalRecord, FinalizedBlock, OrderCursor, OrderFilter, OrderSummary, Page,
-    TradeRecord, TxRecord,
+    page_limit, AccountTxRef, Candle, CandleInterval, FinalRecord, FinalizedBlock, HistoryCursor,
+    MarketStats, OrderCursor, OrderFilter, OrderSummary, Page, TradeRecord, TransferRecord,
+    TxRecord,
 };
 use crate::rocks::RocksStore;
 use crate::schema::{self, meta, Cf, SCHEMA_VERSION};
@@ -26,7 +27,8 @@ pub struct StoreOptions {
     /// fsync the write-ahead log on every block commit, finality record and consensus
     /// write (default `true`). With `false` a committed block survives a process crash
     /// but the last blocks may be lost on power failure; they are then re-fetched from
-    /// peers. [`ChainStore::put_consensus_synced`] syncs regardless.
+    /// peers. The validator's safety record
+    /// ([`crate::ConsensusStore::save_safety_record`]) is synced regardless.
     pub sync: bool,
 }
 
@@ -484,6 +486,11 @@ impl<S: Store> ChainStore<S> {
         if from > to {
             return Ok(out);
         }
+        // A store created from a snapshot has no blocks between genesis and the snapshot
+        // height: it serves nothing there (the requester asks another peer).
+        if from > 0 && from < self.history_from()? {
+            return Ok(out);
+        }
         let mut recs = Vec::new();
         let lo = schema::height_key(from);
         let hi = to.checked_add(1).map(schema::height_key);
@@ -558,52 +565,8 @@ impl<S: Store> ChainStore<S> {
 
     // ----------------------------------------------------------------- consensus
 
-    /// Stores consensus data under an opaque key (synced if [`StoreOptions::sync`]).
-    pub fn put_consensus(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut b = Batch::new();
-        b.put(Cf::Consensus, key, value);
-        self.write(&b)
-    }
-
-    /// Stores consensus data and returns only once it is durable on disk. A validator
-    /// writes its own vote with this before sending it, so a restart never double-votes.
-    pub fn put_consensus_synced(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut b = Batch::new();
-        b.put(Cf::Consensus, key, value);
-        self.inner.write(&b, true)
-    }
-
-    /// Writes several consensus entries and deletions atomically.
-    pub fn write_consensus(
-        &self,
-        puts: &[(&[u8], &[u8])],
-        deletes: &[&[u8]],
-        sync: bool,
-    ) -> Result<()> {
-        let mut b = Batch::new();
-        for (k, v) in puts {
-            b.put(Cf::Consensus, k, v);
-        }
-        for k in deletes {
-            b.delete(Cf::Consensus, k);
-        }
-        self.inner.write(&b, sync || self.options.sync)
-    }
-
-    /// Consensus data at `key`.
-    pub fn get_consensus(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.get(Cf::Consensus, key)
-    }
-
-    /// Deletes consensus data.
-    pub fn delete_consensus(&self, key: &[u8]) -> Result<()> {
-        let mut b = Batch::new();
-        b.delete(Cf::Consensus, key);
-        self.write(&b)
-    }
-
     /// Every consensus entry whose key starts with `prefix`, in key order.
-    pub fn consensus_with_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub(crate) fn consensus_with_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut out = Vec::new();
         let end = schema::prefix_end(prefix);
         self.inner.scan(
@@ -836,5 +799,227 @@ impl<S: Store> ChainStore<S> {
             .items
             .first()
             .map(|t| t.fill.trade_id))
+    }
+
+    // ------------------------------------------------------- account history, candles
+
+    /// An account's fills (as maker or taker), newest first. `cursor` is a trade id:
+    /// the page holds older fills only. `limit` defaults to 30, at most 100.
+    pub fn account_fills(
+        &self,
+        account: &Address,
+        cursor: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<Page<TradeRecord, u64>> {
+        let limit = page_limit(limit);
+        let prefix = schema::history_prefix(schema::HISTORY_FILL, account);
+        let end = match cursor {
+            Some(id) => schema::history_fill_key(account, id).to_vec(),
+            None => schema::prefix_end(&prefix).unwrap_or_default(),
+        };
+        let mut refs: Vec<(MarketId, u64)> = Vec::new();
+        self.inner.scan(
+            Cf::AccountHistory,
+            Some(&prefix),
+            Some(&end),
+            Direction::Reverse,
+            &mut |k, v| {
+                let market: u32 = decode_value(Cf::AccountHistory, k, v)?;
+                let id = k
+                    .get(33..41)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| StoreError::Index(format!("bad fill key {}", hex::encode(k))))?;
+                refs.push((MarketId(market), id));
+                Ok(refs.len() <= limit)
+            },
+        )?;
+        let more = refs.len() > limit;
+        refs.truncate(limit);
+        let mut items = Vec::with_capacity(refs.len());
+        for (market, id) in refs {
+            let t: TradeRecord = self
+                .get_decoded(Cf::Trades, &schema::trade_key(market, id))?
+                .ok_or_else(|| {
+                    StoreError::Index(format!(
+                        "fill {id} of {account} on market {} has no trade record",
+                        market.0
+                    ))
+                })?;
+            items.push(t);
+        }
+        let next_cursor = if more {
+            items.last().map(|t| t.fill.trade_id)
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    fn history_page<T>(
+        &self,
+        tag: u8,
+        account: &Address,
+        cursor: Option<HistoryCursor>,
+        limit: Option<usize>,
+        mut decode: impl FnMut(&[u8], &[u8]) -> Result<T>,
+    ) -> Result<Page<T, HistoryCursor>> {
+        let limit = page_limit(limit);
+        let prefix = schema::history_prefix(tag, account);
+        let end = match cursor {
+            Some(c) => schema::history_key(tag, account, c.height, c.position).to_vec(),
+            None => schema::prefix_end(&prefix).unwrap_or_default(),
+        };
+        let mut items = Vec::new();
+        let mut last = None;
+        self.inner.scan(
+            Cf::AccountHistory,
+            Some(&prefix),
+            Some(&end),
+            Direction::Reverse,
+            &mut |k, v| {
+                if items.len() == limit {
+                    // One more exists: the page is full.
+                    last = Some(());
+                    return Ok(false);
+                }
+                let height = k
+                    .get(33..41)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                let position = k
+                    .get(41..45)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_be_bytes);
+                let (Some(height), Some(position)) = (height, position) else {
+                    return Err(StoreError::Index(format!(
+                        "bad history key {}",
+                        hex::encode(k)
+                    )));
+                };
+                items.push((HistoryCursor { height, position }, decode(k, v)?));
+                Ok(true)
+            },
+        )?;
+        let next_cursor = last.and(items.last().map(|(c, _)| *c));
+        Ok(Page {
+            items: items.into_iter().map(|(_, t)| t).collect(),
+            next_cursor,
+        })
+    }
+
+    /// An account's transfers (sent and received), newest first. `cursor` is the
+    /// previous page's `next_cursor`; `limit` defaults to 30, at most 100.
+    pub fn account_transfers(
+        &self,
+        account: &Address,
+        cursor: Option<HistoryCursor>,
+        limit: Option<usize>,
+    ) -> Result<Page<TransferRecord, HistoryCursor>> {
+        self.history_page(schema::HISTORY_TRANSFER, account, cursor, limit, |k, v| {
+            decode_value(Cf::AccountHistory, k, v)
+        })
+    }
+
+    /// An account's transactions (sent, and transfers it received), newest first.
+    pub fn account_txs(
+        &self,
+        account: &Address,
+        cursor: Option<HistoryCursor>,
+        limit: Option<usize>,
+    ) -> Result<Page<AccountTxRef, HistoryCursor>> {
+        let page = self.history_page(schema::HISTORY_TX, account, cursor, limit, |k, v| {
+            let hash: TxHash = decode_value(Cf::AccountHistory, k, v)?;
+            Ok((k.to_vec(), hash))
+        })?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|(k, tx_hash)| AccountTxRef {
+                height: u64::from_be_bytes(k[33..41].try_into().unwrap_or_default()),
+                position: u32::from_be_bytes(k[41..45].try_into().unwrap_or_default()),
+                tx_hash,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// One candle, if the bucket had trades.
+    pub fn candle(
+        &self,
+        market: MarketId,
+        interval: CandleInterval,
+        start: u64,
+    ) -> Result<Option<Candle>> {
+        self.get_decoded(
+            Cf::Candles,
+            &schema::candle_key(market, interval.code(), start),
+        )
+    }
+
+    /// A market's candles of one interval, newest first, with buckets starting before
+    /// `before` (exclusive; all when `None`). `limit` defaults to 30, at most 100 here
+    /// (larger pages are the RPC's business). Buckets without trades have no candle.
+    pub fn candles(
+        &self,
+        market: MarketId,
+        interval: CandleInterval,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Candle>> {
+        let start = schema::candle_key(market, interval.code(), 0);
+        let end = match before {
+            Some(b) => schema::candle_key(market, interval.code(), b).to_vec(),
+            None => schema::prefix_end(&start[..5]).unwrap_or_default(),
+        };
+        let mut out = Vec::new();
+        self.inner.scan(
+            Cf::Candles,
+            Some(&start),
+            if end.is_empty() { None } else { Some(&end) },
+            Direction::Reverse,
+            &mut |k, v| {
+                out.push(decode_value(Cf::Candles, k, v)?);
+                Ok(out.len() < limit)
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Rolling 24-hour statistics of a market ending at `to_ms` (the last block's
+    /// timestamp), merged from the one-minute candles (at most 1,441 reads).
+    pub fn market_stats(&self, market: MarketId, to_ms: u64) -> Result<MarketStats> {
+        let from_ms = CandleInterval::M1.bucket(0, to_ms.saturating_sub(86_400_000));
+        let start = schema::candle_key(market, CandleInterval::M1.code(), from_ms);
+        let end = schema::candle_key(market, CandleInterval::M1.code(), to_ms.saturating_add(1));
+        let mut candle: Option<Candle> = None;
+        self.inner.scan(
+            Cf::Candles,
+            Some(&start),
+            Some(&end),
+            Direction::Forward,
+            &mut |k, v| {
+                let c: Candle = decode_value(Cf::Candles, k, v)?;
+                match candle.as_mut() {
+                    Some(acc) => acc.merge(&c),
+                    None => candle = Some(c),
+                }
+                Ok(true)
+            },
+        )?;
+        let last_trade = self
+            .trades(market, None, Some(1))?
+            .items
+            .first()
+            .map(|t| (t.fill.trade_id, t.fill.price));
+        Ok(MarketStats {
+            from_ms,
+            to_ms,
+            candle,
+            last_trade,
+        })
     }
 }

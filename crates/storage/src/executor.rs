@@ -28,12 +28,15 @@
 
 use crate::chain::{ChainStore, StoreMeta};
 use crate::error::{Result, StoreError};
-use crate::records::{AppliedBlock, FinalRecord, OrderStatus, OrderSummary, TradeRecord, TxRecord};
+use crate::records::{
+    AppliedBlock, Candle, CandleInterval, FinalRecord, OrderStatus, OrderSummary, TradeRecord,
+    TransferRecord, TxRecord,
+};
 use crate::rocks::RocksStore;
 use crate::schema::{self, meta, Cf};
 use crate::store::{Batch, Store};
 use ledger_engine::{BlockOutcome, Engine, Event, Receipt};
-use ledger_types::{Block, Genesis, Hash, OrderId, TxHash};
+use ledger_types::{Address, Block, Genesis, Hash, MarketId, OrderId, Payload, TxHash};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
@@ -234,6 +237,8 @@ impl<S: Store> Executor<S> {
             },
         );
         batch.put_encoded(Cf::Meta, meta::FINAL_HEIGHT, &block.height());
+        // The final marker carries the certificate from now on.
+        batch.delete(Cf::Consensus, &crate::consensus::cert_key(&hash));
     }
 
     /// Records `block` as final at the next height without executing it (one batch:
@@ -330,7 +335,9 @@ impl<S: Store> Executor<S> {
         let h = block.height();
         let hash = block.hash();
         debug_assert_eq!(h, self.applied + 1);
+        let started = Instant::now();
         let outcome = self.engine.execute_block_at(h, &block.txs);
+        let executed = Instant::now();
         // From here until the write succeeds, the engine is ahead of the disk.
         self.poisoned = Some(h);
         let mut batch = Batch::new();
@@ -338,10 +345,16 @@ impl<S: Store> Executor<S> {
             Self::final_batch(&mut batch, block, hash, cert);
         }
         write_state(&mut batch, &outcome);
-        IndexWriter::new(&self.store, h).write(&mut batch, &outcome.receipts)?;
+        IndexWriter::new(&self.store, h, block.header.time_ms(), &self.engine).write(
+            &mut batch,
+            block,
+            &outcome.block_events,
+            &outcome.receipts,
+        )?;
         batch.put_encoded(Cf::Roots, &schema::height_key(h), &outcome.state_root);
         batch.put_encoded(Cf::Meta, meta::APPLIED_HEIGHT, &h);
         self.store.write(&batch)?;
+        let committed = Instant::now();
         self.poisoned = None;
         self.applied = h;
         self.applied_hash = hash;
@@ -363,6 +376,10 @@ impl<S: Store> Executor<S> {
             hash,
             state_root: outcome.state_root,
             receipts: outcome.receipts,
+            execute_time: executed - started,
+            commit_time: committed - executed,
+            block_events: outcome.block_events,
+            time_ms: block.header.time_ms(),
         })
     }
 }
@@ -402,9 +419,13 @@ struct Touched {
 /// are read from the store once and updated in memory.
 struct IndexWriter<'a, S: Store> {
     store: &'a ChainStore<S>,
+    engine: &'a Engine,
     height: u64,
+    time_ms: u64,
     orders: BTreeMap<OrderId, Touched>,
     txs: HashSet<TxHash>,
+    /// Candles touched by the block, by (market, interval code, bucket start).
+    candles: BTreeMap<(MarketId, u8, u64), Candle>,
     swaps: crate::swaps::SwapIndexWriter,
     /// The receipt being indexed.
     tx_hash: TxHash,
@@ -413,16 +434,53 @@ struct IndexWriter<'a, S: Store> {
 }
 
 impl<'a, S: Store> IndexWriter<'a, S> {
-    fn new(store: &'a ChainStore<S>, height: u64) -> Self {
+    fn new(store: &'a ChainStore<S>, height: u64, time_ms: u64, engine: &'a Engine) -> Self {
         IndexWriter {
             store,
+            engine,
             height,
+            time_ms,
             orders: BTreeMap::new(),
             txs: HashSet::new(),
+            candles: BTreeMap::new(),
             swaps: crate::swaps::SwapIndexWriter::default(),
             tx_hash: TxHash::ZERO,
             legs: 0,
         }
+    }
+
+    /// Adds a fill to every candle interval (read from the store once per block).
+    fn candle(&mut self, f: &ledger_engine::Fill) -> Result<()> {
+        let quote = self
+            .engine
+            .market(f.market)
+            .and_then(|m| m.notional(f.price, f.quantity))
+            .unwrap_or(0);
+        for interval in CandleInterval::ALL {
+            let start = interval.bucket(self.height, self.time_ms);
+            let key = (f.market, interval.code(), start);
+            if let Some(c) = self.candles.get_mut(&key) {
+                c.add(f, quote);
+                continue;
+            }
+            let c = match self.store.candle(f.market, interval, start)? {
+                Some(mut c) => {
+                    c.add(f, quote);
+                    c
+                }
+                None => Candle::new(start, f, quote),
+            };
+            self.candles.insert(key, c);
+        }
+        Ok(())
+    }
+
+    fn history_tx(&self, batch: &mut Batch, account: &Address, position: u32, hash: &TxHash) {
+        batch.put_encoded(
+            Cf::AccountHistory,
+            &schema::history_key(schema::HISTORY_TX, account, self.height, position),
+            hash,
+        );
     }
 
     fn order(&mut self, id: &OrderId) -> Result<&mut OrderSummary> {
@@ -450,8 +508,18 @@ impl<'a, S: Store> IndexWriter<'a, S> {
         Ok(&mut t.summary)
     }
 
-    fn write(mut self, batch: &mut Batch, receipts: &[Receipt]) -> Result<()> {
+    fn write(
+        mut self,
+        batch: &mut Batch,
+        block: &Block,
+        block_events: &[Event],
+        receipts: &[Receipt],
+    ) -> Result<()> {
         let h = self.height;
+        // The block's own events (expiries, scheduled cancels) come first.
+        for e in block_events {
+            self.event(batch, e, 0)?;
+        }
         for (i, r) in receipts.iter().enumerate() {
             let position = i as u32;
             // A transaction rejected without effect (wrong chain, replayed or future
@@ -469,15 +537,55 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                         position,
                         result: r.result.clone(),
                         events: r.events.clone(),
+                        actions: r.actions.clone(),
                     },
                 );
                 self.txs.insert(r.tx_hash);
+                self.history_tx(batch, &r.sender, position, &r.tx_hash);
+                // A transfer's receiver lists it too (even a rejected one names it).
+                if let Some(Payload::Transfer(t)) = block.txs.get(i).map(|t| &t.tx.payload) {
+                    if t.to != r.sender {
+                        self.history_tx(batch, &t.to, position, &r.tx_hash);
+                    }
+                }
             }
             self.tx_hash = r.tx_hash;
             self.legs = 0;
             for e in &r.events {
                 self.event(batch, e, position)?;
+                if let Event::Transferred {
+                    from,
+                    to,
+                    asset,
+                    amount,
+                } = e
+                {
+                    let rec = TransferRecord {
+                        height: h,
+                        position,
+                        time_ms: self.time_ms,
+                        tx_hash: r.tx_hash,
+                        from: *from,
+                        to: *to,
+                        asset: *asset,
+                        amount: *amount,
+                    };
+                    for account in [from, to] {
+                        batch.put_encoded(
+                            Cf::AccountHistory,
+                            &schema::history_key(schema::HISTORY_TRANSFER, account, h, position),
+                            &rec,
+                        );
+                    }
+                }
             }
+        }
+        for ((market, interval, start), c) in &self.candles {
+            batch.put_encoded(
+                Cf::Candles,
+                &schema::candle_key(*market, *interval, *start),
+                c,
+            );
         }
         self.swaps.flush(batch);
         for (id, t) in &self.orders {
@@ -570,9 +678,18 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                     &TradeRecord {
                         height: h,
                         position,
+                        time_ms: self.time_ms,
                         fill: f.clone(),
                     },
                 );
+                for account in [f.maker, f.taker] {
+                    batch.put_encoded(
+                        Cf::AccountHistory,
+                        &schema::history_fill_key(&account, f.trade_id),
+                        &f.market.0,
+                    );
+                }
+                self.candle(f)?;
             }
             Event::OrderRested { order_id, .. } => {
                 self.order(order_id)?.status = OrderStatus::Open;
@@ -587,7 +704,17 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             } => {
                 self.order(order_id)?.status = OrderStatus::Expired(*reason);
             }
-            Event::Transferred { .. } | Event::BundleExecuted { .. } => {}
+            Event::OrderAmended {
+                order_id,
+                price,
+                quantity,
+                ..
+            } => {
+                let s = self.order(order_id)?;
+                s.price = Some(*price);
+                s.quantity = *quantity;
+            }
+            Event::Transferred { .. } | Event::CancelScheduled { .. } | Event::BundleExecuted { .. } => {}
             Event::SwapLocked { .. } | Event::SwapClaimed { .. } | Event::SwapRefunded { .. } => {
                 self.swaps
                     .event(self.store, e, h, position, self.tx_hash)?;

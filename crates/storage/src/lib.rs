@@ -4,8 +4,11 @@
 //! * [`Store`]: an ordered key-value store with column families and atomic batches;
 //!   [`RocksStore`] in the product, `MemStore` (feature `test-utils`) in tests.
 //! * [`ChainStore`]: the typed layer every component shares: start-up checks, blocks and
-//!   finality, consensus data (with a synced write for the node's own vote), ledger state
-//!   and the index queries the RPC layer serves. See [`schema`] for the key layout.
+//!   finality, ledger state and the index queries the RPC layer serves. See [`schema`]
+//!   for the key layout.
+//! * [`ConsensusStore`]: what consensus keeps beside the ledger, behind typed methods
+//!   (the safety record, written synced before the vote it protects; certificates;
+//!   non-final blocks; typed restore for Streamlet and Nakamoto).
 //! * [`Executor`]: applies a final block to the engine and writes the block, its
 //!   certificate, every state change, the indexes, the state root and the new heights in
 //!   **one** batch; on open it loads and verifies the state and replays the final blocks
@@ -18,7 +21,6 @@
 //! #     -> Result<(), ledger_storage::StoreError> {
 //! let store = ChainStore::open("/var/lib/ledger/data", StoreOptions::default())?;
 //! let mut exec = Executor::open(store.clone(), Some(&genesis))?; // checks, loads, replays
-//! store.put_consensus_synced(b"own_vote", b"...")?; // durable before it is sent
 //! if let Some(applied) = exec.finalize(block, &cert)? {
 //!     println!("height {} root {}", applied.height, applied.state_root);
 //! }
@@ -29,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod chain;
+pub mod consensus;
 pub mod error;
 pub mod executor;
 #[cfg(any(test, feature = "test-utils"))]
@@ -37,6 +40,7 @@ pub mod records;
 pub mod replay;
 pub mod rocks;
 pub mod schema;
+pub mod snapshot;
 pub mod store;
 pub mod swaps;
 #[cfg(any(test, feature = "test-utils"))]
@@ -46,16 +50,19 @@ pub mod testkit;
 mod tests;
 
 pub use chain::{ChainStore, StoreMeta, StoreOptions};
+pub use consensus::ConsensusStore;
 pub use error::{Result, StoreError};
 pub use executor::Executor;
 #[cfg(any(test, feature = "test-utils"))]
 pub use memory::MemStore;
 pub use records::{
-    page_limit, AppliedBlock, FinalRecord, FinalizedBlock, OrderCursor, OrderFilter, OrderStatus,
-    OrderSummary, Page, TradeRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
+    page_limit, AccountTxRef, AppliedBlock, Candle, CandleInterval, FinalRecord, FinalizedBlock,
+    HistoryCursor, MarketStats, OrderCursor, OrderFilter, OrderStatus, OrderSummary, Page,
+    TradeRecord, TransferRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
 };
 pub use replay::{replay_chain, ReplayProgress, ReplayReport, RootMismatch};
 pub use rocks::RocksStore;
 pub use schema::{Cf, SCHEMA_VERSION};
+pub use snapshot::{Snapshot, SnapshotContent, SnapshotError, SnapshotManifest};
 pub use store::{Batch, BatchOp, Direction, Store};
 pub use swaps::{SwapStatus, SwapSummary};

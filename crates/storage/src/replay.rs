@@ -138,7 +138,7 @@ pub fn replay_chain<S: Store>(
                 });
             }
             prev = block.hash();
-            engine.set_block_height(h);
+            engine.begin_block(h);
             for stx in &block.txs {
                 let _ = engine.apply_signed(stx);
             }

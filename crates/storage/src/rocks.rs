@@ -106,6 +106,19 @@ impl RocksStore {
         &self.path
     }
 
+    /// An integer RocksDB property (`rocksdb.estimate-num-keys`, ...) of one column
+    /// family, or of the whole database when `cf` is `None`; `None` if RocksDB does not
+    /// report it. For metrics.
+    pub fn property_int(&self, cf: Option<Cf>, name: &str) -> Option<u64> {
+        match cf {
+            Some(cf) => {
+                let handle = self.db.cf_handle(cf.name())?;
+                self.db.property_int_value_cf(handle, name).ok().flatten()
+            }
+            None => self.db.property_int_value(name).ok().flatten(),
+        }
+    }
+
     fn cf(&self, cf: Cf) -> Result<&ColumnFamily> {
         self.db.cf_handle(cf.name()).ok_or_else(|| {
             StoreError::Backend(format!(

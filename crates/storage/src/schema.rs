@@ -25,6 +25,10 @@
 //! | `account_orders` | `a` + address + height (8) + position (4)  | order id (every order, newest last) |
 //! |                  | `o` + address + height (8) + position (4)  | order id (open orders only) |
 //! | `trades`         | market (4) + trade id (8)                  | [`TradeRecord`](crate::TradeRecord) |
+//! | `account_history`| `f` + address + trade id (8)               | market id (`u32`): the account's fills |
+//! |                  | `t` + address + height (8) + position (4)  | [`TransferRecord`](crate::TransferRecord) (sent or received) |
+//! |                  | `x` + address + height (8) + position (4)  | tx hash (sent, or a transfer received) |
+//! | `candles`        | market (4) + interval (1) + bucket start (8) | [`Candle`](crate::Candle) |
 //! | `swaps`          | `s` + swap id (33)                         | [`SwapSummary`](crate::SwapSummary) (every swap, open or ended) |
 //! |                  | `a` + address + height (8) + position (4)  | swap id (the swaps an account owns or may claim, by lock) |
 //! | `account_orders` | (bundle legs) `a` + address + height + position + leg (4) | order id |
@@ -33,7 +37,7 @@ use ledger_types::{Address, Hash, MarketId};
 
 /// Version of this layout. Bump it on any incompatible change; a node refuses a
 /// directory with another version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A column family.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -58,13 +62,17 @@ pub enum Cf {
     AccountOrders,
     /// Trades by market and trade id.
     Trades,
+    /// Per account: fills, transfers and transactions, newest last.
+    AccountHistory,
+    /// OHLCV candles by market, interval and bucket.
+    Candles,
     /// Hashlock swaps by id, and each account's swaps by lock height.
     Swaps,
 }
 
 impl Cf {
     /// Every column family, in a fixed order.
-    pub const ALL: [Cf; 11] = [
+    pub const ALL: [Cf; 13] = [
         Cf::Meta,
         Cf::Blocks,
         Cf::Final,
@@ -75,6 +83,8 @@ impl Cf {
         Cf::OrderIndex,
         Cf::AccountOrders,
         Cf::Trades,
+        Cf::AccountHistory,
+        Cf::Candles,
         Cf::Swaps,
     ];
 
@@ -91,6 +101,8 @@ impl Cf {
             Cf::OrderIndex => "order_index",
             Cf::AccountOrders => "account_orders",
             Cf::Trades => "trades",
+            Cf::AccountHistory => "account_history",
+            Cf::Candles => "candles",
             Cf::Swaps => "swaps",
         }
     }
@@ -131,6 +143,40 @@ pub const STATE_COUNTERS: &[u8] = b"c";
 pub const ACCOUNT_ALL: u8 = b'a';
 /// Tag of the open-orders list in `account_orders`.
 pub const ACCOUNT_OPEN: u8 = b'o';
+
+/// Tag of an account's fills in `account_history`.
+pub const HISTORY_FILL: u8 = b'f';
+/// Tag of an account's transfers in `account_history`.
+pub const HISTORY_TRANSFER: u8 = b't';
+/// Tag of an account's transactions in `account_history`.
+pub const HISTORY_TX: u8 = b'x';
+
+/// `account_history` key of a fill.
+pub fn history_fill_key(account: &Address, trade_id: u64) -> [u8; 41] {
+    let mut k = [0u8; 41];
+    k[..33].copy_from_slice(&tagged32(HISTORY_FILL, &account.0));
+    k[33..].copy_from_slice(&trade_id.to_be_bytes());
+    k
+}
+
+/// `account_history` key of a transfer or transaction (`tag`) at a block position.
+pub fn history_key(tag: u8, account: &Address, height: u64, position: u32) -> [u8; 45] {
+    account_order_key(tag, account, height, position)
+}
+
+/// The `account_history` prefix of one account's list.
+pub fn history_prefix(tag: u8, account: &Address) -> [u8; 33] {
+    tagged32(tag, &account.0)
+}
+
+/// `candles` key.
+pub fn candle_key(market: MarketId, interval: u8, start: u64) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[..4].copy_from_slice(&market.0.to_be_bytes());
+    k[4] = interval;
+    k[5..].copy_from_slice(&start.to_be_bytes());
+    k
+}
 
 /// A height key.
 pub fn height_key(height: u64) -> [u8; 8] {

@@ -82,6 +82,7 @@ impl BlockStream {
             sender: self.keys[who].public(),
             nonce: self.nonces[who],
             payload,
+            valid_until_height: None,
         };
         self.nonces[who] += 1;
         if self.sign {
@@ -176,6 +177,7 @@ impl BlockStream {
                 time_in_force: tif,
                 client_order_id,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             })
         };
         self.finish(who, payload)

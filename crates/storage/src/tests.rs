@@ -62,8 +62,9 @@ suite!(
     tx_index_points_at_first_execution,
     account_orders_page_newest_first,
     trades_page_newest_first,
+    account_history_and_candles_agree_with_the_trades,
     state_reads_match_engine,
-    consensus_data_round_trips,
+    consensus_store_restores_typed_state,
     record_then_apply_across_restart,
     replay_detects_altered_root,
     corrupt_truncated_account,
@@ -530,35 +531,76 @@ fn state_reads_match_engine<B: Backend>(b: &mut B) {
     assert_eq!(restored.state_root(), f.roots[6]);
 }
 
-fn consensus_data_round_trips<B: Backend>(b: &mut B) {
+fn certificate_of(block: &Block) -> ledger_consensus::streamlet::Certificate {
+    ledger_consensus::streamlet::Certificate {
+        epoch: block.height(),
+        block: block.hash(),
+        votes: Vec::new(),
+    }
+}
+
+fn consensus_store_restores_typed_state<B: Backend>(b: &mut B) {
+    use crate::ConsensusStore;
+    use ledger_consensus::streamlet::SafetyRecord;
+    let f = fixture(6, 10);
     let store = b.open();
-    store.put_consensus(b"vote/0005", b"v5").unwrap();
-    store.put_consensus(b"vote/0006", b"v6").unwrap();
-    store.put_consensus(b"notar/0005", b"n5").unwrap();
-    store.put_consensus_synced(b"own_vote", b"epoch 6").unwrap();
-    assert_eq!(
-        store.get_consensus(b"own_vote").unwrap(),
-        Some(b"epoch 6".to_vec())
-    );
-    assert_eq!(
-        store.consensus_with_prefix(b"vote/").unwrap(),
-        vec![
-            (b"vote/0005".to_vec(), b"v5".to_vec()),
-            (b"vote/0006".to_vec(), b"v6".to_vec())
-        ]
-    );
-    store.delete_consensus(b"vote/0005").unwrap();
-    store
-        .write_consensus(&[(b"own_vote", b"epoch 7")], &[b"notar/0005"], true)
-        .unwrap();
-    assert_eq!(store.consensus_with_prefix(b"vote/").unwrap().len(), 1);
-    assert_eq!(store.get_consensus(b"notar/0005").unwrap(), None);
+    let mut ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
+    // A fresh node: the genesis block is final, nothing voted, nothing notarized.
+    let st = store.load_streamlet().unwrap();
+    assert_eq!(st.final_block.hash(), f.genesis.block().hash());
+    assert_eq!(st.safety, SafetyRecord::default());
+    assert!(st.notarized.is_empty());
+    let record = SafetyRecord {
+        epoch: 7,
+        max_vote_height: 4,
+        last_vote: None,
+    };
+    store.save_safety_record(&record).unwrap();
+    for blk in &f.blocks[..4] {
+        store.save_notarized(blk, &certificate_of(blk)).unwrap();
+    }
+    // Blocks 1 and 2 become final: their certificates leave in the final batch.
+    for blk in &f.blocks[..2] {
+        let cert = ledger_types::codec::encode(&certificate_of(blk));
+        ex.finalize(blk.clone(), &cert).unwrap();
+    }
+    drop(ex);
     drop(store);
     let store = b.open();
+    let st = store.load_streamlet().unwrap();
+    assert_eq!(st.safety, record);
+    assert_eq!(st.final_block.hash(), f.blocks[1].hash());
+    let mut notarized: Vec<(u64, Hash)> = st
+        .notarized
+        .iter()
+        .map(|(blk, cert)| {
+            assert_eq!(cert, &certificate_of(blk));
+            (blk.height(), blk.hash())
+        })
+        .collect();
+    notarized.sort();
     assert_eq!(
-        store.get_consensus(b"own_vote").unwrap(),
-        Some(b"epoch 7".to_vec())
+        notarized,
+        vec![(3, f.blocks[2].hash()), (4, f.blocks[3].hash())]
     );
+    // Nakamoto's restore reads the final tail.
+    let tail = store.load_nakamoto(1).unwrap().final_tail;
+    assert_eq!(
+        tail.iter().map(Block::height).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    // A corrupt certificate is an error that names the column family, not a panic.
+    let mut batch = Batch::new();
+    batch.put(
+        Cf::Consensus,
+        &crate::consensus::cert_key(&f.blocks[2].hash()),
+        b"garbage",
+    );
+    store.raw().write(&batch, false).unwrap();
+    match store.load_streamlet() {
+        Err(StoreError::Decode { cf, .. }) => assert_eq!(cf, "consensus"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 }
 
 fn record_then_apply_across_restart<B: Backend>(b: &mut B) {
@@ -903,14 +945,17 @@ fn corrupt_schema_and_genesis<B: Backend>(b: &mut B) {
             e,
             StoreError::SchemaVersion {
                 found: 99,
-                expected: 1
+                expected: crate::SCHEMA_VERSION
             }
         ),
         "{e}"
     );
     assert_eq!(
         e.to_string(),
-        "schema version 99 in the data directory, this node reads version 1"
+        format!(
+            "schema version 99 in the data directory, this node reads version {}",
+            crate::SCHEMA_VERSION
+        )
     );
     let store = b.open();
     put_raw(&store, Cf::Meta, meta::SCHEMA_VERSION, &[1, 0]);
@@ -1033,4 +1078,142 @@ fn corrupt_bytes_never_panic<B: Backend>(b: &mut B) {
     eprintln!("{refused} refused at start-up, {by_replay} found by replay, {opaque} in signature or certificate bytes");
     assert!(refused >= 20 && refused + by_replay + opaque >= 45);
     assert!(opaque <= 5);
+}
+
+/// One page of (height, position) pairs and the next cursor.
+type HistoryPager<'a> =
+    dyn Fn(Option<crate::HistoryCursor>) -> (Vec<(u64, u32)>, Option<crate::HistoryCursor>) + 'a;
+
+fn account_history_and_candles_agree_with_the_trades<B: Backend>(b: &mut B) {
+    use crate::CandleInterval;
+    let f = fixture(12, 100);
+    let store = b.open();
+    let mut ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
+    let applied = finalize_all(&mut ex, &f);
+    // Every fill (newest first), every transaction and transfer per account.
+    let mut fills: Vec<(u64, Fill)> = Vec::new();
+    let mut txs: BTreeMap<Address, Vec<(u64, u32)>> = BTreeMap::new();
+    let mut transfers: BTreeMap<Address, Vec<(u64, u32)>> = BTreeMap::new();
+    for (a, block) in applied.iter().zip(&f.blocks) {
+        assert_eq!(a.time_ms, block.header.time_ms());
+        for (i, r) in a.receipts.iter().enumerate() {
+            let stateless = matches!(&r.result, Err(e) if e.is_stateless());
+            if !stateless {
+                txs.entry(r.sender).or_default().push((a.height, i as u32));
+                if let ledger_types::Payload::Transfer(t) = &block.txs[i].tx.payload {
+                    if t.to != r.sender {
+                        txs.entry(t.to).or_default().push((a.height, i as u32));
+                    }
+                }
+            }
+            for e in &r.events {
+                match e {
+                    Event::Fill(fl) => fills.push((a.height, fl.clone())),
+                    Event::Transferred { from, to, .. } => {
+                        transfers
+                            .entry(*from)
+                            .or_default()
+                            .push((a.height, i as u32));
+                        transfers.entry(*to).or_default().push((a.height, i as u32));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    fills.sort_by_key(|(_, fl)| std::cmp::Reverse(fl.trade_id));
+    assert!(fills.len() > 100, "{} fills", fills.len());
+    assert!(!transfers.is_empty(), "the stream has transfers");
+    for k in &f.keys {
+        let who = k.public();
+        let want: Vec<u64> = fills
+            .iter()
+            .filter(|(_, fl)| fl.maker == who || fl.taker == who)
+            .map(|(_, fl)| fl.trade_id)
+            .collect();
+        let (mut got, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = store.account_fills(&who, cursor, Some(7)).unwrap();
+            got.extend(page.items.iter().map(|t| t.fill.trade_id));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "fills of {who}");
+        let page_all = |tag: &str, f: &HistoryPager| {
+            let (mut got, mut cursor) = (Vec::new(), None);
+            loop {
+                let (items, next) = f(cursor);
+                got.extend(items);
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            let _ = tag;
+            got
+        };
+        let got_txs = page_all("txs", &|c| {
+            let p = store.account_txs(&who, c, Some(5)).unwrap();
+            (
+                p.items.iter().map(|t| (t.height, t.position)).collect(),
+                p.next_cursor,
+            )
+        });
+        let mut want_txs = txs.get(&who).cloned().unwrap_or_default();
+        want_txs.sort();
+        want_txs.dedup();
+        want_txs.reverse();
+        assert_eq!(got_txs, want_txs, "transactions of {who}");
+        let got_tr = page_all("transfers", &|c| {
+            let p = store.account_transfers(&who, c, Some(3)).unwrap();
+            (
+                p.items.iter().map(|t| (t.height, t.position)).collect(),
+                p.next_cursor,
+            )
+        });
+        let mut want_tr = transfers.get(&who).cloned().unwrap_or_default();
+        want_tr.sort();
+        want_tr.dedup();
+        want_tr.reverse();
+        assert_eq!(got_tr, want_tr, "transfers of {who}");
+    }
+    // Candles: per market and interval, trades and volume add up; a 10-block candle
+    // holds exactly the fills of its heights, with their first and last prices.
+    for market in [MarketId(0), MarketId(1)] {
+        let mine: Vec<&(u64, Fill)> = fills.iter().filter(|(_, fl)| fl.market == market).collect();
+        for iv in CandleInterval::ALL {
+            let candles = store.candles(market, iv, None, 100).unwrap();
+            let n: u64 = candles.iter().map(|c| c.trades).sum();
+            let vol: u64 = candles.iter().map(|c| c.volume).sum();
+            assert_eq!(n as usize, mine.len(), "{iv:?}");
+            assert_eq!(vol, mine.iter().map(|(_, fl)| fl.quantity).sum::<u64>());
+            assert!(
+                candles.windows(2).all(|w| w[0].start > w[1].start),
+                "newest first"
+            );
+        }
+        for c in store
+            .candles(market, CandleInterval::B10, None, 100)
+            .unwrap()
+        {
+            let mut inside: Vec<&Fill> = mine
+                .iter()
+                .filter(|(h, _)| h / 10 * 10 == c.start)
+                .map(|(_, fl)| fl)
+                .collect();
+            inside.sort_by_key(|fl| fl.trade_id);
+            assert_eq!(c.trades as usize, inside.len());
+            assert_eq!(c.open, inside[0].price);
+            assert_eq!(c.close, inside.last().unwrap().price);
+            assert_eq!(c.high, inside.iter().map(|fl| fl.price).max().unwrap());
+            assert_eq!(c.low, inside.iter().map(|fl| fl.price).min().unwrap());
+            assert_eq!(c.first_trade_id, inside[0].trade_id);
+        }
+        let last_time = f.blocks.last().unwrap().header.time_ms();
+        let stats = store.market_stats(market, last_time).unwrap();
+        assert_eq!(stats.candle.map(|c| c.trades as usize), Some(mine.len()));
+        assert_eq!(stats.last_trade.map(|(id, _)| id), Some(mine[0].1.trade_id));
+    }
 }

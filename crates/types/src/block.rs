@@ -131,6 +131,7 @@ mod tests {
             sender: k.public(),
             nonce: 0,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         }
         .sign(&k);
         let c = ConsensusHeader::Streamlet {

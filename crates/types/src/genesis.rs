@@ -175,7 +175,8 @@ fn default_block_bytes() -> u64 {
     3 * 1024 * 1024
 }
 fn default_tx_bytes() -> u32 {
-    1024
+    // A batch of 32 orders (the most one transaction holds) is about 3 KiB.
+    4096
 }
 fn default_open_orders() -> u32 {
     1_000

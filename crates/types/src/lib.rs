@@ -20,6 +20,7 @@ pub use genesis::{ConsensusParams, Genesis, GenesisError, MarketSpec};
 pub use hash::Hash;
 pub use rust_decimal::Decimal;
 pub use tx::{
-    AssetId, CancelAll, CancelOrder, ClientOrderId, MarketId, OrderId, OrderKind, OrderRef,
-    Payload, PlaceOrder, SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx, TxHash,
+    batch_order_id, AmendOrder, AssetId, Batch, BatchAction, CancelAll, CancelOrder, ClientOrderId,
+    MarketId, OrderId, OrderKind, OrderRef, Payload, PlaceOrder, ScheduleCancel,
+    SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx, TxHash, MAX_BATCH_ACTIONS,
 };

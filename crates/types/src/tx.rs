@@ -1,4 +1,4 @@
-//! Transactions: `Tx { chain_id, sender, nonce, payload }`, signed over domain-separated
+//! Transactions: `Tx { chain_id, sender, nonce, payload, valid_until_height }`, signed over domain-separated
 //! canonical bytes that include the chain id.
 
 use crate::atomic::{Bundle, SwapClaim, SwapLock, SwapRefund};
@@ -198,6 +198,15 @@ pub struct PlaceOrder {
     /// Self-trade prevention mode (default `EXPIRE_MAKER`).
     #[serde(default)]
     pub self_trade: SelfTradePrevention,
+    /// Good-till height (GTD): the order may rest through this block height; the engine
+    /// expires what is left of it at the start of the next block. Only for orders that
+    /// may rest (limit `GTC` or `ALO`). Absent: the order rests until filled or cancelled.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_height_str"
+    )]
+    pub good_till_height: Option<u64>,
 }
 
 /// Which order to cancel.
@@ -237,6 +246,13 @@ pub enum Payload {
     CancelOrder(CancelOrder),
     /// Cancel all orders.
     CancelAll(CancelAll),
+    /// Up to [`MAX_BATCH_ACTIONS`] order actions applied in order, each with its own
+    /// result (one failing action does not undo the others).
+    Batch(Batch),
+    /// Change an open order's price and/or quantity.
+    AmendOrder(AmendOrder),
+    /// Arm, renew or clear the account's dead man's switch.
+    ScheduleCancel(ScheduleCancel),
     /// 2 to 8 immediate legs across markets, all or nothing (see [`crate::atomic`]).
     Bundle(Bundle),
     /// Lock an amount for a counterparty under a SHA-256 hashlock until a timeout height.
@@ -281,9 +297,21 @@ impl Encode for PlaceOrder {
         encode_decimal(&self.quantity, e)?;
         self.time_in_force.encode(e)?;
         self.client_order_id.encode(e)?;
-        self.self_trade.encode(e)
+        // The self-trade mode's variant tag (a u32, as derived) carries bit 8 when a
+        // good-till height follows, so an order without one encodes exactly as before.
+        let stp = self.self_trade as u32;
+        match self.good_till_height {
+            None => stp.encode(e),
+            Some(h) => {
+                (stp | GTD_FLAG).encode(e)?;
+                h.encode(e)
+            }
+        }
     }
 }
+
+/// Bit of `PlaceOrder`'s encoded self-trade tag saying that a good-till height follows.
+const GTD_FLAG: u32 = 0x100;
 
 impl<C> Decode<C> for PlaceOrder {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
@@ -301,19 +329,232 @@ impl<C> Decode<C> for PlaceOrder {
                 })
             }
         };
+        let quantity = decode_decimal(d)?;
+        let time_in_force = Decode::decode(d)?;
+        let client_order_id = Decode::decode(d)?;
+        let tag = u32::decode(d)?;
+        let self_trade = match tag & !GTD_FLAG {
+            0 => SelfTradePrevention::ExpireTaker,
+            1 => SelfTradePrevention::ExpireMaker,
+            2 => SelfTradePrevention::ExpireBoth,
+            _ => {
+                return Err(DecodeError::UnexpectedVariant {
+                    type_name: "SelfTradePrevention",
+                    allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 2 },
+                    found: tag,
+                })
+            }
+        };
+        let good_till_height = if tag & GTD_FLAG != 0 {
+            Some(u64::decode(d)?)
+        } else {
+            None
+        };
         Ok(PlaceOrder {
             market,
             side,
             kind,
             price,
-            quantity: decode_decimal(d)?,
-            time_in_force: Decode::decode(d)?,
-            client_order_id: Decode::decode(d)?,
-            self_trade: Decode::decode(d)?,
+            quantity,
+            time_in_force,
+            client_order_id,
+            self_trade,
+            good_till_height,
         })
     }
 }
 bincode::impl_borrow_decode!(PlaceOrder);
+
+/// Most actions in one [`Batch`].
+pub const MAX_BATCH_ACTIONS: usize = 32;
+
+/// Domain tag of the order ids of orders placed by a batch (16 bytes).
+pub const BATCH_ORDER_DOMAIN: &[u8; 16] = b"ledger/batch-ord";
+
+/// The order id of the order placed by action `index` of the batch transaction
+/// `tx_hash`: `SHA-256(BATCH_ORDER_DOMAIN ‖ tx_hash ‖ index as u32 LE)` (52 bytes, one
+/// SHA-256 block), so a wallet knows every id the moment it signs.
+pub fn batch_order_id(tx_hash: &TxHash, index: u32) -> OrderId {
+    let mut buf = [0u8; 52];
+    buf[..16].copy_from_slice(BATCH_ORDER_DOMAIN);
+    buf[16..48].copy_from_slice(&tx_hash.0);
+    buf[48..].copy_from_slice(&index.to_le_bytes());
+    Hash::digest(&buf)
+}
+
+/// Change an open order of the sender. `price` and `quantity` are the new values (at
+/// least one must be given); `quantity` is the new **total** quantity, including what
+/// has already filled, as on Binance and Coinbase. The order keeps its id and client
+/// order id. It keeps its time priority only when the price is unchanged and the
+/// quantity decreases; a new price or a larger quantity sends it to the back of its
+/// (new) price level. An amendment never trades: a new price that would cross the book
+/// is rejected and the order is left as it was.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AmendOrder {
+    /// The order.
+    pub order: OrderRef,
+    /// New limit price (absent: unchanged).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub price: Option<Decimal>,
+    /// New total quantity (absent: unchanged); must exceed the quantity already filled.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub quantity: Option<Decimal>,
+}
+
+impl Encode for AmendOrder {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.order.encode(e)?;
+        encode_opt_decimal(&self.price, e)?;
+        encode_opt_decimal(&self.quantity, e)
+    }
+}
+
+impl<C> Decode<C> for AmendOrder {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        Ok(AmendOrder {
+            order: Decode::decode(d)?,
+            price: decode_opt_decimal(d)?,
+            quantity: decode_opt_decimal(d)?,
+        })
+    }
+}
+bincode::impl_borrow_decode!(AmendOrder);
+
+fn encode_opt_decimal<E: Encoder>(v: &Option<Decimal>, e: &mut E) -> Result<(), EncodeError> {
+    match v {
+        None => 0u8.encode(e),
+        Some(p) => {
+            1u8.encode(e)?;
+            encode_decimal(p, e)
+        }
+    }
+}
+
+fn decode_opt_decimal<C, D: Decoder<Context = C>>(
+    d: &mut D,
+) -> Result<Option<Decimal>, DecodeError> {
+    match u8::decode(d)? {
+        0 => Ok(None),
+        1 => Ok(Some(decode_decimal(d)?)),
+        other => Err(DecodeError::UnexpectedVariant {
+            type_name: "Option<Decimal>",
+            allowed: &bincode::error::AllowedEnumVariants::Range { min: 0, max: 1 },
+            found: other as u32,
+        }),
+    }
+}
+
+/// The account's dead man's switch (Hyperliquid's `scheduleCancel`): at the start of
+/// block `at_height` the engine cancels every open order of the account, unless a later
+/// `schedule_cancel` renewed (moved) or cleared it first. `at_height` must be above the
+/// height of the block that executes this; absent, it clears the switch.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+pub struct ScheduleCancel {
+    /// Height at which every open order is cancelled; absent to clear.
+    #[serde(default, with = "opt_height_str")]
+    pub at_height: Option<u64>,
+}
+
+/// One action of a [`Batch`].
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BatchAction {
+    /// Place an order; its id is [`batch_order_id`] of the transaction and the index.
+    PlaceOrder(PlaceOrder),
+    /// Cancel an order by id or client order id.
+    CancelOrder(CancelOrder),
+    /// Amend an order.
+    AmendOrder(AmendOrder),
+}
+
+/// Order actions executed in order within one transaction, each with its own result in
+/// the receipt: a failing action does not undo the others (Hyperliquid's batch
+/// semantics; the opposite of an all-or-nothing bundle). One nonce, one signature.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Batch {
+    /// The actions, 1 to [`MAX_BATCH_ACTIONS`].
+    #[serde(deserialize_with = "bounded_actions")]
+    pub actions: Vec<BatchAction>,
+}
+
+fn bounded_actions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<BatchAction>, D::Error> {
+    let v = Vec::<BatchAction>::deserialize(d)?;
+    if v.len() > MAX_BATCH_ACTIONS {
+        return Err(serde::de::Error::custom(format!(
+            "a batch holds at most {MAX_BATCH_ACTIONS} actions, got {}",
+            v.len()
+        )));
+    }
+    Ok(v)
+}
+
+impl Encode for Batch {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.actions.encode(e)
+    }
+}
+
+impl<C> Decode<C> for Batch {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let len = u64::decode(d)?;
+        if len > MAX_BATCH_ACTIONS as u64 {
+            return Err(DecodeError::OtherString(format!(
+                "a batch holds at most {MAX_BATCH_ACTIONS} actions, got {len}"
+            )));
+        }
+        let mut actions = Vec::with_capacity(len as usize);
+        for _ in 0..len {
+            actions.push(BatchAction::decode(d)?);
+        }
+        Ok(Batch { actions })
+    }
+}
+bincode::impl_borrow_decode!(Batch);
+
+/// Serde for an optional height: a decimal string on output; a string or a JSON integer
+/// on input (64-bit integers travel as strings, see the RPC conventions).
+pub mod opt_height_str {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes a decimal string, or nothing.
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(h) => s.collect_str(h),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a decimal string, a JSON integer or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Int(u64),
+            Str(String),
+        }
+        match Option::<Repr>::deserialize(d)? {
+            None => Ok(None),
+            Some(Repr::Int(h)) => Ok(Some(h)),
+            Some(Repr::Str(s))
+                if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                s.parse().map(Some).map_err(serde::de::Error::custom)
+            }
+            Some(Repr::Str(s)) => Err(serde::de::Error::custom(format!(
+                "expected a height as a decimal string, got {:?}",
+                s.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+}
 
 /// An unsigned transaction.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, Serialize, Deserialize)]
@@ -326,9 +567,25 @@ pub struct Tx {
     pub nonce: u64,
     /// What it does.
     pub payload: Payload,
+    /// The last block height this transaction may execute in. Above it the mempool
+    /// refuses it and the engine rejects it with no effect (`tx_expired`: the nonce is
+    /// not used). Absent: valid until its nonce is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until_height: Option<u64>,
 }
 
 impl Tx {
+    /// A transaction without an expiry height.
+    pub fn new(chain_id: impl Into<String>, sender: Address, nonce: u64, payload: Payload) -> Tx {
+        Tx {
+            chain_id: chain_id.into(),
+            sender,
+            nonce,
+            payload,
+            valid_until_height: None,
+        }
+    }
+
     /// The bytes that are signed and hashed: a domain tag, then the canonical encoding.
     pub fn signing_bytes(&self) -> Vec<u8> {
         let mut out = TX_SIGNING_DOMAIN.to_vec();
@@ -474,7 +731,9 @@ mod tests {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: Some(ClientOrderId(42)),
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
     }
 

@@ -14,7 +14,7 @@ use ledger_rpc::{
     book_depth, order_cursor, page_limit, trade_cursor, AccountView, BlockSelector, BlockView,
     Catalog, ChainStatus, LedgerApiServer, MarketRef, MarketView, MempoolError, OrderBookView,
     OrderStatusFilter, OrderSubmitted, OrderUpdate, OrderView, Page, PeerDirection, PeerView,
-    Resource, RpcError, TradeView, TxSubmitted, TxView, ValidatorView, WireTx,
+    Resource, RpcError, TradeView, TxStatus, TxSubmitted, TxView, ValidatorView, WireTx,
 };
 use ledger_types::{
     codec, Address, Block, ConsensusHeader, Genesis, Hash, Keypair, MarketId, OrderId, Payload,
@@ -178,13 +178,13 @@ impl Node {
         let out = st.engine.execute_block(&block.txs);
         let mut touched = Vec::new();
         for (i, (stx, receipt)) in block.txs.iter().zip(&out.receipts).enumerate() {
-            let view = self
-                .catalog
-                .final_tx(stx, height, block.hash(), i as u32, receipt);
+            let view =
+                self.catalog
+                    .final_tx(stx, height, block.hash(), height * 1000, i as u32, receipt);
             st.txs.insert(stx.hash(), view);
             for e in &receipt.events {
                 if let Event::Fill(f) = e {
-                    let t = self.catalog.trade(f, height, stx.hash());
+                    let t = self.catalog.trade(f, height, height * 1000, stx.hash());
                     st.trades.push(t.clone());
                     let _ = self.trades_tx.send(t);
                 }
@@ -306,16 +306,123 @@ impl LedgerApiServer for Rpc {
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: None,
+            tx: None,
         })
     }
 
-    async fn submit_tx(&self, tx: WireTx) -> RpcResult<TxSubmitted> {
+    async fn submit_tx(
+        &self,
+        tx: WireTx,
+        wait: Option<ledger_rpc::WaitFor>,
+        timeout_ms: Option<u64>,
+    ) -> RpcResult<TxSubmitted> {
+        let timeout_ms = ledger_rpc::wait_timeout(timeout_ms)?;
         let stx = self.submit(tx, "submit_tx", "any", |_| true)?;
         let is_order = matches!(stx.tx.payload, Payload::PlaceOrder(_));
+        let mut view = None;
+        if wait.is_some() {
+            // The mock has no unfinalized blocks: any wait is a wait for finality.
+            let deadline = std::time::Instant::now() + Duration::from_millis(timeout_ms);
+            loop {
+                let v = self.0.state.lock().unwrap().txs.get(&stx.hash()).cloned();
+                if let Some(v) =
+                    v.filter(|v| matches!(v.status, TxStatus::Final | TxStatus::Rejected))
+                {
+                    view = Some(Box::new(v));
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(RpcError::WaitTimeout {
+                        tx_hash: stx.hash(),
+                        wanted: "final",
+                        status: "pending",
+                        timeout_ms,
+                    }
+                    .into());
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         Ok(TxSubmitted {
             tx_hash: stx.hash(),
             order_id: is_order.then(|| stx.hash()),
+            tx: view,
         })
+    }
+
+    async fn get_txs(&self, hashes: Vec<TxHash>) -> RpcResult<Vec<Option<TxView>>> {
+        let st = self.0.state.lock().unwrap();
+        Ok(hashes.iter().map(|h| st.txs.get(h).cloned()).collect())
+    }
+
+    async fn get_account_fills(
+        &self,
+        account: Address,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> RpcResult<Page<TradeView>> {
+        let limit = page_limit(limit)?;
+        let cursor = trade_cursor(cursor.as_deref())?;
+        let st = self.0.state.lock().unwrap();
+        let items: Vec<TradeView> = st
+            .trades
+            .iter()
+            .rev()
+            .filter(|t| {
+                (t.maker == account || t.taker == account) && cursor.is_none_or(|c| t.trade_id < c)
+            })
+            .take(limit)
+            .cloned()
+            .collect();
+        let next_cursor = (items.len() == limit)
+            .then(|| items.last().map(|t| t.trade_id.to_string()))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn get_account_transfers(
+        &self,
+        _account: Address,
+        _limit: Option<u32>,
+        _cursor: Option<String>,
+    ) -> RpcResult<Page<ledger_rpc::TransferView>> {
+        Err(unserved("get_account_transfers"))
+    }
+
+    async fn get_account_txs(
+        &self,
+        _account: Address,
+        _limit: Option<u32>,
+        _cursor: Option<String>,
+    ) -> RpcResult<Page<TxView>> {
+        Err(unserved("get_account_txs"))
+    }
+
+    async fn get_candles(
+        &self,
+        _market: MarketRef,
+        _interval: String,
+        _limit: Option<u32>,
+        _cursor: Option<String>,
+    ) -> RpcResult<Page<ledger_rpc::CandleView>> {
+        Err(unserved("get_candles"))
+    }
+
+    async fn get_market_stats(&self, _market: MarketRef) -> RpcResult<ledger_rpc::MarketStatsView> {
+        Err(unserved("get_market_stats"))
+    }
+
+    async fn discover(&self) -> RpcResult<serde_json::Value> {
+        Ok(ledger_rpc::discover::openrpc_document())
+    }
+
+    async fn subscribe_tx(
+        &self,
+        pending: PendingSubscriptionSink,
+        _hash: TxHash,
+    ) -> SubscriptionResult {
+        pending.reject(unserved("subscribe_tx")).await;
+        Ok(())
     }
 
     async fn get_tx(&self, hash: TxHash) -> RpcResult<TxView> {
@@ -605,4 +712,14 @@ pub async fn start(block_every: Option<Duration>) -> Mock {
         handle,
         ticker,
     }
+}
+
+/// The index-backed history methods are the node's (tested in `tests/`); this mock does
+/// not serve them.
+fn unserved(method: &str) -> ErrorObjectOwned {
+    RpcError::Unavailable {
+        reason: "unsupported",
+        message: format!("{method} is not served by this test node"),
+    }
+    .into()
 }

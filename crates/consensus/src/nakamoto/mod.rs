@@ -25,7 +25,8 @@
 //! # Driving it
 //!
 //! ```
-//! use ledger_consensus::nakamoto::{mine, Input, Nakamoto, NakamotoConfig, Output};
+//! use ledger_consensus::nakamoto::{mine, Nakamoto, NakamotoConfig};
+//! use ledger_consensus::{ConsensusMessage, Effect, Input, Protocol};
 //! use ledger_types::{Genesis, Keypair, ConsensusParams, genesis::NakamotoParams};
 //! let mut genesis = Genesis::for_testing(&[], &[]);
 //! genesis.consensus = ConsensusParams::Nakamoto(NakamotoParams {
@@ -35,8 +36,8 @@
 //! let template = node.template();
 //! let mut block = template.block(1_000, Keypair::for_testing("m").public(), vec![]);
 //! assert!(mine(&mut block, 1_000_000));
-//! let out = node.handle(Input::Mined { block, now_ms: 1_000 }).unwrap();
-//! assert!(matches!(out[0], Output::Broadcast(_)));
+//! let step = node.handle(Input::Mined { block, now_ms: 1_000 });
+//! assert!(matches!(step.effects[0], Effect::Broadcast(ConsensusMessage::Block(_))));
 //! ```
 //!
 //! # Deviations from the backbone paper
@@ -50,9 +51,9 @@
 //!    says this happens only with negligible probability; a node must not revert what
 //!    it executed). Blocks conflicting with the final chain are rejected.
 //! 3. Blocks whose parent is unknown are kept (at most `max_orphans`, oldest evicted
-//!    first) and the parent is requested with `Output::RequestBlock`.
+//!    first) and the parent is requested with `Effect::RequestBlock`.
 //! 4. Transactions of blocks abandoned by a reorganisation are handed back to the
-//!    mempool (`Output::Reorg::returned_txs`); the paper's ledger has no mempool.
+//!    mempool (`Effect::Reorg::returned_txs`); the paper's ledger has no mempool.
 
 pub mod pow;
 #[cfg(test)]
@@ -60,11 +61,13 @@ mod tests;
 
 pub use pow::{meets_target, mine, retarget, target_for_difficulty, MiningTemplate};
 
+use crate::machine::{ConsensusError, ConsensusMessage, Effect, Input, Protocol, Step, Tip};
 use crate::payload::{AcceptAllPayloads, Delivery, PayloadValidator};
+use crate::streamlet::Certificate;
 use crate::u256::U256;
 use crate::ConfigError;
 use ledger_types::genesis::NakamotoParams;
-use ledger_types::{Block, ConsensusHeader, ConsensusParams, Genesis, Hash, PublicKey, SignedTx};
+use ledger_types::{Block, ConsensusHeader, ConsensusParams, Genesis, Hash, PublicKey};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Default of [`NakamotoConfig::max_orphans`].
@@ -128,63 +131,6 @@ impl NakamotoConfig {
             max_orphans: DEFAULT_MAX_ORPHANS,
         })
     }
-}
-
-/// An input to the state machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// The node starts: emits the first mining template.
-    Start,
-    /// A block from the network.
-    Block {
-        /// The block.
-        block: Block,
-        /// The local clock, milliseconds since the Unix epoch.
-        now_ms: u64,
-    },
-    /// A block solved by this node's miner.
-    Mined {
-        /// The block.
-        block: Block,
-        /// The local clock.
-        now_ms: u64,
-    },
-}
-
-/// An effect for the driver to carry out, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Send this (locally mined) block to every peer. Peer blocks are relayed by the
-    /// transport when `on_block` returns [`Delivery::New`].
-    Broadcast(Block),
-    /// The best chain has a new tip.
-    NewTip {
-        /// Its hash.
-        hash: Hash,
-        /// Its height.
-        height: u64,
-    },
-    /// The miner should now work on this template.
-    Template(MiningTemplate),
-    /// The best chain switched branches (emitted before the `NewTip` it causes).
-    Reorg {
-        /// The last block both branches share.
-        fork_point: Hash,
-        /// Blocks of the old branch no longer on the best chain, oldest first.
-        abandoned: Vec<Hash>,
-        /// Blocks of the new branch, oldest first.
-        adopted: Vec<Hash>,
-        /// Transactions of abandoned blocks that the new branch does not include, in
-        /// chain order: give them back to the mempool.
-        returned_txs: Vec<SignedTx>,
-    },
-    /// A block became final (k deep). In chain order, each block exactly once.
-    Finalized(Block),
-    /// A block references this unknown parent: fetch it.
-    RequestBlock {
-        /// The missing block.
-        hash: Hash,
-    },
 }
 
 /// Why a block was rejected. A rejected block changes nothing.
@@ -347,7 +293,7 @@ impl Nakamoto {
         cfg: NakamotoConfig,
         state: RestoreState,
         now_ms: u64,
-    ) -> Result<(Nakamoto, Vec<Output>), NakamotoError> {
+    ) -> Result<(Nakamoto, Vec<Effect>), NakamotoError> {
         let Some(last) = state.final_tail.last() else {
             return Err(NakamotoError::Restore("empty final tail".into()));
         };
@@ -393,30 +339,17 @@ impl Nakamoto {
         Ok((node, out))
     }
 
-    /// Handles one input and returns the outputs to carry out in order.
-    pub fn handle(&mut self, input: Input) -> Result<Vec<Output>, NakamotoError> {
-        let mut out = Vec::new();
-        match input {
-            Input::Start => out.push(Output::Template(self.template())),
-            Input::Block { block, now_ms } => {
-                self.on_block(block, now_ms, &mut out)?;
-            }
-            Input::Mined { block, now_ms } => self.on_mined(block, now_ms, &mut out)?,
-        }
-        Ok(out)
-    }
-
     /// A block solved by the local miner: validated like any block, then broadcast.
-    pub fn on_mined(
+    fn on_mined(
         &mut self,
         block: Block,
         now_ms: u64,
-        out: &mut Vec<Output>,
+        out: &mut Vec<Effect>,
     ) -> Result<(), NakamotoError> {
         let copy = block.clone();
         let mut inner = Vec::new();
         if self.on_block(block, now_ms, &mut inner)? == Delivery::New {
-            out.push(Output::Broadcast(copy));
+            out.push(Effect::Broadcast(ConsensusMessage::Block(copy)));
         }
         out.append(&mut inner);
         Ok(())
@@ -424,11 +357,11 @@ impl Nakamoto {
 
     /// A block from the network. `Ok(Delivery::New)` means the transport should relay
     /// it; an error means it is invalid and nothing changed.
-    pub fn on_block(
+    fn on_block(
         &mut self,
         block: Block,
         now_ms: u64,
-        out: &mut Vec<Output>,
+        out: &mut Vec<Effect>,
     ) -> Result<Delivery, NakamotoError> {
         let ConsensusHeader::Nakamoto { target, .. } = &block.header.consensus else {
             return Err(NakamotoError::NotNakamotoHeader);
@@ -503,7 +436,7 @@ impl Nakamoto {
         Ok(Delivery::New)
     }
 
-    fn add_orphan(&mut self, parent: Hash, hash: Hash, block: Block, out: &mut Vec<Output>) {
+    fn add_orphan(&mut self, parent: Hash, hash: Hash, block: Block, out: &mut Vec<Effect>) {
         while self.orphan_count >= self.cfg.max_orphans.max(1) {
             let Some((p, h)) = self.orphan_fifo.pop_front() else {
                 break;
@@ -521,7 +454,7 @@ impl Nakamoto {
         self.orphan_fifo.push_back((parent, hash));
         self.orphan_count += 1;
         if self.requested.insert(parent) {
-            out.push(Output::RequestBlock { hash: parent });
+            out.push(Effect::RequestBlock { hash: parent });
         }
     }
 
@@ -604,7 +537,7 @@ impl Nakamoto {
         }
     }
 
-    fn switch_tip(&mut self, old: Hash, new: Hash, out: &mut Vec<Output>) {
+    fn switch_tip(&mut self, old: Hash, new: Hash, out: &mut Vec<Effect>) {
         // Find the fork point.
         let (mut a, mut b) = (old, new);
         let mut abandoned = Vec::new();
@@ -643,22 +576,21 @@ impl Nakamoto {
                 .filter(|t| !kept.contains(&t.hash()))
                 .cloned()
                 .collect();
-            out.push(Output::Reorg {
+            out.push(Effect::Reorg {
                 fork_point: a,
                 abandoned,
-                adopted,
                 returned_txs,
             });
         }
         self.tip = new;
         let height = self.tip_height();
-        out.push(Output::NewTip { hash: new, height });
-        out.push(Output::Template(self.template()));
+        out.push(Effect::Head(Tip::new(new, height)));
+        out.push(Effect::MiningJob(self.template()));
         self.advance_finality(out);
     }
 
     /// "C^{⌈k}": everything but the last k blocks of the best chain is final.
-    fn advance_finality(&mut self, out: &mut Vec<Output>) {
+    fn advance_finality(&mut self, out: &mut Vec<Effect>) {
         let k = self.cfg.params.finality_depth;
         let tip_height = self.tip_height();
         let Some(new_final_height) = tip_height.checked_sub(k) else {
@@ -676,7 +608,10 @@ impl Nakamoto {
         for h in &path {
             if let Some(e) = self.blocks.get(h) {
                 self.final_times.insert(e.height, e.time_ms);
-                out.push(Output::Finalized(e.block.clone()));
+                out.push(Effect::Finalized {
+                    block: e.block.clone(),
+                    certificate: None,
+                });
             }
         }
         if let Some(last) = path.last() {
@@ -861,16 +796,6 @@ impl Nakamoto {
         self.blocks.get(&self.tip).map_or(0, |e| e.height)
     }
 
-    /// Hash and height of the last final block.
-    pub fn final_tip(&self) -> (Hash, u64) {
-        (self.final_tip, self.final_height)
-    }
-
-    /// A known block at or above the final tip.
-    pub fn block(&self, hash: &Hash) -> Option<&Block> {
-        self.blocks.get(hash).map(|e| &e.block)
-    }
-
     /// Cumulative work of a known block above the final tip (relative to the final tip
     /// of a restored node).
     pub fn chain_work(&self, hash: &Hash) -> Option<U256> {
@@ -878,7 +803,7 @@ impl Nakamoto {
     }
 
     /// The best chain above the final tip, oldest first (hashes).
-    pub fn unfinal_chain(&self) -> Vec<Hash> {
+    pub fn unfinal_hashes(&self) -> Vec<Hash> {
         self.main_chain.values().copied().collect()
     }
 
@@ -888,6 +813,72 @@ impl Nakamoto {
             ConsensusHeader::Nakamoto { miner, .. } => Some(miner),
             ConsensusHeader::Streamlet { .. } => None,
         }
+    }
+}
+
+impl Protocol for Nakamoto {
+    fn name(&self) -> &'static str {
+        "nakamoto"
+    }
+
+    fn handle(&mut self, input: Input) -> Step {
+        let mut out = Vec::new();
+        let verdict = match input {
+            Input::Start { .. } => {
+                out.push(Effect::MiningJob(self.template()));
+                Ok(Delivery::New)
+            }
+            Input::Message {
+                message: ConsensusMessage::Block(block),
+                now_ms,
+            }
+            | Input::Synced {
+                block,
+                certificate: None,
+                now_ms,
+            } => self.on_block(block, now_ms, &mut out).map_err(Into::into),
+            Input::Mined { block, now_ms } => self
+                .on_mined(block, now_ms, &mut out)
+                .map(|()| Delivery::New)
+                .map_err(Into::into),
+            Input::Timer { .. }
+            | Input::Message { .. }
+            | Input::BlockBuilt { .. }
+            | Input::Synced { .. } => Err(ConsensusError::NotForThisProtocol {
+                protocol: "nakamoto",
+            }),
+        };
+        if verdict.is_err() {
+            out.clear();
+        }
+        Step {
+            verdict,
+            effects: out,
+        }
+    }
+
+    fn final_tip(&self) -> Tip {
+        Tip::new(self.final_tip, self.final_height)
+    }
+
+    fn head(&self) -> Tip {
+        Tip::new(self.tip, self.tip_height())
+    }
+
+    fn epoch(&self) -> u64 {
+        0
+    }
+
+    fn block(&self, hash: &Hash) -> Option<&Block> {
+        self.blocks.get(hash).map(|e| &e.block)
+    }
+
+    fn unfinal_chain(&self) -> Vec<(Block, Option<Certificate>)> {
+        self.main_chain
+            .values()
+            .filter_map(|h| self.blocks.get(h))
+            .map(|e| (e.block.clone(), None))
+            .collect()
     }
 }
 

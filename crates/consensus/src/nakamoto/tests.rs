@@ -1,7 +1,7 @@
 //! Table-driven tests of each Nakamoto rule.
 
 use super::*;
-use ledger_types::{CancelAll, Payload, Signature, Tx};
+use ledger_types::{CancelAll, Payload, Signature, SignedTx, Tx};
 
 fn params(retarget_interval: u64, k: u64) -> NakamotoParams {
     NakamotoParams {
@@ -30,6 +30,7 @@ fn tx(nonce: u64) -> SignedTx {
             sender: miner(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         },
         Signature([0; 64]),
     )
@@ -61,7 +62,7 @@ fn remine(b: &mut Block) {
     assert!(mine(b, 1 << 20));
 }
 
-fn extend(n: &mut Nakamoto, count: usize, start_ms: u64, step_ms: u64) -> (Vec<Hash>, Vec<Output>) {
+fn extend(n: &mut Nakamoto, count: usize, start_ms: u64, step_ms: u64) -> (Vec<Hash>, Vec<Effect>) {
     let mut out = Vec::new();
     let mut hashes = Vec::new();
     for i in 0..count {
@@ -290,23 +291,16 @@ fn fork_choice_is_most_work_and_ties_keep_the_first() {
     // The reorg hands a1's transaction back and comes before the new tip.
     assert_eq!(
         out[0],
-        Output::Reorg {
+        Effect::Reorg {
             fork_point: g,
             abandoned: vec![a1.hash()],
-            adopted: vec![b1.hash(), b2.hash()],
             returned_txs: vec![tx(1)],
         }
     );
-    assert_eq!(
-        out[1],
-        Output::NewTip {
-            hash: b2.hash(),
-            height: 2
-        }
-    );
+    assert_eq!(out[1], Effect::Head(Tip::new(b2.hash(), 2)));
     assert!(matches!(
         out[2],
-        Output::Template(MiningTemplate { height: 3, .. })
+        Effect::MiningJob(MiningTemplate { height: 3, .. })
     ));
 }
 
@@ -322,7 +316,7 @@ fn reorg_returns_only_transactions_the_new_branch_lacks() {
     let b2 = child(&n, &b1.hash(), 1000, vec![]);
     let mut out = Vec::new();
     n.on_block(b2, 5000, &mut out).unwrap();
-    assert!(matches!(&out[0], Output::Reorg { returned_txs, .. } if *returned_txs == vec![tx(1)]));
+    assert!(matches!(&out[0], Effect::Reorg { returned_txs, .. } if *returned_txs == vec![tx(1)]));
 }
 
 /// GKL: the ledger is "C^{⌈k}", the chain without its last k blocks.
@@ -340,7 +334,7 @@ fn finality_at_depth_k_in_order_exactly_once() {
         let finals: Vec<Hash> = out
             .iter()
             .filter_map(|o| match o {
-                Output::Finalized(b) => Some(b.hash()),
+                Effect::Finalized { block: b, .. } => Some(b.hash()),
                 _ => None,
             })
             .collect();
@@ -350,7 +344,7 @@ fn finality_at_depth_k_in_order_exactly_once() {
             hashes[..want_final as usize],
             "in chain order, each once"
         );
-        assert_eq!(n.final_tip().1, want_final);
+        assert_eq!(n.final_tip().height, want_final);
     }
 }
 
@@ -374,7 +368,7 @@ fn blocks_conflicting_with_the_final_chain_are_refused() {
         results[2],
         Err(NakamotoError::ConflictsWithFinal(branch[2]))
     );
-    assert_eq!(n.final_tip().1, 2);
+    assert_eq!(n.final_tip().height, 2);
 }
 
 #[test]
@@ -388,16 +382,13 @@ fn orphans_wait_for_their_parent_which_is_requested() {
     let b2 = src.block(&hashes[1]).unwrap().clone();
     let b1 = src.block(&hashes[0]).unwrap().clone();
     assert_eq!(n.on_block(b3.clone(), 9000, &mut out), Ok(Delivery::New));
-    assert_eq!(out, vec![Output::RequestBlock { hash: hashes[1] }]);
+    assert_eq!(out, vec![Effect::RequestBlock { hash: hashes[1] }]);
     assert_eq!(n.on_block(b3, 9000, &mut out), Ok(Delivery::Duplicate));
     n.on_block(b2, 9000, &mut out).unwrap();
     let mut out = Vec::new();
     n.on_block(b1, 9000, &mut out).unwrap();
     assert_eq!(n.tip(), hashes[2]);
-    assert!(out.contains(&Output::NewTip {
-        hash: hashes[2],
-        height: 3
-    }));
+    assert!(out.contains(&Effect::Head(Tip::new(hashes[2], 3))));
 }
 
 #[test]
@@ -432,10 +423,10 @@ fn difficulty_retargets_every_interval_within_the_clamp() {
 fn mined_blocks_are_broadcast_and_restore_rebuilds_the_chain() {
     let cfg = config(4, 3);
     let mut n = Nakamoto::new(cfg.clone());
-    let out = n.handle(Input::Start).unwrap();
+    let out = n.handle(Input::Start { now_ms: 0 }).effects;
     assert!(matches!(
         out[..],
-        [Output::Template(MiningTemplate { height: 1, .. })]
+        [Effect::MiningJob(MiningTemplate { height: 1, .. })]
     ));
     let mut all = Vec::new();
     let mut final_blocks = vec![cfg.genesis.clone()];
@@ -443,21 +434,24 @@ fn mined_blocks_are_broadcast_and_restore_rebuilds_the_chain() {
         let t = n.template();
         let mut b = t.block(1000 * (i + 1), miner(), vec![]);
         assert!(mine(&mut b, 1 << 20));
-        let out = n
-            .handle(Input::Mined {
-                block: b.clone(),
-                now_ms: 10_000,
-            })
-            .unwrap();
-        assert_eq!(out[0], Output::Broadcast(b.clone()));
+        let step = n.handle(Input::Mined {
+            block: b.clone(),
+            now_ms: 10_000,
+        });
+        assert_eq!(step.verdict, Ok(Delivery::New));
+        let out = step.effects;
+        assert_eq!(
+            out[0],
+            Effect::Broadcast(ConsensusMessage::Block(b.clone()))
+        );
         for o in &out {
-            if let Output::Finalized(f) = o {
+            if let Effect::Finalized { block: f, .. } = o {
                 final_blocks.push(f.clone());
             }
         }
         all.push(b);
     }
-    assert_eq!(n.final_tip().1, 3);
+    assert_eq!(n.final_tip().height, 3);
     let unfinal: Vec<Block> = all[3..].to_vec();
     let (r, _) = Nakamoto::restore(
         cfg,
@@ -478,7 +472,7 @@ impl Nakamoto {
     fn clone_for_test(&self) -> Nakamoto {
         let mut n = Nakamoto::new(self.cfg.clone());
         let chain: Vec<Block> = self
-            .unfinal_chain()
+            .unfinal_hashes()
             .iter()
             .filter_map(|h| self.block(h).cloned())
             .collect();

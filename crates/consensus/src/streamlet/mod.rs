@@ -29,26 +29,29 @@
 //!
 //! # Driving it
 //!
-//! Inputs ([`Input`]): `Start { now_ms }` once (also after a restart), `EpochTimer`
-//! when a timer set by `Output::SetTimer` fires, peer messages, the block the driver
-//! built when asked (`BlockBuilt`), and notarized blocks with certificates fetched by
-//! block sync (`CertifiedBlock`). Outputs ([`Output`]) are executed **in order**; in
-//! particular `Output::Persist` (the validator's [`SafetyRecord`]) must be durable before
-//! any later output of the same call is acted on: it always precedes the proposal or
-//! vote it protects. `Finalized` outputs come in chain order, each block exactly once.
+//! Through the one interface of every protocol, [`Protocol::handle`]
+//! (see [`crate::machine`]): `Input::Start { now_ms }` once (also after a restart),
+//! `Input::Timer` when a timer set by `Effect::SetTimer` fires (its id is the epoch
+//! that begins), peer messages, the block the host built when asked
+//! (`Input::BlockBuilt`), and notarized blocks with certificates fetched by block sync
+//! (`Input::Synced`). Effects are carried out **in order**; in particular
+//! `Effect::Persist` (the validator's [`SafetyRecord`]) must be durable before any later
+//! effect of the same step: it always precedes the proposal or vote it protects.
+//! `Finalized` effects come in chain order, each block exactly once.
 //!
 //! ```
-//! use ledger_consensus::streamlet::{Input, Output, Streamlet, StreamletConfig};
+//! use ledger_consensus::streamlet::{Streamlet, StreamletConfig};
+//! use ledger_consensus::{Effect, Input, Protocol};
 //! use ledger_types::{Genesis, Keypair};
 //! let key = Keypair::for_testing("v0");
 //! let genesis = Genesis::for_testing(&[], &[key.public()]);
 //! let config = StreamletConfig::from_genesis(&genesis).unwrap();
 //! let mut node = Streamlet::with_keypair(config, Some(key));
-//! let out = node.handle(Input::Start { now_ms: 250 }).unwrap();
+//! let step = node.handle(Input::Start { now_ms: 250 });
 //! // Epoch 1 (200..400 ms with Δ = 100) has begun; the single validator leads it.
-//! let Some(Output::BuildBlock { epoch, .. }) = out.iter().find(|o| matches!(o, Output::BuildBlock { .. })) else { panic!() };
-//! let out = node.handle(Input::BlockBuilt { epoch: *epoch, time_ms: 250, txs: vec![] }).unwrap();
-//! assert!(matches!(out[0], Output::Persist(_)));
+//! let Some(Effect::BuildBlock { epoch, .. }) = step.effects.iter().find(|e| matches!(e, Effect::BuildBlock { .. })) else { panic!() };
+//! let step = node.handle(Input::BlockBuilt { epoch: *epoch, time_ms: 250, txs: vec![] });
+//! assert!(matches!(step.effects[0], Effect::Persist(_)));
 //! ```
 //!
 //! Signatures are checked through the pluggable [`Verifier`] (ed25519 by default), and
@@ -78,6 +81,10 @@
 //!    never votes below that height (the paper's vote rule with the knowledge the
 //!    node provably had).
 //! 6. Epoch 0 is the genesis epoch: the first proposals are in epoch 1.
+//! 7. Block time: a proposal carries its leader's clock (`time_ms` in the header). A
+//!    block's time is never before its parent's, and a proposal more than
+//!    [`StreamletConfig::max_future_ms`] ahead of the local clock is not voted for
+//!    (Bitcoin's future-drift rule; the paper's blocks carry no time).
 
 mod messages;
 #[cfg(test)]
@@ -93,6 +100,7 @@ pub use validators::{
 };
 
 use crate::crypto::{Ed25519Verifier, Signer, Verifier};
+use crate::machine::{ConsensusError, ConsensusMessage, Effect, Input, Protocol, Step, Tip};
 use crate::payload::{AcceptAllPayloads, Delivery, PayloadValidator};
 use ledger_types::{
     Block, BlockHeader, ConsensusHeader, ConsensusParams, Genesis, Hash, Keypair, PublicKey,
@@ -108,6 +116,8 @@ pub const MAX_VOTES_PER_VALIDATOR_EPOCH: usize = 4;
 pub const DEFAULT_MAX_EPOCH_LEAD: u64 = 8;
 /// Default of [`StreamletConfig::max_orphans`].
 pub const DEFAULT_MAX_ORPHANS: usize = 1024;
+/// Default of [`StreamletConfig::max_future_ms`].
+pub const DEFAULT_MAX_FUTURE_MS: u64 = 5_000;
 /// Most evidence items kept in memory (all are also emitted as outputs).
 pub const MAX_KEPT_EVIDENCE: usize = 1024;
 
@@ -128,6 +138,9 @@ pub struct StreamletConfig {
     pub max_epoch_lead: u64,
     /// Most blocks kept while their parent is unknown.
     pub max_orphans: usize,
+    /// A proposal whose block time is more than this far ahead of the local clock is
+    /// not voted for (Bitcoin's future-drift rule).
+    pub max_future_ms: u64,
 }
 
 impl StreamletConfig {
@@ -150,6 +163,7 @@ impl StreamletConfig {
             validators: ValidatorSet::new(genesis.validator_keys())?,
             max_epoch_lead: DEFAULT_MAX_EPOCH_LEAD,
             max_orphans: DEFAULT_MAX_ORPHANS,
+            max_future_ms: DEFAULT_MAX_FUTURE_MS,
         })
     }
 
@@ -168,98 +182,6 @@ impl StreamletConfig {
     pub fn epoch_at(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.genesis_time_ms) / self.epoch_ms()
     }
-}
-
-/// An input to the state machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    /// The node starts (or restarts) at this wall-clock time.
-    Start {
-        /// Milliseconds since the Unix epoch.
-        now_ms: u64,
-    },
-    /// The timer set by `Output::SetTimer { epoch, .. }` fired: `epoch` begins.
-    EpochTimer {
-        /// The epoch that begins.
-        epoch: u64,
-    },
-    /// A message from the network (any peer; authenticity comes from its signature).
-    Message(Message),
-    /// The answer to `Output::BuildBlock`: the transactions the mempool chose.
-    BlockBuilt {
-        /// The epoch of the request.
-        epoch: u64,
-        /// The proposer's clock, milliseconds since the Unix epoch (the block's time;
-        /// raised to the parent's time if the clock is behind it).
-        time_ms: u64,
-        /// Transactions for the block, in order.
-        txs: Vec<SignedTx>,
-    },
-    /// A notarized block with its certificate, from block sync (or the node's store).
-    CertifiedBlock {
-        /// The block.
-        block: Block,
-        /// Its notarization certificate.
-        certificate: Certificate,
-    },
-}
-
-/// An effect for the driver to carry out, in order. (Outputs are short-lived; boxing
-/// the block-carrying variants would only add allocations.)
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// Durably store this record (replacing the previous one) **before** acting on any
-    /// later output: it precedes the proposal or vote it protects.
-    Persist(SafetyRecord),
-    /// Send to every validator (gossip).
-    Broadcast(Message),
-    /// Deliver `Input::EpochTimer { epoch }` at `at_ms` (wall clock).
-    SetTimer {
-        /// Milliseconds since the Unix epoch.
-        at_ms: u64,
-        /// The epoch that begins then.
-        epoch: u64,
-    },
-    /// This node leads `epoch`: answer with `Input::BlockBuilt { epoch, txs }`.
-    BuildBlock {
-        /// The epoch.
-        epoch: u64,
-        /// The parent chosen (tip of a longest notarized chain).
-        parent: Hash,
-        /// Height of the block to build.
-        height: u64,
-    },
-    /// A block became notarized (store it with its certificate for restarts and sync).
-    Notarized {
-        /// The block.
-        block: Block,
-        /// The votes that notarized it.
-        certificate: Certificate,
-    },
-    /// A block became final. Emitted in chain order, each block exactly once.
-    Finalized {
-        /// The block.
-        block: Block,
-        /// Its notarization certificate.
-        certificate: Certificate,
-    },
-    /// A validator equivocated (kept as evidence).
-    Evidence(Evidence),
-    /// A block with this hash is referenced but unknown: fetch it (with its certificate
-    /// if notarized) from peers.
-    RequestBlock {
-        /// The missing block.
-        hash: Hash,
-    },
-    /// Alarm: a chain that conflicts with the local final chain met the finality rule.
-    /// Impossible with fewer than n/3 Byzantine validators; nothing is finalized.
-    ConflictingFinality {
-        /// The local final tip.
-        final_tip: Hash,
-        /// The conflicting block that met the rule.
-        conflicting: Hash,
-    },
 }
 
 /// Why an input was rejected. A rejected input changes nothing.
@@ -348,6 +270,26 @@ pub enum StreamletError {
     /// Restored state is inconsistent.
     #[error("cannot restore: {0}")]
     Restore(String),
+    /// The block's time is further ahead of the local clock than the configured bound.
+    #[error(
+        "block time {time_ms} is more than {max_future_ms} ms ahead of the local clock {now_ms}"
+    )]
+    TimeTooFarAhead {
+        /// The block's time.
+        time_ms: u64,
+        /// The local clock.
+        now_ms: u64,
+        /// The bound.
+        max_future_ms: u64,
+    },
+    /// The block's time is before its parent's.
+    #[error("block time {time_ms} is before its parent's time {parent_ms}")]
+    TimeBeforeParent {
+        /// The block's time.
+        time_ms: u64,
+        /// The parent's time.
+        parent_ms: u64,
+    },
 }
 
 /// What a restarted node loads from its store.
@@ -412,7 +354,7 @@ pub struct Streamlet<V: Verifier = Ed25519Verifier> {
     orphans: BTreeMap<Hash, Vec<(Hash, Block)>>,
     orphan_count: usize,
     requested: BTreeSet<Hash>,
-    best: (u64, Hash),
+    best: Tip,
     final_tip: Hash,
     final_height: u64,
     final_epoch: u64,
@@ -480,7 +422,7 @@ impl<V: Verifier> Streamlet<V> {
             orphans: BTreeMap::new(),
             orphan_count: 0,
             requested: BTreeSet::new(),
-            best: (height, hash),
+            best: Tip::new(hash, height),
             final_tip: hash,
             final_height: height,
             final_epoch: epoch,
@@ -504,7 +446,7 @@ impl<V: Verifier> Streamlet<V> {
         verifier: V,
         signer: Option<Box<dyn Signer + Send>>,
         state: RestoreState,
-    ) -> Result<(Self, Vec<Output>), StreamletError> {
+    ) -> Result<(Self, Vec<Effect>), StreamletError> {
         if streamlet_fields(&state.final_block.header).is_none() {
             return Err(StreamletError::Restore(
                 "final block is not a Streamlet block".into(),
@@ -522,36 +464,15 @@ impl<V: Verifier> Streamlet<V> {
         Ok((node, out))
     }
 
-    /// Handles one input and returns the outputs to carry out in order.
-    pub fn handle(&mut self, input: Input) -> Result<Vec<Output>, StreamletError> {
-        let mut out = Vec::new();
-        match input {
-            Input::Start { now_ms } => self.on_start(now_ms, &mut out),
-            Input::EpochTimer { epoch } => self.on_epoch_timer(epoch, &mut out),
-            Input::Message(m) => {
-                self.on_message(&m, &mut out)?;
-            }
-            Input::BlockBuilt {
-                epoch,
-                time_ms,
-                txs,
-            } => self.on_block_built(epoch, time_ms, txs, &mut out)?,
-            Input::CertifiedBlock { block, certificate } => {
-                self.on_certified_block(block, certificate, &mut out)?;
-            }
-        }
-        Ok(out)
-    }
-
     /// `Input::Start`: enters the epoch running at `now_ms` and sets the next timer.
-    pub fn on_start(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+    fn on_start(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
         let e = self.cfg.epoch_at(now_ms).max(self.current_epoch);
         self.enter_epoch(e, out);
         self.maybe_prune();
     }
 
-    /// `Input::EpochTimer`: epoch `epoch` begins (ignored if it is not in the future).
-    pub fn on_epoch_timer(&mut self, epoch: u64, out: &mut Vec<Output>) {
+    /// `Input::Timer`: epoch `epoch` begins (ignored if it is not in the future).
+    fn on_epoch_timer(&mut self, epoch: u64, out: &mut Vec<Effect>) {
         if epoch > self.current_epoch {
             self.enter_epoch(epoch, out);
         }
@@ -560,25 +481,26 @@ impl<V: Verifier> Streamlet<V> {
 
     /// `Input::Message`: a proposal or a vote. `Ok(Delivery::New)` means the transport
     /// should relay it; an error means the sender misbehaved and nothing changed.
-    pub fn on_message(
+    fn on_message(
         &mut self,
         msg: &Message,
-        out: &mut Vec<Output>,
+        now_ms: u64,
+        out: &mut Vec<Effect>,
     ) -> Result<Delivery, StreamletError> {
         let r = match msg {
             Message::Vote(v) => self.on_vote(v, out),
-            Message::Proposal(p) => self.on_proposal(p, out),
+            Message::Proposal(p) => self.on_proposal(p, now_ms, out),
         };
         self.maybe_prune();
         r
     }
 
-    fn enter_epoch(&mut self, e: u64, out: &mut Vec<Output>) {
+    fn enter_epoch(&mut self, e: u64, out: &mut Vec<Effect>) {
         self.current_epoch = e;
         self.pending_build = None;
-        out.push(Output::SetTimer {
+        out.push(Effect::SetTimer {
             at_ms: self.cfg.epoch_start_ms(e.saturating_add(1)),
-            epoch: e.saturating_add(1),
+            id: e.saturating_add(1),
         });
         // "The epoch's designated leader proposes a new block extending from the longest
         // notarized chain it has seen" (at the beginning of the epoch).
@@ -587,9 +509,12 @@ impl<V: Verifier> Streamlet<V> {
             && self.signer.is_some()
             && self.me == Some(self.cfg.validators.leader_index(e))
         {
-            let (height, parent) = self.best;
+            let Tip {
+                hash: parent,
+                height,
+            } = self.best;
             self.pending_build = Some((e, parent, height + 1));
-            out.push(Output::BuildBlock {
+            out.push(Effect::BuildBlock {
                 epoch: e,
                 parent,
                 height: height + 1,
@@ -600,12 +525,12 @@ impl<V: Verifier> Streamlet<V> {
     }
 
     /// `Input::BlockBuilt`: signs and sends the proposal (and this leader's vote).
-    pub fn on_block_built(
+    fn on_block_built(
         &mut self,
         epoch: u64,
         time_ms: u64,
         txs: Vec<SignedTx>,
-        out: &mut Vec<Output>,
+        out: &mut Vec<Effect>,
     ) -> Result<(), StreamletError> {
         let stale = StreamletError::StaleBuild {
             epoch,
@@ -643,24 +568,28 @@ impl<V: Verifier> Streamlet<V> {
         // The leader, like every player, votes for the first proposal it sees: its own.
         let vote = self.vote_decision(epoch).filter(|(h, _)| *h == hash);
         self.safety.epoch = epoch;
-        let vote = vote.map(|(h, height)| self.sign_vote(epoch, h, height));
-        out.push(Output::Persist(self.safety));
-        out.push(Output::Broadcast(Message::Proposal(proposal)));
+        let vote = vote.and_then(|(h, height)| self.sign_vote(epoch, h, height));
+        out.push(Effect::Persist(self.safety));
+        out.push(Effect::Broadcast(ConsensusMessage::Streamlet(
+            Message::Proposal(proposal),
+        )));
         if let Some(v) = vote {
-            out.push(Output::Broadcast(Message::Vote(v)));
+            out.push(Effect::Broadcast(ConsensusMessage::Streamlet(
+                Message::Vote(v),
+            )));
             self.record_vote(&v, out);
         }
         self.maybe_prune();
         Ok(())
     }
 
-    /// `Input::CertifiedBlock`: a notarized block from sync, checked against the
-    /// validator set before it is used.
-    pub fn on_certified_block(
+    /// `Input::Synced`: a notarized block from sync, checked against the validator set
+    /// before it is used.
+    fn on_certified_block(
         &mut self,
         block: Block,
         certificate: Certificate,
-        out: &mut Vec<Output>,
+        out: &mut Vec<Effect>,
     ) -> Result<Delivery, StreamletError> {
         let (epoch, proposer) =
             streamlet_fields(&block.header).ok_or(StreamletError::NotStreamletHeader)?;
@@ -734,7 +663,7 @@ impl<V: Verifier> Streamlet<V> {
             .validate(block)
             .map_err(StreamletError::InvalidPayload)?;
         match self.blocks.get(&block.header.parent) {
-            Some(parent) => check_against_parent(block.height(), epoch, parent),
+            Some(parent) => check_against_parent(block, epoch, parent),
             None if self.orphan_count >= self.cfg.max_orphans => {
                 Err(StreamletError::TooManyOrphans)
             }
@@ -745,7 +674,8 @@ impl<V: Verifier> Streamlet<V> {
     fn on_proposal(
         &mut self,
         p: &Proposal,
-        out: &mut Vec<Output>,
+        now_ms: u64,
+        out: &mut Vec<Effect>,
     ) -> Result<Delivery, StreamletError> {
         let (epoch, proposer) =
             streamlet_fields(&p.block.header).ok_or(StreamletError::NotStreamletHeader)?;
@@ -776,6 +706,14 @@ impl<V: Verifier> Streamlet<V> {
                 return Err(StreamletError::TooManyProposals { epoch });
             }
         }
+        let time_ms = p.block.header.time_ms();
+        if time_ms > now_ms.saturating_add(self.cfg.max_future_ms) {
+            return Err(StreamletError::TimeTooFarAhead {
+                time_ms,
+                now_ms,
+                max_future_ms: self.cfg.max_future_ms,
+            });
+        }
         let msg = signing_bytes(PROPOSAL_TAG, &self.cfg.chain, epoch, &hash);
         if !self.verifier.verify(&proposer, &msg, &p.signature) {
             return Err(StreamletError::BadSignature);
@@ -790,7 +728,7 @@ impl<V: Verifier> Streamlet<V> {
         Ok(Delivery::New)
     }
 
-    fn record_proposal(&mut self, p: &Proposal, hash: Hash, epoch: u64, out: &mut Vec<Output>) {
+    fn record_proposal(&mut self, p: &Proposal, hash: Hash, epoch: u64, out: &mut Vec<Effect>) {
         let st = self.epochs.entry(epoch).or_default();
         if let Some((sig, _, header)) = st.proposals.first() {
             if !st.proposal_reported {
@@ -806,7 +744,7 @@ impl<V: Verifier> Streamlet<V> {
                         signature: p.signature,
                     }),
                 };
-                out.push(Output::Evidence(ev.clone()));
+                out.push(Effect::Evidence(ev.clone()));
                 if self.evidence.len() < MAX_KEPT_EVIDENCE {
                     self.evidence.push(ev);
                 }
@@ -820,7 +758,7 @@ impl<V: Verifier> Streamlet<V> {
         }
     }
 
-    fn on_vote(&mut self, v: &Vote, out: &mut Vec<Output>) -> Result<Delivery, StreamletError> {
+    fn on_vote(&mut self, v: &Vote, out: &mut Vec<Effect>) -> Result<Delivery, StreamletError> {
         let idx = self
             .cfg
             .validators
@@ -857,7 +795,7 @@ impl<V: Verifier> Streamlet<V> {
     }
 
     /// Records a verified vote: equivocation evidence, the tally, notarization.
-    fn record_vote(&mut self, v: &Vote, out: &mut Vec<Output>) {
+    fn record_vote(&mut self, v: &Vote, out: &mut Vec<Effect>) {
         let Some(idx) = self.cfg.validators.index_of(&v.voter) else {
             return;
         };
@@ -879,7 +817,7 @@ impl<V: Verifier> Streamlet<V> {
                     },
                     second: *v,
                 };
-                out.push(Output::Evidence(ev.clone()));
+                out.push(Effect::Evidence(ev.clone()));
                 if self.evidence.len() < MAX_KEPT_EVIDENCE {
                     self.evidence.push(ev);
                 }
@@ -907,7 +845,7 @@ impl<V: Verifier> Streamlet<V> {
         let hash = self.epochs.get(&epoch)?.first_proposal?;
         let entry = self.blocks.get(&hash)?;
         let parent = self.blocks.get(&entry.parent)?;
-        if !parent.chain_notarized || parent.height != self.best.0 {
+        if !parent.chain_notarized || parent.height != self.best.height {
             return None;
         }
         // Restart safety: never below a height this validator already voted for.
@@ -917,37 +855,35 @@ impl<V: Verifier> Streamlet<V> {
         Some((hash, entry.height))
     }
 
-    fn sign_vote(&mut self, epoch: u64, hash: Hash, height: u64) -> Vote {
-        let vote = match &self.signer {
-            Some(s) => Vote::sign(&self.cfg.chain, epoch, hash, s.as_ref()),
-            None => Vote {
-                epoch,
-                block: hash,
-                voter: PublicKey::default(),
-                signature: Signature([0; 64]),
-            },
-        };
+    /// Signs a vote and moves the safety record past `epoch`; `None` for a node without
+    /// a key (it never gets here: [`Self::vote_decision`] requires one).
+    fn sign_vote(&mut self, epoch: u64, hash: Hash, height: u64) -> Option<Vote> {
+        let vote = Vote::sign(&self.cfg.chain, epoch, hash, self.signer.as_deref()?);
         self.safety = SafetyRecord {
             epoch,
             max_vote_height: self.safety.max_vote_height.max(height),
             last_vote: Some(vote),
         };
-        vote
+        Some(vote)
     }
 
-    fn try_vote(&mut self, epoch: u64, out: &mut Vec<Output>) {
+    fn try_vote(&mut self, epoch: u64, out: &mut Vec<Effect>) {
         if let Some((hash, height)) = self.vote_decision(epoch) {
             // "... and at most once per epoch": the safety record moves past `epoch`.
-            let vote = self.sign_vote(epoch, hash, height);
-            out.push(Output::Persist(self.safety));
-            out.push(Output::Broadcast(Message::Vote(vote)));
+            let Some(vote) = self.sign_vote(epoch, hash, height) else {
+                return;
+            };
+            out.push(Effect::Persist(self.safety));
+            out.push(Effect::Broadcast(ConsensusMessage::Streamlet(
+                Message::Vote(vote),
+            )));
             self.record_vote(&vote, out);
         }
     }
 
     /// Adds a checked block to the tree if its parent is known, else keeps it as an
     /// orphan (and asks for the parent). Orphans connect when their parent arrives.
-    fn insert_block(&mut self, block: Block, hash: Hash, out: &mut Vec<Output>) {
+    fn insert_block(&mut self, block: Block, hash: Hash, out: &mut Vec<Effect>) {
         if self.blocks.contains_key(&hash) {
             return;
         }
@@ -963,7 +899,7 @@ impl<V: Verifier> Streamlet<V> {
             list.push((hash, block));
             self.orphan_count += 1;
             if self.requested.insert(parent) {
-                out.push(Output::RequestBlock { hash: parent });
+                out.push(Effect::RequestBlock { hash: parent });
             }
             return;
         }
@@ -983,7 +919,7 @@ impl<V: Verifier> Streamlet<V> {
                 let ok = self
                     .blocks
                     .get(&h)
-                    .is_some_and(|p| check_against_parent(kid.height(), epoch, p).is_ok());
+                    .is_some_and(|p| check_against_parent(&kid, epoch, p).is_ok());
                 if ok {
                     self.link(kid, kh, out);
                     stack.push(kh);
@@ -992,7 +928,7 @@ impl<V: Verifier> Streamlet<V> {
         }
     }
 
-    fn link(&mut self, block: Block, hash: Hash, out: &mut Vec<Output>) {
+    fn link(&mut self, block: Block, hash: Hash, out: &mut Vec<Effect>) {
         let epoch = streamlet_fields(&block.header).map_or(0, |f| f.0);
         let parent = block.header.parent;
         let height = block.height();
@@ -1036,7 +972,7 @@ impl<V: Verifier> Streamlet<V> {
 
     /// "When a block gains votes from at least 2n/3 distinct players, it becomes
     /// notarized."
-    fn check_notarized(&mut self, hash: Hash, out: &mut Vec<Output>) {
+    fn check_notarized(&mut self, hash: Hash, out: &mut Vec<Effect>) {
         let quorum = self.cfg.validators.quorum();
         let Some(e) = self.blocks.get(&hash) else {
             return;
@@ -1055,7 +991,7 @@ impl<V: Verifier> Streamlet<V> {
             return;
         };
         e.notarized = true;
-        out.push(Output::Notarized {
+        out.push(Effect::Notarized {
             block: e.block.clone(),
             certificate,
         });
@@ -1065,7 +1001,7 @@ impl<V: Verifier> Streamlet<V> {
         }
     }
 
-    fn propagate_chain_notarized(&mut self, start: Hash, out: &mut Vec<Output>) {
+    fn propagate_chain_notarized(&mut self, start: Hash, out: &mut Vec<Effect>) {
         let mut stack = vec![start];
         while let Some(h) = stack.pop() {
             let Some(e) = self.blocks.get_mut(&h) else {
@@ -1079,8 +1015,9 @@ impl<V: Verifier> Streamlet<V> {
             for c in &e.children {
                 stack.push(*c);
             }
-            if height > self.best.0 {
-                self.best = (height, h);
+            if height > self.best.height {
+                self.best = Tip::new(h, height);
+                out.push(Effect::Head(self.best));
             }
             self.check_finality(h, out);
         }
@@ -1090,7 +1027,7 @@ impl<V: Verifier> Streamlet<V> {
     /// numbers, the prefix of the chain up to the second of the three blocks is
     /// considered final." Called when `third` joins a notarized chain (it is the last of
     /// any such triple to do so).
-    fn check_finality(&mut self, third: Hash, out: &mut Vec<Output>) {
+    fn check_finality(&mut self, third: Hash, out: &mut Vec<Effect>) {
         let Some(c) = self.blocks.get(&third) else {
             return;
         };
@@ -1106,13 +1043,13 @@ impl<V: Verifier> Streamlet<V> {
         }
     }
 
-    fn finalize(&mut self, target: Hash, out: &mut Vec<Output>) {
+    fn finalize(&mut self, target: Hash, out: &mut Vec<Effect>) {
         let Some(t) = self.blocks.get(&target) else {
             return;
         };
         if t.height <= self.final_height {
             if !self.is_ancestor_of_final(target, t.height) {
-                out.push(Output::ConflictingFinality {
+                out.push(Effect::ConflictingFinality {
                     final_tip: self.final_tip,
                     conflicting: target,
                 });
@@ -1124,7 +1061,7 @@ impl<V: Verifier> Streamlet<V> {
         let mut cur = target;
         loop {
             let Some(e) = self.blocks.get(&cur) else {
-                out.push(Output::ConflictingFinality {
+                out.push(Effect::ConflictingFinality {
                     final_tip: self.final_tip,
                     conflicting: target,
                 });
@@ -1132,7 +1069,7 @@ impl<V: Verifier> Streamlet<V> {
             };
             if e.height == self.final_height {
                 if cur != self.final_tip {
-                    out.push(Output::ConflictingFinality {
+                    out.push(Effect::ConflictingFinality {
                         final_tip: self.final_tip,
                         conflicting: target,
                     });
@@ -1147,9 +1084,9 @@ impl<V: Verifier> Streamlet<V> {
         // newly final blocks oldest first.
         for h in path.iter().rev() {
             if let Some(e) = self.blocks.get(h) {
-                out.push(Output::Finalized {
+                out.push(Effect::Finalized {
                     block: e.block.clone(),
-                    certificate: self.certificate_of(h, e.epoch),
+                    certificate: Some(self.certificate_of(h, e.epoch)),
                 });
             }
         }
@@ -1210,22 +1147,17 @@ impl<V: Verifier> Streamlet<V> {
         self.current_epoch
     }
 
-    /// Hash and height of the last final block.
-    pub fn final_tip(&self) -> (Hash, u64) {
-        (self.final_tip, self.final_height)
-    }
-
     /// Epoch of the last final block.
     pub fn final_epoch(&self) -> u64 {
         self.final_epoch
     }
 
-    /// Hash and height of the tip of the longest notarized chain (first reached wins).
-    pub fn best_notarized(&self) -> (Hash, u64) {
-        (self.best.1, self.best.0)
+    /// The tip of the longest notarized chain (first reached wins).
+    pub fn best_notarized(&self) -> Tip {
+        self.best
     }
 
-    /// The current safety record (what was last emitted in `Output::Persist`).
+    /// The current safety record (what was last emitted in `Effect::Persist`).
     pub fn safety_record(&self) -> SafetyRecord {
         self.safety
     }
@@ -1238,11 +1170,6 @@ impl<V: Verifier> Streamlet<V> {
     /// Equivocation evidence seen so far (the first [`MAX_KEPT_EVIDENCE`] items).
     pub fn evidence(&self) -> &[Evidence] {
         &self.evidence
-    }
-
-    /// A known block (final tip, or above it).
-    pub fn block(&self, hash: &Hash) -> Option<&Block> {
-        self.blocks.get(hash).map(|e| &e.block)
     }
 
     /// True if the block is known and notarized.
@@ -1263,7 +1190,7 @@ impl<V: Verifier> Streamlet<V> {
     /// store), and what it stores for a restart.
     pub fn notarized_chain(&self) -> Vec<(Block, Certificate)> {
         let mut chain = Vec::new();
-        let mut cur = self.best.1;
+        let mut cur = self.best.hash;
         while cur != self.final_tip {
             let Some(e) = self.blocks.get(&cur) else {
                 break;
@@ -1276,7 +1203,84 @@ impl<V: Verifier> Streamlet<V> {
     }
 }
 
-fn check_against_parent(height: u64, epoch: u64, parent: &Entry) -> Result<(), StreamletError> {
+impl<V: Verifier> Protocol for Streamlet<V> {
+    fn name(&self) -> &'static str {
+        "streamlet"
+    }
+
+    fn handle(&mut self, input: Input) -> Step {
+        let mut out = Vec::new();
+        let verdict = match input {
+            Input::Start { now_ms } => {
+                self.on_start(now_ms, &mut out);
+                Ok(Delivery::New)
+            }
+            Input::Timer { id, .. } => {
+                self.on_epoch_timer(id, &mut out);
+                Ok(Delivery::New)
+            }
+            Input::Message {
+                message: ConsensusMessage::Streamlet(m),
+                now_ms,
+            } => self
+                .on_message(&m, now_ms, &mut out)
+                .map_err(ConsensusError::from),
+            Input::BlockBuilt {
+                epoch,
+                time_ms,
+                txs,
+            } => self
+                .on_block_built(epoch, time_ms, txs, &mut out)
+                .map(|()| Delivery::New)
+                .map_err(ConsensusError::from),
+            Input::Synced {
+                block,
+                certificate: Some(certificate),
+                ..
+            } => self
+                .on_certified_block(block, certificate, &mut out)
+                .map_err(ConsensusError::from),
+            Input::Message { .. } | Input::Mined { .. } | Input::Synced { .. } => {
+                Err(ConsensusError::NotForThisProtocol {
+                    protocol: "streamlet",
+                })
+            }
+        };
+        if verdict.is_err() {
+            out.clear();
+        }
+        Step {
+            verdict,
+            effects: out,
+        }
+    }
+
+    fn final_tip(&self) -> Tip {
+        Tip::new(self.final_tip, self.final_height)
+    }
+
+    fn head(&self) -> Tip {
+        self.best
+    }
+
+    fn epoch(&self) -> u64 {
+        self.current_epoch
+    }
+
+    fn block(&self, hash: &Hash) -> Option<&Block> {
+        self.blocks.get(hash).map(|e| &e.block)
+    }
+
+    fn unfinal_chain(&self) -> Vec<(Block, Option<Certificate>)> {
+        self.notarized_chain()
+            .into_iter()
+            .map(|(b, c)| (b, Some(c)))
+            .collect()
+    }
+}
+
+fn check_against_parent(block: &Block, epoch: u64, parent: &Entry) -> Result<(), StreamletError> {
+    let height = block.height();
     if height != parent.height + 1 {
         return Err(StreamletError::BadHeight {
             height,
@@ -1288,6 +1292,10 @@ fn check_against_parent(height: u64, epoch: u64, parent: &Entry) -> Result<(), S
             epoch,
             parent_epoch: parent.epoch,
         });
+    }
+    let (time_ms, parent_ms) = (block.header.time_ms(), parent.block.header.time_ms());
+    if time_ms < parent_ms {
+        return Err(StreamletError::TimeBeforeParent { time_ms, parent_ms });
     }
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! Table-driven tests of each Streamlet rule: inputs in, expected outputs or errors out.
 
 use super::*;
+use crate::machine::{ConsensusMessage, Effect, Input, Protocol, Tip};
+
+/// A local clock far ahead of every test block's time (time rules are tested apart).
+const NOW: u64 = 1 << 40;
 use crate::crypto::{SimSignatures, SimSigner};
 use ledger_types::genesis::StreamletParams;
 use ledger_types::{codec, CancelAll, Payload, Tx};
@@ -65,7 +69,7 @@ fn vote(cfg: &StreamletConfig, i: usize, epoch: u64, block: Hash) -> Message {
     ))
 }
 
-fn at_epoch(n: &mut Streamlet<SimSignatures>, epoch: u64) -> Vec<Output> {
+fn at_epoch(n: &mut Streamlet<SimSignatures>, epoch: u64) -> Vec<Effect> {
     let mut out = Vec::new();
     n.on_epoch_timer(epoch, &mut out);
     out
@@ -78,35 +82,36 @@ fn tx(nonce: u64) -> SignedTx {
             sender: key(99),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         },
         Signature([0; 64]),
     )
 }
 
 /// Makes `block` notarized at `n` by feeding a quorum of votes.
-fn notarize(cfg: &StreamletConfig, n: &mut Streamlet<SimSignatures>, block: &Block) -> Vec<Output> {
+fn notarize(cfg: &StreamletConfig, n: &mut Streamlet<SimSignatures>, block: &Block) -> Vec<Effect> {
     let epoch = streamlet_fields(&block.header).unwrap().0;
     let mut out = Vec::new();
     for i in 0..cfg.validators.quorum() {
-        n.on_message(&vote(cfg, i, epoch, block.hash()), &mut out)
+        n.on_message(&vote(cfg, i, epoch, block.hash()), NOW, &mut out)
             .unwrap();
     }
     out
 }
 
-fn finalized(out: &[Output]) -> Vec<u64> {
+fn finalized(out: &[Effect]) -> Vec<u64> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Finalized { block, .. } => Some(streamlet_fields(&block.header).unwrap().0),
+            Effect::Finalized { block, .. } => Some(streamlet_fields(&block.header).unwrap().0),
             _ => None,
         })
         .collect()
 }
 
-fn own_votes(out: &[Output]) -> Vec<Hash> {
+fn own_votes(out: &[Effect]) -> Vec<Hash> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Broadcast(Message::Vote(v)) => Some(v.block),
+            Effect::Broadcast(ConsensusMessage::Streamlet(Message::Vote(v))) => Some(v.block),
             _ => None,
         })
         .collect()
@@ -173,11 +178,8 @@ fn epochs_are_two_delta_long() {
     }
     assert_eq!(cfg.epoch_start_ms(3), 600);
     let mut n = node(&cfg, 0);
-    let out = n.handle(Input::Start { now_ms: 250 }).unwrap();
-    assert!(out.contains(&Output::SetTimer {
-        at_ms: 400,
-        epoch: 2
-    }));
+    let out = n.handle(Input::Start { now_ms: 250 }).effects;
+    assert!(out.contains(&Effect::SetTimer { at_ms: 400, id: 2 }));
     assert_eq!(n.current_epoch(), 1);
 }
 
@@ -330,12 +332,12 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
     for (name, msg, want) in cases {
         let mut n = node(&cfg, 0);
         let mut out = Vec::new();
-        assert_eq!(n.on_message(&msg, &mut out), Err(want), "{name}");
+        assert_eq!(n.on_message(&msg, NOW, &mut out), Err(want), "{name}");
         assert!(out.is_empty(), "{name}: rejected input produced outputs");
-        assert_eq!(n.best_notarized(), (g.hash(), 0), "{name}");
+        assert_eq!(n.best_notarized(), Tip::new(g.hash(), 0), "{name}");
         // The same node still accepts a valid message afterwards.
         assert_eq!(
-            n.on_message(&propose(&cfg, good.clone()), &mut out),
+            n.on_message(&propose(&cfg, good.clone()), NOW, &mut out),
             Ok(Delivery::New),
             "{name}"
         );
@@ -345,7 +347,7 @@ fn bad_messages_are_rejected_with_typed_errors_and_change_nothing() {
     root_mismatch.txs.push(tx(1));
     let msg = propose(&cfg, root_mismatch);
     assert_eq!(
-        node(&cfg, 0).on_message(&msg, &mut Vec::new()),
+        node(&cfg, 0).on_message(&msg, NOW, &mut Vec::new()),
         Err(StreamletError::TxRootMismatch)
     );
 }
@@ -382,7 +384,7 @@ fn payload_validator_can_refuse_a_block() {
     let mut n = node(&cfg, 0).with_payload_validator(Box::new(PayloadRejecter));
     let b = block_on(&cfg, &cfg.genesis, 1, vec![tx(1)]);
     assert_eq!(
-        n.on_message(&propose(&cfg, b), &mut Vec::new()),
+        n.on_message(&propose(&cfg, b), NOW, &mut Vec::new()),
         Err(StreamletError::InvalidPayload(
             "no transactions allowed".into()
         ))
@@ -447,7 +449,7 @@ fn vote_rule_table() {
             node(&cfg, 0)
         };
         at_epoch(&mut n, 1);
-        n.on_message(&propose(&cfg, b1.clone()), &mut Vec::new())
+        n.on_message(&propose(&cfg, b1.clone()), NOW, &mut Vec::new())
             .unwrap();
         notarize(&cfg, &mut n, &b1);
         at_epoch(&mut n, c.epoch_now);
@@ -455,7 +457,7 @@ fn vote_rule_table() {
         let p = block_on(&cfg, parent, c.proposal_epoch, vec![]);
         let mut out = Vec::new();
         assert_eq!(
-            n.on_message(&propose(&cfg, p.clone()), &mut out),
+            n.on_message(&propose(&cfg, p.clone()), NOW, &mut out),
             Ok(Delivery::New),
             "{}",
             c.name
@@ -466,7 +468,7 @@ fn vote_rule_table() {
             assert_eq!(voted, vec![p.hash()]);
             // Persist comes first, then the broadcast.
             assert!(
-                matches!(out[0], Output::Persist(SafetyRecord { epoch: 2, .. })),
+                matches!(out[0], Effect::Persist(SafetyRecord { epoch: 2, .. })),
                 "{}",
                 c.name
             );
@@ -483,22 +485,23 @@ fn only_the_first_proposal_of_an_epoch_gets_a_vote_and_equivocation_is_evidence(
     let a = block_on(&cfg, &g, 1, vec![tx(1)]);
     let b = block_on(&cfg, &g, 1, vec![tx(2)]);
     let mut out = Vec::new();
-    n.on_message(&propose(&cfg, a.clone()), &mut out).unwrap();
+    n.on_message(&propose(&cfg, a.clone()), NOW, &mut out)
+        .unwrap();
     assert_eq!(own_votes(&out), vec![a.hash()]);
     let mut out = Vec::new();
     assert_eq!(
-        n.on_message(&propose(&cfg, b.clone()), &mut out),
+        n.on_message(&propose(&cfg, b.clone()), NOW, &mut out),
         Ok(Delivery::New)
     );
     assert!(own_votes(&out).is_empty(), "at most once per epoch");
     assert!(matches!(
         out[..],
-        [Output::Evidence(Evidence::DoubleProposal { .. })]
+        [Effect::Evidence(Evidence::DoubleProposal { .. })]
     ));
     assert_eq!(n.evidence().len(), 1);
     // Delivering the same proposal again is a duplicate.
     assert_eq!(
-        n.on_message(&propose(&cfg, b), &mut Vec::new()),
+        n.on_message(&propose(&cfg, b), NOW, &mut Vec::new()),
         Ok(Delivery::Duplicate)
     );
 }
@@ -510,7 +513,8 @@ fn early_proposal_is_voted_when_its_epoch_starts() {
     at_epoch(&mut n, 1);
     let p = block_on(&cfg, &cfg.genesis, 2, vec![]);
     let mut out = Vec::new();
-    n.on_message(&propose(&cfg, p.clone()), &mut out).unwrap();
+    n.on_message(&propose(&cfg, p.clone()), NOW, &mut out)
+        .unwrap();
     assert!(own_votes(&out).is_empty());
     let out = at_epoch(&mut n, 2);
     assert_eq!(own_votes(&out), vec![p.hash()]);
@@ -524,26 +528,26 @@ fn double_votes_are_evidence_and_counted_once() {
     let a = block_on(&cfg, &cfg.genesis, 1, vec![tx(1)]);
     let mut out = Vec::new();
     assert_eq!(
-        n.on_message(&vote(&cfg, 2, 1, a.hash()), &mut out),
+        n.on_message(&vote(&cfg, 2, 1, a.hash()), NOW, &mut out),
         Ok(Delivery::New)
     );
     assert_eq!(
-        n.on_message(&vote(&cfg, 2, 1, a.hash()), &mut out),
+        n.on_message(&vote(&cfg, 2, 1, a.hash()), NOW, &mut out),
         Ok(Delivery::Duplicate)
     );
     assert_eq!(
-        n.on_message(&vote(&cfg, 2, 1, Hash([1; 32])), &mut out),
+        n.on_message(&vote(&cfg, 2, 1, Hash([1; 32])), NOW, &mut out),
         Ok(Delivery::New)
     );
     assert!(matches!(
         out[..],
-        [Output::Evidence(Evidence::DoubleVote { .. })]
+        [Effect::Evidence(Evidence::DoubleVote { .. })]
     ));
     for i in 0..3 {
-        let _ = n.on_message(&vote(&cfg, 2, 1, Hash([i + 2; 32])), &mut out);
+        let _ = n.on_message(&vote(&cfg, 2, 1, Hash([i + 2; 32])), NOW, &mut out);
     }
     assert!(matches!(
-        n.on_message(&vote(&cfg, 2, 1, Hash([9; 32])), &mut out),
+        n.on_message(&vote(&cfg, 2, 1, Hash([9; 32])), NOW, &mut out),
         Err(StreamletError::TooManyVotes { .. })
     ));
 }
@@ -560,16 +564,16 @@ fn notarization_needs_a_quorum_of_distinct_voters() {
         (vec![6, 5, 4, 3, 2, 1], true),
     ] {
         let mut n = observer(&cfg);
-        n.on_message(&propose(&cfg, b.clone()), &mut Vec::new())
+        n.on_message(&propose(&cfg, b.clone()), NOW, &mut Vec::new())
             .unwrap();
         let mut out = Vec::new();
         for v in &voters {
-            let _ = n.on_message(&vote(&cfg, *v, 1, b.hash()), &mut out);
+            let _ = n.on_message(&vote(&cfg, *v, 1, b.hash()), NOW, &mut out);
         }
         assert_eq!(n.is_notarized(&b.hash()), notarized, "{voters:?}");
         let notes = out
             .iter()
-            .filter(|o| matches!(o, Output::Notarized { .. }))
+            .filter(|o| matches!(o, Effect::Notarized { .. }))
             .count();
         assert_eq!(notes, usize::from(notarized), "{voters:?}");
         if notarized {
@@ -584,11 +588,11 @@ fn notarization_needs_a_quorum_of_distinct_voters() {
     // Votes arriving before the block count once it arrives.
     let mut n = observer(&cfg);
     for v in 0..5 {
-        n.on_message(&vote(&cfg, v, 1, b.hash()), &mut Vec::new())
+        n.on_message(&vote(&cfg, v, 1, b.hash()), NOW, &mut Vec::new())
             .unwrap();
     }
     assert!(!n.is_notarized(&b.hash()));
-    n.on_message(&propose(&cfg, b.clone()), &mut Vec::new())
+    n.on_message(&propose(&cfg, b.clone()), NOW, &mut Vec::new())
         .unwrap();
     assert!(n.is_notarized(&b.hash()));
 }
@@ -614,7 +618,8 @@ fn finality_rule_table() {
         for e in epochs {
             at_epoch(&mut n, *e);
             let b = block_on(&cfg, &parent, *e, vec![]);
-            n.on_message(&propose(&cfg, b.clone()), &mut out).unwrap();
+            n.on_message(&propose(&cfg, b.clone()), NOW, &mut out)
+                .unwrap();
             out.extend(notarize(&cfg, &mut n, &b));
             parent = b;
         }
@@ -633,18 +638,18 @@ fn finalization_is_in_order_and_exactly_once_even_when_notarized_out_of_order() 
     let mut out = Vec::new();
     // Child before parent: b3 and b2 wait as orphans for b1.
     for b in [&b3, &b2, &b1] {
-        n.on_message(&propose(&cfg, (*b).clone()), &mut out)
+        n.on_message(&propose(&cfg, (*b).clone()), NOW, &mut out)
             .unwrap();
     }
-    assert!(out.iter().any(|o| matches!(o, Output::RequestBlock { .. })));
+    assert!(out.iter().any(|o| matches!(o, Effect::RequestBlock { .. })));
     for b in [&b3, &b1, &b2] {
         out.extend(notarize(&cfg, &mut n, b));
     }
     assert_eq!(finalized(&out), vec![1, 2]);
-    assert_eq!(n.final_tip(), (b2.hash(), 2));
+    assert_eq!(n.final_tip(), Tip::new(b2.hash(), 2));
     // Old messages are now stale.
     assert_eq!(
-        n.on_message(&vote(&cfg, 3, 2, b2.hash()), &mut Vec::new()),
+        n.on_message(&vote(&cfg, 3, 2, b2.hash()), NOW, &mut Vec::new()),
         Ok(Delivery::Stale)
     );
 }
@@ -656,7 +661,7 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
     let l = leader(&cfg, e);
     let mut n = node(&cfg, l);
     let out = at_epoch(&mut n, e);
-    assert!(out.contains(&Output::BuildBlock {
+    assert!(out.contains(&Effect::BuildBlock {
         epoch: e,
         parent: cfg.genesis.hash(),
         height: 1
@@ -672,14 +677,19 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
     n.on_block_built(e, 0, vec![tx(1)], &mut out).unwrap();
     assert!(matches!(
         out[0],
-        Output::Persist(SafetyRecord {
+        Effect::Persist(SafetyRecord {
             epoch: 1,
             max_vote_height: 1,
             ..
         })
     ));
-    assert!(matches!(&out[1], Output::Broadcast(Message::Proposal(p)) if p.block.txs.len() == 1));
-    assert!(matches!(out[2], Output::Broadcast(Message::Vote(_))));
+    assert!(
+        matches!(&out[1], Effect::Broadcast(ConsensusMessage::Streamlet(Message::Proposal(p))) if p.block.txs.len() == 1)
+    );
+    assert!(matches!(
+        out[2],
+        Effect::Broadcast(ConsensusMessage::Streamlet(Message::Vote(_)))
+    ));
     // A second answer for the same epoch is refused (no double proposal).
     assert!(n.on_block_built(e, 0, vec![], &mut Vec::new()).is_err());
     // Non-leaders are never asked.
@@ -687,7 +697,7 @@ fn leader_builds_on_the_longest_notarized_chain_and_persists_before_sending() {
     let mut other = other;
     assert!(!at_epoch(&mut other, e)
         .iter()
-        .any(|o| matches!(o, Output::BuildBlock { .. })));
+        .any(|o| matches!(o, Effect::BuildBlock { .. })));
 }
 
 #[test]
@@ -766,27 +776,27 @@ fn lockstep(
     cfg: &StreamletConfig,
     nodes: &mut [Streamlet<SimSignatures>],
     epochs: std::ops::RangeInclusive<u64>,
-) -> Vec<Vec<Output>> {
+) -> Vec<Vec<Effect>> {
     let mut log = vec![Vec::new(); nodes.len()];
     for e in epochs {
-        let mut pending: Vec<(usize, Output)> = Vec::new();
+        let mut pending: Vec<(usize, Effect)> = Vec::new();
         for (i, n) in nodes.iter_mut().enumerate() {
             pending.extend(at_epoch(n, e).into_iter().map(|o| (i, o)));
         }
         while let Some((from, o)) = pending.pop() {
             match &o {
-                Output::BuildBlock { epoch, .. } => {
+                Effect::BuildBlock { epoch, .. } => {
                     let mut out = Vec::new();
                     nodes[from]
                         .on_block_built(*epoch, 0, vec![], &mut out)
                         .unwrap();
                     pending.extend(out.into_iter().map(|x| (from, x)));
                 }
-                Output::Broadcast(m) => {
+                Effect::Broadcast(ConsensusMessage::Streamlet(m)) => {
                     for (to, n) in nodes.iter_mut().enumerate() {
                         if to != from {
                             let mut out = Vec::new();
-                            n.on_message(m, &mut out).unwrap();
+                            n.on_message(m, NOW, &mut out).unwrap();
                             pending.extend(out.into_iter().map(|x| (to, x)));
                         }
                     }
@@ -820,7 +830,10 @@ fn lagging_node_catches_up_from_certified_blocks() {
     let mut chain: Vec<(Block, Certificate)> = log[0]
         .iter()
         .filter_map(|o| match o {
-            Output::Finalized { block, certificate } => Some((block.clone(), certificate.clone())),
+            Effect::Finalized {
+                block,
+                certificate: Some(certificate),
+            } => Some((block.clone(), certificate.clone())),
             _ => None,
         })
         .collect();
@@ -844,7 +857,7 @@ fn lagging_node_catches_up_from_certified_blocks() {
             CertificateError::TooFewVotes { .. }
         ))
     ));
-    assert_eq!(late.best_notarized().1, 5);
+    assert_eq!(late.best_notarized().height, 5);
     assert_eq!(finalized(&out), vec![1, 2, 3, 4]);
 }
 
@@ -857,7 +870,7 @@ fn restart_never_double_votes_or_double_proposes() {
     at_epoch(&mut n, e);
     let mut out = Vec::new();
     n.on_block_built(e, 0, vec![], &mut out).unwrap();
-    let Output::Persist(record) = out[0] else {
+    let Effect::Persist(record) = out[0] else {
         panic!("persist first")
     };
     // Crash; restart in the same epoch from the persisted record only.
@@ -877,15 +890,15 @@ fn restart_never_double_votes_or_double_proposes() {
         .handle(Input::Start {
             now_ms: cfg.epoch_start_ms(e) + 10,
         })
-        .unwrap();
+        .effects;
     assert!(
-        !out.iter().any(|o| matches!(o, Output::BuildBlock { .. })),
+        !out.iter().any(|o| matches!(o, Effect::BuildBlock { .. })),
         "no second proposal"
     );
     // Another proposal for the epoch arriving now gets no vote.
     let other = block_on(&cfg, &cfg.genesis, e, vec![tx(5)]);
     let mut out = Vec::new();
-    r.on_message(&propose(&cfg, other), &mut out).unwrap();
+    r.on_message(&propose(&cfg, other), NOW, &mut out).unwrap();
     assert!(own_votes(&out).is_empty());
     // Restart with notarized blocks that already satisfy the finality rule.
     let mut nodes: Vec<_> = (0..4).map(|i| node(&cfg, i)).collect();
@@ -893,7 +906,7 @@ fn restart_never_double_votes_or_double_proposes() {
     let notarized: Vec<(Block, Certificate)> = log[1]
         .iter()
         .filter_map(|o| match o {
-            Output::Notarized { block, certificate } => Some((block.clone(), certificate.clone())),
+            Effect::Notarized { block, certificate } => Some((block.clone(), certificate.clone())),
             _ => None,
         })
         .collect();
@@ -909,7 +922,7 @@ fn restart_never_double_votes_or_double_proposes() {
     )
     .unwrap();
     assert_eq!(finalized(&out), vec![1, 2]);
-    assert_eq!(r.final_tip().1, 2);
+    assert_eq!(r.final_tip().height, 2);
 }
 
 #[test]
@@ -929,33 +942,38 @@ fn real_ed25519_signatures_end_to_end() {
         let mut pending = Vec::new();
         for (i, n) in nodes.iter_mut().enumerate() {
             pending.extend(
-                n.handle(Input::EpochTimer { epoch: e })
-                    .unwrap()
+                n.handle(Input::Timer { id: e, now_ms: 0 })
+                    .effects
                     .into_iter()
                     .map(|o| (i, o)),
             );
         }
         while let Some((from, o)) = pending.pop() {
             match o {
-                Output::BuildBlock { epoch, .. } => {
+                Effect::BuildBlock { epoch, .. } => {
                     let out = nodes[from]
                         .handle(Input::BlockBuilt {
                             epoch,
                             time_ms: 0,
                             txs: vec![],
                         })
-                        .unwrap();
+                        .effects;
                     pending.extend(out.into_iter().map(|x| (from, x)));
                 }
-                Output::Broadcast(m) => {
+                Effect::Broadcast(m) => {
                     for (to, node) in nodes.iter_mut().enumerate() {
                         if to != from {
-                            let out = node.handle(Input::Message(m.clone())).unwrap();
+                            let step = node.handle(Input::Message {
+                                message: m.clone(),
+                                now_ms: NOW,
+                            });
+                            assert_eq!(step.verdict, Ok(Delivery::New));
+                            let out = step.effects;
                             pending.extend(out.into_iter().map(|x| (to, x)));
                         }
                     }
                 }
-                Output::Finalized { .. } => finals += 1,
+                Effect::Finalized { .. } => finals += 1,
                 _ => {}
             }
         }
@@ -970,10 +988,16 @@ fn real_ed25519_signatures_end_to_end() {
             key: keys[0].public(),
         },
     );
+    let step = nodes[1].handle(Input::Message {
+        message: ConsensusMessage::Streamlet(Message::Vote(fake)),
+        now_ms: NOW,
+    });
     assert_eq!(
-        nodes[1].handle(Input::Message(Message::Vote(fake))),
-        Err(StreamletError::BadSignature)
+        step.verdict,
+        Err(StreamletError::BadSignature.into()),
+        "refused"
     );
+    assert!(step.effects.is_empty());
 }
 
 #[test]
@@ -983,4 +1007,107 @@ fn insecure_quorum_is_test_only_and_clamped() {
     assert_eq!(set.clone().with_insecure_quorum_for_testing(2).quorum(), 2);
     assert_eq!(set.clone().with_insecure_quorum_for_testing(0).quorum(), 1);
     assert_eq!(set.with_insecure_quorum_for_testing(99).quorum(), 4);
+}
+
+#[test]
+fn proposal_time_must_not_run_ahead_of_the_clock_or_behind_the_parent() {
+    let cfg = config(4);
+    let e = 1;
+    let at = |time_ms: u64| {
+        Block::new(
+            cfg.genesis.hash(),
+            1,
+            ConsensusHeader::Streamlet {
+                epoch: e,
+                proposer: key(leader(&cfg, e)),
+                time_ms,
+            },
+            vec![],
+        )
+    };
+    let now = 10_000;
+    // Too far ahead of the local clock: refused, not an offence (our clock may lag).
+    let mut n = node(&cfg, 0);
+    at_epoch(&mut n, e);
+    let step = n.handle(Input::Message {
+        message: ConsensusMessage::Streamlet(propose(&cfg, at(now + cfg.max_future_ms + 1))),
+        now_ms: now,
+    });
+    let err = step.verdict.unwrap_err();
+    assert!(matches!(
+        err,
+        ConsensusError::Streamlet(StreamletError::TimeTooFarAhead { .. })
+    ));
+    assert!(!err.is_offence());
+    assert!(step.effects.is_empty());
+    // Within the bound: accepted.
+    let step = n.handle(Input::Message {
+        message: ConsensusMessage::Streamlet(propose(&cfg, at(now + cfg.max_future_ms))),
+        now_ms: now,
+    });
+    assert_eq!(step.verdict, Ok(Delivery::New));
+    // A child whose time is before its parent's is an offence.
+    let parent = at(now);
+    let child = Block::new(
+        parent.hash(),
+        2,
+        ConsensusHeader::Streamlet {
+            epoch: 2,
+            proposer: key(leader(&cfg, 2)),
+            time_ms: now - 1,
+        },
+        vec![],
+    );
+    let mut n = node(&cfg, 0);
+    at_epoch(&mut n, 1);
+    assert_eq!(
+        n.handle(Input::Message {
+            message: ConsensusMessage::Streamlet(propose(&cfg, parent)),
+            now_ms: now,
+        })
+        .verdict,
+        Ok(Delivery::New)
+    );
+    at_epoch(&mut n, 2);
+    let err = n
+        .handle(Input::Message {
+            message: ConsensusMessage::Streamlet(propose(&cfg, child)),
+            now_ms: now,
+        })
+        .verdict
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ConsensusError::Streamlet(StreamletError::TimeBeforeParent { .. })
+    ));
+    assert!(err.is_offence());
+}
+
+#[test]
+fn inputs_of_the_other_protocol_are_refused_and_change_nothing() {
+    let cfg = config(4);
+    let mut n = node(&cfg, 0);
+    for input in [
+        Input::Mined {
+            block: cfg.genesis.clone(),
+            now_ms: NOW,
+        },
+        Input::Message {
+            message: ConsensusMessage::Block(cfg.genesis.clone()),
+            now_ms: NOW,
+        },
+        Input::Synced {
+            block: cfg.genesis.clone(),
+            certificate: None,
+            now_ms: NOW,
+        },
+    ] {
+        let step = n.handle(input);
+        assert!(matches!(
+            step.verdict,
+            Err(ConsensusError::NotForThisProtocol { .. })
+        ));
+        assert!(step.effects.is_empty());
+    }
+    assert_eq!(n.head(), Tip::new(cfg.genesis.hash(), 0));
 }

@@ -5,8 +5,8 @@
 
 use crate::core::{Context, Node, NodeId};
 use crate::streamlet::{Filter, HonestStreamlet, SimStreamlet, StreamletObs};
-use ledger_consensus::streamlet::{Message, Output, Proposal, Vote};
-use ledger_consensus::SimSigner;
+use ledger_consensus::streamlet::{Message, Proposal, Vote};
+use ledger_consensus::{Effect, SimSigner};
 use ledger_types::{
     Block, CancelAll, ConsensusHeader, Payload, PublicKey, Signature, SignedTx, Tx,
 };
@@ -28,10 +28,10 @@ impl EquivocatingLeader {
 
     fn filter(
         key: PublicKey,
-    ) -> impl FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter
+    ) -> impl FnMut(&Effect, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter
     {
         move |o, ctx, sm| {
-            let Output::BuildBlock {
+            let Effect::BuildBlock {
                 epoch,
                 parent,
                 height,
@@ -51,6 +51,7 @@ impl EquivocatingLeader {
                         sender: key,
                         nonce: epoch.wrapping_mul(2).wrapping_add(variant),
                         payload: Payload::CancelAll(CancelAll { market: None }),
+                        valid_until_height: None,
                     },
                     Signature([0; 64]),
                 );
@@ -60,7 +61,7 @@ impl EquivocatingLeader {
                     ConsensusHeader::Streamlet {
                         epoch: *epoch,
                         proposer: key,
-                        time_ms: 0,
+                        time_ms: ctx.now().as_ms(),
                     },
                     vec![marker],
                 );

@@ -16,7 +16,7 @@
 use crate::core::{Context, Node, NodeId};
 use crate::nakamoto::{solve, Discovery, NakamotoObs, SimBlock};
 use ledger_consensus::nakamoto::{Nakamoto, NakamotoConfig};
-use ledger_consensus::Delivery;
+use ledger_consensus::{ConsensusMessage, Delivery, Input, Protocol};
 use ledger_types::{Block, Hash, PublicKey};
 use std::rc::Rc;
 
@@ -31,7 +31,6 @@ pub struct SelfishMiner {
     private_height: u64,
     private_branch_len: u64,
     public_height: u64,
-    out: Vec<ledger_consensus::nakamoto::Output>,
 }
 
 impl SelfishMiner {
@@ -48,7 +47,6 @@ impl SelfishMiner {
             private_height: 0,
             private_branch_len: 0,
             public_height: 0,
-            out: Vec::new(),
         }
     }
 
@@ -87,12 +85,13 @@ impl Node<SimBlock, NakamotoObs> for SelfishMiner {
         if self.sm.block(&hash).is_some() {
             return;
         }
-        let mut out = std::mem::take(&mut self.out);
         let verdict = self
             .sm
-            .on_block(msg.block.clone(), ctx.now().as_ms(), &mut out);
-        out.clear();
-        self.out = out;
+            .handle(Input::Message {
+                message: ConsensusMessage::Block(msg.block.clone()),
+                now_ms: ctx.now().as_ms(),
+            })
+            .verdict;
         if verdict != Ok(Delivery::New) || height <= self.public_height {
             return;
         }
@@ -141,10 +140,11 @@ impl Node<SimBlock, NakamotoObs> for SelfishMiner {
             height: block.height(),
             adversarial: true,
         });
-        let mut out = std::mem::take(&mut self.out);
-        let _ = self.sm.on_block(block.clone(), ctx.now().as_ms(), &mut out);
-        out.clear();
-        self.out = out;
+        // The pool's own view: its block joins its private branch (not broadcast).
+        let _ = self.sm.handle(Input::Message {
+            message: ConsensusMessage::Block(block.clone()),
+            now_ms: ctx.now().as_ms(),
+        });
         self.unpublished.push(block);
         self.private_tip = hash;
         self.private_height += 1;

@@ -4,7 +4,8 @@
 
 use crate::core::{Context, Node, NodeId};
 use crate::streamlet::{Filter, HonestStreamlet, SimStreamlet, StreamletObs};
-use ledger_consensus::streamlet::{Message, Output, Vote};
+use ledger_consensus::streamlet::{Message, Vote};
+use ledger_consensus::{ConsensusMessage, Effect};
 use ledger_types::PublicKey;
 use rand::Rng;
 use std::rc::Rc;
@@ -30,10 +31,10 @@ impl VoteWithholder {
     fn filter<'a>(
         key: PublicKey,
         withheld: &'a mut Vec<Vote>,
-    ) -> impl FnMut(&Output, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'a
+    ) -> impl FnMut(&Effect, &mut Context<'_, Message, StreamletObs>, &mut SimStreamlet) -> Filter + 'a
     {
         move |o, _, _| match o {
-            Output::Broadcast(Message::Vote(v)) if v.voter == key => {
+            Effect::Broadcast(ConsensusMessage::Streamlet(Message::Vote(v))) if v.voter == key => {
                 withheld.push(*v);
                 Filter::Handled
             }

@@ -13,7 +13,6 @@
 //! account's final nonce passes them); transactions of blocks abandoned by a Nakamoto
 //! reorg come back through [`Mempool::readmit`].
 
-use crate::config::MempoolSection;
 use ledger_engine::{fee, Engine};
 use ledger_types::{
     Address, OrderKind, Payload, PlaceOrder, Side, SignatureError, SignedTx, TxHash,
@@ -81,6 +80,14 @@ pub enum AdmitError {
     /// The pool (or this account's share of it) is full.
     #[error("mempool full ({0})")]
     Full(&'static str),
+    /// The next block is above the transaction's `valid_until_height`.
+    #[error("transaction expired: valid until height {valid_until_height}, the next block is {next_height}")]
+    Expired {
+        /// The transaction's last valid height.
+        valid_until_height: u64,
+        /// The height of the next block.
+        next_height: u64,
+    },
 }
 
 impl AdmitError {
@@ -96,6 +103,31 @@ impl AdmitError {
             AdmitError::NonceTaken(_) => "nonce_taken",
             AdmitError::InsufficientBalance { .. } => "insufficient_balance",
             AdmitError::Full(_) => "mempool_full",
+            AdmitError::Expired { .. } => "tx_expired",
+        }
+    }
+}
+
+/// The pool's limits (the node's `[mempool]` config section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MempoolLimits {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held (encoded transactions).
+    pub max_bytes: usize,
+    /// Most transactions held per account.
+    pub max_per_account: usize,
+    /// How far ahead of an account's next nonce a transaction may be.
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_txs: 200_000,
+            max_bytes: 128 * 1024 * 1024,
+            max_per_account: 4_096,
+            max_nonce_gap: 1_024,
         }
     }
 }
@@ -112,23 +144,29 @@ struct AccountQueue {
     by_nonce: BTreeMap<u64, TxHash>,
     /// Arrival sequence of the account's oldest pending transaction (fair ordering).
     first_seen: u64,
+    /// The account's next nonce in the executed state, as last seen (on admission, and
+    /// when a final block touching the account is executed). Block selection counts
+    /// from here, so a proposer never needs the engine.
+    next_nonce: u64,
 }
 
 /// The pending-transaction pool.
 #[derive(Debug)]
 pub struct Mempool {
-    limits: MempoolSection,
+    limits: MempoolLimits,
     chain_id: String,
     max_tx_bytes: usize,
     entries: HashMap<TxHash, Entry>,
     accounts: BTreeMap<Address, AccountQueue>,
     bytes: usize,
     seq: u64,
+    /// Pending transactions with a `valid_until_height`, by that height.
+    expiry: std::collections::BTreeSet<(u64, TxHash)>,
 }
 
 impl Mempool {
     /// An empty pool for `chain_id`, refusing transactions over `max_tx_bytes`.
-    pub fn new(limits: MempoolSection, chain_id: String, max_tx_bytes: usize) -> Mempool {
+    pub fn new(limits: MempoolLimits, chain_id: String, max_tx_bytes: usize) -> Mempool {
         Mempool {
             limits,
             chain_id,
@@ -137,11 +175,12 @@ impl Mempool {
             accounts: BTreeMap::new(),
             bytes: 0,
             seq: 0,
+            expiry: std::collections::BTreeSet::new(),
         }
     }
 
     /// The configured limits.
-    pub fn limits(&self) -> &MempoolSection {
+    pub fn limits(&self) -> &MempoolLimits {
         &self.limits
     }
 
@@ -298,6 +337,12 @@ impl Mempool {
         if self.entries.contains_key(&hash) {
             return Err(AdmitError::Duplicate);
         }
+        if expired(&tx, engine) {
+            return Err(AdmitError::Expired {
+                valid_until_height: tx.tx.valid_until_height.unwrap_or_default(),
+                next_height: engine.height() + 1,
+            });
+        }
         let sender = tx.sender();
         let expected = engine.next_nonce(&sender);
         let nonce = tx.tx.nonce;
@@ -334,21 +379,29 @@ impl Mempool {
         let q = self.accounts.entry(sender).or_insert_with(|| AccountQueue {
             by_nonce: BTreeMap::new(),
             first_seen: seq,
+            next_nonce: expected,
         });
+        q.next_nonce = q.next_nonce.max(expected);
         q.by_nonce.insert(nonce, hash);
+        if let Some(v) = tx.tx.valid_until_height {
+            self.expiry.insert((v, hash));
+        }
         self.entries.insert(hash, Entry { tx, bytes });
         self.bytes += bytes;
         Ok(hash)
     }
 
     /// Chooses transactions for a new block. `ancestors` are the transactions of the
-    /// not-yet-final blocks between the last final block and the block being extended
-    /// (they are skipped, and their nonces counted). Accounts are visited in order of
-    /// first arrival; from each, the run of consecutive nonces after what the chain
-    /// already holds is taken, until `max_txs` or `max_bytes` is reached.
+    /// blocks between the last executed block and the block being extended, oldest
+    /// first (they are skipped, and their nonces counted). Accounts are visited in
+    /// order of first arrival; from each, the run of consecutive nonces after what the
+    /// chain already holds is taken, until `max_txs` or `max_bytes` is reached; a
+    /// transaction whose `valid_until_height` is below `height` (the height of the block
+    /// being built) ends its account's run. Needs no engine: each account's executed
+    /// nonce is remembered by the pool.
     pub fn select(
         &self,
-        engine: &Engine,
+        height: u64,
         ancestors: &[&SignedTx],
         max_txs: usize,
         max_bytes: usize,
@@ -357,9 +410,11 @@ impl Mempool {
         let mut next_nonce: BTreeMap<Address, u64> = BTreeMap::new();
         for tx in ancestors {
             in_chain.insert(tx.hash());
-            let n = next_nonce
-                .entry(tx.sender())
-                .or_insert_with(|| engine.next_nonce(&tx.sender()));
+            let sender = tx.sender();
+            let Some(q) = self.accounts.get(&sender) else {
+                continue; // nothing pending for this account
+            };
+            let n = next_nonce.entry(sender).or_insert(q.next_nonce);
             if tx.tx.nonce == *n {
                 *n += 1;
             }
@@ -374,10 +429,7 @@ impl Mempool {
         let mut bytes = 0usize;
         'accounts: for (_, account) in order {
             let q = &self.accounts[account];
-            let mut want = next_nonce
-                .get(account)
-                .copied()
-                .unwrap_or_else(|| engine.next_nonce(account));
+            let mut want = next_nonce.get(account).copied().unwrap_or(q.next_nonce);
             for (&nonce, hash) in q.by_nonce.range(want..) {
                 if nonce != want {
                     break; // a gap: later nonces must wait
@@ -388,6 +440,9 @@ impl Mempool {
                 if in_chain.contains(hash) {
                     want += 1;
                     continue;
+                }
+                if e.tx.tx.valid_until_height.is_some_and(|v| v < height) {
+                    break; // the engine would refuse it; later nonces must wait
                 }
                 if out.len() >= max_txs {
                     break 'accounts;
@@ -411,10 +466,21 @@ impl Mempool {
             self.remove(&tx.hash());
             touched.push(tx.sender());
         }
+        // Transactions that can no longer execute leave too (their nonces stay unused).
+        while let Some(&(until, h)) = self.expiry.first() {
+            if until > engine.height() {
+                break;
+            }
+            self.expiry.pop_first();
+            self.remove(&h);
+        }
         touched.sort_unstable();
         touched.dedup();
         for account in touched {
             let next = engine.next_nonce(&account);
+            if let Some(q) = self.accounts.get_mut(&account) {
+                q.next_nonce = q.next_nonce.max(next);
+            }
             let stale: Vec<TxHash> = self
                 .accounts
                 .get(&account)
@@ -431,6 +497,9 @@ impl Mempool {
             return;
         };
         self.bytes -= e.bytes;
+        if let Some(v) = e.tx.tx.valid_until_height {
+            self.expiry.remove(&(v, *hash));
+        }
         let sender = e.tx.sender();
         if let Some(q) = self.accounts.get_mut(&sender) {
             q.by_nonce.remove(&e.tx.tx.nonce);
@@ -439,6 +508,14 @@ impl Mempool {
             }
         }
     }
+}
+
+/// True if the next block (the one after the engine's height) is above the
+/// transaction's `valid_until_height`.
+fn expired(tx: &SignedTx, engine: &Engine) -> bool {
+    tx.tx
+        .valid_until_height
+        .is_some_and(|v| v < engine.height() + 1)
 }
 
 /// A limit order must be able to lock what it needs, a transfer to pay its amount, a
@@ -505,9 +582,14 @@ fn balance_precheck(tx: &SignedTx, engine: &Engine) -> Result<(), AdmitError> {
                 None => Ok(()),
             }
         }
-        // Bundles lock per leg as they execute; claims and refunds pay out.
+        // Cancels need no funds; batches, amendments and schedule-cancels are checked
+        // action by action by the engine; bundles lock per leg as they execute; claims
+        // and refunds pay out.
         Payload::CancelOrder(_)
         | Payload::CancelAll(_)
+        | Payload::Batch(_)
+        | Payload::AmendOrder(_)
+        | Payload::ScheduleCancel(_)
         | Payload::Bundle(_)
         | Payload::SwapClaim(_)
         | Payload::SwapRefund(_) => Ok(()),
@@ -527,7 +609,7 @@ mod tests {
         keys: Vec<Keypair>,
     }
 
-    fn setup(limits: MempoolSection) -> T {
+    fn setup(limits: MempoolLimits) -> T {
         let keys: Vec<Keypair> = (0..3)
             .map(|i| Keypair::for_testing(&format!("m{i}")))
             .collect();
@@ -546,6 +628,7 @@ mod tests {
             sender: k.public(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         }
         .sign(k)
     }
@@ -564,7 +647,9 @@ mod tests {
                 time_in_force: TimeInForce::Gtc,
                 client_order_id: None,
                 self_trade: SelfTradePrevention::ExpireMaker,
+                good_till_height: None,
             }),
+            valid_until_height: None,
         }
         .sign(k)
     }
@@ -576,7 +661,7 @@ mod tests {
 
     #[test]
     fn admission_rules() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let k = t.keys[0].clone();
         let tx = cancel_all(&k, 0);
         admit(&mut t, tx.clone()).unwrap();
@@ -616,7 +701,7 @@ mod tests {
 
     #[test]
     fn nonce_too_low_against_the_final_state() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let k = t.keys[0].clone();
         let tx = cancel_all(&k, 0);
         t.engine.apply_signed(&tx).unwrap();
@@ -631,10 +716,10 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        let mut t = setup(MempoolSection {
+        let mut t = setup(MempoolLimits {
             max_txs: 2,
             max_per_account: 1,
-            ..MempoolSection::default()
+            ..MempoolLimits::default()
         });
         let (a, b, c) = (t.keys[0].clone(), t.keys[1].clone(), t.keys[2].clone());
         admit(&mut t, cancel_all(&a, 0)).unwrap();
@@ -651,7 +736,7 @@ mod tests {
 
     #[test]
     fn batch_admission_names_each_bad_signature() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let mut txs: Vec<(SignedTx, usize)> = (0..5)
             .map(|n| {
                 let tx = cancel_all(&t.keys[0], n);
@@ -667,7 +752,7 @@ mod tests {
 
     #[test]
     fn selection_follows_nonces_skips_ancestors_and_stops_at_gaps() {
-        let mut t = setup(MempoolSection::default());
+        let mut t = setup(MempoolLimits::default());
         let (a, b) = (t.keys[0].clone(), t.keys[1].clone());
         let a0 = cancel_all(&a, 0);
         for tx in [
@@ -678,7 +763,7 @@ mod tests {
         ] {
             admit(&mut t, tx).unwrap();
         }
-        let picked = t.pool.select(&t.engine, &[], 100, 1 << 20);
+        let picked = t.pool.select(1, &[], 100, 1 << 20);
         let nonces: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender(), t.tx.nonce)).collect();
         // a arrived first; a's nonce 3 waits for 2.
         assert_eq!(
@@ -686,11 +771,11 @@ mod tests {
             vec![(a.public(), 0), (a.public(), 1), (b.public(), 0)]
         );
         // With a0 already in a pending ancestor, a's run starts at 1.
-        let picked = t.pool.select(&t.engine, &[&a0], 100, 1 << 20);
+        let picked = t.pool.select(1, &[&a0], 100, 1 << 20);
         assert_eq!(picked[0].tx.nonce, 1);
         assert_eq!(picked.len(), 2);
         // Limits.
-        assert_eq!(t.pool.select(&t.engine, &[], 2, 1 << 20).len(), 2);
+        assert_eq!(t.pool.select(1, &[], 2, 1 << 20).len(), 2);
         // Final blocks remove entries and everything their nonces passed.
         let fin = vec![a0.clone(), cancel_all(&a, 1)];
         for tx in &fin {

@@ -87,7 +87,7 @@ impl PayloadValidator for NodePayloadValidator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MempoolSection;
+    use crate::mempool::MempoolLimits;
     use ledger_types::{CancelAll, ConsensusHeader, Hash, Keypair, Payload, Tx};
 
     fn tx(k: &Keypair, chain: &str, nonce: u64) -> ledger_types::SignedTx {
@@ -96,6 +96,7 @@ mod tests {
             sender: k.public(),
             nonce,
             payload: Payload::CancelAll(CancelAll { market: None }),
+            valid_until_height: None,
         }
         .sign(k)
     }
@@ -112,7 +113,7 @@ mod tests {
     #[test]
     fn rejects_bad_signatures_other_chains_and_oversized_blocks() {
         let pool = Arc::new(Mutex::new(Mempool::new(
-            MempoolSection::default(),
+            MempoolLimits::default(),
             "c".into(),
             1024,
         )));
