@@ -266,6 +266,10 @@ impl Engine {
                 if let Some(cid) = slot.order.client_order_id {
                     self.client_index.insert((slot.acct, cid), s);
                 }
+                // A good-till order a leg filled away is good-till again.
+                if let Some(gt) = slot.order.good_till_height {
+                    self.gtd.insert((gt, slot.order.seq), slot.order.id);
+                }
             }
             self.slots[s as usize] = slot;
         }
