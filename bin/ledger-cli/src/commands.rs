@@ -130,7 +130,7 @@ fn show_key(ctx: &Ctx, info: &KeyInfo, seed: Option<String>, headline: &str) {
 // =======================================================================================
 
 /// The address of `ACCOUNT` (an address or a key name) or `--key NAME`.
-fn resolve_account(ctx: &Ctx, a: &AccountArg) -> CliResult<Address> {
+pub(crate) fn resolve_account(ctx: &Ctx, a: &AccountArg) -> CliResult<Address> {
     match (&a.account, &a.key) {
         (_, Some(key)) => Ok(ctx.keys()?.load(key)?.0.address),
         (Some(acct), None) => address_or_key(ctx, acct),
@@ -141,7 +141,7 @@ fn resolve_account(ctx: &Ctx, a: &AccountArg) -> CliResult<Address> {
 }
 
 /// An address (64 hex digits) or the address of a stored key.
-fn address_or_key(ctx: &Ctx, s: &str) -> CliResult<Address> {
+pub(crate) fn address_or_key(ctx: &Ctx, s: &str) -> CliResult<Address> {
     let store = ctx.keys()?;
     if store.has(s) {
         return Ok(store.load(s)?.0.address);
@@ -155,7 +155,7 @@ fn address_or_key(ctx: &Ctx, s: &str) -> CliResult<Address> {
 }
 
 /// Finds a market by symbol (any case, `-` or `/`) or id.
-fn find_market<'a>(markets: &'a [MarketView], name: &str) -> CliResult<&'a MarketView> {
+pub(crate) fn find_market<'a>(markets: &'a [MarketView], name: &str) -> CliResult<&'a MarketView> {
     let r = MarketRef::from_str(name).map_err(CliError::usage)?;
     let found = match &r {
         MarketRef::Id(id) => markets.iter().find(|m| m.id == id.0),
@@ -187,14 +187,14 @@ fn parse_client_id(s: &str) -> CliResult<ClientOrderId> {
     })
 }
 
-fn parse_hash(what: &str, s: &str) -> CliResult<Hash> {
+pub(crate) fn parse_hash(what: &str, s: &str) -> CliResult<Hash> {
     Hash::from_str(s.trim())
         .map_err(|_| CliError::usage(format!("{what} {s:?}: expected 64 hex digits")))
 }
 
 /// Checks price and quantity against the market's tick, lot and minimum sizes, so a
 /// mistake is caught before signing rather than as an engine rejection in a block.
-fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> CliResult<()> {
+pub(crate) fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> CliResult<()> {
     if let Some(p) = price {
         if !m.tick_size.is_zero() && !(p % m.tick_size).is_zero() {
             return Err(CliError::usage(format!(
@@ -222,13 +222,13 @@ fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> Cl
 }
 
 /// Symbols of markets and assets, for rendering payloads.
-struct Names {
+pub(crate) struct Names {
     markets: BTreeMap<u32, String>,
     assets: BTreeMap<u32, String>,
 }
 
 impl Names {
-    fn new(markets: &[MarketView]) -> Names {
+    pub(crate) fn new(markets: &[MarketView]) -> Names {
         let mut assets = BTreeMap::new();
         for m in markets {
             assets.insert(m.base_asset_id, m.base.clone());
@@ -240,14 +240,14 @@ impl Names {
         }
     }
 
-    fn market(&self, id: MarketId) -> String {
+    pub(crate) fn market(&self, id: MarketId) -> String {
         self.markets
             .get(&id.0)
             .cloned()
             .unwrap_or_else(|| format!("market #{}", id.0))
     }
 
-    fn asset(&self, id: AssetId) -> String {
+    pub(crate) fn asset(&self, id: AssetId) -> String {
         self.assets
             .get(&id.0)
             .cloned()
@@ -255,7 +255,7 @@ impl Names {
     }
 }
 
-fn side_str(s: Side) -> &'static str {
+pub(crate) fn side_str(s: Side) -> &'static str {
     match s {
         Side::Buy => "buy",
         Side::Sell => "sell",
@@ -360,6 +360,17 @@ fn payload_summary(p: &Payload, names: &Names) -> String {
             Some(h) => format!("schedule_cancel: cancel every open order at height {h}"),
             None => "schedule_cancel: cleared".into(),
         },
+        Payload::Bundle(b) => crate::atomic::bundle_summary(b, names),
+        Payload::SwapLock(l) => format!(
+            "swap_lock: {} {} for {} under {}, timeout height {}",
+            dec(l.amount),
+            names.asset(l.asset),
+            l.counterparty,
+            l.hashlock,
+            l.timeout_height
+        ),
+        Payload::SwapClaim(c) => format!("swap_claim: swap {} with preimage {}", c.swap_id, c.preimage),
+        Payload::SwapRefund(r) => format!("swap_refund: swap {}", r.swap_id),
     }
 }
 
@@ -487,6 +498,49 @@ fn event_row(e: &EventView) -> [String; 3] {
                 short(to)
             ),
         ],
+        EventView::BundleExecuted { legs, net, .. } => [
+            "bundle".into(),
+            "-".into(),
+            format!(
+                "{legs} legs, net {}",
+                net.iter()
+                    .map(|(a, n)| format!("{} {a}", n.0.normalize()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ],
+        EventView::SwapLocked { swap, .. } => [
+            "swap_locked".into(),
+            short(&swap.swap_id),
+            format!(
+                "{} {} for {} until height {}",
+                dec(swap.amount),
+                swap.asset,
+                short(&swap.counterparty),
+                swap.timeout_height
+            ),
+        ],
+        EventView::SwapClaimed {
+            swap_id,
+            amount,
+            asset,
+            preimage,
+            ..
+        } => [
+            "swap_claimed".into(),
+            short(swap_id),
+            format!("{} {asset}, preimage {preimage}", dec(*amount)),
+        ],
+        EventView::SwapRefunded {
+            swap_id,
+            amount,
+            asset,
+            ..
+        } => [
+            "swap_refunded".into(),
+            short(swap_id),
+            format!("{} {asset} back to its owner", dec(*amount)),
+        ],
     }
 }
 
@@ -500,7 +554,7 @@ fn status_str(s: TxStatus) -> &'static str {
 }
 
 /// Prints a transaction for people.
-fn print_tx(v: &TxView, names: &Names) {
+pub(crate) fn print_tx(v: &TxView, names: &Names) {
     let mut rows = vec![
         ("hash", v.hash.to_hex()),
         ("status", status_str(v.status).to_string()),
@@ -533,6 +587,38 @@ fn print_tx(v: &TxView, names: &Names) {
             t.add_row(event_row(e).to_vec());
         }
         println!("{t}");
+    }
+}
+
+/// Polls `get_tx` until the transaction is final or rejected.
+pub(crate) async fn wait_final(
+    client: &ledger_rpc::LedgerClient,
+    url: &str,
+    hash: Hash,
+    timeout: f64,
+) -> CliResult<TxView> {
+    let deadline = std::time::Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+    let mut last: String;
+    loop {
+        match client.get_tx(hash).await {
+            Ok(v) if matches!(v.status, TxStatus::Final | TxStatus::Rejected) => return Ok(v),
+            Ok(v) => last = status_str(v.status).into(),
+            Err(e) => {
+                let err = CliError::from_client(url, &e);
+                // Not found yet (another node's index may lag): keep waiting.
+                let not_found = matches!(&err, CliError::Rpc { error, .. } if error.code == ledger_rpc::codes::NOT_FOUND);
+                if !not_found {
+                    return Err(err);
+                }
+                last = "not found".into();
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(CliError::failed(format!(
+                "transaction {hash} is not final after {timeout} s (last seen: {last}); follow it with `ledger-cli tx {hash}`"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -574,7 +660,7 @@ async fn submit_and_wait(ctx: &Ctx, stx: SignedTx, timeout: f64) -> CliResult<Tx
 
 /// After a write: print the submission, or the final transaction when the command
 /// waited for it. A transaction the engine rejected ends the command with exit code 1.
-fn finish_write<S: Serialize>(
+pub(crate) fn finish_write<S: Serialize>(
     ctx: &Ctx,
     submitted: &S,
     hash: Hash,

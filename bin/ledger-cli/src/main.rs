@@ -11,10 +11,12 @@
 //! object on the last line). Errors go to stderr (and, with `--json`, as
 //! `{"error": {...}}` on stdout). Exit codes: see [`error`].
 
+mod atomic;
 mod bench;
 mod commands;
 mod error;
 mod keys;
+mod noise;
 mod output;
 mod watch;
 
@@ -179,6 +181,15 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Sign and submit a bundle: 2 to 8 IOC/FOK legs across markets, all or nothing.
+    Bundle(atomic::BundleArgs),
+    /// Hashlock swaps: lock, claim, refund, show, list; and swaps between two chains
+    /// (initiate, desk).
+    #[command(subcommand)]
+    Swap(atomic::SwapCmd),
+    /// Noise traders: quote and trade around a random-walking price on every market of
+    /// one network, so that independent networks drift apart.
+    Noise(noise::NoiseArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -623,6 +634,9 @@ async fn dispatch(ctx: Ctx, cmd: Command) -> CliResult<()> {
         Command::Validators => commands::validators(&ctx).await,
         Command::Watch { market, account } => watch::run(&ctx, market, account).await,
         Command::Bench(args) => bench::run(&ctx, args).await,
+        Command::Bundle(args) => atomic::bundle(&ctx, args).await,
+        Command::Swap(cmd) => atomic::swap(&ctx, cmd).await,
+        Command::Noise(args) => noise::run(&ctx, args).await,
     }
 }
 

@@ -53,6 +53,9 @@ Examples:
   ledger-node dev --dir ./devchain                   # keep it; a rerun resumes it
   ledger-node dev --consensus nakamoto --block-ms 500";
 
+#[path = "testnet_pair.rs"]
+mod pair;
+
 /// Consensus protocol of a new testnet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,6 +137,14 @@ pub struct TestnetArgs {
     /// (default: unencrypted test keys).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Independent networks to run side by side (1 or 2). With 2, --dir holds `net-a`
+    /// and `net-b` (chain ids `ledger-testnet-a` and `-b`, ports from --base-port and
+    /// --base-port + 500, an extra ETH/BTC market) and `networks.json`.
+    #[arg(long, default_value_t = 1)]
+    pub networks: usize,
+    /// Consensus of the second network [default: --consensus].
+    #[arg(long, value_enum)]
+    pub consensus_b: Option<Kind>,
 }
 
 /// `ledger-node testnet <ACTION>`.
@@ -806,6 +817,9 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
     }
     if let Some(hosts) = &args.hosts {
         return crate::hosts::write(&args, hosts);
+    }
+    if args.networks != 1 {
+        return pair::main(args);
     }
     let existing = load(&args.dir)?;
     if !args.join && supervisor::running(&args.dir) {

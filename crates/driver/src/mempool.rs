@@ -575,13 +575,24 @@ fn balance_precheck(tx: &SignedTx, engine: &Engine) -> Result<(), AdmitError> {
                 None => Ok(()),
             }
         }
+        Payload::SwapLock(l) => {
+            let decimals = engine.asset_decimals(l.asset);
+            match decimals.and_then(|d| ledger_types::decimal::to_units(l.amount, d)) {
+                Some(units) => need(l.asset, units),
+                None => Ok(()),
+            }
+        }
         // Cancels need no funds; batches, amendments and schedule-cancels are checked
-        // action by action by the engine.
+        // action by action by the engine; bundles lock per leg as they execute; claims
+        // and refunds pay out.
         Payload::CancelOrder(_)
         | Payload::CancelAll(_)
         | Payload::Batch(_)
         | Payload::AmendOrder(_)
-        | Payload::ScheduleCancel(_) => Ok(()),
+        | Payload::ScheduleCancel(_)
+        | Payload::Bundle(_)
+        | Payload::SwapClaim(_)
+        | Payload::SwapRefund(_) => Ok(()),
     }
 }
 

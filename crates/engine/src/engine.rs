@@ -22,6 +22,11 @@ mod expiry;
 
 const NIL: u32 = u32::MAX;
 
+#[path = "bundle.rs"]
+mod bundle;
+#[path = "swap.rs"]
+pub mod swap;
+
 /// Why a stored state could not be restored.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RestoreError {
@@ -177,6 +182,7 @@ pub struct Engine {
     schedules: BTreeSet<(u64, u32)>,
     /// Per-action results of the last batch applied.
     action_results: Vec<Result<(), Rejection>>,
+    swaps: swap::SwapBook,
 }
 
 impl Engine {
@@ -224,6 +230,7 @@ impl Engine {
             gtd: BTreeMap::new(),
             schedules: BTreeSet::new(),
             action_results: Vec::new(),
+            swaps: swap::SwapBook::default(),
         };
         engine.fee_account = engine.ensure_account(genesis.fee_account);
         engine
@@ -281,6 +288,10 @@ impl Engine {
             Payload::Batch(b) => self.batch(a, hash, b),
             Payload::AmendOrder(am) => self.amend(a, am),
             Payload::ScheduleCancel(sc) => self.schedule_cancel(a, sc),
+            Payload::Bundle(b) => self.bundle(a, hash, b),
+            Payload::SwapLock(l) => self.swap_lock(a, hash, l),
+            Payload::SwapClaim(c) => self.swap_claim(a, c),
+            Payload::SwapRefund(r) => self.swap_refund(a, r),
         }
     }
 
@@ -1139,6 +1150,7 @@ impl Engine {
                 c.orders.push(slot.order.clone());
             }
         }
+        self.commit_swaps(changes.as_deref_mut());
         let removed = std::mem::take(&mut self.removed_orders);
         if let Some(c) = changes {
             c.removed_orders = removed;
@@ -1174,6 +1186,7 @@ impl Engine {
             accounts: self.accounts.iter().map(account_record).collect(),
             orders,
             counters: self.counters,
+            swaps: self.swap_records(),
         }
     }
 
@@ -1277,6 +1290,7 @@ impl Engine {
             }
         }
         engine.counters = state.counters;
+        engine.restore_swaps(state.swaps).map_err(bad)?;
         engine.events.clear();
         engine.commit();
         Ok(engine)
@@ -1403,6 +1417,7 @@ impl Engine {
                 *t += b.free + b.locked;
             }
         }
+        self.add_swap_escrow(&mut totals);
         totals
     }
 
@@ -1469,6 +1484,7 @@ impl Engine {
             return Err("order index size differs from the books".into());
         }
         self.check_expiry_invariants()?;
+        self.check_swaps()?;
         for (i, acct) in self.accounts.iter().enumerate() {
             for (asset, b) in acct.balances.iter().enumerate() {
                 let want = locked.get(&(i as u32, asset as u32)).copied().unwrap_or(0);

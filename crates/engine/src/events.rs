@@ -3,7 +3,8 @@
 
 use bincode::{Decode, Encode};
 use ledger_types::{
-    Address, AssetId, ClientOrderId, MarketId, OrderId, OrderKind, Side, TimeInForce, TxHash,
+    Address, AssetId, ClientOrderId, Hash, MarketId, OrderId, OrderKind, Preimage, Side,
+    TimeInForce, TxHash,
 };
 use serde::{Deserialize, Serialize};
 
@@ -183,6 +184,63 @@ pub enum Event {
         /// The height at which its open orders will be cancelled; `None`: cleared.
         at_height: Option<u64>,
     },
+    /// Every leg of a bundle filled and every net bound held (the legs' own events come
+    /// before this one).
+    BundleExecuted {
+        /// The bundle's sender.
+        account: Address,
+        /// Number of legs.
+        legs: u32,
+        /// Change of the sender's total balance per asset it touched, in smallest units
+        /// (fees included), by asset id.
+        net: Vec<(AssetId, i128)>,
+    },
+    /// An amount was locked under a hashlock (the swap's id is the locking transaction's
+    /// hash).
+    SwapLocked {
+        /// Swap id.
+        swap_id: Hash,
+        /// Who locked it (and may refund it from the timeout on).
+        owner: Address,
+        /// Who may claim it with the preimage.
+        counterparty: Address,
+        /// Asset.
+        asset: AssetId,
+        /// Amount in smallest units.
+        amount: u128,
+        /// `SHA-256(preimage)`.
+        hashlock: Hash,
+        /// First height at which the claim is refused and the refund allowed.
+        timeout_height: u64,
+    },
+    /// The counterparty claimed a swap, revealing the preimage.
+    SwapClaimed {
+        /// Swap id.
+        swap_id: Hash,
+        /// Who locked it.
+        owner: Address,
+        /// Who claimed it (and received the amount).
+        counterparty: Address,
+        /// Asset.
+        asset: AssetId,
+        /// Amount in smallest units.
+        amount: u128,
+        /// The revealed secret.
+        preimage: Preimage,
+    },
+    /// The owner took a swap back after its timeout.
+    SwapRefunded {
+        /// Swap id.
+        swap_id: Hash,
+        /// Who locked it (and received it back).
+        owner: Address,
+        /// Who could have claimed it.
+        counterparty: Address,
+        /// Asset.
+        asset: AssetId,
+        /// Amount in smallest units.
+        amount: u128,
+    },
 }
 
 impl Event {
@@ -195,7 +253,12 @@ impl Event {
             | Event::OrderExpired { market, .. }
             | Event::OrderAmended { market, .. } => Some(*market),
             Event::Fill(f) => Some(f.market),
-            Event::Transferred { .. } | Event::CancelScheduled { .. } => None,
+            Event::Transferred { .. }
+            | Event::CancelScheduled { .. }
+            | Event::BundleExecuted { .. }
+            | Event::SwapLocked { .. }
+            | Event::SwapClaimed { .. }
+            | Event::SwapRefunded { .. } => None,
         }
     }
 
@@ -211,6 +274,22 @@ impl Event {
             Event::Fill(f) if f.maker == f.taker => vec![f.maker],
             Event::Fill(f) => vec![f.maker, f.taker],
             Event::Transferred { from, to, .. } => vec![*from, *to],
+            Event::BundleExecuted { account, .. } => vec![*account],
+            Event::SwapLocked {
+                owner,
+                counterparty,
+                ..
+            }
+            | Event::SwapClaimed {
+                owner,
+                counterparty,
+                ..
+            }
+            | Event::SwapRefunded {
+                owner,
+                counterparty,
+                ..
+            } => vec![*owner, *counterparty],
         }
     }
 }
@@ -361,6 +440,85 @@ pub enum Rejection {
         /// The block height.
         height: u64,
     },
+    /// A bundle is malformed regardless of chain state (leg count, time in force, a
+    /// non-positive price or quantity, net bounds); `detail` says which rule.
+    #[error("malformed bundle: {detail}")]
+    InvalidBundle {
+        /// Which rule it breaks.
+        detail: String,
+    },
+    /// A bundle leg was refused as an order would be; nothing of the bundle happened.
+    #[error("bundle leg {leg} refused: {cause}")]
+    BundleLegFailed {
+        /// Index of the leg (from 0).
+        leg: u32,
+        /// Why, as for a single order.
+        cause: Box<Rejection>,
+    },
+    /// A bundle leg could not fill completely; nothing of the bundle happened.
+    #[error("bundle leg {leg} filled {filled} of {quantity} lots")]
+    BundleLegUnfilled {
+        /// Index of the leg (from 0).
+        leg: u32,
+        /// Lots it could fill.
+        filled: u64,
+        /// Lots it asked for.
+        quantity: u64,
+    },
+    /// A net bound of the bundle failed; nothing of the bundle happened.
+    #[error("bundle would end with a net of {net} smallest units of asset {asset:?}, below the minimum {min}")]
+    BundleNetBelowMinimum {
+        /// The asset.
+        asset: AssetId,
+        /// The sender's change of balance the legs would cause, in smallest units.
+        net: i128,
+        /// The bound, in smallest units.
+        min: i128,
+    },
+    /// No open swap has this id.
+    #[error("no open swap with this id")]
+    SwapNotFound,
+    /// Only the swap's counterparty may claim it.
+    #[error("only the swap's counterparty may claim it")]
+    SwapNotCounterparty,
+    /// Only the swap's owner may refund it.
+    #[error("only the swap's owner may refund it")]
+    SwapNotOwner,
+    /// SHA-256 of the preimage is not the swap's hashlock.
+    #[error("the preimage does not hash to the swap's hashlock")]
+    WrongPreimage,
+    /// The claim comes at or after the timeout height.
+    #[error("swap timed out at height {timeout_height}; this block is at height {height}")]
+    SwapExpired {
+        /// The swap's timeout height.
+        timeout_height: u64,
+        /// The height of the executing block.
+        height: u64,
+    },
+    /// The refund comes before the timeout height.
+    #[error("swap can be refunded from height {timeout_height}; this block is at height {height}")]
+    SwapNotExpired {
+        /// The swap's timeout height.
+        timeout_height: u64,
+        /// The height of the executing block.
+        height: u64,
+    },
+    /// The timeout height is not above the executing block or too far ahead.
+    #[error("timeout height {timeout_height} must be above {height} and at most {max_ahead} blocks ahead")]
+    InvalidSwapTimeout {
+        /// The requested timeout height.
+        timeout_height: u64,
+        /// The height of the executing block.
+        height: u64,
+        /// The longest accepted timeout, in blocks.
+        max_ahead: u64,
+    },
+    /// The account has too many open swaps.
+    #[error("too many open swaps (limit {limit})")]
+    TooManySwaps {
+        /// The limit.
+        limit: u32,
+    },
 }
 
 impl Rejection {
@@ -395,6 +553,18 @@ impl Rejection {
             Rejection::AmendBelowFilled { .. } => "amend_below_filled",
             Rejection::AmendWouldCross => "amend_would_cross",
             Rejection::ScheduleNotInFuture { .. } => "schedule_not_in_future",
+            Rejection::InvalidBundle { .. } => "invalid_bundle",
+            Rejection::BundleLegFailed { .. } => "bundle_leg_failed",
+            Rejection::BundleLegUnfilled { .. } => "bundle_leg_unfilled",
+            Rejection::BundleNetBelowMinimum { .. } => "bundle_net_below_minimum",
+            Rejection::SwapNotFound => "swap_not_found",
+            Rejection::SwapNotCounterparty => "swap_not_counterparty",
+            Rejection::SwapNotOwner => "swap_not_owner",
+            Rejection::WrongPreimage => "wrong_preimage",
+            Rejection::SwapExpired { .. } => "swap_expired",
+            Rejection::SwapNotExpired { .. } => "swap_not_expired",
+            Rejection::InvalidSwapTimeout { .. } => "invalid_swap_timeout",
+            Rejection::TooManySwaps { .. } => "too_many_swaps",
         }
     }
 

@@ -13,9 +13,11 @@ pub mod market;
 pub mod root;
 pub mod state;
 
+pub use engine::swap::{MAX_OPEN_SWAPS_PER_ACCOUNT, MAX_SWAP_TIMEOUT_BLOCKS};
 pub use engine::{BlockOutcome, Engine, RestoreError};
 pub use events::{CancelReason, Event, ExpireReason, Fill, Receipt, Rejection};
 pub use market::{fee, MarketConfig};
 pub use state::{
     AccountRecord, Balance, ChangeSet, Counters, Depth, EngineState, LevelView, OrderRecord,
+    SwapRecord,
 };

@@ -2,7 +2,7 @@
 //! what queries return.
 
 use bincode::{Decode, Encode};
-use ledger_types::{Address, ClientOrderId, MarketId, OrderId, Side};
+use ledger_types::{Address, AssetId, ClientOrderId, Hash, MarketId, OrderId, Side};
 use serde::{Deserialize, Serialize};
 
 /// Free and locked amounts of one asset, in its smallest units.
@@ -67,6 +67,29 @@ pub struct Counters {
     pub height: u64,
 }
 
+/// An open hashlock swap: an amount held by the engine (in no account's balance) until
+/// the counterparty claims it with the preimage or the owner refunds it after the
+/// timeout.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SwapRecord {
+    /// Swap id (the hash of the locking transaction).
+    pub id: Hash,
+    /// Who locked it.
+    pub owner: Address,
+    /// Who may claim it.
+    pub counterparty: Address,
+    /// Asset.
+    pub asset: AssetId,
+    /// Amount in smallest units.
+    pub amount: u128,
+    /// `SHA-256(preimage)`.
+    pub hashlock: Hash,
+    /// First height at which the claim is refused and the refund allowed.
+    pub timeout_height: u64,
+    /// Height of the block that locked it.
+    pub lock_height: u64,
+}
+
 /// The whole engine state, for snapshots and restore.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct EngineState {
@@ -76,6 +99,8 @@ pub struct EngineState {
     pub orders: Vec<OrderRecord>,
     /// Counters.
     pub counters: Counters,
+    /// Every open hashlock swap.
+    pub swaps: Vec<SwapRecord>,
 }
 
 /// Everything that changed since the previous commit: what storage writes for a block.
@@ -89,6 +114,10 @@ pub struct ChangeSet {
     pub removed_orders: Vec<OrderId>,
     /// The counters after the commit.
     pub counters: Counters,
+    /// Swaps opened since the previous commit and still open.
+    pub swaps: Vec<SwapRecord>,
+    /// Swaps that were committed open before and have been claimed or refunded since.
+    pub removed_swaps: Vec<Hash>,
 }
 
 /// One price level of an L2 book.

@@ -545,7 +545,79 @@ impl Catalog {
                 account: *account,
                 at_height: *at_height,
             },
+            Event::BundleExecuted { account, legs, net } => EventView::BundleExecuted {
+                block_height,
+                tx_hash,
+                account: *account,
+                legs: *legs,
+                net: net
+                    .iter()
+                    .map(|(a, n)| (self.asset_symbol(*a), self.signed_amount(*a, *n)))
+                    .collect(),
+            },
+            Event::SwapLocked {
+                swap_id,
+                owner,
+                counterparty,
+                asset,
+                amount,
+                hashlock,
+                timeout_height,
+            } => EventView::SwapLocked {
+                block_height,
+                tx_hash,
+                swap: crate::atomic::SwapTerms {
+                    swap_id: *swap_id,
+                    owner: *owner,
+                    counterparty: *counterparty,
+                    asset: self.asset_symbol(*asset),
+                    asset_id: asset.0,
+                    amount: self.asset_amount(*asset, *amount),
+                    hashlock: *hashlock,
+                    timeout_height: *timeout_height,
+                },
+            },
+            Event::SwapClaimed {
+                swap_id,
+                owner,
+                counterparty,
+                asset,
+                amount,
+                preimage,
+            } => EventView::SwapClaimed {
+                block_height,
+                tx_hash,
+                swap_id: *swap_id,
+                owner: *owner,
+                counterparty: *counterparty,
+                asset: self.asset_symbol(*asset),
+                asset_id: asset.0,
+                amount: self.asset_amount(*asset, *amount),
+                preimage: *preimage,
+            },
+            Event::SwapRefunded {
+                swap_id,
+                owner,
+                counterparty,
+                asset,
+                amount,
+            } => EventView::SwapRefunded {
+                block_height,
+                tx_hash,
+                swap_id: *swap_id,
+                owner: *owner,
+                counterparty: *counterparty,
+                asset: self.asset_symbol(*asset),
+                asset_id: asset.0,
+                amount: self.asset_amount(*asset, *amount),
+            },
         }
+    }
+
+    /// A signed amount in an asset's smallest units as a decimal of whole units.
+    pub fn signed_amount(&self, id: AssetId, units: i128) -> crate::num::SignedDecimal {
+        let d = self.asset_amount(id, units.unsigned_abs());
+        crate::num::SignedDecimal(if units < 0 { -d } else { d })
     }
 
     /// Every event of a transaction in decimals.
@@ -739,7 +811,12 @@ impl Catalog {
                     event,
                 )]
             }
-            Event::Transferred { .. } | Event::CancelScheduled { .. } => Vec::new(),
+            Event::Transferred { .. }
+            | Event::CancelScheduled { .. }
+            | Event::BundleExecuted { .. }
+            | Event::SwapLocked { .. }
+            | Event::SwapClaimed { .. }
+            | Event::SwapRefunded { .. } => Vec::new(),
         }
     }
 
@@ -976,6 +1053,96 @@ pub(crate) fn render_rejection(
         Rejection::ScheduleNotInFuture { at_height, height } => {
             height_details(&mut put, ("at_height", *at_height), *height);
             "payload.at_height"
+        }
+        Rejection::InvalidBundle { detail } => {
+            put("detail", detail.clone());
+            "payload.legs"
+        }
+        Rejection::BundleLegFailed { leg, cause } => {
+            let payload_leg = match (catalog, payload) {
+                (Some(_), Some(Payload::Bundle(b))) => b.legs.get(*leg as usize).map(|l| {
+                    Payload::PlaceOrder(ledger_types::PlaceOrder {
+                        market: l.market,
+                        side: l.side,
+                        kind: OrderKind::Limit,
+                        price: Some(l.price),
+                        quantity: l.quantity,
+                        time_in_force: l.time_in_force,
+                        client_order_id: l.client_order_id,
+                        self_trade: l.self_trade,
+                        good_till_height: None,
+                    })
+                }),
+                _ => None,
+            };
+            let inner = render_rejection(cause, catalog, payload_leg.as_ref());
+            if let RpcError::Rejected {
+                message: m,
+                field: f,
+                details: d,
+                ..
+            } = inner
+            {
+                message = format!("bundle leg {leg}: {m}");
+                put("cause_field", f.to_string());
+                for (k, v) in d {
+                    put(&k, v);
+                }
+            }
+            put("leg", leg.to_string());
+            put("cause", cause.code_name().to_string());
+            "payload.legs"
+        }
+        Rejection::BundleLegUnfilled {
+            leg,
+            filled,
+            quantity,
+        } => {
+            put("leg", leg.to_string());
+            put("filled_lots", filled.to_string());
+            put("quantity_lots", quantity.to_string());
+            "payload.legs"
+        }
+        Rejection::BundleNetBelowMinimum { asset, net, min } => {
+            put("asset_id", asset.0.to_string());
+            if let Some(c) = catalog {
+                let symbol = c.asset_symbol(*asset);
+                let (net, min) = (c.signed_amount(*asset, *net).0, c.signed_amount(*asset, *min).0);
+                message = format!("the bundle would end with {net} {symbol}, below the minimum {min}");
+                put("asset", symbol);
+                put("net", net.to_string());
+                put("min", min.to_string());
+            }
+            "payload.min_net"
+        }
+        Rejection::SwapNotFound => "payload.swap_id",
+        Rejection::SwapNotCounterparty | Rejection::SwapNotOwner => "sender",
+        Rejection::WrongPreimage => "payload.preimage",
+        Rejection::SwapExpired {
+            timeout_height,
+            height,
+        }
+        | Rejection::SwapNotExpired {
+            timeout_height,
+            height,
+        } => {
+            put("timeout_height", timeout_height.to_string());
+            put("height", height.to_string());
+            "payload.swap_id"
+        }
+        Rejection::InvalidSwapTimeout {
+            timeout_height,
+            height,
+            max_ahead,
+        } => {
+            put("timeout_height", timeout_height.to_string());
+            put("height", height.to_string());
+            put("max_ahead", max_ahead.to_string());
+            "payload.timeout_height"
+        }
+        Rejection::TooManySwaps { limit } => {
+            put("limit", limit.to_string());
+            "sender"
         }
     };
     RpcError::Rejected {

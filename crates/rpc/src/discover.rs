@@ -289,7 +289,55 @@ pub const METHODS: &[Method] = &[
     ),
 ];
 
-/// Every wire name the server registers: methods, subscriptions and unsubscriptions.
+/// The methods of [`crate::AtomicApi`] (bundles and hashlock swaps), in the order of
+/// `API.md`. The node serves them beside [`METHODS`]; `rpc.discover` lists both.
+pub const ATOMIC_METHODS: &[Method] = &[
+    m(
+        "submit_bundle",
+        "Submit a signed bundle transaction (2 to 8 IOC/FOK legs, all or nothing).",
+        &[p("tx", "WireTx")],
+        "BundleSubmitted",
+    ),
+    m(
+        "get_swap",
+        "A hashlock swap by id, with the revealed preimage once claimed.",
+        &[p("swap_id", "string")],
+        "SwapView",
+    ),
+    m(
+        "get_swaps",
+        "The swaps an account owns or may claim, newest lock first.",
+        &[
+            p("account", "string"),
+            o("limit", "integer"),
+            o("cursor", "string"),
+        ],
+        "SwapViewPage",
+    ),
+    sub(
+        "subscribe_swaps",
+        "unsubscribe_swaps",
+        "Every swap lock, claim and refund (of one account, if given).",
+        &[o("account", "string")],
+        "SwapUpdate",
+    ),
+];
+
+/// Every wire name the node's server registers: [`wire_names`] and those of
+/// [`ATOMIC_METHODS`].
+pub fn all_wire_names() -> Vec<&'static str> {
+    let mut out = wire_names();
+    for m in ATOMIC_METHODS {
+        out.push(m.name);
+        if let Some(u) = m.unsubscribe {
+            out.push(u);
+        }
+    }
+    out
+}
+
+/// Every wire name of [`crate::api::LedgerApi`]: methods, subscriptions and
+/// unsubscriptions.
 pub fn wire_names() -> Vec<&'static str> {
     let mut out = Vec::new();
     for m in METHODS {
@@ -577,6 +625,45 @@ fn component_schemas() -> Map<String, Value> {
     put("TransferView", schema_of(&transfer, &transfer));
     put("TransferViewPage", page_of("TransferView"));
     put("TxViewPage", page_of("TxView"));
+    let terms = crate::atomic::SwapTerms {
+        swap_id: hash("s"),
+        owner: a,
+        counterparty: a,
+        asset: "BTC".into(),
+        asset_id: 0,
+        amount: Decimal::ONE,
+        hashlock: hash("h"),
+        timeout_height: 2,
+    };
+    let swap = crate::atomic::SwapView {
+        terms,
+        lock_height: 1,
+        status: crate::atomic::SwapState::Claimed,
+        preimage: Some(ledger_types::Preimage([1; 32])),
+        settled_height: Some(2),
+        settle_tx: Some(hash("c")),
+    };
+    let swap_min = crate::atomic::SwapView {
+        status: crate::atomic::SwapState::Open,
+        preimage: None,
+        settled_height: None,
+        settle_tx: None,
+        ..swap.clone()
+    };
+    put("SwapView", schema_of(&swap, &swap_min));
+    put("SwapViewPage", page_of("SwapView"));
+    let swap_update = crate::atomic::SwapUpdate {
+        block_height: 2,
+        tx_hash: hash("c"),
+        event: crate::atomic::SwapEventKind::Claimed,
+        swap,
+    };
+    put("SwapUpdate", schema_of(&swap_update, &swap_update));
+    let bundle = crate::atomic::BundleSubmitted {
+        tx_hash: hash("b"),
+        leg_order_ids: vec![hash("l0"), hash("l1")],
+    };
+    put("BundleSubmitted", schema_of(&bundle, &bundle));
     let candle = CandleView {
         market: "BTC/USD".into(),
         market_id: 0,
@@ -777,6 +864,7 @@ fn schema_ref(name: &str) -> Value {
 pub fn openrpc_document() -> Value {
     let methods: Vec<Value> = METHODS
         .iter()
+        .chain(ATOMIC_METHODS)
         .map(|m| {
             let params: Vec<Value> = m
                 .params

@@ -326,6 +326,8 @@ pub enum Resource {
     Order,
     /// A market.
     Market,
+    /// A hashlock swap.
+    Swap,
 }
 
 impl Resource {
@@ -336,6 +338,7 @@ impl Resource {
             Resource::Block => "block",
             Resource::Order => "order",
             Resource::Market => "market",
+            Resource::Swap => "swap",
         }
     }
 
@@ -346,6 +349,7 @@ impl Resource {
             Resource::Block => "block_not_found",
             Resource::Order => "order_not_found",
             Resource::Market => "market_not_found",
+            Resource::Swap => "swap_not_found",
         }
     }
 }

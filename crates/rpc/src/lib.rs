@@ -30,6 +30,14 @@
 //! | `subscribe_trades` / `unsubscribe_trades` | `market` | [`TradeView`] per trade |
 //! | `subscribe_book` / `unsubscribe_book` | `market`, `depth?` | [`OrderBookView`] snapshots |
 //! | `subscribe_orders` / `unsubscribe_orders` | `account` | [`OrderUpdate`] per order event |
+//! | `submit_bundle` | `tx` (signed `bundle`) | [`BundleSubmitted`] |
+//! | `get_swap` | `swap_id` | [`SwapView`] |
+//! | `get_swaps` | `account`, `limit?`, `cursor?` | [`Page`]`<`[`SwapView`]`>` |
+//! | `subscribe_swaps` / `unsubscribe_swaps` | `account?` | [`SwapUpdate`] per swap event |
+//!
+//! The last four are the [`AtomicApi`](atomic::AtomicApiServer) trait (bundles and
+//! hashlock swaps, see [`atomic`]), served next to the main one; [`swap_protocol`] runs
+//! a swap between two chains on top of them.
 //!
 //! ## Wire conventions
 //!
@@ -116,15 +124,21 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod atomic;
 pub mod catalog;
 pub mod client;
 pub mod discover;
 pub mod error;
 pub mod num;
+pub mod swap_protocol;
 pub mod types;
 pub mod wallet;
 
 pub use api::{LedgerApiClient, LedgerApiServer};
+pub use atomic::{
+    AtomicApiClient, AtomicApiServer, BundleBuilder, BundleSubmitted, SwapEventKind, SwapState,
+    SwapTerms, SwapUpdate, SwapView,
+};
 pub use catalog::{AssetInfo, Catalog};
 pub use client::{connect, connect_with, ConnectOptions, LedgerClient};
 pub use error::{

@@ -140,6 +140,25 @@ pub mod opt_decimal_str {
     }
 }
 
+/// A decimal that may be negative, as a decimal string (`"-0.5"`); a net balance change.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default, Hash)]
+pub struct SignedDecimal(pub rust_decimal::Decimal);
+
+impl serde::Serialize for SignedDecimal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.normalize())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SignedDecimal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        s.parse::<rust_decimal::Decimal>()
+            .map(SignedDecimal)
+            .map_err(|e| de::Error::custom(format!("invalid decimal {s:?}: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

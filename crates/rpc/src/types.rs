@@ -177,6 +177,10 @@ pub fn payload_type(p: &Payload) -> &'static str {
         Payload::Batch(_) => "batch",
         Payload::AmendOrder(_) => "amend_order",
         Payload::ScheduleCancel(_) => "schedule_cancel",
+        Payload::Bundle(_) => "bundle",
+        Payload::SwapLock(_) => "swap_lock",
+        Payload::SwapClaim(_) => "swap_claim",
+        Payload::SwapRefund(_) => "swap_refund",
     }
 }
 
@@ -1417,6 +1421,75 @@ pub enum EventView {
         #[serde(default, with = "opt_u64_str")]
         at_height: Option<u64>,
     },
+    /// Every leg of a bundle filled and its net bounds held (the legs' events precede).
+    BundleExecuted {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// The sender.
+        account: Address,
+        /// Number of legs.
+        legs: u32,
+        /// Change of the sender's balance per asset (fees included), by asset symbol.
+        net: std::collections::BTreeMap<String, crate::num::SignedDecimal>,
+    },
+    /// An amount was locked under a hashlock.
+    SwapLocked {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction (also the swap id).
+        tx_hash: TxHash,
+        /// The swap.
+        #[serde(flatten)]
+        swap: crate::atomic::SwapTerms,
+    },
+    /// The counterparty claimed a swap, revealing its preimage.
+    SwapClaimed {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Swap id.
+        swap_id: Hash,
+        /// Who locked it.
+        owner: Address,
+        /// Who claimed it.
+        counterparty: Address,
+        /// Asset symbol.
+        asset: String,
+        /// Asset id.
+        asset_id: u32,
+        /// Amount.
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+        /// The revealed secret.
+        preimage: ledger_types::Preimage,
+    },
+    /// The owner took a swap back after its timeout.
+    SwapRefunded {
+        /// Block height.
+        #[serde(with = "u64_str")]
+        block_height: u64,
+        /// Transaction.
+        tx_hash: TxHash,
+        /// Swap id.
+        swap_id: Hash,
+        /// Who locked it (and got it back).
+        owner: Address,
+        /// Who could have claimed it.
+        counterparty: Address,
+        /// Asset symbol.
+        asset: String,
+        /// Asset id.
+        asset_id: u32,
+        /// Amount.
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+    },
 }
 
 impl EventView {
@@ -1429,7 +1502,11 @@ impl EventView {
             | EventView::OrderExpired { block_height, .. }
             | EventView::Transferred { block_height, .. }
             | EventView::OrderAmended { block_height, .. }
-            | EventView::CancelScheduled { block_height, .. } => *block_height,
+            | EventView::CancelScheduled { block_height, .. }
+            | EventView::BundleExecuted { block_height, .. }
+            | EventView::SwapLocked { block_height, .. }
+            | EventView::SwapClaimed { block_height, .. }
+            | EventView::SwapRefunded { block_height, .. } => *block_height,
             EventView::Fill(t) => t.block_height,
         }
     }

@@ -45,6 +45,11 @@ const METHODS: &[&str] = &[
     "unsubscribe_orders",
     "subscribe_tx",
     "unsubscribe_tx",
+    "submit_bundle",
+    "get_swap",
+    "get_swaps",
+    "subscribe_swaps",
+    "unsubscribe_swaps",
 ];
 
 fn same<T: DeserializeOwned + Serialize>(json: &Value, what: &str) {
@@ -100,6 +105,9 @@ fn api_md_examples_are_exact_wire_shapes() {
             "Page<TransferView>" => same::<Page<TransferView>>(&json, &kind),
             "Page<CandleView>" => same::<Page<CandleView>>(&json, &kind),
             "MarketStatsView" => same::<MarketStatsView>(&json, &kind),
+            "BundleSubmitted" => same::<ledger_rpc::BundleSubmitted>(&json, &kind),
+            "SwapView" => same::<ledger_rpc::SwapView>(&json, &kind),
+            "SwapUpdate" => same::<ledger_rpc::SwapUpdate>(&json, &kind),
             other => panic!("unknown check marker {other}"),
         }
         checked += 1;
@@ -125,7 +133,7 @@ fn openrpc_document_agrees_with_api_md() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    let mut wire = ledger_rpc::discover::wire_names();
+    let mut wire = ledger_rpc::discover::all_wire_names();
     wire.sort_unstable();
     let mut listed: Vec<&str> = METHODS.to_vec();
     listed.sort_unstable();

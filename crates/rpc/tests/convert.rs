@@ -158,6 +158,7 @@ fn a_trade_from_engine_events_to_wire() {
             EventView::Transferred { .. } => "transferred",
             EventView::OrderAmended { .. } => "amended",
             EventView::CancelScheduled { .. } => "scheduled",
+            _ => "bundle or swap",
         })
         .collect();
     assert_eq!(kinds, ["accepted", "fill", "expired"]);

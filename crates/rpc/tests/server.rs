@@ -681,7 +681,7 @@ async fn rpc_discover_lists_every_registered_method() {
     assert_eq!(doc["openrpc"], "1.2.6");
     assert_eq!(
         doc["methods"].as_array().unwrap().len(),
-        ledger_rpc::discover::METHODS.len()
+        ledger_rpc::discover::METHODS.len() + ledger_rpc::discover::ATOMIC_METHODS.len()
     );
     handle.stop().unwrap();
 }

@@ -28,6 +28,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+#[path = "rpc_atomic.rs"]
+mod atomic;
+
 /// The RPC implementation.
 #[derive(Clone)]
 pub struct RpcImpl {
@@ -117,6 +120,7 @@ impl RpcImpl {
             });
         }
         let stx = tx.into_signed()?;
+        atomic::precheck(&self.shared, &stx)?;
         let len = codec::encode(&stx).len();
         let shared = &self.shared;
         let refuse = |e: AdmitError| {
@@ -1123,6 +1127,10 @@ pub async fn serve(
         .build(addr)
         .await?;
     let local = server.local_addr()?;
-    let handle = server.start(RpcImpl::new(shared).into_rpc());
+    let mut module = LedgerApiServer::into_rpc(RpcImpl::new(shared.clone()));
+    module
+        .merge(ledger_rpc::AtomicApiServer::into_rpc(RpcImpl::new(shared)))
+        .map_err(std::io::Error::other)?;
+    let handle = server.start(module);
     Ok((handle, local))
 }

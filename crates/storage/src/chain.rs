@@ -16,7 +16,7 @@ use crate::rocks::RocksStore;
 use crate::schema::{self, meta, Cf, SCHEMA_VERSION};
 use crate::store::{Batch, Direction, Store};
 use bincode::Decode;
-use ledger_engine::{AccountRecord, Counters, Engine, EngineState, OrderRecord};
+use ledger_engine::{AccountRecord, Counters, Engine, EngineState, OrderRecord, SwapRecord};
 use ledger_types::{codec, Address, Block, Genesis, Hash, MarketId, OrderId, SignedTx, TxHash};
 use std::path::Path;
 use std::sync::Arc;
@@ -608,6 +608,7 @@ impl<S: Store> ChainStore<S> {
     pub fn load_state(&self) -> Result<EngineState> {
         let mut accounts = Vec::new();
         let mut orders = Vec::new();
+        let mut swaps = Vec::new();
         let mut counters = None;
         self.inner
             .scan(Cf::State, None, None, Direction::Forward, &mut |k, v| {
@@ -634,6 +635,17 @@ impl<S: Store> ChainStore<S> {
                         }
                         orders.push(o);
                     }
+                    Some(&schema::STATE_SWAP) if k.len() == 33 => {
+                        let s: SwapRecord = decode_value(Cf::State, k, v)?;
+                        if s.id.0[..] != k[1..] {
+                            return Err(StoreError::Decode {
+                                cf: Cf::State.name(),
+                                key: schema::describe_key(Cf::State, k),
+                                reason: format!("holds the record of swap {}", s.id),
+                            });
+                        }
+                        swaps.push(s);
+                    }
                     _ if k == schema::STATE_COUNTERS => {
                         counters = Some(decode_value::<Counters>(Cf::State, k, v)?);
                     }
@@ -654,6 +666,7 @@ impl<S: Store> ChainStore<S> {
             accounts,
             orders,
             counters,
+            swaps,
         })
     }
 

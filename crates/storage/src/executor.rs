@@ -397,6 +397,12 @@ fn write_state(batch: &mut Batch, outcome: &BlockOutcome) {
     for o in &c.orders {
         batch.put_encoded(Cf::State, &schema::order_key(&o.id), o);
     }
+    for id in &c.removed_swaps {
+        batch.delete(Cf::State, &schema::swap_state_key(id));
+    }
+    for s in &c.swaps {
+        batch.put_encoded(Cf::State, &schema::swap_state_key(&s.id), s);
+    }
     batch.put_encoded(Cf::State, schema::STATE_COUNTERS, &c.counters);
 }
 
@@ -404,6 +410,9 @@ struct Touched {
     summary: OrderSummary,
     was_open: bool,
     new: bool,
+    /// For a bundle leg, its index: legs share their transaction's height and position,
+    /// so their entries in an account's order list carry it after the position.
+    leg: Option<u32>,
 }
 
 /// Builds a block's index entries from its receipts. Orders placed in earlier blocks
@@ -417,6 +426,11 @@ struct IndexWriter<'a, S: Store> {
     txs: HashSet<TxHash>,
     /// Candles touched by the block, by (market, interval code, bucket start).
     candles: BTreeMap<(MarketId, u8, u64), Candle>,
+    swaps: crate::swaps::SwapIndexWriter,
+    /// The receipt being indexed.
+    tx_hash: TxHash,
+    /// Bundle legs seen in that receipt so far.
+    legs: u32,
 }
 
 impl<'a, S: Store> IndexWriter<'a, S> {
@@ -429,6 +443,9 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             orders: BTreeMap::new(),
             txs: HashSet::new(),
             candles: BTreeMap::new(),
+            swaps: crate::swaps::SwapIndexWriter::default(),
+            tx_hash: TxHash::ZERO,
+            legs: 0,
         }
     }
 
@@ -480,6 +497,7 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                     was_open: summary.status.is_open(),
                     summary,
                     new: false,
+                    leg: None,
                 },
             );
         }
@@ -531,6 +549,8 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                     }
                 }
             }
+            self.tx_hash = r.tx_hash;
+            self.legs = 0;
             for e in &r.events {
                 self.event(batch, e, position)?;
                 if let Event::Transferred {
@@ -567,20 +587,21 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                 c,
             );
         }
+        self.swaps.flush(batch);
         for (id, t) in &self.orders {
             let s = &t.summary;
             batch.put_encoded(Cf::OrderIndex, &id.0, s);
             if t.new {
-                batch.put_encoded(
-                    Cf::AccountOrders,
-                    &schema::account_order_key(
-                        schema::ACCOUNT_ALL,
-                        &s.account,
-                        s.height,
-                        s.position,
+                let key =
+                    schema::account_order_key(schema::ACCOUNT_ALL, &s.account, s.height, s.position);
+                match t.leg {
+                    None => batch.put_encoded(Cf::AccountOrders, &key, id),
+                    Some(leg) => batch.put_encoded(
+                        Cf::AccountOrders,
+                        &[&key[..], &leg.to_be_bytes()].concat(),
+                        id,
                     ),
-                    id,
-                );
+                }
             }
             let open_key =
                 schema::account_order_key(schema::ACCOUNT_OPEN, &s.account, s.height, s.position);
@@ -630,6 +651,11 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                         },
                         was_open: false,
                         new: true,
+                        // An order whose id is not its transaction's hash is a leg.
+                        leg: (*order_id != self.tx_hash).then(|| {
+                            self.legs += 1;
+                            self.legs - 1
+                        }),
                     },
                 );
             }
@@ -688,7 +714,11 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                 s.price = Some(*price);
                 s.quantity = *quantity;
             }
-            Event::Transferred { .. } | Event::CancelScheduled { .. } => {}
+            Event::Transferred { .. } | Event::CancelScheduled { .. } | Event::BundleExecuted { .. } => {}
+            Event::SwapLocked { .. } | Event::SwapClaimed { .. } | Event::SwapRefunded { .. } => {
+                self.swaps
+                    .event(self.store, e, h, position, self.tx_hash)?;
+            }
         }
         Ok(())
     }

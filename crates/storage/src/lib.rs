@@ -42,6 +42,7 @@ pub mod rocks;
 pub mod schema;
 pub mod snapshot;
 pub mod store;
+pub mod swaps;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 
@@ -64,3 +65,4 @@ pub use rocks::RocksStore;
 pub use schema::{Cf, SCHEMA_VERSION};
 pub use snapshot::{Snapshot, SnapshotContent, SnapshotError, SnapshotManifest};
 pub use store::{Batch, BatchOp, Direction, Store};
+pub use swaps::{SwapStatus, SwapSummary};

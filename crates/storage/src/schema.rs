@@ -18,6 +18,7 @@
 //! | `consensus`      | opaque bytes chosen by the consensus driver | opaque bytes |
 //! | `state`          | `a` + address (33)                         | `AccountRecord` |
 //! |                  | `o` + order id (33)                        | `OrderRecord` (resting order) |
+//! |                  | `s` + swap id (33)                         | `SwapRecord` (open hashlock swap) |
 //! |                  | `c` (1)                                    | `Counters` |
 //! | `tx_index`       | tx hash (32)                               | [`TxRecord`](crate::TxRecord) |
 //! | `order_index`    | order id (32)                              | [`OrderSummary`](crate::OrderSummary) |
@@ -28,12 +29,15 @@
 //! |                  | `t` + address + height (8) + position (4)  | [`TransferRecord`](crate::TransferRecord) (sent or received) |
 //! |                  | `x` + address + height (8) + position (4)  | tx hash (sent, or a transfer received) |
 //! | `candles`        | market (4) + interval (1) + bucket start (8) | [`Candle`](crate::Candle) |
+//! | `swaps`          | `s` + swap id (33)                         | [`SwapSummary`](crate::SwapSummary) (every swap, open or ended) |
+//! |                  | `a` + address + height (8) + position (4)  | swap id (the swaps an account owns or may claim, by lock) |
+//! | `account_orders` | (bundle legs) `a` + address + height + position + leg (4) | order id |
 
 use ledger_types::{Address, Hash, MarketId};
 
 /// Version of this layout. Bump it on any incompatible change; a node refuses a
 /// directory with another version.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A column family.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -62,11 +66,13 @@ pub enum Cf {
     AccountHistory,
     /// OHLCV candles by market, interval and bucket.
     Candles,
+    /// Hashlock swaps by id, and each account's swaps by lock height.
+    Swaps,
 }
 
 impl Cf {
     /// Every column family, in a fixed order.
-    pub const ALL: [Cf; 12] = [
+    pub const ALL: [Cf; 13] = [
         Cf::Meta,
         Cf::Blocks,
         Cf::Final,
@@ -79,6 +85,7 @@ impl Cf {
         Cf::Trades,
         Cf::AccountHistory,
         Cf::Candles,
+        Cf::Swaps,
     ];
 
     /// The column family's name in RocksDB.
@@ -96,6 +103,7 @@ impl Cf {
             Cf::Trades => "trades",
             Cf::AccountHistory => "account_history",
             Cf::Candles => "candles",
+            Cf::Swaps => "swaps",
         }
     }
 
@@ -123,6 +131,12 @@ pub mod meta {
 pub const STATE_ACCOUNT: u8 = b'a';
 /// Tag of resting orders in `state`.
 pub const STATE_ORDER: u8 = b'o';
+/// Tag of open swaps in `state`.
+pub const STATE_SWAP: u8 = b's';
+/// Tag of swap summaries in `swaps`.
+pub const SWAP_SUMMARY: u8 = b's';
+/// Tag of the per-account swap lists in `swaps`.
+pub const SWAP_ACCOUNT: u8 = b'a';
 /// Key of the counters in `state`.
 pub const STATE_COUNTERS: &[u8] = b"c";
 /// Tag of the all-orders list in `account_orders`.
@@ -184,6 +198,21 @@ pub fn order_key(id: &Hash) -> [u8; 33] {
     tagged32(STATE_ORDER, &id.0)
 }
 
+/// `state` key of an open swap.
+pub fn swap_state_key(id: &Hash) -> [u8; 33] {
+    tagged32(STATE_SWAP, &id.0)
+}
+
+/// `swaps` key of a swap's summary.
+pub fn swap_summary_key(id: &Hash) -> [u8; 33] {
+    tagged32(SWAP_SUMMARY, &id.0)
+}
+
+/// `swaps` key of an account's entry for the swap locked at (`height`, `position`).
+pub fn account_swap_key(account: &Address, height: u64, position: u32) -> [u8; 45] {
+    account_order_key(SWAP_ACCOUNT, account, height, position)
+}
+
 fn tagged32(tag: u8, bytes: &[u8; 32]) -> [u8; 33] {
     let mut k = [0u8; 33];
     k[0] = tag;
@@ -234,6 +263,9 @@ pub fn describe_key(cf: Cf, key: &[u8]) -> String {
         (Cf::Meta, _) => String::from_utf8_lossy(key).into_owned(),
         (Cf::State, 33) if key[0] == STATE_ACCOUNT => format!("account {}", hex::encode(&key[1..])),
         (Cf::State, 33) if key[0] == STATE_ORDER => format!("order {}", hex::encode(&key[1..])),
+        (Cf::State | Cf::Swaps, 33) if key[0] == STATE_SWAP => {
+            format!("swap {}", hex::encode(&key[1..]))
+        }
         (Cf::State, 1) if key == STATE_COUNTERS => "counters".into(),
         _ => hex::encode(key),
     }

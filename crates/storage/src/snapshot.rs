@@ -25,6 +25,7 @@ use crate::chain::ChainStore;
 use crate::error::{Result, StoreError};
 use crate::executor::Executor;
 use crate::records::{FinalRecord, OrderSummary};
+use crate::swaps::{SwapStatus, SwapSummary};
 use crate::schema::{self, meta, Cf, SCHEMA_VERSION};
 use crate::store::{Batch, Store};
 use bincode::{Decode, Encode};
@@ -91,6 +92,8 @@ pub enum SnapshotPart {
     Orders(Vec<OrderRecord>),
     /// History summaries of the resting orders, by order id.
     Summaries(Vec<OrderSummary>),
+    /// Open hashlock swaps with their index summaries, by swap id.
+    Swaps(Vec<SwapSummary>),
 }
 
 /// A snapshot: manifest and chunks.
@@ -113,6 +116,8 @@ pub struct SnapshotContent {
     pub state: EngineState,
     /// History summaries of the resting orders.
     pub summaries: Vec<OrderSummary>,
+    /// Index summaries of the open swaps (their records are `state.swaps`).
+    pub swap_summaries: Vec<SwapSummary>,
 }
 
 /// Why a snapshot was refused.
@@ -180,6 +185,7 @@ impl Snapshot {
         content.state.accounts.sort_by_key(|a| a.key);
         content.state.orders.sort_by_key(|o| o.seq);
         content.summaries.sort_by_key(|s| s.order_id);
+        content.swap_summaries.sort_by_key(|s| s.record.id);
         let mut chunks = vec![codec::encode(&SnapshotPart::Header {
             block: content.block.clone(),
             certificate: content.certificate,
@@ -188,6 +194,7 @@ impl Snapshot {
         chunks_of(&content.state.accounts, SnapshotPart::Accounts, &mut chunks);
         chunks_of(&content.state.orders, SnapshotPart::Orders, &mut chunks);
         chunks_of(&content.summaries, SnapshotPart::Summaries, &mut chunks);
+        chunks_of(&content.swap_summaries, SnapshotPart::Swaps, &mut chunks);
         let manifest = SnapshotManifest {
             version: SNAPSHOT_VERSION,
             genesis_hash,
@@ -225,11 +232,19 @@ impl Snapshot {
             })?;
             summaries.push(s);
         }
+        let mut swap_summaries = Vec::with_capacity(state.swaps.len());
+        for r in &state.swaps {
+            let s = store.swap(&r.id)?.ok_or_else(|| {
+                StoreError::Index(format!("open swap {} has no index summary", r.id))
+            })?;
+            swap_summaries.push(s);
+        }
         let content = SnapshotContent {
             block: fin.block,
             certificate: fin.certificate,
             state,
             summaries,
+            swap_summaries,
         };
         Ok(Snapshot::from_content(
             exec.genesis().hash(),
@@ -354,6 +369,7 @@ pub fn assemble(
     let mut accounts = Vec::new();
     let mut orders = Vec::new();
     let mut summaries = Vec::new();
+    let mut swap_summaries: Vec<SwapSummary> = Vec::new();
     for (i, c) in chunks.iter().enumerate() {
         check_chunk(manifest, i, c)?;
         let part: SnapshotPart =
@@ -379,6 +395,7 @@ pub fn assemble(
             (_, SnapshotPart::Accounts(v)) => accounts.extend(v),
             (_, SnapshotPart::Orders(v)) => orders.extend(v),
             (_, SnapshotPart::Summaries(v)) => summaries.extend(v),
+            (_, SnapshotPart::Swaps(v)) => swap_summaries.extend(v),
         }
     }
     let (block, certificate, counters) =
@@ -401,6 +418,7 @@ pub fn assemble(
         accounts,
         orders,
         counters,
+        swaps: swap_summaries.iter().map(|s| s.record.clone()).collect(),
     };
     let engine = Engine::restore(genesis, state.clone())
         .map_err(|e| SnapshotError::Content(e.to_string()))?;
@@ -440,12 +458,22 @@ pub fn assemble(
             )));
         }
     }
+    // Swap summaries: the open swaps (the state checked above), each still open.
+    for s in &swap_summaries {
+        if s.status != SwapStatus::Open || s.record.lock_height > manifest.height {
+            return Err(SnapshotError::Content(format!(
+                "the summary of swap {} is not that of an open swap",
+                s.record.id
+            )));
+        }
+    }
     Ok((
         SnapshotContent {
             block,
             certificate,
             state,
             summaries,
+            swap_summaries,
         },
         engine,
     ))
@@ -504,6 +532,18 @@ impl<S: Store> ChainStore<S> {
             b.put_encoded(Cf::State, &schema::order_key(&o.id), o);
         }
         b.put_encoded(Cf::State, schema::STATE_COUNTERS, &content.state.counters);
+        for s in &content.swap_summaries {
+            let r = &s.record;
+            b.put_encoded(Cf::State, &schema::swap_state_key(&r.id), r);
+            b.put_encoded(Cf::Swaps, &schema::swap_summary_key(&r.id), s);
+            for who in [r.owner, r.counterparty] {
+                b.put_encoded(
+                    Cf::Swaps,
+                    &schema::account_swap_key(&who, r.lock_height, s.lock_position),
+                    &r.id,
+                );
+            }
+        }
         for s in &content.summaries {
             b.put_encoded(Cf::OrderIndex, &s.order_id.0, s);
             for tag in [schema::ACCOUNT_ALL, schema::ACCOUNT_OPEN] {

@@ -1,6 +1,7 @@
 //! Core types shared by every ledger-node crate: hashes, keys and signatures, the one
 //! canonical binary encoding, transactions, blocks and the genesis document.
 
+pub mod atomic;
 pub mod block;
 pub mod codec;
 pub mod crypto;
@@ -10,6 +11,9 @@ pub mod hash;
 pub mod keyfile;
 pub mod tx;
 
+pub use atomic::{
+    Bundle, BundleLeg, BundleShapeError, NetBound, Preimage, SwapClaim, SwapLock, SwapRefund,
+};
 pub use block::{Block, BlockHeader, ConsensusHeader};
 pub use crypto::{Address, Keypair, PublicKey, Signature, SignatureError};
 pub use genesis::{ConsensusParams, Genesis, GenesisError, MarketSpec};

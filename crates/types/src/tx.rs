@@ -1,6 +1,7 @@
 //! Transactions: `Tx { chain_id, sender, nonce, payload, valid_until_height }`, signed over domain-separated
 //! canonical bytes that include the chain id.
 
+use crate::atomic::{Bundle, SwapClaim, SwapLock, SwapRefund};
 use crate::codec;
 use crate::crypto::{Address, Keypair, PublicKey, Signature, SignatureError};
 use crate::decimal::{decode_decimal, encode_decimal};
@@ -252,6 +253,14 @@ pub enum Payload {
     AmendOrder(AmendOrder),
     /// Arm, renew or clear the account's dead man's switch.
     ScheduleCancel(ScheduleCancel),
+    /// 2 to 8 immediate legs across markets, all or nothing (see [`crate::atomic`]).
+    Bundle(Bundle),
+    /// Lock an amount for a counterparty under a SHA-256 hashlock until a timeout height.
+    SwapLock(SwapLock),
+    /// Claim a hashlocked amount with its preimage, below the timeout.
+    SwapClaim(SwapClaim),
+    /// Take a hashlocked amount back at or after its timeout.
+    SwapRefund(SwapRefund),
 }
 
 impl Encode for Transfer {

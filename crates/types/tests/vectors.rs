@@ -11,9 +11,10 @@
 //! say so in the change.
 
 use ledger_types::{
-    codec, AmendOrder, AssetId, Batch, BatchAction, CancelAll, CancelOrder, ClientOrderId, Decimal,
-    Keypair, MarketId, OrderKind, OrderRef, Payload, PlaceOrder, ScheduleCancel,
-    SelfTradePrevention, Side, SignedTx, TimeInForce, Transfer, Tx,
+    codec, AmendOrder, AssetId, Batch, BatchAction, Bundle, BundleLeg, CancelAll, CancelOrder,
+    ClientOrderId, Decimal, Keypair, MarketId, NetBound, OrderKind, OrderRef, Payload, PlaceOrder,
+    Preimage, ScheduleCancel, SelfTradePrevention, Side, SignedTx, SwapClaim, SwapLock, SwapRefund,
+    TimeInForce, Transfer, Tx,
 };
 use serde_json::{json, Value};
 use std::str::FromStr;
@@ -187,6 +188,78 @@ fn cases() -> Vec<(&'static str, &'static str, Tx)> {
                 alice,
                 6,
                 Payload::ScheduleCancel(ScheduleCancel { at_height: None }),
+            ),
+        ),
+        (
+            "bundle",
+            "alice",
+            tx(
+                alice,
+                7,
+                Payload::Bundle(Bundle {
+                    legs: vec![
+                        BundleLeg {
+                            market: MarketId(0),
+                            side: Side::Buy,
+                            price: d("100.5"),
+                            quantity: d("0.5"),
+                            time_in_force: TimeInForce::Ioc,
+                            client_order_id: Some(ClientOrderId(9)),
+                            self_trade: SelfTradePrevention::ExpireTaker,
+                        },
+                        BundleLeg {
+                            market: MarketId(2),
+                            side: Side::Sell,
+                            price: d("0.05"),
+                            quantity: d("10"),
+                            time_in_force: TimeInForce::Fok,
+                            client_order_id: None,
+                            self_trade: SelfTradePrevention::ExpireMaker,
+                        },
+                    ],
+                    min_net: vec![NetBound {
+                        asset: AssetId(1),
+                        min: d("-0.5"),
+                    }],
+                }),
+            ),
+        ),
+        (
+            "swap_lock",
+            "alice",
+            tx(
+                alice,
+                8,
+                Payload::SwapLock(SwapLock {
+                    counterparty: bob,
+                    asset: AssetId(0),
+                    amount: d("0.25"),
+                    hashlock: Preimage([42; 32]).hashlock(),
+                    timeout_height: 140,
+                }),
+            ),
+        ),
+        (
+            "swap_claim",
+            "bob",
+            tx(
+                bob,
+                5,
+                Payload::SwapClaim(SwapClaim {
+                    swap_id: ledger_types::Hash::digest(b"swap"),
+                    preimage: Preimage([42; 32]),
+                }),
+            ),
+        ),
+        (
+            "swap_refund",
+            "alice",
+            tx(
+                alice,
+                9,
+                Payload::SwapRefund(SwapRefund {
+                    swap_id: ledger_types::Hash::digest(b"swap"),
+                }),
             ),
         ),
     ]
