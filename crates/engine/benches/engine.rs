@@ -240,9 +240,10 @@ fn main() {
                 Err(_) => rejected += 1,
             }
             if (i + 1) % COMMIT_EVERY == 0 {
-                for e in engine.take_events() {
+                for e in engine.events() {
                     fills += matches!(e, ledger_engine::Event::Fill(_)) as u64;
                 }
+                engine.clear_events();
                 engine.commit();
             }
         }
