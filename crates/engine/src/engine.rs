@@ -336,9 +336,17 @@ impl Engine {
         std::mem::take(&mut self.action_results)
     }
 
-    /// Drains the events produced since the last call.
+    /// Drains the events produced since the last call. The engine's next buffer starts
+    /// with room for as many events, so a steady stream does not regrow it by copying.
     pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        let room = self.events.len();
+        std::mem::replace(&mut self.events, Vec::with_capacity(room))
+    }
+
+    /// The events produced since the last [`Engine::take_events`] or
+    /// [`Engine::clear_events`], oldest first (for callers that read them in place).
+    pub fn events(&self) -> &[Event] {
+        &self.events
     }
 
     /// Discards pending events (for callers that do not need them).
@@ -879,26 +887,34 @@ impl Engine {
         if let Some(gt) = order.good_till_height {
             self.gtd.insert((gt, order.seq), id);
         }
-        let slot = Slot {
-            order,
-            acct: a,
-            prev: NIL,
-            next: NIL,
-            acct_prev: self.accounts[a as usize].orders_tail,
-            acct_next: NIL,
-            live: true,
-            dirty: false,
-            committed: None,
-        };
+        let acct_prev = self.accounts[a as usize].orders_tail;
         let s = match self.free_slots.pop() {
             Some(s) => {
-                // A reused slot may still be queued as dirty; keep that flag.
-                let dirty = self.slots[s as usize].dirty;
-                self.slots[s as usize] = Slot { dirty, ..slot };
+                // Written field by field, in place: no slot-sized temporary to copy. A
+                // reused slot may still be queued as dirty; it keeps that flag.
+                let slot = &mut self.slots[s as usize];
+                slot.order = order;
+                slot.acct = a;
+                slot.prev = NIL;
+                slot.next = NIL;
+                slot.acct_prev = acct_prev;
+                slot.acct_next = NIL;
+                slot.live = true;
+                slot.committed = None;
                 s
             }
             None => {
-                self.slots.push(slot);
+                self.slots.push(Slot {
+                    order,
+                    acct: a,
+                    prev: NIL,
+                    next: NIL,
+                    acct_prev,
+                    acct_next: NIL,
+                    live: true,
+                    dirty: false,
+                    committed: None,
+                });
                 (self.slots.len() - 1) as u32
             }
         };
@@ -1509,7 +1525,31 @@ fn account_record(a: &Account) -> AccountRecord {
     }
 }
 
+/// Bytes of an account leaf with up to this many assets, hashed from one stack buffer.
+const ACCOUNT_LEAF_ASSETS: usize = 8;
+
 fn account_leaf(a: &Account) -> [u8; 32] {
+    if a.balances.len() <= ACCOUNT_LEAF_ASSETS {
+        // The same bytes as the streaming form below, in one digest call: the tag's
+        // length and the tag, key, nonce, each balance, then the switch if armed.
+        let mut buf = [0u8; 1 + 7 + 32 + 8 + 32 * ACCOUNT_LEAF_ASSETS + 9];
+        buf[0] = 7;
+        buf[1..8].copy_from_slice(b"account");
+        buf[8..40].copy_from_slice(&a.key.0);
+        buf[40..48].copy_from_slice(&a.nonce.to_le_bytes());
+        let mut n = 48;
+        for b in &a.balances {
+            buf[n..n + 16].copy_from_slice(&b.free.to_le_bytes());
+            buf[n + 16..n + 32].copy_from_slice(&b.locked.to_le_bytes());
+            n += 32;
+        }
+        if let Some(at) = a.cancel_at {
+            buf[n] = b'c';
+            buf[n + 1..n + 9].copy_from_slice(&at.to_le_bytes());
+            n += 9;
+        }
+        return Hash::digest(&buf[..n]).0;
+    }
     let mut h = LeafHasher::new(b"account");
     h.bytes(&a.key.0).u64(a.nonce);
     for b in &a.balances {
@@ -1559,4 +1599,41 @@ fn gtd_order_leaf(o: &OrderRecord, good_till: u64) -> [u8; 32] {
     buf[110..118].copy_from_slice(&o.seq.to_le_bytes());
     buf[118..126].copy_from_slice(&good_till.to_le_bytes());
     Hash::digest(&buf).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-buffer account leaf hashes exactly the bytes of the streaming form.
+    #[test]
+    fn account_leaf_matches_the_streaming_form() {
+        for (assets, cancel_at) in [(1, None), (3, None), (3, Some(42)), (8, Some(7)), (9, None)] {
+            let acct = Account {
+                key: ledger_types::PublicKey([5; 32]),
+                nonce: 17,
+                balances: (0..assets)
+                    .map(|i| Balance {
+                        free: u128::MAX - i as u128,
+                        locked: 1 << (i * 9),
+                    })
+                    .collect(),
+                open_orders: 0,
+                orders_head: NIL,
+                orders_tail: NIL,
+                cancel_at,
+                dirty: false,
+                committed: None,
+            };
+            let mut h = LeafHasher::new(b"account");
+            h.bytes(&acct.key.0).u64(acct.nonce);
+            for b in &acct.balances {
+                h.u128(b.free).u128(b.locked);
+            }
+            if let Some(at) = cancel_at {
+                h.bytes(b"c").u64(at);
+            }
+            assert_eq!(account_leaf(&acct), h.finish(), "{assets} assets");
+        }
+    }
 }

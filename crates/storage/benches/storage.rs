@@ -12,7 +12,8 @@
 //!
 //! `cargo bench -p ledger-storage`; the last lines are `name=value` figures, each the
 //! median of `STORAGE_BENCH_RUNS` runs (default 3). Set `STORAGE_BENCH_BLOCKS` (default
-//! 40) and `STORAGE_BENCH_TXS` (default 10000).
+//! 40) and `STORAGE_BENCH_TXS` (default 10000). `STORAGE_BENCH_ONLY=replay` commits the
+//! chain once (no fsync) and measures only replay (for profiling it).
 
 use ledger_engine::Event;
 use ledger_storage::{replay_chain, testkit, ChainStore, Executor, StoreOptions};
@@ -68,6 +69,73 @@ fn commit(
     blocks.len() as f64 / secs
 }
 
+/// Seconds of CPU time used so far by every thread of this process (`/proc/self/stat`,
+/// in clock ticks of 10 ms), if the kernel says.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which ends with the last ')'): utime and stime are
+    // the 12th and 13th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Nanoseconds of CPU time used so far by this thread (`/proc/thread-self/schedstat`).
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(s.split_whitespace().next()?.parse::<u64>().ok()? as f64 / 1e9)
+}
+
+/// One replay over a committed store; returns transactions per second of wall time and,
+/// if measurable, per second of CPU time summed over every thread (the decoders' and the
+/// engine's: what one core would do alone).
+fn replay(store: &ChainStore, run: usize) -> (f64, Option<f64>) {
+    let (cpu0, engine0) = (process_cpu_secs(), thread_cpu_secs());
+    let report = replay_chain(store, None, |_| {}).expect("replay");
+    let (cpu1, engine1) = (process_cpu_secs(), thread_cpu_secs());
+    assert!(report.is_ok(), "{report:?}");
+    let (cpu, engine) = (
+        cpu0.zip(cpu1).map(|(a, b)| b - a),
+        engine0.zip(engine1).map(|(a, b)| b - a),
+    );
+    let per_cpu = cpu.map(|c| report.txs as f64 / c.max(1e-3));
+    let detail = match (cpu, engine) {
+        (Some(c), Some(e)) => format!(
+            "; CPU {c:.2}s over all threads = {:.0} txs per CPU-second (engine thread {e:.2}s, readers and decoders {:.2}s)",
+            per_cpu.unwrap_or_default(),
+            (c - e).max(0.0)
+        ),
+        _ => String::new(),
+    };
+    println!(
+        "replay run {run}: {} blocks, {} txs in {:.2}s = {:.0} txs/s, {} roots checked{detail}",
+        report.blocks,
+        report.txs,
+        report.elapsed.as_secs_f64(),
+        report.txs_per_sec(),
+        report.roots_checked
+    );
+    (report.txs_per_sec(), per_cpu)
+}
+
+/// Medians of the wall and CPU figures of several replays.
+fn replay_medians(runs: Vec<(f64, Option<f64>)>) -> (f64, Option<f64>) {
+    let mut wall: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    let mut cpu: Vec<f64> = runs.iter().filter_map(|r| r.1).collect();
+    (
+        median(&mut wall),
+        (!cpu.is_empty()).then(|| median(&mut cpu)),
+    )
+}
+
+fn print_replay(wall: f64, cpu: Option<f64>) {
+    println!("replay_orders_per_sec={wall:.0}");
+    if let Some(c) = cpu {
+        println!("replay_orders_per_cpu_sec={c:.0}");
+    }
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -90,6 +158,14 @@ fn main() {
 
     // The machine may be shared: every figure is the median of `runs` runs.
     let nosync_dir = work.path().join("nosync-0");
+    if std::env::var("STORAGE_BENCH_ONLY").as_deref() == Ok("replay") {
+        commit(&genesis, &blocks, false, &nosync_dir);
+        let store = ChainStore::open_read_only(&nosync_dir).expect("open read-only");
+        let (wall, cpu) = replay_medians((0..runs).map(|run| replay(&store, run)).collect());
+        println!("figures: median of {runs} runs, {n_blocks} blocks of {n_txs} txs");
+        print_replay(wall, cpu);
+        return;
+    }
     let mut commit_runs: Vec<f64> = (0..runs)
         .map(|i| {
             commit(
@@ -115,21 +191,8 @@ fn main() {
 
     // Replay (verification) over a committed store.
     let store = ChainStore::open_read_only(&nosync_dir).expect("open read-only");
-    let mut replay_runs = Vec::new();
-    for run in 0..runs {
-        let report = replay_chain(&store, None, |_| {}).expect("replay");
-        assert!(report.is_ok(), "{report:?}");
-        println!(
-            "replay run {run}: {} blocks, {} txs in {:.2}s = {:.0} txs/s, {} roots checked",
-            report.blocks,
-            report.txs,
-            report.elapsed.as_secs_f64(),
-            report.txs_per_sec(),
-            report.roots_checked
-        );
-        replay_runs.push(report.txs_per_sec());
-    }
-    let replay_tps = median(&mut replay_runs);
+    let (replay_tps, replay_cpu) =
+        replay_medians((0..runs).map(|run| replay(&store, run)).collect());
     drop(store);
 
     // Recovery: record every block as final, then open (replays and commits the gap).
@@ -162,5 +225,5 @@ fn main() {
     println!("commit_orders_per_sec={:.0}", commit_bps * n_txs as f64);
     println!("commit_sync_blocks_per_sec={commit_sync_bps:.2} (fsync per block)");
     println!("recovery_orders_per_sec={recovery_tps:.0}");
-    println!("replay_orders_per_sec={replay_tps:.0}");
+    print_replay(replay_tps, replay_cpu);
 }

@@ -2,8 +2,13 @@
 //! fresh engine and compare the state root at each applied height with the stored one
 //! (what `ledger-node replay --data-dir DIR` runs).
 //!
-//! Blocks are read and decoded (which hashes every transaction) on a second thread
-//! while the engine executes, so replay runs at close to the engine's own speed.
+//! Reading a block costs about as much CPU as executing it (decoding hashes every
+//! transaction, and the block is checked against its hash and its transactions against
+//! the header's `tx_root`). So a scanner thread walks the final-block markers in height
+//! order and deals them round-robin to [`decoders`] threads, which load, decode and
+//! check their blocks in parallel; the engine takes the results round-robin, which is
+//! height order again, and executes them while the next blocks are being decoded.
+//! Execution itself stays on one thread and in block order (determinism).
 
 use crate::chain::{decode_value, ChainStore};
 use crate::error::{Result, StoreError};
@@ -117,15 +122,30 @@ pub fn replay_chain<S: Store>(
     let mut last_report = Instant::now();
 
     std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = mpsc::sync_channel::<Result<(u64, Block)>>(8);
+        let workers = decoders();
+        let mut jobs = Vec::with_capacity(workers);
+        let mut results = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (job_tx, job_rx) = mpsc::sync_channel::<Job>(DECODE_AHEAD);
+            let (block_tx, block_rx) = mpsc::sync_channel::<Result<(u64, Block)>>(DECODE_AHEAD);
+            scope.spawn(move || decode_blocks(store, job_rx, block_tx));
+            jobs.push(job_tx);
+            results.push(block_rx);
+        }
         scope.spawn(move || {
-            let _ = read_blocks(store, final_height, &tx);
+            let _ = scan_markers(store, final_height, &jobs);
         });
+        // The scanner deals jobs round-robin and every decoder answers each of its jobs
+        // in order, so taking the answers round-robin restores height order. A closed
+        // channel means the scan ended (or the consumer stopped).
         let mut prev = genesis_hash;
-        for item in rx {
+        for turn in 0.. {
             if report.mismatch.is_some() {
                 break;
             }
+            let Ok(item) = results[turn % workers].recv() else {
+                break;
+            };
             let (h, block) = item?;
             if block.header.parent != prev {
                 return Err(StoreError::BadBlock {
@@ -198,14 +218,50 @@ pub fn replay_chain<S: Store>(
     Ok(report)
 }
 
-/// Streams final blocks `1..=final_height` in order, checked against their markers.
-fn read_blocks<S: Store>(
+/// Blocks each decoder may hold ahead of the engine (per decoder).
+const DECODE_AHEAD: usize = 4;
+
+/// How many threads load and decode blocks for replay: one per core the engine thread
+/// does not use, at least one and at most four (past that the engine is the limit).
+fn decoders() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .clamp(1, 4)
+}
+
+/// One final-block marker to load, or the error that ends the scan at this point.
+type Job = Result<(u64, FinalRecord)>;
+
+/// Loads, decodes and checks the blocks named by `jobs`, answering each in order.
+fn decode_blocks<S: Store>(
+    store: &ChainStore<S>,
+    jobs: mpsc::Receiver<Job>,
+    blocks: mpsc::SyncSender<Result<(u64, Block)>>,
+) {
+    for job in jobs {
+        let item = job.and_then(|(h, rec)| Ok((h, store.final_block_of(h, &rec)?)));
+        let stop = item.is_err();
+        if blocks.send(item).is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// Deals the final-block markers `1..=final_height` in height order, round-robin over
+/// `jobs`, checking that none is missing; an error is dealt in its turn and ends the
+/// scan.
+fn scan_markers<S: Store>(
     store: &ChainStore<S>,
     final_height: u64,
-    tx: &mpsc::SyncSender<Result<(u64, Block)>>,
+    jobs: &[mpsc::SyncSender<Job>],
 ) -> Result<()> {
     let mut expect = 1u64;
-    let send = |item: Result<(u64, Block)>| tx.send(item).is_ok();
+    let mut turn = 0usize;
+    let mut send = |item: Job| {
+        let ok = jobs[turn % jobs.len()].send(item).is_ok();
+        turn += 1;
+        ok
+    };
     let lo = schema::height_key(1);
     let hi = final_height.checked_add(1).map(schema::height_key);
     let res = store.raw().scan(
@@ -226,8 +282,7 @@ fn read_blocks<S: Store>(
             }
             expect += 1;
             let rec: FinalRecord = decode_value(Cf::Final, k, v)?;
-            let block = store.final_block_of(h, &rec)?;
-            Ok(send(Ok((h, block))))
+            Ok(send(Ok((h, rec))))
         },
     );
     if let Err(e) = res {
