@@ -10,7 +10,7 @@ use crate::error::{Result, StoreError};
 use crate::records::FinalRecord;
 use crate::schema::{self, Cf};
 use crate::store::{Direction, Store};
-use ledger_engine::Engine;
+use ledger_engine::{Engine, Event};
 use ledger_types::{Block, Genesis, Hash};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -24,6 +24,17 @@ pub struct RootMismatch {
     pub stored: Hash,
     /// Root after re-executing blocks `1..=height` from genesis.
     pub computed: Hash,
+}
+
+/// An index whose entry count differs from what re-executing the blocks produces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexCount {
+    /// The index (column family name).
+    pub index: &'static str,
+    /// Entries the blocks `1..=applied` produce.
+    pub expected: u64,
+    /// Entries stored.
+    pub found: u64,
 }
 
 /// Progress of a replay, reported about once a second and at the end.
@@ -59,6 +70,9 @@ pub struct ReplayReport {
     /// The stored ledger state does not hash to the recomputed root at the applied
     /// height (checked only if no root mismatched first).
     pub state_mismatch: Option<RootMismatch>,
+    /// Entry counts of the trades and order indexes, expected (from re-execution) and
+    /// found; empty for a store that starts at a snapshot (its history is partial).
+    pub index_counts: Vec<IndexCount>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -66,7 +80,15 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// True if every root and the stored state matched.
     pub fn is_ok(&self) -> bool {
-        self.mismatch.is_none() && self.state_mismatch.is_none()
+        self.mismatch.is_none() && self.state_mismatch.is_none() && self.index_mismatches().is_empty()
+    }
+
+    /// The indexes whose entry count differs from what the blocks produce.
+    pub fn index_mismatches(&self) -> Vec<&IndexCount> {
+        self.index_counts
+            .iter()
+            .filter(|c| c.expected != c.found)
+            .collect()
     }
 
     /// Transactions per second.
@@ -98,8 +120,10 @@ pub fn replay_chain<S: Store>(
         final_root: engine.state_root(),
         mismatch: None,
         state_mismatch: None,
+        index_counts: Vec::new(),
         elapsed: Duration::ZERO,
     };
+    let (mut fills, mut accepted) = (0u64, 0u64);
     let compare = |height: u64, computed: Hash| -> Result<Option<RootMismatch>> {
         let stored = store
             .state_root(height)?
@@ -142,7 +166,17 @@ pub fn replay_chain<S: Store>(
             for stx in &block.txs {
                 let _ = engine.apply_signed(stx);
             }
-            engine.clear_events();
+            if h <= applied_height {
+                for e in engine.take_events() {
+                    match e {
+                        Event::Fill(_) => fills += 1,
+                        Event::OrderAccepted { .. } => accepted += 1,
+                        _ => {}
+                    }
+                }
+            } else {
+                engine.clear_events();
+            }
             let root = engine.commit();
             report.blocks += 1;
             report.txs += block.txs.len() as u64;
@@ -188,6 +222,15 @@ pub fn replay_chain<S: Store>(
             });
         }
     }
+    if report.mismatch.is_none() && store.history_from()? == 0 {
+        for (cf, expected) in [(Cf::Trades, fills), (Cf::OrderIndex, accepted)] {
+            report.index_counts.push(IndexCount {
+                index: cf.name(),
+                expected,
+                found: count_entries(store, cf)?,
+            });
+        }
+    }
     report.elapsed = started.elapsed();
     progress(&ReplayProgress {
         height: report.blocks,
@@ -196,6 +239,18 @@ pub fn replay_chain<S: Store>(
         elapsed: report.elapsed,
     });
     Ok(report)
+}
+
+/// Entries of a column family, completeness markers excluded.
+pub fn count_entries<S: Store>(store: &ChainStore<S>, cf: Cf) -> Result<u64> {
+    let mut n = 0u64;
+    store.raw().scan(cf, None, None, Direction::Forward, &mut |k, _| {
+        if !schema::is_marker(k) {
+            n += 1;
+        }
+        Ok(true)
+    })?;
+    Ok(n)
 }
 
 /// Streams final blocks `1..=final_height` in order, checked against their markers.

@@ -287,11 +287,34 @@ impl RocksStore {
         let mut text = String::new();
         let _ = std::io::Read::read_to_string(&mut &progress, &mut text);
         let recorded = parse_progress(&text).map(|(_, f, a)| (f, a));
-        let db = match DB::open_cf_descriptors(&db_options(), &path, descriptors()) {
+        let mut opts = db_options();
+        if path.join("CURRENT").is_file() {
+            // An existing database must hold every column family: one the MANIFEST does
+            // not list lost its files (and a new one could take over the id of a lost
+            // family's write-ahead log records).
+            opts.create_missing_column_families(false);
+            if let Ok(found) = DB::list_cf(&opts, &path) {
+                let missing: Vec<&str> = Cf::ALL
+                    .iter()
+                    .map(|cf| cf.name())
+                    .filter(|n| !found.iter().any(|f| f == n))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(StoreError::Corrupt {
+                        path: path.display().to_string(),
+                        detail: format!(
+                            "the MANIFEST does not list the column families {} (it lists {}): it was truncated or replaced",
+                            missing.join(", "),
+                            found.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        let db = match DB::open_cf_descriptors(&opts, &path, descriptors()) {
             Ok(db) => db,
             Err(first) if first.kind() == rocksdb::ErrorKind::Corruption => {
                 let first = first.into_string();
-                let mut opts = db_options();
                 opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::PointInTime);
                 match DB::open_cf_descriptors(&opts, &path, descriptors()) {
                     Ok(db) => {
