@@ -87,6 +87,11 @@ pub fn named_file(message: &str) -> Option<&str> {
 /// Turns a RocksDB message into the error that says what happened.
 fn classify(context: &str, path: &Path, msg: &str) -> StoreError {
     let p = path.display().to_string();
+    // RocksDB repeats its status prefix when it wraps a status and ends with a period.
+    let msg = msg
+        .replace("Corruption: Corruption: ", "Corruption: ")
+        .replace("\n", " ");
+    let msg = msg.trim_end().trim_end_matches('.');
     let lower = msg.to_ascii_lowercase();
     if lower.contains("no space left") || lower.contains("enospc") {
         return StoreError::DiskFull {
@@ -252,6 +257,14 @@ impl RocksStore {
     /// Opens (creating if missing) the database at `path` for reading and writing. Fails
     /// if another process holds it open.
     pub fn open(path: impl AsRef<Path>) -> Result<RocksStore> {
+        Self::open_with(path, true)
+    }
+
+    /// [`open`](Self::open), choosing whether RocksDB tracks the write-ahead log files in
+    /// the MANIFEST and refuses to open when one it lists is missing (`true` in the
+    /// product). `false` is RocksDB's default, and how the store behaved before; tests
+    /// use it to show that the completeness markers catch what RocksDB then misses.
+    pub fn open_with(path: impl AsRef<Path>, track_wals: bool) -> Result<RocksStore> {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(&path)
             .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", path.display())))?;
@@ -288,6 +301,7 @@ impl RocksStore {
         let _ = std::io::Read::read_to_string(&mut &progress, &mut text);
         let recorded = parse_progress(&text).map(|(_, f, a)| (f, a));
         let mut opts = db_options();
+        opts.set_track_and_verify_wals_in_manifest(track_wals);
         if path.join("CURRENT").is_file() {
             // An existing database must hold every column family: one the MANIFEST does
             // not list lost its files (and a new one could take over the id of a lost
