@@ -510,3 +510,62 @@ fn holes_are_rebuilt_and_replay_counts_catch_the_rest() {
     assert_eq!(counts(&store), healthy);
     assert!(replay_chain(&store, Some(&genesis), |_| {}).unwrap().is_ok());
 }
+
+/// Unmounts the test's tmpfs, also when the test fails.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// A full disk is named: ENOSPC and the store's path, on the write that hit it and on
+/// every later one, never RocksDB's "Writer has previous error" alone. Needs a small
+/// tmpfs (root, or a user namespace allowing mounts); skips with a message otherwise.
+#[test]
+fn disk_full_names_enospc_and_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIP disk_full_names_enospc_and_the_path: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+        return;
+    }
+    let _guard = Mount(mnt.clone());
+    let dir = mnt.join("data");
+    let (genesis, keys) = testkit::genesis(ACCOUNTS);
+    let mut stream = testkit::BlockStream::new(&genesis, &keys, SEED, false);
+    let err = match ChainStore::open(&dir, StoreOptions::default())
+        .and_then(|s| Executor::open(s, Some(&genesis)))
+    {
+        Err(e) => e,
+        Ok(mut ex) => {
+            let mut h = 0u64;
+            loop {
+                h += 1;
+                assert!(h < 100_000, "the 6 MiB disk never filled");
+                if let Err(e) = ex.finalize(stream.next_block(200), &testkit::certificate(h)) {
+                    // Every later write names the cause too (or the poisoned executor).
+                    let again = ex.finalize(stream.next_block(1), &testkit::certificate(h));
+                    assert!(again.is_err());
+                    break e;
+                }
+            }
+        }
+    };
+    let msg = err.to_string();
+    println!("disk full: {msg}");
+    assert!(matches!(err, StoreError::DiskFull { .. }), "{msg}");
+    assert!(msg.contains("ENOSPC"), "{msg}");
+    assert!(msg.contains(&dir.display().to_string()), "{msg}");
+}
