@@ -196,7 +196,9 @@ pub enum StoreError {
     },
 
     /// The disk holding the store is full.
-    #[error("no space left on device (ENOSPC) for the store at {path} ({free} bytes free): {detail}")]
+    #[error(
+        "no space left on device (ENOSPC) for the store at {path} ({free} bytes free): {detail}"
+    )]
     DiskFull {
         /// The database directory.
         path: String,

@@ -84,8 +84,7 @@ impl<S: Store> Executor<S> {
         let started = Instant::now();
         let meta = match store.check_or_initialize(genesis) {
             Err(StoreError::Incomplete {
-                rebuildable: true,
-                ..
+                rebuildable: true, ..
             }) => {
                 Self::rebuild_indexes(&store)?;
                 store.check(genesis)?
@@ -225,7 +224,10 @@ impl<S: Store> Executor<S> {
             if block.header.parent != prev {
                 return Err(StoreError::BadBlock {
                     height: h,
-                    reason: format!("parent {} is not the final block {prev}", block.header.parent),
+                    reason: format!(
+                        "parent {} is not the final block {prev}",
+                        block.header.parent
+                    ),
                 });
             }
             prev = block.hash();
@@ -255,10 +257,16 @@ impl<S: Store> Executor<S> {
             }
             loop {
                 let mut keys = Vec::new();
-                store.raw().scan(cf, None, None, crate::store::Direction::Forward, &mut |k, _| {
-                    keys.push(k.to_vec());
-                    Ok(keys.len() < 10_000)
-                })?;
+                store.raw().scan(
+                    cf,
+                    None,
+                    None,
+                    crate::store::Direction::Forward,
+                    &mut |k, _| {
+                        keys.push(k.to_vec());
+                        Ok(keys.len() < 10_000)
+                    },
+                )?;
                 if keys.is_empty() {
                     break;
                 }

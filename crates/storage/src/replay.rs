@@ -80,7 +80,9 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// True if every root and the stored state matched.
     pub fn is_ok(&self) -> bool {
-        self.mismatch.is_none() && self.state_mismatch.is_none() && self.index_mismatches().is_empty()
+        self.mismatch.is_none()
+            && self.state_mismatch.is_none()
+            && self.index_mismatches().is_empty()
     }
 
     /// The indexes whose entry count differs from what the blocks produce.
@@ -244,12 +246,14 @@ pub fn replay_chain<S: Store>(
 /// Entries of a column family, completeness markers excluded.
 pub fn count_entries<S: Store>(store: &ChainStore<S>, cf: Cf) -> Result<u64> {
     let mut n = 0u64;
-    store.raw().scan(cf, None, None, Direction::Forward, &mut |k, _| {
-        if !schema::is_marker(k) {
-            n += 1;
-        }
-        Ok(true)
-    })?;
+    store
+        .raw()
+        .scan(cf, None, None, Direction::Forward, &mut |k, _| {
+            if !schema::is_marker(k) {
+                n += 1;
+            }
+            Ok(true)
+        })?;
     Ok(n)
 }
 

@@ -108,7 +108,10 @@ fn classify(context: &str, path: &Path, msg: &str) -> StoreError {
     }
     // RocksDB reports later writes after a failed append as "Writer has previous error"
     // or a background error, hiding the cause: a full disk is the usual one.
-    if lower.contains("previous error") || lower.contains("background") || lower.contains("io error") {
+    if lower.contains("previous error")
+        || lower.contains("background")
+        || lower.contains("io error")
+    {
         if let Some(free) = free_bytes(path) {
             if free < (1 << 20) {
                 return StoreError::DiskFull {

@@ -14,7 +14,7 @@
 //! table reported in docs/reliability.md.
 
 use ledger_storage::{
-    count_entries, replay_chain, schema, testkit, Batch, ChainStore, Cf, Direction, Executor,
+    count_entries, replay_chain, schema, testkit, Batch, Cf, ChainStore, Direction, Executor,
     MemStore, RocksStore, Store, StoreError, StoreOptions,
 };
 use ledger_types::{Block, Genesis};
@@ -219,7 +219,10 @@ fn evaluate_with(dir: &Path, r: &Reference, what: &str, track_wals: bool) -> Out
     drop(store);
     let store = ChainStore::open_read_only(dir).unwrap();
     let report = replay_chain(&store, Some(&r.genesis), |_| {}).unwrap();
-    assert!(report.is_ok(), "{what}: replay after the repair: {report:?}");
+    assert!(
+        report.is_ok(),
+        "{what}: replay after the repair: {report:?}"
+    );
     assert_eq!(report.applied_height as usize, BLOCKS);
     Outcome::Opened { applied, rebuilt }
 }
@@ -285,7 +288,11 @@ fn every_corruption_is_refused_or_repaired() {
     let bytes = std::fs::read(&m).unwrap();
     let mut cuts = vec![0];
     cuts.extend(record_ends(&bytes).into_iter().filter(|e| *e < bytes.len()));
-    assert!(cuts.len() > 10, "expected many MANIFEST records, found {}", cuts.len());
+    assert!(
+        cuts.len() > 10,
+        "expected many MANIFEST records, found {}",
+        cuts.len()
+    );
     for track_wals in [true, false] {
         let mut t = Tally::default();
         for cut in &cuts {
@@ -366,7 +373,10 @@ fn every_corruption_is_refused_or_repaired() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
     table.push((
-        format!("WAL byte flipped ({} offsets of {wal_len} bytes)", offsets.len()),
+        format!(
+            "WAL byte flipped ({} offsets of {wal_len} bytes)",
+            offsets.len()
+        ),
         t,
     ));
 
@@ -383,7 +393,11 @@ fn every_corruption_is_refused_or_repaired() {
     }
     let log = files(&only_log, |n| n.ends_with(".log")).pop().unwrap();
     flip(&log, 20);
-    let o = evaluate(&only_log, &r, "WAL first record flipped, store only in the log");
+    let o = evaluate(
+        &only_log,
+        &r,
+        "WAL first record flipped, store only in the log",
+    );
     if let Outcome::Refused(msg) = &o {
         assert!(!msg.contains("is empty"), "{msg}");
     }
@@ -400,7 +414,11 @@ fn every_corruption_is_refused_or_repaired() {
         let second = ChainStore::open(&dir, StoreOptions::default());
         let err = second.expect_err("a second store on the same directory");
         assert!(matches!(err, StoreError::Locked { .. }), "{err}");
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         t.add(Outcome::Refused(err.to_string()));
         drop(ex);
     }
@@ -470,19 +488,33 @@ fn holes_are_rebuilt_and_replay_counts_catch_the_rest() {
     }
     store
         .raw()
-        .scan(Cf::OrderIndex, None, None, Direction::Forward, &mut |k, _| {
-            if !schema::is_marker(k) {
-                b.delete(Cf::OrderIndex, k);
-            }
-            Ok(true)
-        })
+        .scan(
+            Cf::OrderIndex,
+            None,
+            None,
+            Direction::Forward,
+            &mut |k, _| {
+                if !schema::is_marker(k) {
+                    b.delete(Cf::OrderIndex, k);
+                }
+                Ok(true)
+            },
+        )
         .unwrap();
     b.put(Cf::Trades, &schema::marker_key(60), &[]);
     b.put(Cf::OrderIndex, &schema::marker_key(60), &[]);
     store.raw().write(&b, true).unwrap();
     let err = store.check(Some(&genesis)).unwrap_err();
     assert!(
-        matches!(&err, StoreError::Incomplete { cf: "order_index", complete_to: Some(60), rebuildable: true, .. }),
+        matches!(
+            &err,
+            StoreError::Incomplete {
+                cf: "order_index",
+                complete_to: Some(60),
+                rebuildable: true,
+                ..
+            }
+        ),
         "{err}"
     );
     // replay refuses with the same error; the node rebuilds.
@@ -491,7 +523,9 @@ fn holes_are_rebuilt_and_replay_counts_catch_the_rest() {
     let ex = Executor::open(store.clone(), Some(&genesis)).unwrap();
     assert_eq!(ex.applied_height(), 120);
     assert_eq!(counts(&store), healthy);
-    assert!(replay_chain(&store, Some(&genesis), |_| {}).unwrap().is_ok());
+    assert!(replay_chain(&store, Some(&genesis), |_| {})
+        .unwrap()
+        .is_ok());
     drop(ex);
 
     // 2. Lose 10 trades with the markers intact: open cannot see it, replay can.
@@ -504,11 +538,16 @@ fn holes_are_rebuilt_and_replay_counts_catch_the_rest() {
     assert!(!report.is_ok());
     let bad = report.index_mismatches();
     assert_eq!(bad.len(), 1);
-    assert_eq!((bad[0].index, bad[0].found + 10), ("trades", bad[0].expected));
+    assert_eq!(
+        (bad[0].index, bad[0].found + 10),
+        ("trades", bad[0].expected)
+    );
     // Rebuilding on request restores it.
     Executor::rebuild_indexes(&store).unwrap();
     assert_eq!(counts(&store), healthy);
-    assert!(replay_chain(&store, Some(&genesis), |_| {}).unwrap().is_ok());
+    assert!(replay_chain(&store, Some(&genesis), |_| {})
+        .unwrap()
+        .is_ok());
 }
 
 /// Unmounts the test's tmpfs, also when the test fails.
