@@ -213,7 +213,6 @@ impl<S: Store> Executor<S> {
         // Re-execute first, checking roots, before deleting anything.
         let mut engine = Engine::from_genesis(&genesis)
             .map_err(|e| StoreError::InvalidGenesis(e.to_string()))?;
-        let mut blocks = Vec::with_capacity(applied as usize);
         let mut prev = genesis.block().hash();
         for h in 1..=applied {
             let rec = store.final_record(h)?.ok_or(StoreError::MissingFinal {
@@ -241,7 +240,6 @@ impl<S: Store> Executor<S> {
                     });
                 }
             }
-            blocks.push(block);
         }
         if engine.state_root() != stored_state_root {
             return Err(StoreError::StateRootMismatch {
@@ -289,8 +287,14 @@ impl<S: Store> Executor<S> {
         }
         store.raw().write(&b, false)?;
         let mut entries = 0u64;
-        for block in &blocks {
-            let h = block.height();
+        for h in 1..=applied {
+            // Read again rather than kept from the first pass: a long chain does not fit
+            // in memory.
+            let rec = store.final_record(h)?.ok_or(StoreError::MissingFinal {
+                height: h,
+                final_height,
+            })?;
+            let block = &store.final_block_of(h, &rec)?;
             let outcome = engine.execute_block_at(h, &block.txs);
             let mut batch = Batch::new();
             IndexWriter::new(store, h, block.header.time_ms(), &engine).write(
