@@ -426,13 +426,16 @@ impl RocksStore {
 
     fn err(&self, context: &str, e: rocksdb::Error) -> StoreError {
         let e = backend(context, &self.path, e);
-        match &e {
-            StoreError::Corrupt { detail, .. } => tracing::error!(
+        // A read error is answered to a caller (an RPC client sees only an internal
+        // error): the log names the file. Failed writes stop the node and are printed
+        // once, by whoever reports the fatal error.
+        let read = context.starts_with("read") || context.starts_with("scan");
+        if let (true, StoreError::Corrupt { detail, .. }) = (read, &e) {
+            tracing::error!(
                 path = %self.path.display(),
                 file = named_file(detail).unwrap_or("?"),
                 "read error from a corrupted file: {detail}"
-            ),
-            _ => {}
+            );
         }
         e
     }
