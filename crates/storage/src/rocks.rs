@@ -371,6 +371,8 @@ impl RocksStore {
     /// may run next to a live node). Writes fail.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<RocksStore> {
         let path = path.as_ref().to_path_buf();
+        // A damaged directory is reported as damaged, not as "not a database".
+        check_current(&path)?;
         if !path.join("CURRENT").is_file() {
             return Err(StoreError::Backend(format!(
                 "{} is not a RocksDB database (no CURRENT file)",
@@ -380,7 +382,6 @@ impl RocksStore {
         let mut opts = db_options();
         opts.create_if_missing(false);
         opts.create_missing_column_families(false);
-        check_current(&path)?;
         let recorded = std::fs::read_to_string(path.join(PROGRESS_FILE))
             .ok()
             .and_then(|t| parse_progress(&t))

@@ -353,6 +353,9 @@ fn every_corruption_is_refused_or_repaired() {
                 std::fs::remove_file(d.join("CURRENT")).unwrap();
             }
         });
+        // replay (read-only) says the store is damaged, not that it is no database.
+        let ro = ChainStore::open_read_only(&dir).unwrap_err();
+        assert!(matches!(ro, StoreError::Corrupt { .. }), "{label}: {ro}");
         let o = evaluate(&dir, &r, label);
         assert!(matches!(o, Outcome::Refused(_)), "{label}: {o:?}");
         t.add(o);
