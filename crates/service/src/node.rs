@@ -115,8 +115,13 @@ impl NodeHandle {
         if let Some(executor) = self.executor {
             let _ = tokio::task::spawn_blocking(move || executor.join()).await;
         }
-        self.shared.store.flush()?;
-        tracing::info!("node stopped; store flushed");
+        // After a failed run the flush usually fails the same way ("Writer has previous
+        // error"): the run's own error, which names the cause, is the one reported.
+        let flushed = self.shared.store.flush();
+        if result.as_ref().is_ok_and(|r| r.is_ok()) {
+            flushed?;
+            tracing::info!("node stopped; store flushed");
+        }
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.into()),

@@ -240,7 +240,11 @@ impl<S: Store> ChainStore<S> {
             b.put_encoded(Cf::State, &schema::order_key(&o.id), o);
         }
         b.put_encoded(Cf::State, schema::STATE_COUNTERS, &state.counters);
+        for (cf, _) in schema::MARKED {
+            b.put(cf, &schema::marker_key(0), &[]);
+        }
         self.inner.write(&b, true)?;
+        self.inner.record_progress(0, 0);
         tracing::info!(genesis = %genesis.hash(), block = %hash, "initialised a new store at height 0");
         Ok(StoreMeta {
             genesis: genesis.clone(),
@@ -258,7 +262,24 @@ impl<S: Store> ChainStore<S> {
     pub fn check(&self, expected: Option<&Genesis>) -> Result<StoreMeta> {
         let version: u32 = match self.get_decoded(Cf::Meta, meta::SCHEMA_VERSION)? {
             Some(v) => v,
-            None if self.is_empty()? => return Err(StoreError::NotInitialized),
+            None if self.is_empty()? => {
+                return Err(match self.inner.recorded_progress() {
+                    Some((f, a)) if f > 0 || a > 0 => {
+                        let (path, files) = self.inner.describe();
+                        StoreError::Lost {
+                            path,
+                            final_height: f,
+                            applied_height: a,
+                            files: if files.is_empty() {
+                                "no RocksDB files left".into()
+                            } else {
+                                format!("RocksDB files present: {files}")
+                            },
+                        }
+                    }
+                    _ => StoreError::NotInitialized,
+                })
+            }
             None => return Err(StoreError::MissingMeta("schema_version")),
         };
         if version != SCHEMA_VERSION {
@@ -292,7 +313,7 @@ impl<S: Store> ChainStore<S> {
         self.inner.scan(
             Cf::Final,
             Some(&start),
-            None,
+            Some(&schema::MARKER_PREFIX[..]),
             Direction::Forward,
             &mut |k, _| {
                 let h = schema::parse_height(k).ok_or_else(|| StoreError::BadKey {
@@ -340,13 +361,25 @@ impl<S: Store> ChainStore<S> {
                 ),
             });
         }
+        self.check_markers(final_height, applied_height)?;
         if self.state_root(applied_height)?.is_none() {
             return Err(StoreError::MissingStateRoot {
                 height: applied_height,
             });
         }
         let above = schema::height_key(applied_height + 1);
-        if let Some(k) = self.first_key(Cf::Roots, Some(&above), Direction::Forward)? {
+        let mut above_root = None;
+        self.inner.scan(
+            Cf::Roots,
+            Some(&above),
+            Some(&schema::MARKER_PREFIX[..]),
+            Direction::Forward,
+            &mut |k, _| {
+                above_root = Some(k.to_vec());
+                Ok(false)
+            },
+        )?;
+        if let Some(k) = above_root {
             return Err(StoreError::UnexpectedStateRoot {
                 height: schema::parse_height(&k).unwrap_or(u64::MAX),
                 applied: applied_height,
@@ -358,6 +391,63 @@ impl<S: Store> ChainStore<S> {
             final_height,
             applied_height,
         })
+    }
+
+    /// The completeness markers of a column family (see [`schema`]), lowest first.
+    pub fn markers(&self, cf: Cf) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        let end = schema::prefix_end(schema::MARKER_PREFIX);
+        self.inner.scan(
+            cf,
+            Some(&schema::MARKER_PREFIX[..]),
+            end.as_deref(),
+            Direction::Forward,
+            &mut |k, _| {
+                let h = schema::parse_marker(k).ok_or_else(|| StoreError::BadKey {
+                    cf: cf.name(),
+                    key: hex::encode(k),
+                })?;
+                out.push(h);
+                Ok(out.len() < 64)
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Checks that every marked column family is complete to its height: exactly one
+    /// marker, at the final height (`blocks`, `final`) or the applied height (the
+    /// others). Returns the first that is not as [`StoreError::Incomplete`]: the ones
+    /// complete to the final height first (not rebuildable), then the derived ones
+    /// (rebuildable from the blocks unless the store starts at a snapshot).
+    pub fn check_markers(&self, final_height: u64, applied_height: u64) -> Result<()> {
+        let history_from = self.history_from()?;
+        for pass in [schema::MarkerOf::Final, schema::MarkerOf::Applied] {
+            for (cf, of) in schema::MARKED {
+                if of != pass {
+                    continue;
+                }
+                let expected = match of {
+                    schema::MarkerOf::Final => final_height,
+                    schema::MarkerOf::Applied => applied_height,
+                };
+                let markers = self.markers(cf)?;
+                if markers == [expected] {
+                    continue;
+                }
+                return Err(StoreError::Incomplete {
+                    cf: cf.name(),
+                    kind: match of {
+                        schema::MarkerOf::Final => "final",
+                        schema::MarkerOf::Applied => "applied",
+                    },
+                    complete_to: markers.first().copied(),
+                    markers,
+                    expected,
+                    rebuildable: of == schema::MarkerOf::Applied && history_from == 0,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// [`check`](Self::check), or [`initialize`](Self::initialize) with `genesis` if the

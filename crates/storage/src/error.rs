@@ -185,6 +185,70 @@ pub enum StoreError {
         offered: Hash,
     },
 
+    /// RocksDB reports corruption: a damaged MANIFEST, CURRENT, table (SST) file or
+    /// write-ahead log. `detail` is RocksDB's message, which names the file where it can.
+    #[error("the store at {path} is corrupt: {detail}. Restore the directory from a backup or snapshot, or move it away and let the node re-sync from its peers")]
+    Corrupt {
+        /// The database directory.
+        path: String,
+        /// What is damaged.
+        detail: String,
+    },
+
+    /// The disk holding the store is full.
+    #[error(
+        "no space left on device (ENOSPC) for the store at {path} ({free} bytes free): {detail}"
+    )]
+    DiskFull {
+        /// The database directory.
+        path: String,
+        /// Bytes available to the node on that filesystem when the error was seen.
+        free: u64,
+        /// RocksDB's message.
+        detail: String,
+    },
+
+    /// Another process holds the data directory.
+    #[error("the data directory {path} is in use by another process (its lock is held{holder}); refusing to open it twice")]
+    Locked {
+        /// The database directory.
+        path: String,
+        /// Who holds it, as recorded in the progress file (`", by pid N"`), or empty.
+        holder: String,
+    },
+
+    /// A column family with completeness markers is not complete to the height it must
+    /// be (see [`crate::schema`]): RocksDB lost writes of it.
+    #[error("column family `{cf}` is incomplete: {}, but the store's {kind} height is {expected}{}", match complete_to { Some(h) => format!("it is complete only to height {h} (markers {markers:?})"), None => "it has no completeness marker".to_string() }, if *rebuildable { "; it will be rebuilt from the blocks" } else { "; it cannot be rebuilt from this store: restore a backup or snapshot, or move the directory away and re-sync" })]
+    Incomplete {
+        /// Column family.
+        cf: &'static str,
+        /// `final` or `applied`.
+        kind: &'static str,
+        /// The lowest marker (the height the family is known complete to).
+        complete_to: Option<u64>,
+        /// Every marker found.
+        markers: Vec<u64>,
+        /// The height it must be complete to.
+        expected: u64,
+        /// True if it is derived from the blocks and can be rebuilt.
+        rebuildable: bool,
+    },
+
+    /// The store holds nothing, but the data directory recorded progress: its data was
+    /// lost (a damaged write-ahead log or MANIFEST), it is not a fresh directory.
+    #[error("the store at {path} holds no data, but this data directory recorded final height {final_height} and applied height {applied_height}: the data was lost ({files}). Move the directory away (or restore a backup) to start over")]
+    Lost {
+        /// The database directory.
+        path: String,
+        /// Final height recorded in the progress file.
+        final_height: u64,
+        /// Applied height recorded in the progress file.
+        applied_height: u64,
+        /// The RocksDB files present.
+        files: String,
+    },
+
     /// An earlier write failed after the engine had executed a block: the in-memory state
     /// is ahead of the disk. Restart the node; it will recover from the store.
     #[error("the executor stopped after a failed write at height {height}; restart to recover")]

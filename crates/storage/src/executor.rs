@@ -82,12 +82,22 @@ impl<S: Store> Executor<S> {
     /// the applied height, which may be below the final height.
     pub fn load(store: ChainStore<S>, genesis: Option<&Genesis>) -> Result<Self> {
         let started = Instant::now();
+        let meta = match store.check_or_initialize(genesis) {
+            Err(StoreError::Incomplete {
+                rebuildable: true, ..
+            }) => {
+                Self::rebuild_indexes(&store)?;
+                store.check(genesis)?
+            }
+            other => other?,
+        };
+        report_lost_heights(&store, &meta);
         let StoreMeta {
             genesis,
             final_height,
             applied_height,
             ..
-        } = store.check_or_initialize(genesis)?;
+        } = meta;
         let state = store.load_state().map_err(|e| match e {
             StoreError::Decode { cf, key, reason } => StoreError::Decode {
                 cf,
@@ -143,6 +153,170 @@ impl<S: Store> Executor<S> {
             final_hash,
             poisoned: None,
         })
+    }
+
+    /// Rebuilds the state roots and every index from the final blocks `1..=applied`:
+    /// clears them, re-executes the blocks from genesis in a fresh engine, and writes
+    /// each block's index entries, root and markers, as [`finalize`](Self::finalize)
+    /// does. The recomputed roots must equal the roots still stored and the root of the
+    /// stored ledger state at the applied height; otherwise nothing is trusted and the
+    /// error says where they differ. Logs what was incomplete and how many entries were
+    /// rebuilt. Refuses a store that starts at a snapshot (no blocks below it).
+    pub fn rebuild_indexes(store: &ChainStore<S>) -> Result<u64> {
+        let started = Instant::now();
+        let genesis = store.genesis()?;
+        let applied = store.applied_height()?;
+        let final_height = store.final_height()?;
+        let history_from = store.history_from()?;
+        let mut incomplete = Vec::new();
+        for (cf, of) in schema::MARKED {
+            if of == schema::MarkerOf::Applied {
+                let m = store.markers(cf)?;
+                if m != [applied] {
+                    incomplete.push(format!("{} (markers {m:?})", cf.name()));
+                }
+            }
+        }
+        if history_from > 0 {
+            return Err(StoreError::Index(format!(
+                "indexes incomplete ({}) in a store that starts at snapshot height {history_from}: they cannot be rebuilt without the blocks below it; restore the directory or re-import the snapshot",
+                incomplete.join(", ")
+            )));
+        }
+        tracing::warn!(
+            applied,
+            final_height,
+            incomplete = %incomplete.join(", "),
+            "indexes lost writes (a cut MANIFEST or a damaged write-ahead log): rebuilding the state roots and every index from the blocks"
+        );
+        // The roots still stored, to check the re-execution against.
+        let mut old_roots = BTreeMap::new();
+        store.raw().scan(
+            Cf::Roots,
+            None,
+            Some(&schema::MARKER_PREFIX[..]),
+            crate::store::Direction::Forward,
+            &mut |k, v| {
+                if let Some(h) = schema::parse_height(k) {
+                    old_roots.insert(h, crate::chain::decode_value::<Hash>(Cf::Roots, k, v)?);
+                }
+                Ok(true)
+            },
+        )?;
+        let stored_state = store.load_state()?;
+        let stored_state_root = Engine::restore(&genesis, stored_state)
+            .map_err(|e| StoreError::InconsistentState {
+                height: applied,
+                reason: e.to_string(),
+            })?
+            .state_root();
+        // Re-execute first, checking roots, before deleting anything.
+        let mut engine = Engine::from_genesis(&genesis)
+            .map_err(|e| StoreError::InvalidGenesis(e.to_string()))?;
+        let mut prev = genesis.block().hash();
+        for h in 1..=applied {
+            let rec = store.final_record(h)?.ok_or(StoreError::MissingFinal {
+                height: h,
+                final_height,
+            })?;
+            let block = store.final_block_of(h, &rec)?;
+            if block.header.parent != prev {
+                return Err(StoreError::BadBlock {
+                    height: h,
+                    reason: format!(
+                        "parent {} is not the final block {prev}",
+                        block.header.parent
+                    ),
+                });
+            }
+            prev = block.hash();
+            let root = engine.execute_block_at(h, &block.txs).state_root;
+            if let Some(stored) = old_roots.get(&h) {
+                if *stored != root {
+                    return Err(StoreError::StateRootMismatch {
+                        height: h,
+                        stored: *stored,
+                        computed: root,
+                    });
+                }
+            }
+        }
+        if engine.state_root() != stored_state_root {
+            return Err(StoreError::StateRootMismatch {
+                height: applied,
+                stored: stored_state_root,
+                computed: engine.state_root(),
+            });
+        }
+        // Clear the derived column families.
+        for (cf, of) in schema::MARKED {
+            if of != schema::MarkerOf::Applied {
+                continue;
+            }
+            loop {
+                let mut keys = Vec::new();
+                store.raw().scan(
+                    cf,
+                    None,
+                    None,
+                    crate::store::Direction::Forward,
+                    &mut |k, _| {
+                        keys.push(k.to_vec());
+                        Ok(keys.len() < 10_000)
+                    },
+                )?;
+                if keys.is_empty() {
+                    break;
+                }
+                let mut b = Batch::new();
+                for k in &keys {
+                    b.delete(cf, k);
+                }
+                store.raw().write(&b, false)?;
+            }
+        }
+        // Re-execute and write, one batch per block.
+        let mut engine = Engine::from_genesis(&genesis)
+            .map_err(|e| StoreError::InvalidGenesis(e.to_string()))?;
+        let mut b = Batch::new();
+        b.put_encoded(Cf::Roots, &schema::height_key(0), &engine.state_root());
+        for (cf, of) in schema::MARKED {
+            if of == schema::MarkerOf::Applied {
+                b.put(cf, &schema::marker_key(0), &[]);
+            }
+        }
+        store.raw().write(&b, false)?;
+        let mut entries = 0u64;
+        for h in 1..=applied {
+            // Read again rather than kept from the first pass: a long chain does not fit
+            // in memory.
+            let rec = store.final_record(h)?.ok_or(StoreError::MissingFinal {
+                height: h,
+                final_height,
+            })?;
+            let block = &store.final_block_of(h, &rec)?;
+            let outcome = engine.execute_block_at(h, &block.txs);
+            let mut batch = Batch::new();
+            IndexWriter::new(store, h, block.header.time_ms(), &engine).write(
+                &mut batch,
+                block,
+                &outcome.block_events,
+                &outcome.receipts,
+            )?;
+            batch.put_encoded(Cf::Roots, &schema::height_key(h), &outcome.state_root);
+            put_markers(&mut batch, schema::MarkerOf::Applied, h);
+            entries += batch.len() as u64;
+            store.raw().write(&batch, h == applied)?;
+        }
+        store.raw().write(&Batch::new(), true)?;
+        tracing::warn!(
+            blocks = applied,
+            batch_ops = entries,
+            ms = started.elapsed().as_millis() as u64,
+            root = %engine.state_root(),
+            "state roots and indexes rebuilt from the blocks"
+        );
+        Ok(applied)
     }
 
     /// The store.
@@ -237,6 +411,7 @@ impl<S: Store> Executor<S> {
             },
         );
         batch.put_encoded(Cf::Meta, meta::FINAL_HEIGHT, &block.height());
+        put_markers(batch, schema::MarkerOf::Final, block.height());
         // The final marker carries the certificate from now on.
         batch.delete(Cf::Consensus, &crate::consensus::cert_key(&hash));
     }
@@ -256,6 +431,9 @@ impl<S: Store> Executor<S> {
         self.store.write(&batch)?;
         self.final_height = block.height();
         self.final_hash = hash;
+        self.store
+            .raw()
+            .record_progress(self.final_height, self.applied);
         tracing::debug!(height = block.height(), %hash, "block recorded as final");
         Ok(true)
     }
@@ -353,6 +531,7 @@ impl<S: Store> Executor<S> {
         )?;
         batch.put_encoded(Cf::Roots, &schema::height_key(h), &outcome.state_root);
         batch.put_encoded(Cf::Meta, meta::APPLIED_HEIGHT, &h);
+        put_markers(&mut batch, schema::MarkerOf::Applied, h);
         self.store.write(&batch)?;
         let committed = Instant::now();
         self.poisoned = None;
@@ -362,6 +541,9 @@ impl<S: Store> Executor<S> {
             self.final_height = h;
             self.final_hash = hash;
         }
+        self.store
+            .raw()
+            .record_progress(self.final_height, self.applied);
         tracing::debug!(
             height = h,
             %hash,
@@ -381,6 +563,46 @@ impl<S: Store> Executor<S> {
             block_events: outcome.block_events,
             time_ms: block.header.time_ms(),
         })
+    }
+}
+
+/// Logs the heights a store lost: the progress file recorded more than the store
+/// recovered (a damaged write-ahead log or a cut MANIFEST). The lost final blocks come
+/// back from peers; the lost heights are named so an operator knows what happened.
+fn report_lost_heights<S: Store>(store: &ChainStore<S>, meta: &StoreMeta) {
+    if let Some((f, a)) = store.raw().recorded_progress() {
+        if f > meta.final_height || a > meta.applied_height {
+            let (path, files) = store.raw().describe();
+            tracing::error!(
+                path,
+                files,
+                recorded_final = f,
+                recorded_applied = a,
+                recovered_final = meta.final_height,
+                recovered_applied = meta.applied_height,
+                "the store lost writes: final heights {}..={} are gone (they will be fetched from peers again); applied heights {}..={} will be re-executed",
+                meta.final_height + 1,
+                f,
+                meta.applied_height + 1,
+                a
+            );
+        }
+    }
+    store
+        .raw()
+        .record_progress(meta.final_height, meta.applied_height);
+}
+
+/// Moves the completeness markers of the column families of `of` to `height` (see
+/// [`schema`]): puts the marker at `height`, deletes the one below.
+fn put_markers(batch: &mut Batch, of: schema::MarkerOf, height: u64) {
+    for (cf, o) in schema::MARKED {
+        if o == of {
+            batch.put(cf, &schema::marker_key(height), &[]);
+            if height > 0 {
+                batch.delete(cf, &schema::marker_key(height - 1));
+            }
+        }
     }
 }
 

@@ -60,7 +60,9 @@ pub use records::{
     HistoryCursor, MarketStats, OrderCursor, OrderFilter, OrderStatus, OrderSummary, Page,
     TradeRecord, TransferRecord, TxRecord, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
 };
-pub use replay::{replay_chain, ReplayProgress, ReplayReport, RootMismatch};
+pub use replay::{
+    count_entries, replay_chain, IndexCount, ReplayProgress, ReplayReport, RootMismatch,
+};
 pub use rocks::RocksStore;
 pub use schema::{Cf, SCHEMA_VERSION};
 pub use snapshot::{Snapshot, SnapshotContent, SnapshotError, SnapshotManifest};

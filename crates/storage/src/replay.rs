@@ -2,20 +2,15 @@
 //! fresh engine and compare the state root at each applied height with the stored one
 //! (what `ledger-node replay --data-dir DIR` runs).
 //!
-//! Reading a block costs about as much CPU as executing it (decoding hashes every
-//! transaction, and the block is checked against its hash and its transactions against
-//! the header's `tx_root`). So a scanner thread walks the final-block markers in height
-//! order and deals them round-robin to [`decoders`] threads, which load, decode and
-//! check their blocks in parallel; the engine takes the results round-robin, which is
-//! height order again, and executes them while the next blocks are being decoded.
-//! Execution itself stays on one thread and in block order (determinism).
+//! Blocks are read and decoded (which hashes every transaction) on a second thread
+//! while the engine executes, so replay runs at close to the engine's own speed.
 
 use crate::chain::{decode_value, ChainStore};
 use crate::error::{Result, StoreError};
 use crate::records::FinalRecord;
 use crate::schema::{self, Cf};
 use crate::store::{Direction, Store};
-use ledger_engine::Engine;
+use ledger_engine::{Engine, Event};
 use ledger_types::{Block, Genesis, Hash};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -29,6 +24,17 @@ pub struct RootMismatch {
     pub stored: Hash,
     /// Root after re-executing blocks `1..=height` from genesis.
     pub computed: Hash,
+}
+
+/// An index whose entry count differs from what re-executing the blocks produces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexCount {
+    /// The index (column family name).
+    pub index: &'static str,
+    /// Entries the blocks `1..=applied` produce.
+    pub expected: u64,
+    /// Entries stored.
+    pub found: u64,
 }
 
 /// Progress of a replay, reported about once a second and at the end.
@@ -64,6 +70,9 @@ pub struct ReplayReport {
     /// The stored ledger state does not hash to the recomputed root at the applied
     /// height (checked only if no root mismatched first).
     pub state_mismatch: Option<RootMismatch>,
+    /// Entry counts of the trades and order indexes, expected (from re-execution) and
+    /// found; empty for a store that starts at a snapshot (its history is partial).
+    pub index_counts: Vec<IndexCount>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -71,7 +80,17 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// True if every root and the stored state matched.
     pub fn is_ok(&self) -> bool {
-        self.mismatch.is_none() && self.state_mismatch.is_none()
+        self.mismatch.is_none()
+            && self.state_mismatch.is_none()
+            && self.index_mismatches().is_empty()
+    }
+
+    /// The indexes whose entry count differs from what the blocks produce.
+    pub fn index_mismatches(&self) -> Vec<&IndexCount> {
+        self.index_counts
+            .iter()
+            .filter(|c| c.expected != c.found)
+            .collect()
     }
 
     /// Transactions per second.
@@ -103,8 +122,10 @@ pub fn replay_chain<S: Store>(
         final_root: engine.state_root(),
         mismatch: None,
         state_mismatch: None,
+        index_counts: Vec::new(),
         elapsed: Duration::ZERO,
     };
+    let (mut fills, mut accepted) = (0u64, 0u64);
     let compare = |height: u64, computed: Hash| -> Result<Option<RootMismatch>> {
         let stored = store
             .state_root(height)?
@@ -122,30 +143,15 @@ pub fn replay_chain<S: Store>(
     let mut last_report = Instant::now();
 
     std::thread::scope(|scope| -> Result<()> {
-        let workers = decoders();
-        let mut jobs = Vec::with_capacity(workers);
-        let mut results = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let (job_tx, job_rx) = mpsc::sync_channel::<Job>(DECODE_AHEAD);
-            let (block_tx, block_rx) = mpsc::sync_channel::<Result<(u64, Block)>>(DECODE_AHEAD);
-            scope.spawn(move || decode_blocks(store, job_rx, block_tx));
-            jobs.push(job_tx);
-            results.push(block_rx);
-        }
+        let (tx, rx) = mpsc::sync_channel::<Result<(u64, Block)>>(8);
         scope.spawn(move || {
-            let _ = scan_markers(store, final_height, &jobs);
+            let _ = read_blocks(store, final_height, &tx);
         });
-        // The scanner deals jobs round-robin and every decoder answers each of its jobs
-        // in order, so taking the answers round-robin restores height order. A closed
-        // channel means the scan ended (or the consumer stopped).
         let mut prev = genesis_hash;
-        for turn in 0.. {
+        for item in rx {
             if report.mismatch.is_some() {
                 break;
             }
-            let Ok(item) = results[turn % workers].recv() else {
-                break;
-            };
             let (h, block) = item?;
             if block.header.parent != prev {
                 return Err(StoreError::BadBlock {
@@ -162,7 +168,17 @@ pub fn replay_chain<S: Store>(
             for stx in &block.txs {
                 let _ = engine.apply_signed(stx);
             }
-            engine.clear_events();
+            if h <= applied_height {
+                for e in engine.take_events() {
+                    match e {
+                        Event::Fill(_) => fills += 1,
+                        Event::OrderAccepted { .. } => accepted += 1,
+                        _ => {}
+                    }
+                }
+            } else {
+                engine.clear_events();
+            }
             let root = engine.commit();
             report.blocks += 1;
             report.txs += block.txs.len() as u64;
@@ -208,6 +224,15 @@ pub fn replay_chain<S: Store>(
             });
         }
     }
+    if report.mismatch.is_none() && store.history_from()? == 0 {
+        for (cf, expected) in [(Cf::Trades, fills), (Cf::OrderIndex, accepted)] {
+            report.index_counts.push(IndexCount {
+                index: cf.name(),
+                expected,
+                found: count_entries(store, cf)?,
+            });
+        }
+    }
     report.elapsed = started.elapsed();
     progress(&ReplayProgress {
         height: report.blocks,
@@ -218,50 +243,28 @@ pub fn replay_chain<S: Store>(
     Ok(report)
 }
 
-/// Blocks each decoder may hold ahead of the engine (per decoder).
-const DECODE_AHEAD: usize = 4;
-
-/// How many threads load and decode blocks for replay: one per core the engine thread
-/// does not use, at least one and at most four (past that the engine is the limit).
-fn decoders() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get().saturating_sub(1))
-        .clamp(1, 4)
+/// Entries of a column family, completeness markers excluded.
+pub fn count_entries<S: Store>(store: &ChainStore<S>, cf: Cf) -> Result<u64> {
+    let mut n = 0u64;
+    store
+        .raw()
+        .scan(cf, None, None, Direction::Forward, &mut |k, _| {
+            if !schema::is_marker(k) {
+                n += 1;
+            }
+            Ok(true)
+        })?;
+    Ok(n)
 }
 
-/// One final-block marker to load, or the error that ends the scan at this point.
-type Job = Result<(u64, FinalRecord)>;
-
-/// Loads, decodes and checks the blocks named by `jobs`, answering each in order.
-fn decode_blocks<S: Store>(
-    store: &ChainStore<S>,
-    jobs: mpsc::Receiver<Job>,
-    blocks: mpsc::SyncSender<Result<(u64, Block)>>,
-) {
-    for job in jobs {
-        let item = job.and_then(|(h, rec)| Ok((h, store.final_block_of(h, &rec)?)));
-        let stop = item.is_err();
-        if blocks.send(item).is_err() || stop {
-            return;
-        }
-    }
-}
-
-/// Deals the final-block markers `1..=final_height` in height order, round-robin over
-/// `jobs`, checking that none is missing; an error is dealt in its turn and ends the
-/// scan.
-fn scan_markers<S: Store>(
+/// Streams final blocks `1..=final_height` in order, checked against their markers.
+fn read_blocks<S: Store>(
     store: &ChainStore<S>,
     final_height: u64,
-    jobs: &[mpsc::SyncSender<Job>],
+    tx: &mpsc::SyncSender<Result<(u64, Block)>>,
 ) -> Result<()> {
     let mut expect = 1u64;
-    let mut turn = 0usize;
-    let mut send = |item: Job| {
-        let ok = jobs[turn % jobs.len()].send(item).is_ok();
-        turn += 1;
-        ok
-    };
+    let send = |item: Result<(u64, Block)>| tx.send(item).is_ok();
     let lo = schema::height_key(1);
     let hi = final_height.checked_add(1).map(schema::height_key);
     let res = store.raw().scan(
@@ -282,7 +285,8 @@ fn scan_markers<S: Store>(
             }
             expect += 1;
             let rec: FinalRecord = decode_value(Cf::Final, k, v)?;
-            Ok(send(Ok((h, rec))))
+            let block = store.final_block_of(h, &rec)?;
+            Ok(send(Ok((h, block))))
         },
     );
     if let Err(e) = res {

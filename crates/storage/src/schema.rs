@@ -32,6 +32,19 @@
 //! | `swaps`          | `s` + swap id (33)                         | [`SwapSummary`](crate::SwapSummary) (every swap, open or ended) |
 //! |                  | `a` + address + height (8) + position (4)  | swap id (the swaps an account owns or may claim, by lock) |
 //! | `account_orders` | (bundle legs) `a` + address + height + position + leg (4) | order id |
+//!
+//! # Completeness markers
+//!
+//! Every column family in [`MARKED`] also holds a marker key
+//! [`MARKER_PREFIX`] + height (8), empty value, written in the same batch as the block
+//! whose height it names, and the batch deletes the marker of the height before. Healthy,
+//! the column family holds exactly one marker: the height it is complete to (the final
+//! height for `blocks` and `final`, the applied height for the others). RocksDB loses
+//! data per column family (a cut MANIFEST drops one family's flushed files, a damaged
+//! write-ahead log drops a tail); a family that lost writes and then replayed later
+//! ones keeps the old marker whose deletion was lost, so two markers (or a marker below
+//! the height) say exactly which height it is complete to. See
+//! [`ChainStore::check_markers`](crate::ChainStore::check_markers).
 
 use ledger_types::{Address, Hash, MarketId};
 
@@ -111,6 +124,55 @@ impl Cf {
     pub const fn index(self) -> usize {
         self as usize
     }
+}
+
+/// Column families that carry completeness markers, with what they are complete to.
+pub const MARKED: [(Cf, MarkerOf); 9] = [
+    (Cf::Blocks, MarkerOf::Final),
+    (Cf::Final, MarkerOf::Final),
+    (Cf::Roots, MarkerOf::Applied),
+    (Cf::TxIndex, MarkerOf::Applied),
+    (Cf::OrderIndex, MarkerOf::Applied),
+    (Cf::AccountOrders, MarkerOf::Applied),
+    (Cf::Trades, MarkerOf::Applied),
+    (Cf::AccountHistory, MarkerOf::Applied),
+    (Cf::Candles, MarkerOf::Applied),
+];
+
+/// Which height a marked column family must be complete to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MarkerOf {
+    /// The final height (blocks and final markers: written when a block becomes final).
+    Final,
+    /// The applied height (written when a block is executed; rebuildable from blocks).
+    Applied,
+}
+
+/// Prefix of a completeness marker key. No data key of a marked column family starts
+/// with it: hashes and ids would need 16 leading `0xff` bytes, tagged keys start with a
+/// letter, trade and candle keys with a market id (at most `u32::MAX`, then an id).
+pub const MARKER_PREFIX: &[u8; 16] = b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff#cmp";
+
+/// A completeness marker key.
+pub fn marker_key(height: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(MARKER_PREFIX);
+    k[16..].copy_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// The height of a marker key, `None` if `key` is not one.
+pub fn parse_marker(key: &[u8]) -> Option<u64> {
+    if key.len() == 24 && key.starts_with(MARKER_PREFIX) {
+        parse_height(&key[16..])
+    } else {
+        None
+    }
+}
+
+/// True if `key` is a completeness marker (data scans skip it).
+pub fn is_marker(key: &[u8]) -> bool {
+    key.starts_with(MARKER_PREFIX)
 }
 
 /// Keys of the `meta` column family.

@@ -554,7 +554,11 @@ impl<S: Store> ChainStore<S> {
                 );
             }
         }
+        for (cf, _) in schema::MARKED {
+            b.put(cf, &schema::marker_key(h), &[]);
+        }
         self.raw().write(&b, true)?;
+        self.raw().record_progress(h, h);
         tracing::info!(height = h, root = %manifest.state_root, block = %manifest.block_hash, "imported a snapshot");
         Ok(())
     }

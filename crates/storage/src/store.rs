@@ -48,6 +48,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Flushes buffered writes to disk (memtables and the write-ahead log).
     fn flush(&self) -> Result<()>;
+
+    /// The final and applied heights this data directory last recorded outside the
+    /// database (see [`record_progress`](Self::record_progress)), read at open; `None`
+    /// if it keeps no such record.
+    fn recorded_progress(&self) -> Option<(u64, u64)> {
+        None
+    }
+
+    /// Records the heights just committed outside the database, so that a store that
+    /// lost writes (a damaged write-ahead log or MANIFEST) can say what it lost. Not
+    /// synced: a process crash keeps it, a power failure may not. Best effort.
+    fn record_progress(&self, _final_height: u64, _applied_height: u64) {}
+
+    /// Where the store lives and what files it holds, for error messages.
+    fn describe(&self) -> (String, String) {
+        ("memory".into(), String::new())
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
