@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod miner;
 pub mod node;
 pub mod process_metrics;
+pub mod rpc_limits;
 pub mod rpc_server;
 pub mod runtime;
 pub mod shared;
