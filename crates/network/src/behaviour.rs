@@ -109,7 +109,10 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
     Ok(NodeBehaviour {
         limits,
         peer_limit: PeerLimit::new(config.max_peers as usize),
-        ip_limit: IpLimit::new(config.max_pending_incoming_per_ip, config.max_incoming_per_ip),
+        ip_limit: IpLimit::new(
+            config.max_pending_incoming_per_ip,
+            config.max_incoming_per_ip,
+        ),
         identify,
         ping,
         kad,

@@ -61,7 +61,12 @@ impl RateLimitedLog {
 }
 
 /// A refusal: counted in `ledger_rpc_refused_total{reason}` and logged (rate-limited).
-pub fn refusal(metrics: &Metrics, log: &RateLimitedLog, reason: &'static str, detail: impl Display) {
+pub fn refusal(
+    metrics: &Metrics,
+    log: &RateLimitedLog,
+    reason: &'static str,
+    detail: impl Display,
+) {
     metrics.rpc_refusal(reason);
     log.warn(reason, detail);
 }

@@ -8,8 +8,8 @@
 
 use crate::mempool::AdmitError;
 use crate::shared::{Command, FinalBlock, Shared};
-use jsonrpsee::core::{async_trait, to_json_raw_value, RpcResult, SubscriptionResult};
 use jsonrpsee::core::SubscriptionError;
+use jsonrpsee::core::{async_trait, to_json_raw_value, RpcResult, SubscriptionResult};
 use jsonrpsee::server::{
     BatchRequestConfig, Methods, PendingSubscriptionSink, PingConfig, Server, ServerConfig,
     ServerHandle, SubscriptionSink, TrySendError,
@@ -159,11 +159,9 @@ impl<'a> Outbox<'a> {
                 self.publish_total();
                 Ok(())
             }
-            Err(TrySendError::Full(_)) => Err(self.behind(
-                sink,
-                "connection_buffer_full",
-                sink.max_capacity(),
-            )),
+            Err(TrySendError::Full(_)) => {
+                Err(self.behind(sink, "connection_buffer_full", sink.max_capacity()))
+            }
             Err(TrySendError::Closed(_)) => Err(Unsent::Closed),
         }
     }

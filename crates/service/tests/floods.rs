@@ -99,7 +99,12 @@ async fn ws_request_raw(src: Ipv4Addr, to: SocketAddr, request: &str) -> TcpStre
             .await
             .expect("upgrade answered")
             .unwrap();
-        assert_eq!(n, 1, "closed during upgrade: {}", String::from_utf8_lossy(&head));
+        assert_eq!(
+            n,
+            1,
+            "closed during upgrade: {}",
+            String::from_utf8_lossy(&head)
+        );
         head.push(b[0]);
     }
     assert!(
@@ -107,7 +112,9 @@ async fn ws_request_raw(src: Ipv4Addr, to: SocketAddr, request: &str) -> TcpStre
         "{}",
         String::from_utf8_lossy(&head)
     );
-    s.write_all(&ws_text_frame(request.as_bytes())).await.unwrap();
+    s.write_all(&ws_text_frame(request.as_bytes()))
+        .await
+        .unwrap();
     s
 }
 
@@ -153,9 +160,11 @@ async fn read_ws_until(s: &mut TcpStream, needles: &[&str], deadline: Duration) 
 /// `GET /metrics` body.
 async fn scrape(addr: SocketAddr) -> String {
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -281,7 +290,11 @@ async fn ws_subscribers_that_never_read_stay_within_memory_bounds() {
     let peak = sampler.join().unwrap();
 
     let dropped = metric_sum(&body, "ledger_rpc_refused_total", "subscriber_behind")
-        + metric_sum(&body, "ledger_rpc_refused_total", "subscription_buffers_full")
+        + metric_sum(
+            &body,
+            "ledger_rpc_refused_total",
+            "subscription_buffers_full",
+        )
         + metric_sum(&body, "ledger_rpc_refused_total", "connection_buffer_full");
     let queued = metric_sum(&body, "ledger_rpc_subscription_buffer_bytes", "");
     eprintln!(
@@ -376,7 +389,8 @@ async fn idle_connections_on_both_ports_do_not_lock_out_clients_or_peers() {
                     let mut b = [0u8; 1024];
                     // Wait until the node closes it (or the test ends).
                     loop {
-                        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut b)).await {
+                        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut b)).await
+                        {
                             Ok(Ok(0)) | Ok(Err(_)) => break,
                             Ok(Ok(_)) => {}
                             Err(_) if stop.load(Ordering::Relaxed) => return,
@@ -398,7 +412,9 @@ async fn idle_connections_on_both_ports_do_not_lock_out_clients_or_peers() {
         .unwrap();
     assert!(st.final_height >= start_final);
     // An attacker address beyond its limit gets the limit error, not silence.
-    let mut extra = connect_from(Ipv4Addr::new(127, 0, 0, 2), rpc).await.unwrap();
+    let mut extra = connect_from(Ipv4Addr::new(127, 0, 0, 2), rpc)
+        .await
+        .unwrap();
     let mut answer = String::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), extra.read_to_string(&mut answer)).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
@@ -489,7 +505,11 @@ async fn oversized_and_malformed_frames_are_refused_without_a_panic() {
     ]
     .concat();
     let out = String::from_utf8_lossy(&exchange(rpc, &req).await).to_string();
-    assert!(out.starts_with("HTTP/1.1 413"), "{}", &out[..out.len().min(300)]);
+    assert!(
+        out.starts_with("HTTP/1.1 413"),
+        "{}",
+        &out[..out.len().min(300)]
+    );
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"#;
     let req = format!(
         "POST / HTTP/1.1\r\nHost: {rpc}\r\nContent-Type: application/json\r\n\
@@ -498,19 +518,34 @@ async fn oversized_and_malformed_frames_are_refused_without_a_panic() {
     );
     let out = String::from_utf8_lossy(&exchange(rpc, req.as_bytes()).await).to_string();
     assert!(out.contains("-32700"), "{out}");
-    let garbage: Vec<u8> = (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..65_536u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let out = String::from_utf8_lossy(&exchange(rpc, &garbage).await).to_string();
     assert!(out.is_empty() || out.starts_with("HTTP/1.1 400"), "{out}");
     // WebSocket: a frame announcing 2^62 bytes, then a frame over the request bound.
-    let mut ws = ws_request_raw(Ipv4Addr::LOCALHOST, rpc, r#"{"jsonrpc":"2.0","id":1,"method":"chain_status","params":[]}"#).await;
+    let mut ws = ws_request_raw(
+        Ipv4Addr::LOCALHOST,
+        rpc,
+        r#"{"jsonrpc":"2.0","id":1,"method":"chain_status","params":[]}"#,
+    )
+    .await;
     let mut huge = vec![0x81u8, 0x80 | 127];
     huge.extend_from_slice(&(1u64 << 62).to_be_bytes());
     huge.extend_from_slice(&[1, 2, 3, 4]);
     let _ = ws.write_all(&huge).await;
     let mut sink = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(10), ws.read_to_end(&mut sink)).await;
-    assert!(closed.is_ok(), "the server closes a WebSocket announcing a huge frame");
-    let mut ws = ws_request_raw(Ipv4Addr::LOCALHOST, rpc, r#"{"jsonrpc":"2.0","id":1,"method":"chain_status","params":[]}"#).await;
+    assert!(
+        closed.is_ok(),
+        "the server closes a WebSocket announcing a huge frame"
+    );
+    let mut ws = ws_request_raw(
+        Ipv4Addr::LOCALHOST,
+        rpc,
+        r#"{"jsonrpc":"2.0","id":1,"method":"chain_status","params":[]}"#,
+    )
+    .await;
     let over = vec![b' '; max_request + 1];
     let mut frame = vec![0x81u8, 0x80 | 127];
     frame.extend_from_slice(&(over.len() as u64).to_be_bytes());
@@ -532,18 +567,28 @@ async fn oversized_and_malformed_frames_are_refused_without_a_panic() {
             vec![b'a'; 4096],
         ]
         .concat(),
-        [b"\x13/multistream/1.0.0\n\x07/noise\n".to_vec(), vec![0xff, 0xff], vec![7u8; 1 << 20]].concat(),
+        [
+            b"\x13/multistream/1.0.0\n\x07/noise\n".to_vec(),
+            vec![0xff, 0xff],
+            vec![7u8; 1 << 20],
+        ]
+        .concat(),
     ];
     for case in &cases {
         let t = Instant::now();
         exchange(p2p, case).await;
-        assert!(t.elapsed() < Duration::from_secs(10), "libp2p closes a malformed connection");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "libp2p closes a malformed connection"
+        );
     }
 
     // The node is alive: it answers and keeps finalizing.
-    wait_until("finality after the frames", Duration::from_secs(20), || async {
-        final_height(&c0).await > start_final + 3
-    })
+    wait_until(
+        "finality after the frames",
+        Duration::from_secs(20),
+        || async { final_height(&c0).await > start_final + 3 },
+    )
     .await;
     net.shutdown().await;
 }
