@@ -4,7 +4,7 @@
 use crate::driver::Faults;
 use crate::DriverError;
 use ledger_consensus::nakamoto::{self, Nakamoto, NakamotoConfig};
-use ledger_consensus::streamlet::{Streamlet, StreamletConfig};
+use ledger_consensus::streamlet::{Pacing, Streamlet, StreamletConfig};
 use ledger_consensus::{Effect, PayloadValidator, Protocol, Signer, Verifier};
 use ledger_storage::ConsensusStore;
 use ledger_types::{ConsensusParams, Genesis};
@@ -23,6 +23,8 @@ pub struct RestoreParams<'a, V> {
     pub now_ms: u64,
     /// Deliberate faults (tests only).
     pub faults: Faults,
+    /// Streamlet: how epochs advance (`None`: the default, responsive).
+    pub pacing: Option<Pacing>,
 }
 
 /// The machine the genesis chose, rebuilt from the store, with the effects of
@@ -43,10 +45,14 @@ where
         payload,
         now_ms,
         faults,
+        pacing,
     } = params;
     match &genesis.consensus {
         ConsensusParams::Streamlet(_) => {
             let mut cfg = StreamletConfig::from_genesis(genesis)?;
+            if let Some(p) = pacing {
+                cfg.pacing = p;
+            }
             if let Some(q) = faults.quorum_override() {
                 cfg.validators = cfg.validators.clone().with_insecure_quorum_for_testing(q);
             }

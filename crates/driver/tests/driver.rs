@@ -169,6 +169,7 @@ fn world(genesis: &Genesis, me: Option<usize>, store: MemStore, max_exec_backlog
             )),
             now_ms: clock.get(),
             faults: Faults::none(),
+            pacing: None,
         },
     )
     .expect("restores");

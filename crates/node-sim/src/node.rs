@@ -354,6 +354,7 @@ impl SimNode {
                 payload: Box::new(payload),
                 now_ms: clock.get(),
                 faults: self.setup.faults,
+                pacing: None,
             },
         );
         let (consensus, effects): (_, Vec<Effect>) = match restored {

@@ -184,6 +184,25 @@ pub struct ConsensusSection {
     /// Most transactions this node puts in a block it proposes or mines (also bounded
     /// by the genesis limits).
     pub max_block_txs: u32,
+    /// Streamlet: start the next epoch as soon as a block of this one is notarized
+    /// (responsive epochs), instead of waiting out the paper's fixed 2Δ.
+    pub responsive_epochs: bool,
+    /// Streamlet, responsive epochs: the shortest epoch in ms, so that blocks batch.
+    pub min_block_interval_ms: u64,
+}
+
+impl ConsensusSection {
+    /// The Streamlet pacing these settings choose.
+    pub fn pacing(&self) -> ledger_consensus::streamlet::Pacing {
+        use ledger_consensus::streamlet::Pacing;
+        if self.responsive_epochs {
+            Pacing::Responsive {
+                min_epoch_ms: self.min_block_interval_ms,
+            }
+        } else {
+            Pacing::Clock
+        }
+    }
 }
 
 impl Default for ConsensusSection {
@@ -192,6 +211,8 @@ impl Default for ConsensusSection {
             participate: true,
             miner_threads: 1,
             max_block_txs: 8_000,
+            responsive_epochs: true,
+            min_block_interval_ms: ledger_consensus::streamlet::DEFAULT_MIN_EPOCH_MS,
         }
     }
 }
@@ -626,6 +647,11 @@ participate = true
 miner_threads = 1
 # Most transactions per block this node proposes (also bounded by the genesis).
 max_block_txs = 8000
+# Streamlet: start the next epoch as soon as a block of this one is notarized
+# (responsive epochs); false keeps the paper's fixed epochs of 2 delta.
+responsive_epochs = true
+# Streamlet, responsive epochs: shortest epoch in ms, so that blocks batch orders.
+min_block_interval_ms = 50
 
 [mempool]
 max_txs = 200000

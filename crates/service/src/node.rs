@@ -242,6 +242,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
             payload: Box::new(payload),
             now_ms: now_ms(),
             faults: Faults::none(),
+            pacing: Some(config.consensus.pacing()),
         },
     )?;
 

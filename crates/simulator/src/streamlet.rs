@@ -11,7 +11,7 @@ use crate::core::{
     mix, Context, Node, NodeId, SimMessage, SimObservation, Simulation, Stats, Time,
 };
 use crate::network::{Asynchronous, NetworkModel, PartialSynchrony, PreGst, Synchronous};
-use ledger_consensus::streamlet::{leader_index, Message, Streamlet, StreamletConfig};
+use ledger_consensus::streamlet::{leader_index, Message, Pacing, Streamlet, StreamletConfig};
 use ledger_consensus::{
     ConsensusMessage, Delivery, Effect, Input, Protocol, SimSignatures, SimSigner,
 };
@@ -388,6 +388,8 @@ pub fn run_streamlet(s: &StreamletScenario) -> StreamletRun {
         Ok(c) => c,
         Err(e) => panic!("simulated genesis is valid: {e}"),
     };
+    // The lab measures the protocol as published: epochs of 2Δ by the clock.
+    cfg.pacing = Pacing::Clock;
     if let Some(q) = s.insecure_quorum {
         cfg.validators = cfg.validators.clone().with_insecure_quorum_for_testing(q);
     }

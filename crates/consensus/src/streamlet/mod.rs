@@ -3,9 +3,11 @@
 //!
 //! # The protocol
 //!
-//! n permissioned validators (the genesis `validators`, each an ed25519 key). Time is
-//! divided into epochs of 2Δ; epoch `e` starts at `genesis_time_ms + e * 2Δ`. Epoch 0
-//! holds only the genesis block, which is notarized and final by definition.
+//! n permissioned validators (the genesis `validators`, each an ed25519 key). In the
+//! paper, time is divided into epochs of 2Δ; epoch `e` starts at
+//! `genesis_time_ms + e * 2Δ` ([`Pacing::Clock`]; the node paces epochs responsively,
+//! see deviation 8). Epoch 0 holds only the genesis block, which is notarized and final
+//! by definition.
 //!
 //! - **Leader.** "Each epoch has a designated leader chosen at random by a publicly known
 //!   hash function": `validators[H(e) mod n]`, `H` = SHA-256 tagged
@@ -85,6 +87,35 @@
 //!    block's time is never before its parent's, and a proposal more than
 //!    [`StreamletConfig::max_future_ms`] ahead of the local clock is not voted for
 //!    (Bitcoin's future-drift rule; the paper's blocks carry no time).
+//! 8. Responsive epochs ([`Pacing::Responsive`], the node's default; the lab runs the
+//!    paper's [`Pacing::Clock`]). The paper's epochs last 2Δ by the clock, so however
+//!    idle the network, a transaction waits for the next epoch and two more. Here:
+//!    - a node moves to epoch e+1 as soon as it sees a block of epoch e (or later)
+//!      notarized, but not before `min_epoch_ms` after it entered e (blocks still
+//!      batch); if nothing is notarized, 2Δ after it entered e (the paper's length, kept
+//!      as the timeout);
+//!    - it joins a later epoch once f+1 validators (n minus the quorum, plus one: at
+//!      least one of them correct) have sent verified messages of that epoch or later,
+//!      so a node that was paused, partitioned, restarted or whose clock is off by
+//!      seconds falls in step with the others instead of voting alone;
+//!    - it votes *late*: for the first proposal of an epoch it has already left, if the
+//!      rest of the vote rule holds and the epoch is after every epoch it voted or
+//!      proposed in (votes stay in increasing epoch order, which is all the consistency
+//!      proof uses of time). A node ahead of the others (its clock runs fast) thus still
+//!      votes for their proposals.
+//!
+//!    Consistency does not depend on timing (the paper proves it under asynchrony), and
+//!    none of the rules above changes what a vote means: each honest vote is for the
+//!    first proposal of its epoch, extends a longest notarized chain the voter has seen,
+//!    and comes in increasing epoch order. The whole-node simulator checks this over
+//!    thousands of seeds under asynchrony, partitions, crashes and Byzantine leaders.
+//!
+//!    Liveness after GST (stated, and checked by the simulator's `NotLive` bound): once
+//!    messages arrive within Δ, every correct node is within one epoch of the most
+//!    advanced correct node within Δ of seeing its messages (f+1 rule, notarizations),
+//!    epochs advance at least every 2Δ, and an epoch whose leader is correct notarizes
+//!    its block; three consecutive such epochs make blocks final. With Δ = 200 ms that is
+//!    typically 3 × `min_epoch_ms` plus message delays while leaders are correct.
 
 mod messages;
 #[cfg(test)]
@@ -120,6 +151,24 @@ pub const DEFAULT_MAX_ORPHANS: usize = 1024;
 pub const DEFAULT_MAX_FUTURE_MS: u64 = 5_000;
 /// Most evidence items kept in memory (all are also emitted as outputs).
 pub const MAX_KEPT_EVIDENCE: usize = 1024;
+/// Default of [`Pacing::Responsive`]'s `min_epoch_ms`.
+pub const DEFAULT_MIN_EPOCH_MS: u64 = 50;
+
+/// How a node moves from one epoch to the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pacing {
+    /// The paper's clock: epoch `e` runs from `genesis_time_ms + e·2Δ` for 2Δ, whatever
+    /// happens in it. The protocol lab uses it to measure the protocol as published.
+    Clock,
+    /// Responsive epochs (deviation 8): the next epoch begins as soon as a block of the
+    /// current one is notarized (but not before `min_epoch_ms` after this one began, so
+    /// blocks still batch), or 2Δ after this one began if none is; a node that sees a
+    /// notarized block, or messages of f+1 validators, from later epochs joins them.
+    Responsive {
+        /// Shortest epoch, in milliseconds.
+        min_epoch_ms: u64,
+    },
+}
 
 /// Static configuration of a Streamlet instance.
 #[derive(Clone, Debug)]
@@ -141,6 +190,8 @@ pub struct StreamletConfig {
     /// A proposal whose block time is more than this far ahead of the local clock is
     /// not voted for (Bitcoin's future-drift rule).
     pub max_future_ms: u64,
+    /// How epochs advance (default: responsive).
+    pub pacing: Pacing,
 }
 
 impl StreamletConfig {
@@ -164,6 +215,9 @@ impl StreamletConfig {
             max_epoch_lead: DEFAULT_MAX_EPOCH_LEAD,
             max_orphans: DEFAULT_MAX_ORPHANS,
             max_future_ms: DEFAULT_MAX_FUTURE_MS,
+            pacing: Pacing::Responsive {
+                min_epoch_ms: DEFAULT_MIN_EPOCH_MS,
+            },
         })
     }
 
@@ -178,9 +232,17 @@ impl StreamletConfig {
             .saturating_add(epoch.saturating_mul(self.epoch_ms()))
     }
 
-    /// The epoch running at `now_ms`.
+    /// The epoch the clock schedule gives for `now_ms` (under [`Pacing::Responsive`] a
+    /// lower bound, used when a node starts).
     pub fn epoch_at(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.genesis_time_ms) / self.epoch_ms()
+    }
+
+    /// The most validators that may be faulty with this quorum: n - quorum.
+    pub fn max_faulty(&self) -> usize {
+        self.validators
+            .len()
+            .saturating_sub(self.validators.quorum())
     }
 }
 
@@ -346,6 +408,10 @@ pub struct Streamlet<V: Verifier = Ed25519Verifier> {
     me: Option<u32>,
     payload: Box<dyn PayloadValidator + Send>,
     current_epoch: u64,
+    /// Local time at which `current_epoch` began.
+    entered_ms: u64,
+    /// Highest epoch of a verified message from each validator (responsive catch-up).
+    peer_epochs: Vec<u64>,
     safety: SafetyRecord,
     pending_build: Option<(u64, Hash, u64)>,
     blocks: BTreeMap<Hash, Entry>,
@@ -407,6 +473,7 @@ impl<V: Verifier> Streamlet<V> {
                 children: Vec::new(),
             },
         );
+        let n = cfg.validators.len();
         Streamlet {
             cfg,
             verifier,
@@ -414,6 +481,8 @@ impl<V: Verifier> Streamlet<V> {
             me,
             payload: Box::new(AcceptAllPayloads),
             current_epoch: epoch,
+            entered_ms: 0,
+            peer_epochs: vec![0; n],
             safety,
             pending_build: None,
             blocks,
@@ -464,19 +533,45 @@ impl<V: Verifier> Streamlet<V> {
         Ok((node, out))
     }
 
-    /// `Input::Start`: enters the epoch running at `now_ms` and sets the next timer.
+    /// `Input::Start`: enters the epoch running at `now_ms` (or the restored one, if
+    /// later) and sets the next timer.
     fn on_start(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
         let e = self.cfg.epoch_at(now_ms).max(self.current_epoch);
-        self.enter_epoch(e, out);
+        self.enter_epoch(e, now_ms, out);
         self.maybe_prune();
     }
 
     /// `Input::Timer`: epoch `epoch` begins (ignored if it is not in the future).
-    fn on_epoch_timer(&mut self, epoch: u64, out: &mut Vec<Effect>) {
+    fn on_epoch_timer(&mut self, epoch: u64, now_ms: u64, out: &mut Vec<Effect>) {
         if epoch > self.current_epoch {
-            self.enter_epoch(epoch, out);
+            self.enter_epoch(epoch, now_ms, out);
         }
         self.maybe_prune();
+    }
+
+    /// Responsive catch-up: validator `idx` sent a verified message of `epoch`. Once
+    /// f+1 validators (so at least one correct one) are at or past an epoch later than
+    /// this node's, it joins that epoch.
+    fn note_peer_epoch(&mut self, idx: u32, epoch: u64, now_ms: u64, out: &mut Vec<Effect>) {
+        let Pacing::Responsive { .. } = self.cfg.pacing else {
+            return;
+        };
+        let Some(seen) = self.peer_epochs.get_mut(idx as usize) else {
+            return;
+        };
+        if epoch <= *seen {
+            return;
+        }
+        *seen = epoch;
+        let mut epochs = self.peer_epochs.clone();
+        epochs.sort_unstable_by(|a, b| b.cmp(a));
+        let target = epochs
+            .get(self.cfg.max_faulty())
+            .copied()
+            .unwrap_or_default();
+        if target > self.current_epoch {
+            self.enter_epoch(target, now_ms, out);
+        }
     }
 
     /// `Input::Message`: a proposal or a vote. `Ok(Delivery::New)` means the transport
@@ -488,18 +583,24 @@ impl<V: Verifier> Streamlet<V> {
         out: &mut Vec<Effect>,
     ) -> Result<Delivery, StreamletError> {
         let r = match msg {
-            Message::Vote(v) => self.on_vote(v, out),
+            Message::Vote(v) => self.on_vote(v, now_ms, out),
             Message::Proposal(p) => self.on_proposal(p, now_ms, out),
         };
         self.maybe_prune();
         r
     }
 
-    fn enter_epoch(&mut self, e: u64, out: &mut Vec<Effect>) {
+    fn enter_epoch(&mut self, e: u64, now_ms: u64, out: &mut Vec<Effect>) {
         self.current_epoch = e;
+        self.entered_ms = now_ms;
         self.pending_build = None;
+        let timeout = match self.cfg.pacing {
+            Pacing::Clock => self.cfg.epoch_start_ms(e.saturating_add(1)),
+            // 2Δ kept as the timeout of an epoch in which nothing is notarized.
+            Pacing::Responsive { .. } => now_ms.saturating_add(self.cfg.epoch_ms()),
+        };
         out.push(Effect::SetTimer {
-            at_ms: self.cfg.epoch_start_ms(e.saturating_add(1)),
+            at_ms: timeout,
             id: e.saturating_add(1),
         });
         // "The epoch's designated leader proposes a new block extending from the longest
@@ -722,7 +823,10 @@ impl<V: Verifier> Streamlet<V> {
         // Accepted: nothing below fails.
         self.record_proposal(p, hash, epoch, out);
         self.insert_block(p.block.clone(), hash, out);
-        if epoch == self.current_epoch {
+        if let Some(idx) = self.cfg.validators.index_of(&proposer) {
+            self.note_peer_epoch(idx, epoch, now_ms, out);
+        }
+        if epoch <= self.current_epoch {
             self.try_vote(epoch, out);
         }
         Ok(Delivery::New)
@@ -758,7 +862,12 @@ impl<V: Verifier> Streamlet<V> {
         }
     }
 
-    fn on_vote(&mut self, v: &Vote, out: &mut Vec<Effect>) -> Result<Delivery, StreamletError> {
+    fn on_vote(
+        &mut self,
+        v: &Vote,
+        now_ms: u64,
+        out: &mut Vec<Effect>,
+    ) -> Result<Delivery, StreamletError> {
         let idx = self
             .cfg
             .validators
@@ -771,10 +880,22 @@ impl<V: Verifier> Streamlet<V> {
             return Ok(Delivery::Stale);
         }
         if v.epoch > self.current_epoch.saturating_add(self.cfg.max_epoch_lead) {
-            return Err(StreamletError::EpochTooFarAhead {
-                epoch: v.epoch,
-                current: self.current_epoch,
-            });
+            // A node far behind (after a partition, a pause or a restart) learns from
+            // such votes where the others are (responsive pacing only).
+            let responsive = matches!(self.cfg.pacing, Pacing::Responsive { .. });
+            if !responsive || self.peer_epochs.get(idx as usize) >= Some(&v.epoch) {
+                return Err(StreamletError::EpochTooFarAhead {
+                    epoch: v.epoch,
+                    current: self.current_epoch,
+                });
+            }
+            if !v.verify(&self.cfg.chain, &self.verifier) {
+                return Err(StreamletError::BadSignature);
+            }
+            self.note_peer_epoch(idx, v.epoch, now_ms, out);
+            if v.epoch > self.current_epoch.saturating_add(self.cfg.max_epoch_lead) {
+                return Ok(Delivery::Stale);
+            }
         }
         if let Some(st) = self.epochs.get(&v.epoch) {
             if st.vote_pos(idx, &v.block).is_ok() {
@@ -790,7 +911,12 @@ impl<V: Verifier> Streamlet<V> {
         if !v.verify(&self.cfg.chain, &self.verifier) {
             return Err(StreamletError::BadSignature);
         }
+        self.note_peer_epoch(idx, v.epoch, now_ms, out);
         self.record_vote(v, out);
+        if v.epoch < self.current_epoch {
+            // A late vote may complete a notarization that lets this node vote late.
+            self.try_vote(v.epoch, out);
+        }
         Ok(Delivery::New)
     }
 
@@ -836,7 +962,13 @@ impl<V: Verifier> Streamlet<V> {
     fn vote_decision(&self, epoch: u64) -> Option<(Hash, u64)> {
         self.signer.as_ref()?;
         self.me?;
-        if epoch != self.current_epoch || epoch <= self.safety.epoch {
+        // The paper votes only in the proposal's epoch; responsive pacing also votes
+        // late (deviation 8), always in increasing epoch order.
+        let in_time = match self.cfg.pacing {
+            Pacing::Clock => epoch == self.current_epoch,
+            Pacing::Responsive { .. } => epoch <= self.current_epoch,
+        };
+        if !in_time || epoch <= self.safety.epoch {
             return None;
         }
         // "Every player votes for the first proposal they see from the epoch's leader,
@@ -995,6 +1127,21 @@ impl<V: Verifier> Streamlet<V> {
             block: e.block.clone(),
             certificate,
         });
+        // Responsive pacing: a notarized block of this epoch (or a later one) ends the
+        // epoch, after the minimum epoch length.
+        if let Pacing::Responsive { min_epoch_ms } = self.cfg.pacing {
+            if epoch >= self.current_epoch {
+                let at_ms = if epoch == self.current_epoch {
+                    self.entered_ms.saturating_add(min_epoch_ms)
+                } else {
+                    self.entered_ms
+                };
+                out.push(Effect::SetTimer {
+                    at_ms,
+                    id: epoch.saturating_add(1),
+                });
+            }
+        }
         // "A chain is notarized if its constituent blocks are all notarized."
         if self.blocks.get(&parent).is_some_and(|p| p.chain_notarized) {
             self.propagate_chain_notarized(hash, out);
@@ -1215,8 +1362,8 @@ impl<V: Verifier> Protocol for Streamlet<V> {
                 self.on_start(now_ms, &mut out);
                 Ok(Delivery::New)
             }
-            Input::Timer { id, .. } => {
-                self.on_epoch_timer(id, &mut out);
+            Input::Timer { id, now_ms } => {
+                self.on_epoch_timer(id, now_ms, &mut out);
                 Ok(Delivery::New)
             }
             Input::Message {

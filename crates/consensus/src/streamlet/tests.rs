@@ -17,7 +17,9 @@ fn config(n: usize) -> StreamletConfig {
     let keys: Vec<PublicKey> = (0..n).map(key).collect();
     let mut g = Genesis::for_testing(&[], &keys);
     g.consensus = ConsensusParams::Streamlet(StreamletParams { delta_ms: 100 });
-    StreamletConfig::from_genesis(&g).unwrap()
+    let mut cfg = StreamletConfig::from_genesis(&g).unwrap();
+    cfg.pacing = Pacing::Clock;
+    cfg
 }
 
 fn node(cfg: &StreamletConfig, i: usize) -> Streamlet<SimSignatures> {
@@ -71,7 +73,7 @@ fn vote(cfg: &StreamletConfig, i: usize, epoch: u64, block: Hash) -> Message {
 
 fn at_epoch(n: &mut Streamlet<SimSignatures>, epoch: u64) -> Vec<Effect> {
     let mut out = Vec::new();
-    n.on_epoch_timer(epoch, &mut out);
+    n.on_epoch_timer(epoch, NOW, &mut out);
     out
 }
 
@@ -1110,4 +1112,155 @@ fn inputs_of_the_other_protocol_are_refused_and_change_nothing() {
         assert!(step.effects.is_empty());
     }
     assert_eq!(n.head(), Tip::new(cfg.genesis.hash(), 0));
+}
+
+// ----- Responsive pacing (deviation 8) -----
+
+const MIN_EPOCH_MS: u64 = 20;
+
+fn responsive_config(n: usize) -> StreamletConfig {
+    let mut cfg = config(n);
+    cfg.pacing = Pacing::Responsive {
+        min_epoch_ms: MIN_EPOCH_MS,
+    };
+    cfg
+}
+
+fn timers(out: &[Effect]) -> Vec<(u64, u64)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Effect::SetTimer { at_ms, id } => Some((*at_ms, *id)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn responsive_epoch_ends_when_its_block_is_notarized_but_not_before_the_minimum() {
+    let cfg = responsive_config(4);
+    let mut n = node(&cfg, 0);
+    let start = cfg.epoch_start_ms(5) + 7;
+    let out = n.handle(Input::Start { now_ms: start }).effects;
+    assert_eq!(n.current_epoch(), 5);
+    // Nothing notarized: the epoch ends 2Δ after it began (not at the clock boundary).
+    assert_eq!(timers(&out), vec![(start + cfg.epoch_ms(), 6)]);
+    let b = block_on(&cfg, &cfg.genesis, 5, vec![]);
+    let mut out = Vec::new();
+    n.on_message(&propose(&cfg, b.clone()), start + 2, &mut out)
+        .unwrap();
+    let out = notarize(&cfg, &mut n, &b);
+    assert_eq!(timers(&out), vec![(start + MIN_EPOCH_MS, 6)]);
+    let out = n
+        .handle(Input::Timer {
+            id: 6,
+            now_ms: start + MIN_EPOCH_MS,
+        })
+        .effects;
+    assert_eq!(n.current_epoch(), 6);
+    assert_eq!(
+        timers(&out),
+        vec![(start + MIN_EPOCH_MS + cfg.epoch_ms(), 7)]
+    );
+    // The stale 2Δ timer of epoch 5 changes nothing.
+    let out = n
+        .handle(Input::Timer {
+            id: 6,
+            now_ms: start + cfg.epoch_ms(),
+        })
+        .effects;
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(n.current_epoch(), 6);
+}
+
+#[test]
+fn the_paper_pacing_keeps_clock_epochs() {
+    let cfg = config(4);
+    let mut n = node(&cfg, 0);
+    let start = cfg.epoch_start_ms(5) + 7;
+    let out = n.handle(Input::Start { now_ms: start }).effects;
+    assert_eq!(timers(&out), vec![(cfg.epoch_start_ms(6), 6)]);
+    let b = block_on(&cfg, &cfg.genesis, 5, vec![]);
+    let mut out = Vec::new();
+    n.on_message(&propose(&cfg, b.clone()), start + 2, &mut out)
+        .unwrap();
+    let out = notarize(&cfg, &mut n, &b);
+    assert!(timers(&out).is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_node_far_behind_joins_the_epoch_of_f_plus_one_validators() {
+    let cfg = responsive_config(4); // f = 1: two validators are enough
+    let mut n = node(&cfg, 3);
+    n.handle(Input::Start {
+        now_ms: cfg.epoch_start_ms(1),
+    });
+    let far = 1 + cfg.max_epoch_lead + 40;
+    let some = Hash::tagged("test", &[b"x"]);
+    // One validator alone (it may be faulty) moves nothing.
+    let step = n.handle(Input::Message {
+        message: ConsensusMessage::Streamlet(vote(&cfg, 0, far, some)),
+        now_ms: NOW,
+    });
+    assert_eq!(step.verdict, Ok(Delivery::Stale));
+    assert_eq!(n.current_epoch(), 1);
+    // A forged far vote is refused and moves nothing.
+    let mut forged = match vote(&cfg, 1, far + 5, some) {
+        Message::Vote(v) => v,
+        _ => unreachable!(),
+    };
+    forged.signature = Signature([7; 64]);
+    let step = n.handle(Input::Message {
+        message: ConsensusMessage::Streamlet(Message::Vote(forged)),
+        now_ms: NOW,
+    });
+    assert!(step.verdict.is_err());
+    assert_eq!(n.current_epoch(), 1);
+    // A second one: at least one correct validator is at `far - 1` or later.
+    n.handle(Input::Message {
+        message: ConsensusMessage::Streamlet(vote(&cfg, 1, far - 1, some)),
+        now_ms: NOW,
+    });
+    assert_eq!(n.current_epoch(), far - 1);
+    // The paper's pacing refuses such votes.
+    let mut paper = node(&config(4), 3);
+    let step = paper.handle(Input::Message {
+        message: ConsensusMessage::Streamlet(vote(&cfg, 0, far, some)),
+        now_ms: NOW,
+    });
+    assert!(matches!(
+        step.verdict,
+        Err(ConsensusError::Streamlet(
+            StreamletError::EpochTooFarAhead { .. }
+        ))
+    ));
+}
+
+#[test]
+fn a_node_ahead_votes_late_but_in_increasing_epoch_order() {
+    let cfg = responsive_config(4);
+    let me = (0..4)
+        .find(|i| leader(&cfg, 7) != *i && leader(&cfg, 6) != *i && leader(&cfg, 9) != *i)
+        .unwrap();
+    let mut n = node(&cfg, me);
+    // Its clock runs ahead: it is in epoch 9 while the others are in 6 and 7.
+    n.handle(Input::Start {
+        now_ms: cfg.epoch_start_ms(9),
+    });
+    let b6 = block_on(&cfg, &cfg.genesis, 6, vec![]);
+    let mut out = Vec::new();
+    n.on_message(&propose(&cfg, b6.clone()), NOW, &mut out)
+        .unwrap();
+    assert_eq!(own_votes(&out), vec![b6.hash()], "late vote for epoch 6");
+    notarize(&cfg, &mut n, &b6);
+    let b7 = block_on(&cfg, &b6, 7, vec![]);
+    let mut out = Vec::new();
+    n.on_message(&propose(&cfg, b7.clone()), NOW, &mut out)
+        .unwrap();
+    assert_eq!(own_votes(&out), vec![b7.hash()], "late vote for epoch 7");
+    // A proposal of epoch 5 arriving now is never voted for: 5 < 7.
+    let b5 = block_on(&cfg, &cfg.genesis, 5, vec![]);
+    let mut out = Vec::new();
+    n.on_message(&propose(&cfg, b5), NOW, &mut out).unwrap();
+    assert!(own_votes(&out).is_empty());
+    assert_eq!(n.safety_record().epoch, 7);
 }
