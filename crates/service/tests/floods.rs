@@ -186,7 +186,7 @@ async fn trade_loop(c: LedgerClient, a: usize, b: usize, stop: Arc<AtomicBool>, 
     let m = wa.market_id("BTC/USD").unwrap();
     let mut j = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let (seller, buyer) = if j % 2 == 0 {
+        let (seller, buyer) = if j.is_multiple_of(2) {
             (&mut wa, &mut wb)
         } else {
             (&mut wb, &mut wa)
