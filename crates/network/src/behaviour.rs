@@ -27,6 +27,7 @@ use crate::protocol::{sync_protocol_name, MessageId, SyncCodec, Topic};
 pub(crate) struct NodeBehaviour {
     pub limits: connection_limits::Behaviour,
     pub peer_limit: PeerLimit,
+    pub ip_limit: IpLimit,
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
     pub kad: kad::Behaviour<kad::store::MemoryStore>,
@@ -108,6 +109,10 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
     Ok(NodeBehaviour {
         limits,
         peer_limit: PeerLimit::new(config.max_peers as usize),
+        ip_limit: IpLimit::new(
+            config.max_pending_incoming_per_ip,
+            config.max_incoming_per_ip,
+        ),
         identify,
         ping,
         kad,
@@ -289,5 +294,207 @@ impl NetworkBehaviour for PeerLimit {
 
     fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
         Poll::Pending
+    }
+}
+
+/// Which per-address limit refused a connection (see [`IpLimitReached`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IpLimitKind {
+    /// Inbound connections still in their handshake from one IP address.
+    Pending,
+    /// Established inbound connections from one IP address.
+    Established,
+}
+
+/// The error inside [`ConnectionDenied`] when one IP address has too many inbound
+/// connections.
+#[derive(Debug, thiserror::Error)]
+#[error("per-IP limit of {limit} {} connections from {ip} reached", match .kind { IpLimitKind::Pending => "pending", IpLimitKind::Established => "established" })]
+pub(crate) struct IpLimitReached {
+    pub kind: IpLimitKind,
+    pub ip: IpAddr,
+    pub limit: u32,
+}
+
+/// Limits inbound connections per remote IP address: those still in their handshake
+/// (so a few sources re-opening stalled sockets cannot hold every pending slot of
+/// `connection_limits`) and established ones.
+pub(crate) struct IpLimit {
+    max_pending: u32,
+    max_established: u32,
+    pending: HashMap<ConnectionId, IpAddr>,
+    established: HashMap<ConnectionId, IpAddr>,
+    pending_per_ip: HashMap<IpAddr, u32>,
+    established_per_ip: HashMap<IpAddr, u32>,
+}
+
+/// The IP address in a multiaddr (`/ip4/...` or `/ip6/...` first).
+pub(crate) fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(a) => Some(IpAddr::V4(a)),
+        libp2p::multiaddr::Protocol::Ip6(a) => Some(IpAddr::V6(a)),
+        _ => None,
+    })
+}
+
+fn decrement(map: &mut HashMap<IpAddr, u32>, ip: IpAddr) {
+    if let Some(n) = map.get_mut(&ip) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(&ip);
+        }
+    }
+}
+
+impl IpLimit {
+    pub(crate) fn new(max_pending: u32, max_established: u32) -> Self {
+        IpLimit {
+            max_pending,
+            max_established,
+            pending: HashMap::new(),
+            established: HashMap::new(),
+            pending_per_ip: HashMap::new(),
+            established_per_ip: HashMap::new(),
+        }
+    }
+
+    fn end_pending(&mut self, id: ConnectionId) {
+        if let Some(ip) = self.pending.remove(&id) {
+            decrement(&mut self.pending_per_ip, ip);
+        }
+    }
+
+    /// Connections from `ip` still in their handshake.
+    #[cfg(test)]
+    fn pending_from(&self, ip: IpAddr) -> u32 {
+        self.pending_per_ip.get(&ip).copied().unwrap_or(0)
+    }
+}
+
+impl NetworkBehaviour for IpLimit {
+    type ConnectionHandler = dummy::ConnectionHandler;
+    type ToSwarm = Infallible;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        _: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        let Some(ip) = ip_of(remote) else {
+            return Ok(());
+        };
+        let n = self.pending_per_ip.entry(ip).or_default();
+        if *n >= self.max_pending {
+            return Err(ConnectionDenied::new(IpLimitReached {
+                kind: IpLimitKind::Pending,
+                ip,
+                limit: self.max_pending,
+            }));
+        }
+        *n += 1;
+        self.pending.insert(id, ip);
+        Ok(())
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        _: PeerId,
+        _: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.end_pending(id);
+        if let Some(ip) = ip_of(remote) {
+            if self.established_per_ip.get(&ip).copied().unwrap_or(0) >= self.max_established {
+                return Err(ConnectionDenied::new(IpLimitReached {
+                    kind: IpLimitKind::Established,
+                    ip,
+                    limit: self.max_established,
+                }));
+            }
+        }
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        _: ConnectionId,
+        _: PeerId,
+        _: &Multiaddr,
+        _: Endpoint,
+        _: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        match event {
+            FromSwarm::ConnectionEstablished(e) if e.endpoint.is_listener() => {
+                if let Some(ip) = ip_of(e.endpoint.get_remote_address()) {
+                    self.established.insert(e.connection_id, ip);
+                    *self.established_per_ip.entry(ip).or_default() += 1;
+                }
+            }
+            FromSwarm::ConnectionClosed(ConnectionClosed { connection_id, .. }) => {
+                if let Some(ip) = self.established.remove(&connection_id) {
+                    decrement(&mut self.established_per_ip, ip);
+                }
+            }
+            FromSwarm::ListenFailure(f) => self.end_pending(f.connection_id),
+            _ => {}
+        }
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        _: PeerId,
+        _: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        match event {}
+    }
+
+    fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(ip: &str, port: u16) -> Multiaddr {
+        format!("/ip4/{ip}/tcp/{port}").parse().unwrap()
+    }
+
+    #[test]
+    fn pending_connections_are_limited_per_ip_and_released() {
+        let mut lim = IpLimit::new(2, 8);
+        let local = addr("127.0.0.1", 1);
+        let a = ConnectionId::new_unchecked(1);
+        let b = ConnectionId::new_unchecked(2);
+        let c = ConnectionId::new_unchecked(3);
+        let d = ConnectionId::new_unchecked(4);
+        lim.handle_pending_inbound_connection(a, &local, &addr("10.0.0.1", 5))
+            .unwrap();
+        lim.handle_pending_inbound_connection(b, &local, &addr("10.0.0.1", 6))
+            .unwrap();
+        let err = lim
+            .handle_pending_inbound_connection(c, &local, &addr("10.0.0.1", 7))
+            .unwrap_err();
+        let reached = err.downcast::<IpLimitReached>().unwrap();
+        assert_eq!(reached.kind, IpLimitKind::Pending);
+        // Another address is not affected.
+        lim.handle_pending_inbound_connection(d, &local, &addr("10.0.0.2", 5))
+            .unwrap();
+        // A finished handshake frees the slot.
+        let peer = PeerId::random();
+        lim.handle_established_inbound_connection(a, peer, &local, &addr("10.0.0.1", 5))
+            .unwrap();
+        assert_eq!(lim.pending_from("10.0.0.1".parse().unwrap()), 1);
+        lim.handle_pending_inbound_connection(c, &local, &addr("10.0.0.1", 7))
+            .unwrap();
+        assert_eq!(lim.pending_from("10.0.0.1".parse().unwrap()), 2);
     }
 }

@@ -81,8 +81,15 @@ pub struct NetworkConfig {
     pub max_peers: u32,
     /// Most simultaneous connections to one peer.
     pub max_connections_per_peer: u32,
-    /// Most incoming connections still in their handshake.
+    /// Most incoming connections still in their handshake, from all addresses.
     pub max_pending_incoming: u32,
+    /// Most incoming connections still in their handshake from one IP address.
+    pub max_pending_incoming_per_ip: u32,
+    /// Most established incoming connections from one IP address.
+    pub max_incoming_per_ip: u32,
+    /// Seconds a connection may take to finish its handshake (TCP connect, noise,
+    /// yamux) before it is closed.
+    pub handshake_timeout_secs: u64,
     /// Largest gossip payload (transaction, consensus message or block) in bytes. The node
     /// keeps its largest block below it; larger messages are refused on publish and
     /// rejected (sender penalised) on receipt.
@@ -120,7 +127,10 @@ impl Default for NetworkConfig {
             enable_mdns: false,
             max_peers: 50,
             max_connections_per_peer: 2,
-            max_pending_incoming: 32,
+            max_pending_incoming: 128,
+            max_pending_incoming_per_ip: 16,
+            max_incoming_per_ip: 64,
+            handshake_timeout_secs: 5,
             max_message_bytes: 1024 * 1024,
             max_blocks_per_request: 64,
             max_response_bytes: 8 * 1024 * 1024,
@@ -183,6 +193,15 @@ impl NetworkConfig {
         }
         if self.max_pending_incoming == 0 {
             return Err(invalid("max_pending_incoming", "must be at least 1"));
+        }
+        if self.max_pending_incoming_per_ip == 0 {
+            return Err(invalid("max_pending_incoming_per_ip", "must be at least 1"));
+        }
+        if self.max_incoming_per_ip == 0 {
+            return Err(invalid("max_incoming_per_ip", "must be at least 1"));
+        }
+        if self.handshake_timeout_secs == 0 {
+            return Err(invalid("handshake_timeout_secs", "must be at least 1"));
         }
         if self.max_message_bytes < 1024 || self.max_message_bytes > MAX_FRAME_BYTES {
             return Err(invalid(

@@ -61,6 +61,7 @@ pub mod config;
 pub mod error;
 mod network;
 pub mod protocol;
+mod refusals;
 pub mod snapshot;
 
 pub use config::{IdentitySeed, NetworkConfig};

@@ -195,6 +195,7 @@ impl Network {
             .with_behaviour(|_| behaviour)
             .map_err(|e| NetworkError::Setup(format!("behaviour: {e}")))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .with_connection_timeout(Duration::from_secs(config.handshake_timeout_secs))
             .build();
 
         let mut topics = HashMap::new();
@@ -233,6 +234,7 @@ impl Network {
         }
 
         let metrics = libp2p::metrics::Metrics::new(&mut registry);
+        let refusals = crate::refusals::Refusals::new(&mut registry);
         let (snapshot_tx, snapshot_rx) = mpsc::channel(crate::snapshot::INBOUND_QUEUE);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::channel(config.event_buffer);
@@ -263,6 +265,7 @@ impl Network {
             max_response_bytes: config.max_response_bytes,
             event_buffer: config.event_buffer,
             metrics,
+            refusals,
             snapshot_tx,
             pending_snapshot: HashMap::new(),
         };
@@ -564,6 +567,8 @@ struct Task {
     max_response_bytes: usize,
     event_buffer: usize,
     metrics: libp2p::metrics::Metrics,
+    /// Refused inbound connections: counted and logged (rate-limited).
+    refusals: crate::refusals::Refusals,
     snapshot_tx: mpsc::Sender<crate::snapshot::InboundSnapshotRequest>,
     pending_snapshot: HashMap<OutboundRequestId, crate::snapshot::PendingSnapshotRequest>,
 }
@@ -991,12 +996,15 @@ impl Task {
                 error,
                 peer_id,
                 ..
-            } => debug!(
-                ?peer_id,
-                %send_back_addr,
-                "incoming connection failed: {}",
-                error_chain(&error)
-            ),
+            } => {
+                debug!(
+                    ?peer_id,
+                    %send_back_addr,
+                    "incoming connection failed: {}",
+                    error_chain(&error)
+                );
+                self.refusals.record(&send_back_addr, &error);
+            }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(
                     ?peer_id,
@@ -1234,7 +1242,7 @@ fn is_dialable(addr: &Multiaddr) -> bool {
 }
 
 /// An error and its sources, `: `-separated (libp2p's top-level messages are terse).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

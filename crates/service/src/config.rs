@@ -110,6 +110,16 @@ pub struct NetworkSection {
     pub max_connections_per_peer: u32,
     /// Largest gossip message in bytes; the largest block is kept below it.
     pub max_message_bytes: usize,
+    /// Most inbound connections still in their handshake (noise + yamux), from all
+    /// addresses together. Further ones are closed at once.
+    pub max_pending_incoming: u32,
+    /// Most inbound connections still in their handshake from one IP address, so that
+    /// one source cannot hold every handshake slot.
+    pub max_pending_incoming_per_ip: u32,
+    /// Most established inbound connections from one IP address.
+    pub max_incoming_per_ip: u32,
+    /// Seconds a connection may take to finish its handshake before it is closed.
+    pub handshake_timeout_secs: u64,
 }
 
 impl Default for NetworkSection {
@@ -121,6 +131,10 @@ impl Default for NetworkSection {
             max_peers: 50,
             max_connections_per_peer: 2,
             max_message_bytes: 4 * 1024 * 1024,
+            max_pending_incoming: 128,
+            max_pending_incoming_per_ip: 16,
+            max_incoming_per_ip: 64,
+            handshake_timeout_secs: 5,
         }
     }
 }
@@ -137,12 +151,29 @@ pub struct RpcSection {
     pub max_response_bytes: u32,
     /// Most calls in one batch.
     pub max_batch_len: u32,
-    /// Most simultaneous connections.
+    /// Most simultaneous TCP connections (HTTP keep-alive and WebSocket alike). Further
+    /// ones get `503` with JSON-RPC error -32005 and are closed.
     pub max_connections: u32,
     /// Most subscriptions per WebSocket connection.
     pub max_subscriptions_per_connection: u32,
     /// Origins allowed by CORS (`["*"]` for any); empty: no CORS headers.
     pub cors_origins: Vec<String>,
+    /// Most simultaneous TCP connections from one IP address.
+    pub max_connections_per_ip: u32,
+    /// Seconds a connection may go without reading or writing a byte before it is
+    /// closed (idle keep-alive sockets, stalled clients). WebSocket connections are
+    /// pinged at a third of it, so a live client never reaches it.
+    pub idle_timeout_secs: u64,
+    /// Bytes of notifications one subscription may have queued and not yet written to
+    /// its client. A subscriber that falls further behind is dropped with a final
+    /// error notification (code -32005). One notification larger than this is still
+    /// sent when nothing else is queued.
+    pub subscription_buffer_bytes: usize,
+    /// Bytes of queued notifications of all subscriptions together; a subscription
+    /// that would exceed it is dropped the same way.
+    pub subscription_buffer_bytes_total: usize,
+    /// Messages (responses and notifications) queued per WebSocket connection.
+    pub ws_message_buffer: u32,
 }
 
 impl Default for RpcSection {
@@ -155,6 +186,11 @@ impl Default for RpcSection {
             max_connections: 256,
             max_subscriptions_per_connection: 64,
             cors_origins: Vec::new(),
+            max_connections_per_ip: 32,
+            idle_timeout_secs: 60,
+            subscription_buffer_bytes: 4 * 1024 * 1024,
+            subscription_buffer_bytes_total: 128 * 1024 * 1024,
+            ws_message_buffer: 256,
         }
     }
 }
@@ -444,6 +480,36 @@ impl Config {
                 self.consensus.max_block_txs as u64,
             ),
             ("network.max_peers", self.network.max_peers as u64),
+            (
+                "network.max_pending_incoming",
+                self.network.max_pending_incoming as u64,
+            ),
+            (
+                "network.max_pending_incoming_per_ip",
+                self.network.max_pending_incoming_per_ip as u64,
+            ),
+            (
+                "network.max_incoming_per_ip",
+                self.network.max_incoming_per_ip as u64,
+            ),
+            (
+                "network.handshake_timeout_secs",
+                self.network.handshake_timeout_secs,
+            ),
+            (
+                "rpc.max_connections_per_ip",
+                self.rpc.max_connections_per_ip as u64,
+            ),
+            ("rpc.idle_timeout_secs", self.rpc.idle_timeout_secs),
+            (
+                "rpc.subscription_buffer_bytes",
+                self.rpc.subscription_buffer_bytes as u64,
+            ),
+            (
+                "rpc.subscription_buffer_bytes_total",
+                self.rpc.subscription_buffer_bytes_total as u64,
+            ),
+            ("rpc.ws_message_buffer", self.rpc.ws_message_buffer as u64),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be positive"));
@@ -795,6 +861,14 @@ max_peers = 50
 max_connections_per_peer = 2
 # Largest gossip message in bytes; the largest block is kept below it.
 max_message_bytes = 4194304
+# Inbound connections still in their handshake: in all, and from one IP address.
+# Beyond them a connection is closed at once (logged, ledger_p2p_refused_total).
+max_pending_incoming = 128
+max_pending_incoming_per_ip = 16
+# Established inbound connections from one IP address.
+max_incoming_per_ip = 64
+# Seconds a connection may take to finish its handshake.
+handshake_timeout_secs = 5
 
 [rpc]
 # JSON-RPC over HTTP and WebSocket, plus GET /health and /health/ready.
@@ -803,10 +877,21 @@ listen = "127.0.0.1:29101"
 max_request_bytes = 1048576
 max_response_bytes = 16777216
 max_batch_len = 50
+# TCP connections (idle keep-alive sockets count), in all and from one IP address.
+# Beyond them: 503 with JSON-RPC error -32005, logged, ledger_rpc_refused_total.
 max_connections = 256
+max_connections_per_ip = 32
 max_subscriptions_per_connection = 64
 # Origins allowed by CORS, e.g. ["http://localhost:3000"] or ["*"].
 cors_origins = []
+# Seconds without a byte read or written before a connection is closed.
+idle_timeout_secs = 60
+# Notification bytes queued and unsent, per subscription and for all of them. A
+# subscriber that falls further behind is dropped with an error notification.
+subscription_buffer_bytes = 4194304
+subscription_buffer_bytes_total = 134217728
+# Messages queued per WebSocket connection.
+ws_message_buffer = 256
 
 [consensus]
 # Validate (Streamlet, if this node's key is a genesis validator) or mine (Nakamoto).

@@ -13,6 +13,7 @@ pub mod miner;
 pub mod node;
 pub mod progress_log;
 pub mod process_metrics;
+pub mod rpc_limits;
 pub mod rpc_server;
 pub mod runtime;
 pub mod shared;

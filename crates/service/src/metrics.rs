@@ -159,6 +159,12 @@ pub struct Metrics {
     pub rpc_calls: Family<MethodLabel, Counter>,
     /// Blocks fetched by block sync.
     pub synced_blocks: Counter,
+    /// RPC connections and subscribers refused or dropped by a limit, by reason.
+    pub rpc_refused: Family<ReasonLabel, Counter>,
+    /// Open RPC TCP connections (HTTP keep-alive and WebSocket).
+    pub rpc_connections: Gauge,
+    /// Bytes of subscription notifications queued and not yet written, all subscribers.
+    pub rpc_subscription_buffer_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -188,6 +194,9 @@ impl Metrics {
             gossip_rejected: Family::default(),
             rpc_calls: Family::default(),
             synced_blocks: Counter::default(),
+            rpc_refused: Family::default(),
+            rpc_connections: Gauge::default(),
+            rpc_subscription_buffer_bytes: Gauge::default(),
             submit_to_final: Histogram::new(exponential_buckets(0.01, 2.0, 13)),
             stage_seconds: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.0001, 2.5, 14))
@@ -254,6 +263,22 @@ impl Metrics {
             m.gossip_rejected.clone(),
         );
         registry.register("rpc_calls", "JSON-RPC calls", m.rpc_calls.clone());
+        registry.register(
+            "rpc_refused",
+            "RPC connections refused and subscribers dropped by a limit, by reason",
+            m.rpc_refused.clone(),
+        );
+        registry.register(
+            "rpc_connections",
+            "Open RPC TCP connections (HTTP keep-alive and WebSocket)",
+            m.rpc_connections.clone(),
+        );
+        registry.register_with_unit(
+            "rpc_subscription_buffer",
+            "Subscription notifications queued and not yet written, all subscribers",
+            Unit::Bytes,
+            m.rpc_subscription_buffer_bytes.clone(),
+        );
         registry.register(
             "synced_blocks",
             "Blocks fetched by block sync",
@@ -397,6 +422,15 @@ impl Metrics {
         self.rpc_calls
             .get_or_create(&MethodLabel {
                 method: method.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one RPC connection refused or subscriber dropped by a limit.
+    pub fn rpc_refusal(&self, reason: &str) {
+        self.rpc_refused
+            .get_or_create(&ReasonLabel {
+                reason: reason.into(),
             })
             .inc();
     }

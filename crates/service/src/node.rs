@@ -165,6 +165,10 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         max_peers: config.network.max_peers,
         max_connections_per_peer: config.network.max_connections_per_peer,
         max_message_bytes: config.network.max_message_bytes,
+        max_pending_incoming: config.network.max_pending_incoming,
+        max_pending_incoming_per_ip: config.network.max_pending_incoming_per_ip,
+        max_incoming_per_ip: config.network.max_incoming_per_ip,
+        handshake_timeout_secs: config.network.handshake_timeout_secs,
         identity_seed: Some(IdentitySeed(key.seed())),
         ..NetworkConfig::default()
     };

@@ -1,13 +1,18 @@
 //! The node's JSON-RPC server: [`LedgerApiServer`] over the shared node state, served
 //! with jsonrpsee on HTTP and WebSocket (one port), with `GET /health`,
 //! `GET /health/ready` and the explorer page on the same port.
+//!
+//! Resources are bounded per client: TCP connections, per-IP connections and idle
+//! sockets by [`crate::rpc_limits`], subscription notifications by bytes queued (see
+//! [`SubscriptionBudget`]).
 
 use crate::mempool::AdmitError;
 use crate::shared::{Command, FinalBlock, Shared};
+use jsonrpsee::core::SubscriptionError;
 use jsonrpsee::core::{async_trait, to_json_raw_value, RpcResult, SubscriptionResult};
 use jsonrpsee::server::{
-    BatchRequestConfig, PendingSubscriptionSink, Server, ServerConfig, ServerHandle,
-    SubscriptionSink,
+    BatchRequestConfig, Methods, PendingSubscriptionSink, PingConfig, Server, ServerConfig,
+    ServerHandle, SubscriptionSink, TrySendError,
 };
 use ledger_consensus::streamlet::{two_thirds_quorum, Certificate};
 use ledger_engine::Event;
@@ -24,7 +29,9 @@ use ledger_storage::{
 };
 use ledger_types::{codec, Address, Block, MarketId, OrderId, Payload, SignedTx, TxHash};
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -35,6 +42,155 @@ mod atomic;
 #[derive(Clone)]
 pub struct RpcImpl {
     shared: Arc<Shared>,
+    subscriptions: Arc<SubscriptionBudget>,
+}
+
+/// The byte bounds on subscription notifications (`rpc.subscription_buffer_bytes` per
+/// subscription, `rpc.subscription_buffer_bytes_total` for all) and the bytes queued now.
+///
+/// A notification is queued in its connection's channel (`rpc.ws_message_buffer`
+/// messages) until the connection's writer takes it. A subscription counts the bytes of
+/// its notifications that may still be there: the connection's channel is first in,
+/// first out, so at most its last `occupied` notifications are, where `occupied` is the
+/// channel's current length. This is an upper bound; it is refreshed at every final
+/// block. A subscription whose next notification would pass a bound is ended with an
+/// error notification (code -32005, `data.reason`).
+pub struct SubscriptionBudget {
+    per_subscription: usize,
+    total_max: usize,
+    total: AtomicUsize,
+    log: crate::rpc_limits::RateLimitedLog,
+}
+
+impl SubscriptionBudget {
+    /// The bounds of the `[rpc]` section.
+    pub fn new(rpc: &crate::config::RpcSection) -> SubscriptionBudget {
+        SubscriptionBudget {
+            per_subscription: rpc.subscription_buffer_bytes,
+            total_max: rpc.subscription_buffer_bytes_total,
+            total: AtomicUsize::new(0),
+            log: Default::default(),
+        }
+    }
+
+    /// Bytes queued by all subscriptions now (an upper bound).
+    pub fn queued_bytes(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+/// One subscription's notifications that may still be in its connection's channel.
+struct Outbox<'a> {
+    budget: &'a SubscriptionBudget,
+    metrics: &'a crate::metrics::Metrics,
+    sizes: VecDeque<usize>,
+    queued: usize,
+}
+
+/// Why [`Outbox::push`] did not send.
+enum Unsent {
+    /// The connection is gone.
+    Closed,
+    /// The subscriber is too far behind: end the subscription with this notice.
+    Behind(SubscriptionError),
+}
+
+impl<'a> Outbox<'a> {
+    fn new(budget: &'a SubscriptionBudget, metrics: &'a crate::metrics::Metrics) -> Self {
+        Outbox {
+            budget,
+            metrics,
+            sizes: VecDeque::new(),
+            queued: 0,
+        }
+    }
+
+    fn publish_total(&self) {
+        self.metrics
+            .rpc_subscription_buffer_bytes
+            .set(self.budget.total.load(Ordering::Relaxed) as i64);
+    }
+
+    /// Forgets notifications the connection's writer has certainly taken.
+    fn refresh(&mut self, sink: &SubscriptionSink) {
+        let occupied = sink.max_capacity().saturating_sub(sink.capacity());
+        let mut freed = 0;
+        while self.sizes.len() > occupied {
+            freed += self.sizes.pop_front().unwrap_or(0);
+        }
+        if freed > 0 {
+            self.queued -= freed;
+            self.budget.total.fetch_sub(freed, Ordering::Relaxed);
+            self.publish_total();
+        }
+    }
+
+    /// The notice that ends a subscriber that fell behind, counted and logged.
+    fn behind(&self, sink: &SubscriptionSink, reason: &'static str, limit: usize) -> Unsent {
+        crate::rpc_limits::refusal(
+            self.metrics,
+            &self.budget.log,
+            reason,
+            format_args!(
+                "dropping subscriber {:?} ({}) of connection {:?}: {} bytes of notifications unsent, limit {limit}",
+                sink.subscription_id(),
+                sink.method_name(),
+                sink.connection_id(),
+                self.queued
+            ),
+        );
+        Unsent::Behind(lag_notice(reason, self.queued as u64, limit as u64))
+    }
+
+    /// Hands one notification to the connection, or says why not.
+    fn push(
+        &mut self,
+        sink: &mut SubscriptionSink,
+        json: Box<serde_json::value::RawValue>,
+    ) -> Result<(), Unsent> {
+        let len = json.get().len();
+        // One notification larger than the bound still goes out when nothing is queued.
+        if self.queued > 0 && self.queued + len > self.budget.per_subscription {
+            return Err(self.behind(sink, "subscriber_behind", self.budget.per_subscription));
+        }
+        if self.budget.total.load(Ordering::Relaxed) + len > self.budget.total_max {
+            return Err(self.behind(sink, "subscription_buffers_full", self.budget.total_max));
+        }
+        match sink.try_send(json) {
+            Ok(()) => {
+                self.sizes.push_back(len);
+                self.queued += len;
+                self.budget.total.fetch_add(len, Ordering::Relaxed);
+                self.publish_total();
+                Ok(())
+            }
+            Err(TrySendError::Full(_)) => {
+                Err(self.behind(sink, "connection_buffer_full", sink.max_capacity()))
+            }
+            Err(TrySendError::Closed(_)) => Err(Unsent::Closed),
+        }
+    }
+}
+
+impl Drop for Outbox<'_> {
+    fn drop(&mut self) {
+        self.budget.total.fetch_sub(self.queued, Ordering::Relaxed);
+        self.publish_total();
+    }
+}
+
+/// The final error notification of a subscription ended for falling behind:
+/// `{"code":-32005,"message":...,"data":{"reason":...,"queued":...,"limit":...}}`.
+fn lag_notice(reason: &str, queued: u64, limit: u64) -> SubscriptionError {
+    let v = serde_json::json!({
+        "code": -32005,
+        "message": "subscription dropped: the client did not read its notifications fast enough; resubscribe",
+        "data": { "reason": reason, "queued": queued, "limit": limit },
+    });
+    match serde_json::value::to_raw_value(&v) {
+        Ok(raw) => SubscriptionError::from_json(raw),
+        Err(e) => SubscriptionError::from(e),
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> RpcError {
@@ -93,7 +249,30 @@ pub fn admit_error(shared: &Shared, e: AdmitError) -> RpcError {
 impl RpcImpl {
     /// An implementation over the shared state.
     pub fn new(shared: Arc<Shared>) -> RpcImpl {
-        RpcImpl { shared }
+        RpcImpl::with_limits(shared, &crate::config::RpcSection::default())
+    }
+
+    /// An implementation with the subscription bounds of `rpc`.
+    pub fn with_limits(shared: Arc<Shared>, rpc: &crate::config::RpcSection) -> RpcImpl {
+        RpcImpl {
+            shared,
+            subscriptions: Arc::new(SubscriptionBudget::new(rpc)),
+        }
+    }
+
+    /// The subscription byte bounds and the bytes queued now.
+    pub fn subscription_budget(&self) -> &SubscriptionBudget {
+        &self.subscriptions
+    }
+
+    /// Forwards final-block items to a subscriber within the byte bounds.
+    async fn forward<U: Serialize>(
+        &self,
+        sink: SubscriptionSink,
+        rx: broadcast::Receiver<Arc<FinalBlock>>,
+        map: impl FnMut(&FinalBlock) -> Vec<U>,
+    ) -> SubscriptionResult {
+        forward(sink, rx, &self.subscriptions, &self.shared.metrics, map).await
     }
 
     fn count(&self, method: &str) {
@@ -422,23 +601,39 @@ impl RpcImpl {
     }
 }
 
-/// Forwards items from the final-block stream to a subscriber until it leaves.
+/// Forwards items from the final-block stream to a subscriber until it leaves or falls
+/// behind. Never waits on the client: each final block is read at once and its items
+/// handed to the connection within the byte bounds of `budget`.
 async fn forward<U: Serialize>(
-    sink: SubscriptionSink,
+    mut sink: SubscriptionSink,
     mut rx: broadcast::Receiver<Arc<FinalBlock>>,
+    budget: &SubscriptionBudget,
+    metrics: &crate::metrics::Metrics,
     mut map: impl FnMut(&FinalBlock) -> Vec<U>,
 ) -> SubscriptionResult {
+    let mut outbox = Outbox::new(budget, metrics);
     loop {
         tokio::select! {
             _ = sink.closed() => return Ok(()),
             item = rx.recv() => match item {
                 Ok(fb) => {
+                    outbox.refresh(&sink);
                     for out in map(&fb) {
-                        sink.send(to_json_raw_value(&out)?).await?;
+                        match outbox.push(&mut sink, to_json_raw_value(&out)?) {
+                            Ok(()) => {}
+                            Err(Unsent::Closed) => return Ok(()),
+                            Err(Unsent::Behind(notice)) => return Err(notice),
+                        }
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    return Err(format!("subscriber lagged {n} blocks behind; resubscribe").into())
+                    crate::rpc_limits::refusal(
+                        metrics,
+                        &budget.log,
+                        "lagged_blocks",
+                        format_args!("dropping subscriber {:?}: {n} blocks behind", sink.subscription_id()),
+                    );
+                    return Err(lag_notice("lagged_blocks", n, 0));
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             }
@@ -927,7 +1122,7 @@ impl LedgerApiServer for RpcImpl {
         let rx = self.shared.final_blocks.subscribe();
         let sink = pending.accept().await?;
         let include = include_txs.unwrap_or(false);
-        forward(sink, rx, move |fb| {
+        self.forward(sink, rx, move |fb| {
             vec![BlockView::new(
                 &fb.block,
                 true,
@@ -954,7 +1149,7 @@ impl LedgerApiServer for RpcImpl {
         let rx = self.shared.final_blocks.subscribe();
         let sink = pending.accept().await?;
         let catalog = self.shared.catalog.clone();
-        forward(sink, rx, move |fb| {
+        self.forward(sink, rx, move |fb| {
             let mut out = Vec::new();
             for r in &fb.applied.receipts {
                 for e in &r.events {
@@ -998,7 +1193,7 @@ impl LedgerApiServer for RpcImpl {
         let sink = pending.accept().await?;
         sink.send(to_json_raw_value(&self.book(m, depth))?).await?;
         let this = self.clone();
-        forward(sink, rx, move |fb| {
+        self.forward(sink, rx, move |fb| {
             let touched = fb
                 .applied
                 .receipts
@@ -1032,7 +1227,7 @@ impl LedgerApiServer for RpcImpl {
         let rx = self.shared.final_blocks.subscribe();
         let sink = pending.accept().await?;
         let catalog = self.shared.catalog.clone();
-        forward(sink, rx, move |fb| {
+        self.forward(sink, rx, move |fb| {
             let mut out = Vec::new();
             // The block's own events (good-till expiries, scheduled cancels) come first;
             // no transaction caused them, so their `tx_hash` is all zeros.
@@ -1105,32 +1300,67 @@ impl RpcImpl {
 }
 
 /// Starts the RPC server with the `[rpc]` limits; returns its handle and bound address.
+///
+/// The node accepts TCP connections itself ([`crate::rpc_limits::accept_loop`]: limits
+/// on open and per-IP connections, an idle timeout) and serves each with jsonrpsee's
+/// tower service (HTTP, WebSocket, the node's GET routes, CORS).
 pub async fn serve(
     shared: Arc<Shared>,
     rpc: &crate::config::RpcSection,
     addr: SocketAddr,
 ) -> std::io::Result<(ServerHandle, SocketAddr)> {
+    let idle = std::time::Duration::from_secs(rpc.idle_timeout_secs.max(1));
     let config = ServerConfig::builder()
         .max_request_body_size(rpc.max_request_bytes)
         .max_response_body_size(rpc.max_response_bytes)
         .max_connections(rpc.max_connections)
         .max_subscriptions_per_connection(rpc.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(rpc.max_batch_len))
+        .set_message_buffer_capacity(rpc.ws_message_buffer.max(1))
+        // Live WebSocket clients answer pings, so they never reach the idle timeout;
+        // one that stops answering is closed by jsonrpsee after `idle`.
+        .enable_ws_ping(
+            PingConfig::new()
+                .ping_interval((idle / 3).max(std::time::Duration::from_secs(1)))
+                .inactive_limit(idle),
+        )
+        .set_first_request_timeout(Some(idle))
         .build();
     let cors = crate::http::cors_layer(&rpc.cors_origins);
     let middleware = tower::ServiceBuilder::new()
         .option_layer(cors)
         .layer(crate::http::NodeHttpLayer::new(shared.clone()));
-    let server = Server::builder()
+    let services = Server::builder()
         .set_config(config)
         .set_http_middleware(middleware)
-        .build(addr)
-        .await?;
-    let local = server.local_addr()?;
-    let mut module = LedgerApiServer::into_rpc(RpcImpl::new(shared.clone()));
+        .to_service_builder();
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let limits = crate::rpc_limits::ConnectionLimits::new(rpc, shared.metrics.clone());
+    let mut module = LedgerApiServer::into_rpc(RpcImpl::with_limits(shared.clone(), rpc));
     module
-        .merge(ledger_rpc::AtomicApiServer::into_rpc(RpcImpl::new(shared)))
+        .merge(ledger_rpc::AtomicApiServer::into_rpc(RpcImpl::with_limits(
+            shared, rpc,
+        )))
         .map_err(std::io::Error::other)?;
-    let handle = server.start(module);
+    let methods: Methods = module.into();
+    let (stop, handle) = jsonrpsee::server::stop_channel();
+    let stop_all = stop.clone();
+    tokio::spawn(crate::rpc_limits::accept_loop(
+        listener,
+        limits,
+        stop,
+        move |stream| {
+            let service = services.clone().build(methods.clone(), stop_all.clone());
+            let stopped = stop_all.clone().shutdown();
+            async move {
+                if let Err(e) =
+                    jsonrpsee::server::serve_with_graceful_shutdown(stream, service, stopped).await
+                {
+                    tracing::debug!("rpc connection ended: {e}");
+                }
+            }
+        },
+    ));
     Ok((handle, local))
 }
