@@ -76,7 +76,9 @@ fn journal(state: &Path) -> BTreeMap<String, Value> {
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().and_then(|x| x.to_str()) == Some("json") {
-                if let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&p).unwrap_or_default()) {
+                if let Ok(v) =
+                    serde_json::from_str::<Value>(&std::fs::read_to_string(&p).unwrap_or_default())
+                {
                     out.insert(p.file_name().unwrap().to_string_lossy().to_string(), v);
                 }
             }
@@ -108,7 +110,10 @@ async fn mids(c: &LedgerClient) -> BTreeMap<String, Decimal> {
     for m in ["BTC/USD", "ETH/USD"] {
         if let Ok(b) = c.get_order_book(MarketRef::Symbol(m.into()), Some(1)).await {
             if let (Some(bid), Some(ask)) = (b.bids.first(), b.asks.first()) {
-                out.insert(m.split('/').next().unwrap().to_string(), (bid.price + ask.price) / Decimal::TWO);
+                out.insert(
+                    m.split('/').next().unwrap().to_string(),
+                    (bid.price + ask.price) / Decimal::TWO,
+                );
             }
         }
     }
@@ -176,11 +181,23 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
     let root = dir.path();
     let logs = root.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    let (node, cli, arb) = (binary("ledger-node"), binary("ledger-cli"), binary("ledger-arb"));
+    let (node, cli, arb) = (
+        binary("ledger-node"),
+        binary("ledger-cli"),
+        binary("ledger-arb"),
+    );
     let base = free_port_range(540);
     let pair = root.join("pair");
     let status = Command::new(&node)
-        .args(["testnet", "--networks", "2", "--validators", "4", "--accounts", "64"])
+        .args([
+            "testnet",
+            "--networks",
+            "2",
+            "--validators",
+            "4",
+            "--accounts",
+            "64",
+        ])
         .args(["--delta-ms", "150", "--no-start"])
         .arg("--dir")
         .arg(&pair)
@@ -191,7 +208,8 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         .unwrap();
     assert!(status.success(), "ledger-node testnet --networks 2 failed");
     let nets: Value =
-        serde_json::from_str(&std::fs::read_to_string(pair.join("networks.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(pair.join("networks.json")).unwrap())
+            .unwrap();
     let networks = nets["networks"].as_array().unwrap().clone();
     assert_eq!(networks.len(), 2);
     assert_ne!(networks[0]["chain_id"], networks[1]["chain_id"]);
@@ -199,8 +217,10 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
     let mut procs = Procs(Vec::new());
     for (n, net) in networks.iter().enumerate() {
         let tn: Value = serde_json::from_str(
-            &std::fs::read_to_string(PathBuf::from(net["dir"].as_str().unwrap()).join("testnet.json"))
-                .unwrap(),
+            &std::fs::read_to_string(
+                PathBuf::from(net["dir"].as_str().unwrap()).join("testnet.json"),
+            )
+            .unwrap(),
         )
         .unwrap();
         for (i, nd) in tn["nodes"].as_array().unwrap().iter().enumerate() {
@@ -221,9 +241,11 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         .collect();
     let (ca, cb) = (client(&urls[0]).await, client(&urls[1]).await);
     for c in [&ca, &cb] {
-        wait_until("both networks finalize", Duration::from_secs(90), || async {
-            final_height(c).await >= 2
-        })
+        wait_until(
+            "both networks finalize",
+            Duration::from_secs(90),
+            || async { final_height(c).await >= 2 },
+        )
         .await;
     }
     let markets = ca.get_markets().await.unwrap();
@@ -269,8 +291,17 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
             .arg(&urls[0])
             .args(["swap", "desk", "--key", "desk", "--rpc-b"])
             .arg(&urls[1])
-            .args(["--serve", "BTC=5", "--serve", "USD=2000", "--serve", "ETH=50"])
-            .args(["--step-ms", "4000", "--margin-ms", "4000", "--interval", "0.3"]),
+            .args([
+                "--serve", "BTC=5", "--serve", "USD=2000", "--serve", "ETH=50",
+            ])
+            .args([
+                "--step-ms",
+                "4000",
+                "--margin-ms",
+                "4000",
+                "--interval",
+                "0.3",
+            ]),
         &logs,
     );
     let before = [holdings(&ca, &bot_key).await, holdings(&cb, &bot_key).await];
@@ -281,7 +312,14 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
             .arg("--networks")
             .arg(pair.join("networks.json"))
             .args(["--test-key", BOT, "--desk", &desk.to_hex()])
-            .args(["--min-profit-bps", "4", "--max-notional", "USD=400", "--max-notional", "BTC=4"])
+            .args([
+                "--min-profit-bps",
+                "4",
+                "--max-notional",
+                "USD=400",
+                "--max-notional",
+                "BTC=4",
+            ])
             .args(["--max-inventory", "BTC=3", "--max-inventory", "ETH=30"])
             .args(["--swap-step-ms", "4000", "--swap-margin-ms", "4000"])
             .args(["--json", "--stats-every", "5", "--drain", "90"])
@@ -299,12 +337,16 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         &logs,
     );
     let mut killed_at = String::new();
-    wait_until("the bot's swap to be under way", Duration::from_secs(60), || {
-        let j = journal(&state);
-        let s = j.values().next().map(step).unwrap_or_default();
-        killed_at = s.clone();
-        async move { matches!(s.as_str(), "awaiting_counter_lock" | "claim_pending") }
-    })
+    wait_until(
+        "the bot's swap to be under way",
+        Duration::from_secs(60),
+        || {
+            let j = journal(&state);
+            let s = j.values().next().map(step).unwrap_or_default();
+            killed_at = s.clone();
+            async move { matches!(s.as_str(), "awaiting_counter_lock" | "claim_pending") }
+        },
+    )
     .await;
     let mut bot1 = procs.take("bot1").unwrap();
     bot1.kill().unwrap(); // SIGKILL
@@ -312,10 +354,8 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
     let interrupted: Vec<String> = journal(&state).keys().cloned().collect();
     assert_eq!(interrupted.len(), 1);
     eprintln!("bot killed with its swap at {killed_at}");
-    let lock_id: ledger_types::Hash = journal(&state)
-        .values()
-        .next()
-        .unwrap()["swap"]["lock_tx"]["hash"]
+    let lock_id: ledger_types::Hash = journal(&state).values().next().unwrap()["swap"]["lock_tx"]
+        ["hash"]
         .as_str()
         .unwrap()
         .parse()
@@ -333,11 +373,18 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         }
         if Instant::now() > deadline {
             let _ = bot2.kill();
-            panic!("the bot did not stop; log:\n{}", tail(&logs.join("bot2.err")));
+            panic!(
+                "the bot did not stop; log:\n{}",
+                tail(&logs.join("bot2.err"))
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert!(code.success(), "bot exited {code}:\n{}", tail(&logs.join("bot2.err")));
+    assert!(
+        code.success(),
+        "bot exited {code}:\n{}",
+        tail(&logs.join("bot2.err"))
+    );
     assert!(started.elapsed() >= Duration::from_secs(60));
 
     // The bot's figures (the last line of its JSON output).
@@ -369,8 +416,14 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
             let _ = std::fs::copy(from, keep.join(name));
         }
     }
-    assert!(summary["opportunities_seen"].as_u64().unwrap() > 0, "no opportunity seen");
-    assert!(summary["executions_ok"].as_u64().unwrap() > 0, "no opportunity taken");
+    assert!(
+        summary["opportunities_seen"].as_u64().unwrap() > 0,
+        "no opportunity seen"
+    );
+    assert!(
+        summary["executions_ok"].as_u64().unwrap() > 0,
+        "no opportunity taken"
+    );
 
     // The interrupted swap ended; every swap of the bot is claimed or refunded.
     for (f, j) in journal(&state) {
@@ -380,10 +433,19 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         );
     }
     let a_swap = ca.get_swap(lock_id).await.unwrap();
-    assert_ne!(a_swap.status, SwapState::Open, "the interrupted swap is stuck");
+    assert_ne!(
+        a_swap.status,
+        SwapState::Open,
+        "the interrupted swap is stuck"
+    );
     for (c, name) in [(&ca, "a"), (&cb, "b")] {
         let h = final_height(c).await;
-        for s in c.get_swaps(bot_key.public(), Some(100), None).await.unwrap().items {
+        for s in c
+            .get_swaps(bot_key.public(), Some(100), None)
+            .await
+            .unwrap()
+            .items
+        {
             assert!(
                 s.status != SwapState::Open || s.terms.timeout_height > h,
                 "swap {} on {name} open past its timeout",
@@ -396,7 +458,10 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
     let (ok_a, refused_a) = check_bundles(&ca).await;
     let (ok_b, refused_b) = check_bundles(&cb).await;
     eprintln!("bundles: a {ok_a} executed / {refused_a} refused, b {ok_b} / {refused_b}");
-    assert!(ok_a + refused_a + ok_b + refused_b > 0, "the bot sent no bundle");
+    assert!(
+        ok_a + refused_a + ok_b + refused_b > 0,
+        "the bot sent no bundle"
+    );
 
     // Holdings over both networks did not lose value at the prices of the end. Swaps the
     // desk still has to refund (its lock answering ours) are waited for.
@@ -404,7 +469,11 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         let mut open = 0;
         for c in [&ca, &cb] {
             if let Ok(p) = c.get_swaps(desk, Some(100), None).await {
-                open += p.items.iter().filter(|s| s.status == SwapState::Open && s.terms.owner == desk).count();
+                open += p
+                    .items
+                    .iter()
+                    .filter(|s| s.status == SwapState::Open && s.terms.owner == desk)
+                    .count();
             }
         }
         open == 0
@@ -420,11 +489,18 @@ async fn two_networks_noise_traders_and_an_arbitrage_bot_killed_mid_swap() {
         }
     }
     for (asset, d) in &per_asset {
-        let p = if asset == "USD" { Decimal::ONE } else { prices.get(asset).copied().unwrap_or_default() };
+        let p = if asset == "USD" {
+            Decimal::ONE
+        } else {
+            prices.get(asset).copied().unwrap_or_default()
+        };
         value += *d * p;
     }
     eprintln!("profit per asset {per_asset:?}, valued at the end prices {prices:?}: {value} USD");
-    assert!(value >= Decimal::ZERO, "the bot lost {value} USD: {per_asset:?}");
+    assert!(
+        value >= Decimal::ZERO,
+        "the bot lost {value} USD: {per_asset:?}"
+    );
 
     // The dashboard.
     let html = std::fs::read_to_string(report.join("index.html")).unwrap();

@@ -214,7 +214,11 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
     out
 }
 
-async fn execute_bundle(venues: Arc<Vec<Venue>>, o: Opportunity, min_profit: Decimal) -> ExecResult {
+async fn execute_bundle(
+    venues: Arc<Vec<Venue>>,
+    o: Opportunity,
+    min_profit: Decimal,
+) -> ExecResult {
     let v = &venues[o.legs[0].venue];
     let mut b = BundleBuilder::new();
     for l in &o.legs {
@@ -452,7 +456,10 @@ impl Bot {
                     continue;
                 }
                 for bx in &by_venue[x] {
-                    if let Some(by) = by_venue[y].iter().find(|b| b.market.symbol == bx.market.symbol) {
+                    if let Some(by) = by_venue[y]
+                        .iter()
+                        .find(|b| b.market.symbol == bx.market.symbol)
+                    {
                         let caps = CrossCaps {
                             max_base: Decimal::MAX,
                             max_notional: self.notional_cap(&bx.market.quote),
@@ -692,7 +699,8 @@ impl Bot {
                 continue;
             };
             let dp = self.venues[from].decimals.get(&asset).copied().unwrap_or(8);
-            let amount = surplus.round_dp_with_strategy(dp.min(8), rust_decimal::RoundingStrategy::ToZero);
+            let amount =
+                surplus.round_dp_with_strategy(dp.min(8), rust_decimal::RoundingStrategy::ToZero);
             if amount > Decimal::ZERO {
                 tracing::info!(%asset, %amount, from, to, "inventory drift: rebalancing");
                 self.request_swap(from, to, asset, amount).await;
@@ -709,8 +717,16 @@ impl Bot {
                 t,
                 venue: *v,
                 market: m.clone(),
-                bids: b.bids.iter().map(|(p, q)| (p.to_string(), q.to_string())).collect(),
-                asks: b.asks.iter().map(|(p, q)| (p.to_string(), q.to_string())).collect(),
+                bids: b
+                    .bids
+                    .iter()
+                    .map(|(p, q)| (p.to_string(), q.to_string()))
+                    .collect(),
+                asks: b
+                    .asks
+                    .iter()
+                    .map(|(p, q)| (p.to_string(), q.to_string()))
+                    .collect(),
             })
             .collect();
         for r in &recs {
@@ -761,7 +777,11 @@ pub async fn run(cfg: Config) -> Result<Summary> {
             {
                 let mut s = lock(&shared);
                 s.escrow = mgr.escrow();
-                s.busy = mgr.active.values().map(|j| j.swap.give_asset.clone()).collect();
+                s.busy = mgr
+                    .active
+                    .values()
+                    .map(|j| j.swap.give_asset.clone())
+                    .collect();
                 s.active = mgr.active.len();
             }
             tokio::spawn(async move {
@@ -781,7 +801,11 @@ pub async fn run(cfg: Config) -> Result<Summary> {
                     {
                         let mut s = lock(&shared);
                         s.escrow = mgr.escrow();
-                        s.busy = mgr.active.values().map(|j| j.swap.give_asset.clone()).collect();
+                        s.busy = mgr
+                            .active
+                            .values()
+                            .map(|j| j.swap.give_asset.clone())
+                            .collect();
                         s.active = mgr.active.len();
                     }
                     for j in changed {
@@ -903,7 +927,9 @@ pub async fn run(cfg: Config) -> Result<Summary> {
     }
     let drain_until = Instant::now() + Duration::from_secs_f64(cfg.drain.max(0.0));
     while lock(&bot.swaps).active > 0 && Instant::now() < drain_until {
-        if let Ok(Some(j)) = tokio::time::timeout(Duration::from_millis(500), swap_ev_rx.recv()).await {
+        if let Ok(Some(j)) =
+            tokio::time::timeout(Duration::from_millis(500), swap_ev_rx.recv()).await
+        {
             bot.on_swap(j);
         }
     }

@@ -270,7 +270,12 @@ impl<'a> Triangle<'a> {
     /// sizes of B up to `max_notional` of Q.
     pub fn best(&self, forward: bool, max_notional: Decimal) -> Option<Opportunity> {
         let lot_b = self.ba.market.lot_size.max(self.bq.market.lot_size);
-        let min_b = self.ba.market.min_size.max(self.bq.market.min_size).max(lot_b);
+        let min_b = self
+            .ba
+            .market
+            .min_size
+            .max(self.bq.market.min_size)
+            .max(lot_b);
         let mut best: Option<Opportunity> = None;
         let mut k = Decimal::ONE;
         for _ in 0..24 {
@@ -395,7 +400,12 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn book(venue: usize, m: MarketView, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> VenueBook {
+    fn book(
+        venue: usize,
+        m: MarketView,
+        bids: &[(&str, &str)],
+        asks: &[(&str, &str)],
+    ) -> VenueBook {
         VenueBook {
             venue,
             market: m,
@@ -423,7 +433,12 @@ mod tests {
     fn cross_takes_only_levels_that_earn_after_fees() {
         let m = market(0, "BTC", "USD", "0.01", "0.0001", 5);
         // Buy at 100 on venue 0, sell at 101 on venue 1; fees 5 bps each side.
-        let a = book(0, m.clone(), &[("99", "5")], &[("100", "1"), ("100.9", "3")]);
+        let a = book(
+            0,
+            m.clone(),
+            &[("99", "5")],
+            &[("100", "1"), ("100.9", "3")],
+        );
         let b = book(1, m, &[("101", "2"), ("100.5", "5")], &[("102", "5")]);
         let o = cross(&a, &b, CAPS).unwrap();
         // Level 100 -> 101 earns; 100.9 -> 101 does not after 10 bps of fees.
@@ -450,10 +465,25 @@ mod tests {
 
     #[test]
     fn triangle_in_both_directions() {
-        let aq = book(0, market(0, "BTC", "USD", "0.01", "0.0001", 5), &[("99.9", "10")], &[("100", "10")]);
-        let bq = book(0, market(1, "ETH", "USD", "0.01", "0.001", 10), &[("52", "100")], &[("52.1", "100")]);
+        let aq = book(
+            0,
+            market(0, "BTC", "USD", "0.01", "0.0001", 5),
+            &[("99.9", "10")],
+            &[("100", "10")],
+        );
+        let bq = book(
+            0,
+            market(1, "ETH", "USD", "0.01", "0.001", 10),
+            &[("52", "100")],
+            &[("52.1", "100")],
+        );
         // ETH/BTC at 0.5 while ETH/USD / BTC/USD is 0.52: buying ETH with BTC is cheap.
-        let ba = book(0, market(2, "ETH", "BTC", "0.0001", "0.01", 5), &[("0.499", "100")], &[("0.5", "100")]);
+        let ba = book(
+            0,
+            market(2, "ETH", "BTC", "0.0001", "0.01", 5),
+            &[("0.499", "100")],
+            &[("0.5", "100")],
+        );
         let books = vec![aq, bq, ba];
         let tris = Triangle::find(&books);
         assert_eq!(tris.len(), 1);

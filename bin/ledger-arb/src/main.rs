@@ -239,12 +239,23 @@ fn print_summary(s: &stats::Summary, json: bool) {
         return;
     }
     let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0} ms"));
-    println!("ledger-arb summary after {:.0} s{}", s.elapsed_s, if s.dry_run { " (dry run)" } else { "" });
-    println!("  opportunities seen      {} ({:.1} per minute)", s.opportunities_seen, s.opportunities_per_minute);
-    println!("  taken / captured        {} / {}", s.opportunities_taken, s.opportunities_captured);
+    println!(
+        "ledger-arb summary after {:.0} s{}",
+        s.elapsed_s,
+        if s.dry_run { " (dry run)" } else { "" }
+    );
+    println!(
+        "  opportunities seen      {} ({:.1} per minute)",
+        s.opportunities_seen, s.opportunities_per_minute
+    );
+    println!(
+        "  taken / captured        {} / {}",
+        s.opportunities_taken, s.opportunities_captured
+    );
     println!(
         "  capture rate            {}",
-        s.capture_rate.map_or("-".into(), |r| format!("{:.1}%", r * 100.0))
+        s.capture_rate
+            .map_or("-".into(), |r| format!("{:.1}%", r * 100.0))
     );
     println!("  missed                  {:?}", s.missed);
     println!(
@@ -254,7 +265,10 @@ fn print_summary(s: &stats::Summary, json: bool) {
         ms(s.time_to_close_ms.max),
         s.time_to_close_ms.count
     );
-    println!("  executions ok / sent    {} / {}", s.executions_ok, s.executions);
+    println!(
+        "  executions ok / sent    {} / {}",
+        s.executions_ok, s.executions
+    );
     println!("  leg failures            {:?}", s.leg_failures);
     println!(
         "  leg latency             median {}, p90 {} (over {} legs)",
@@ -263,7 +277,10 @@ fn print_summary(s: &stats::Summary, json: bool) {
         s.leg_latency_ms.count
     );
     println!("  profit per asset        {:?}", s.profit_per_asset);
-    println!("  profit value            {} {}", s.profit_value, s.value_asset);
+    println!(
+        "  profit value            {} {}",
+        s.profit_value, s.value_asset
+    );
     println!("  swaps                   {:?}", s.swaps);
 }
 

@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-const COLORS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"];
+const COLORS: [&str; 6] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+];
 
 fn num(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -165,21 +167,38 @@ fn load(dir: &Path) -> Result<Data> {
 }
 
 fn venue_name(d: &Data, v: usize) -> String {
-    d.venues.get(v).cloned().unwrap_or_else(|| format!("venue {v}"))
+    d.venues
+        .get(v)
+        .cloned()
+        .unwrap_or_else(|| format!("venue {v}"))
 }
 
 fn summary_table(s: &Summary) -> String {
     let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0} ms"));
     let rows: Vec<(&str, String)> = vec![
-        ("run length", format!("{:.0} s{}", s.elapsed_s, if s.dry_run { " (dry run)" } else { "" })),
+        (
+            "run length",
+            format!(
+                "{:.0} s{}",
+                s.elapsed_s,
+                if s.dry_run { " (dry run)" } else { "" }
+            ),
+        ),
         (
             "opportunities seen",
-            format!("{} ({:.1} per minute)", s.opportunities_seen, s.opportunities_per_minute),
+            format!(
+                "{} ({:.1} per minute)",
+                s.opportunities_seen, s.opportunities_per_minute
+            ),
         ),
-        ("taken / captured", format!("{} / {}", s.opportunities_taken, s.opportunities_captured)),
+        (
+            "taken / captured",
+            format!("{} / {}", s.opportunities_taken, s.opportunities_captured),
+        ),
         (
             "capture rate",
-            s.capture_rate.map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+            s.capture_rate
+                .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
         ),
         (
             "time to close a gap",
@@ -192,7 +211,10 @@ fn summary_table(s: &Summary) -> String {
             ),
         ),
         ("missed (reason: gaps)", format!("{:?}", s.missed)),
-        ("executions ok / sent", format!("{} / {}", s.executions_ok, s.executions)),
+        (
+            "executions ok / sent",
+            format!("{} / {}", s.executions_ok, s.executions),
+        ),
         ("leg failures", format!("{:?}", s.leg_failures)),
         (
             "leg latency",
@@ -204,7 +226,10 @@ fn summary_table(s: &Summary) -> String {
             ),
         ),
         ("profit per asset", format!("{:?}", s.profit_per_asset)),
-        ("profit value", format!("{} {}", s.profit_value, s.value_asset)),
+        (
+            "profit value",
+            format!("{} {}", s.profit_value, s.value_asset),
+        ),
         ("swaps", format!("{:?}", s.swaps)),
     ];
     let mut out = String::from("<table class=\"kv\">");
@@ -225,7 +250,11 @@ fn price_charts(d: &Data) -> String {
         .into_iter()
         .collect();
     for m in &markets {
-        let mut c = Chart::new(&format!("{m}: mid price per venue, bot fills marked"), "seconds", m);
+        let mut c = Chart::new(
+            &format!("{m}: mid price per venue, bot fills marked"),
+            "seconds",
+            m,
+        );
         let venues: Vec<usize> = d
             .quotes
             .keys()
@@ -429,7 +458,11 @@ fn book_charts(d: &Data) -> String {
         for (p, q) in bids.iter().take(8) {
             rows.push((format!("bid {p}"), *q, "#2ca02c".into()));
         }
-        out.push_str(&bars(&format!("{m} on {}", venue_name(d, *v)), &rows, 430.0));
+        out.push_str(&bars(
+            &format!("{m} on {}", venue_name(d, *v)),
+            &rows,
+            430.0,
+        ));
     }
     out.push_str("</div>");
     out
@@ -570,7 +603,10 @@ mod tests {
             assert!(html.contains(needle), "missing {needle}");
         }
         for fetch in ["<script", "src=", "href=", "<link", "url(", "@import"] {
-            assert!(!html.contains(fetch), "the page must fetch nothing: {fetch}");
+            assert!(
+                !html.contains(fetch),
+                "the page must fetch nothing: {fetch}"
+            );
         }
         assert!(write(Path::new("/nonexistent/state"), out.path()).is_err());
     }

@@ -239,7 +239,10 @@ impl Stats {
             + self.open.values().filter(|g| g.captured).count() as u64;
         let mut missed = BTreeMap::new();
         for g in self.closed.iter().filter(|g| !g.taken) {
-            let r = g.missed_reason.clone().unwrap_or_else(|| "closed_before_action".into());
+            let r = g
+                .missed_reason
+                .clone()
+                .unwrap_or_else(|| "closed_before_action".into());
             *missed.entry(r).or_default() += 1;
         }
         let durations: Vec<f64> = self
@@ -288,7 +291,9 @@ mod tests {
         assert!(s.observe(0, &above(&[("x", 10.0), ("y", 5.0)])).is_empty());
         s.taken("x");
         s.missed("y", "inventory_limit");
-        assert!(s.observe(100, &above(&[("x", 12.0), ("y", 6.0)])).is_empty());
+        assert!(s
+            .observe(100, &above(&[("x", 12.0), ("y", 6.0)]))
+            .is_empty());
         let closed = s.observe(300, &above(&[("y", 4.0)]));
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].key, "x");

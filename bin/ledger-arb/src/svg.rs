@@ -88,7 +88,13 @@ impl Chart {
     }
 
     /// Adds a series.
-    pub fn series(mut self, name: &str, color: &str, style: Style, points: Vec<(f64, f64)>) -> Chart {
+    pub fn series(
+        mut self,
+        name: &str,
+        color: &str,
+        style: Style,
+        points: Vec<(f64, f64)>,
+    ) -> Chart {
         self.series.push(Series {
             name: name.into(),
             color: color.into(),
@@ -198,7 +204,14 @@ impl Chart {
                     for &(x, y) in &pts {
                         match (s.style, prev) {
                             (Style::Step, Some((_, py0))) => {
-                                let _ = write!(d, " L{:.1},{:.1} L{:.1},{:.1}", px(x), py(py0), px(x), py(y));
+                                let _ = write!(
+                                    d,
+                                    " L{:.1},{:.1} L{:.1},{:.1}",
+                                    px(x),
+                                    py(py0),
+                                    px(x),
+                                    py(y)
+                                );
                             }
                             (_, None) => {
                                 let _ = write!(d, "M{:.1},{:.1}", px(x), py(y));
@@ -216,7 +229,11 @@ impl Chart {
                 }
                 Style::Dots | Style::Rings => {
                     for &(x, y) in &pts {
-                        let fill = if s.style == Style::Dots { c.as_str() } else { "none" };
+                        let fill = if s.style == Style::Dots {
+                            c.as_str()
+                        } else {
+                            "none"
+                        };
                         let _ = write!(
                             out,
                             r##"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{fill}" stroke="{c}" stroke-width="1.4"/>"##,

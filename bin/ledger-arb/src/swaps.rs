@@ -73,7 +73,8 @@ impl SwapManager {
         venues: &[Venue],
     ) -> Result<SwapManager> {
         let dir = state_dir.join("swaps");
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let mut active = BTreeMap::new();
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();

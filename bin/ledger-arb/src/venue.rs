@@ -5,7 +5,9 @@
 
 use anyhow::{anyhow, Context, Result};
 use ledger_rpc::swap_protocol::{measure_pace, ChainPace};
-use ledger_rpc::{connect, LedgerApiClient, LedgerClient, MarketRef, MarketView, OrderBookView, Wallet};
+use ledger_rpc::{
+    connect, LedgerApiClient, LedgerClient, MarketRef, MarketView, OrderBookView, Wallet,
+};
 use ledger_types::{AssetId, Keypair, MarketId};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -111,7 +113,9 @@ impl Venue {
                 .collect()
         };
         if markets.is_empty() {
-            return Err(anyhow!("venue {name}: none of the markets {wanted:?} exists"));
+            return Err(anyhow!(
+                "venue {name}: none of the markets {wanted:?} exists"
+            ));
         }
         let mut assets = BTreeMap::new();
         let mut decimals = BTreeMap::new();
@@ -123,7 +127,9 @@ impl Venue {
         }
         let wallet = Wallet::from_node(&client, key).await?;
         let pace = Arc::new(Mutex::new(PaceMeter::default()));
-        pace.lock().unwrap_or_else(|e| e.into_inner()).record(status.final_height);
+        pace.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(status.final_height);
         Ok(Venue {
             name: name.to_string(),
             url,
@@ -140,7 +146,11 @@ impl Venue {
     /// The chain's pace: from the block feed once it has enough samples, else measured
     /// now over about two seconds (a swap's timeouts depend on it).
     pub async fn pace(&self) -> ChainPace {
-        let known = self.pace.lock().unwrap_or_else(|e| e.into_inner()).measured();
+        let known = self
+            .pace
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .measured();
         match known {
             Some(p) => p,
             None => measure_pace(self.client.as_ref(), Duration::from_secs(2))
@@ -196,7 +206,9 @@ async fn block_feed(url: &str, pace: &Mutex<PaceMeter>) -> Result<()> {
     let mut sub = c.subscribe_blocks(Some(false)).await?;
     while let Some(item) = sub.next().await {
         let b = item?;
-        pace.lock().unwrap_or_else(|e| e.into_inner()).record(b.height);
+        pace.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(b.height);
     }
     Err(anyhow!("subscription ended"))
 }

@@ -3,7 +3,8 @@
 //! responding `desk`).
 
 use crate::commands::{
-    address_or_key, check_order_sizes, finish_write, wait_final, find_market, parse_hash, side_str, Names,
+    address_or_key, check_order_sizes, find_market, finish_write, parse_hash, side_str, wait_final,
+    Names,
 };
 use crate::error::{CliError, CliResult, RpcResultExt};
 use crate::output::{dec, details, print_json, print_json_line, short, table};
@@ -198,7 +199,9 @@ fn asset_amount(s: &str, signed: bool) -> CliResult<(String, Decimal)> {
     let d = Decimal::from_str(v.trim())
         .map_err(|_| CliError::usage(format!("{s:?}: {v:?} is not a decimal number")))?;
     if !signed && d <= Decimal::ZERO {
-        return Err(CliError::usage(format!("{s:?}: the amount must be positive")));
+        return Err(CliError::usage(format!(
+            "{s:?}: the amount must be positive"
+        )));
     }
     Ok((a.trim().to_ascii_uppercase(), d))
 }
@@ -214,7 +217,11 @@ fn parse_leg(s: &str) -> CliResult<(String, Side, Decimal, Decimal, TimeInForce)
     let side = match parts[1].to_ascii_lowercase().as_str() {
         "buy" => Side::Buy,
         "sell" => Side::Sell,
-        other => return Err(CliError::usage(format!("--leg {s:?}: side {other:?} is not buy or sell"))),
+        other => {
+            return Err(CliError::usage(format!(
+                "--leg {s:?}: side {other:?} is not buy or sell"
+            )))
+        }
     };
     let price = crate::parse_positive_decimal(parts[2])
         .map_err(|e| CliError::usage(format!("--leg {s:?}: price: {e}")))?;
@@ -264,7 +271,11 @@ pub fn bundle_summary(b: &Bundle, names: &Names) -> String {
                 dec(l.quantity),
                 names.market(l.market),
                 dec(l.price),
-                if l.time_in_force == TimeInForce::Fok { "FOK" } else { "IOC" }
+                if l.time_in_force == TimeInForce::Fok {
+                    "FOK"
+                } else {
+                    "IOC"
+                }
             )
         })
         .collect();
@@ -325,7 +336,11 @@ pub async fn bundle(ctx: &Ctx, a: BundleArgs) -> CliResult<()> {
     let submitted = client.submit_bundle(stx.into()).await.at(url)?;
     let mut lines = vec![("bundle", summary), ("tx hash", hash.to_hex())];
     for (i, id) in submitted.leg_order_ids.iter().enumerate() {
-        lines.push(if i == 0 { ("leg orders", id.to_hex()) } else { ("", id.to_hex()) });
+        lines.push(if i == 0 {
+            ("leg orders", id.to_hex())
+        } else {
+            ("", id.to_hex())
+        });
     }
     finish_polled(
         ctx,
@@ -393,7 +408,10 @@ pub async fn swap(ctx: &Ctx, cmd: SwapCmd) -> CliResult<()> {
         SwapCmd::List { account, limit } => {
             let who = address_or_key(ctx, &account)?;
             let client = ctx.client().await?;
-            let page = client.get_swaps(who, Some(limit), None).await.at(ctx.url())?;
+            let page = client
+                .get_swaps(who, Some(limit), None)
+                .await
+                .at(ctx.url())?;
             if ctx.json {
                 print_json(&page);
                 return Ok(());
@@ -403,7 +421,12 @@ pub async fn swap(ctx: &Ctx, cmd: SwapCmd) -> CliResult<()> {
                 t.add_row(vec![
                     short(&v.terms.swap_id),
                     format!("{:?}", v.status).to_ascii_lowercase(),
-                    if v.terms.owner == who { "owner" } else { "counterparty" }.into(),
+                    if v.terms.owner == who {
+                        "owner"
+                    } else {
+                        "counterparty"
+                    }
+                    .into(),
                     format!("{} {}", dec(v.terms.amount), v.terms.asset),
                     v.terms.timeout_height.to_string(),
                     v.lock_height.to_string(),
@@ -456,7 +479,16 @@ async fn lock(ctx: &Ctx, a: LockArgs) -> CliResult<()> {
         }
         eprintln!("preimage: {p}");
     }
-    finish_polled(ctx, &client, &submitted, hash, lines, a.wait.then_some(60.0), &names).await
+    finish_polled(
+        ctx,
+        &client,
+        &submitted,
+        hash,
+        lines,
+        a.wait.then_some(60.0),
+        &names,
+    )
+    .await
 }
 
 async fn settle(
@@ -621,18 +653,28 @@ async fn desk(ctx: &Ctx, a: DeskArgs) -> CliResult<()> {
     };
     tokio::pin!(stop);
     loop {
-        if a.duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+        if a.duration
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
             return Ok(());
         }
         for (actions, chains) in [
-            (ab.pass(&ca, &cb, &mut wa, &mut wb, pace_a, pace_b).await, "A->B"),
-            (ba.pass(&cb, &ca, &mut wb, &mut wa, pace_b, pace_a).await, "B->A"),
+            (
+                ab.pass(&ca, &cb, &mut wa, &mut wb, pace_a, pace_b).await,
+                "A->B",
+            ),
+            (
+                ba.pass(&cb, &ca, &mut wb, &mut wa, pace_b, pace_a).await,
+                "B->A",
+            ),
         ] {
             match actions {
                 Ok(list) => {
                     for act in list {
                         if ctx.json {
-                            print_json_line(&serde_json::json!({"direction": chains, "action": act}));
+                            print_json_line(
+                                &serde_json::json!({"direction": chains, "action": act}),
+                            );
                         } else {
                             println!("{chains} {act:?}");
                         }
@@ -666,28 +708,6 @@ async fn final_heights(a: &LedgerClient, b: &LedgerClient) -> (u64, u64) {
     (ha, hb)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn legs_and_bounds_parse() {
-        let (m, side, p, q, tif) = parse_leg("BTC/USD,buy,100.5,0.1").unwrap();
-        assert_eq!((m.as_str(), side, tif), ("BTC/USD", Side::Buy, TimeInForce::Ioc));
-        assert_eq!((p, q), (Decimal::new(1005, 1), Decimal::new(1, 1)));
-        assert_eq!(parse_leg("ETH/BTC, SELL, 0.05, 2, fok").unwrap().4, TimeInForce::Fok);
-        for bad in ["BTC/USD,buy,100", "BTC/USD,hold,1,1", "BTC/USD,buy,-1,1", "BTC/USD,buy,1,1,GTC"] {
-            assert!(parse_leg(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            asset_amount("usd=-0.5", true).unwrap(),
-            ("USD".into(), Decimal::new(-5, 1))
-        );
-        assert!(asset_amount("USD=-0.5", false).is_err());
-        assert!(asset_amount("USD", true).is_err());
-    }
-}
-
 /// After a write through `submit_bundle` or `submit_tx` without waiting: with `wait`,
 /// polls `get_tx` until the transaction is final, then prints as every write does.
 async fn finish_polled<S: serde::Serialize>(
@@ -704,4 +724,37 @@ async fn finish_polled<S: serde::Serialize>(
         None => None,
     };
     finish_write(ctx, submitted, hash, lines, waited, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legs_and_bounds_parse() {
+        let (m, side, p, q, tif) = parse_leg("BTC/USD,buy,100.5,0.1").unwrap();
+        assert_eq!(
+            (m.as_str(), side, tif),
+            ("BTC/USD", Side::Buy, TimeInForce::Ioc)
+        );
+        assert_eq!((p, q), (Decimal::new(1005, 1), Decimal::new(1, 1)));
+        assert_eq!(
+            parse_leg("ETH/BTC, SELL, 0.05, 2, fok").unwrap().4,
+            TimeInForce::Fok
+        );
+        for bad in [
+            "BTC/USD,buy,100",
+            "BTC/USD,hold,1,1",
+            "BTC/USD,buy,-1,1",
+            "BTC/USD,buy,1,1,GTC",
+        ] {
+            assert!(parse_leg(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            asset_amount("usd=-0.5", true).unwrap(),
+            ("USD".into(), Decimal::new(-5, 1))
+        );
+        assert!(asset_amount("USD=-0.5", false).is_err());
+        assert!(asset_amount("USD", true).is_err());
+    }
 }

@@ -194,7 +194,11 @@ pub(crate) fn parse_hash(what: &str, s: &str) -> CliResult<Hash> {
 
 /// Checks price and quantity against the market's tick, lot and minimum sizes, so a
 /// mistake is caught before signing rather than as an engine rejection in a block.
-pub(crate) fn check_order_sizes(m: &MarketView, price: Option<Decimal>, qty: Decimal) -> CliResult<()> {
+pub(crate) fn check_order_sizes(
+    m: &MarketView,
+    price: Option<Decimal>,
+    qty: Decimal,
+) -> CliResult<()> {
     if let Some(p) = price {
         if !m.tick_size.is_zero() && !(p % m.tick_size).is_zero() {
             return Err(CliError::usage(format!(
@@ -369,7 +373,10 @@ fn payload_summary(p: &Payload, names: &Names) -> String {
             l.hashlock,
             l.timeout_height
         ),
-        Payload::SwapClaim(c) => format!("swap_claim: swap {} with preimage {}", c.swap_id, c.preimage),
+        Payload::SwapClaim(c) => format!(
+            "swap_claim: swap {} with preimage {}",
+            c.swap_id, c.preimage
+        ),
         Payload::SwapRefund(r) => format!("swap_refund: swap {}", r.swap_id),
     }
 }

@@ -309,7 +309,11 @@ mod tests {
             let other = Keypair::for_testing("someone else");
             let e = store.add(name, &other, encrypt).unwrap_err().to_string();
             assert!(e.contains("different key"), "{e}");
-            assert_eq!(std::fs::read(&b.path).unwrap(), before, "{name} overwritten");
+            assert_eq!(
+                std::fs::read(&b.path).unwrap(),
+                before,
+                "{name} overwritten"
+            );
             assert_eq!(store.load(name).unwrap().0.address, k.public());
         }
     }

@@ -93,8 +93,12 @@ fn parse_range(s: &str) -> CliResult<std::ops::Range<u32>> {
         .split_once("..")
         .ok_or_else(|| CliError::usage(format!("--accounts {s:?}: expected FROM..TO")))?;
     let (a, b): (u32, u32) = (
-        a.trim().parse().map_err(|_| CliError::usage("--accounts: FROM is not a number"))?,
-        b.trim().parse().map_err(|_| CliError::usage("--accounts: TO is not a number"))?,
+        a.trim()
+            .parse()
+            .map_err(|_| CliError::usage("--accounts: FROM is not a number"))?,
+        b.trim()
+            .parse()
+            .map_err(|_| CliError::usage("--accounts: TO is not a number"))?,
     );
     if a >= b {
         return Err(CliError::usage("--accounts: FROM must be below TO"));
@@ -111,7 +115,11 @@ fn on_tick(price: f64, tick: Decimal) -> Decimal {
 /// A quantity of `scale * U(0.02, 1)` base units, rounded to the lot, at least the
 /// market's minimum size.
 fn quantity(rng: &mut StdRng, m: &MarketView, scale: f64) -> Decimal {
-    let min_lots = (m.min_size / m.lot_size).ceil().to_u64().unwrap_or(1).max(1);
+    let min_lots = (m.min_size / m.lot_size)
+        .ceil()
+        .to_u64()
+        .unwrap_or(1)
+        .max(1);
     let lot = m.lot_size.to_f64().unwrap_or(1.0).max(f64::MIN_POSITIVE);
     let want = scale.max(0.0) * rng.gen_range(0.02..1.0);
     let lots = ((want / lot).round() as u64).max(min_lots);
@@ -196,7 +204,9 @@ pub async fn run(ctx: &Ctx, a: NoiseArgs) -> CliResult<()> {
     let mut report = Instant::now();
     let mut turn = 0usize;
     loop {
-        if a.duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+        if a.duration
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
             break;
         }
         tokio::select! {
@@ -211,18 +221,26 @@ pub async fn run(ctx: &Ctx, a: NoiseArgs) -> CliResult<()> {
         let ai = (turn / walks.len()) % wallets.len();
         turn += 1;
         let w = &mut walks[wi];
-        if w.read_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+        if w.read_at
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
             w.book_mid = book_mid(&client, &w.view).await.or(w.book_mid);
             w.read_at = Some(Instant::now());
         }
-        let pull = w.book_mid.map_or(0.0, |mid| a.anchor * (mid.ln() - w.log_price));
+        let pull = w
+            .book_mid
+            .map_or(0.0, |mid| a.anchor * (mid.ln() - w.log_price));
         w.log_price += a.volatility * standard_normal(&mut rng) + pull;
         let fair = w.log_price.exp();
         let tick = w.view.tick_size;
         let tick_f = tick.to_f64().unwrap_or(0.01);
         let m = MarketId(w.view.id);
         let (wallet, count) = &mut wallets[ai];
-        let side = if rng.gen_bool(0.5) { Side::Buy } else { Side::Sell };
+        let side = if rng.gen_bool(0.5) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let crossing = rng.gen_bool(a.cross.clamp(0.0, 1.0));
         let order = if crossing {
             stats.crossing += 1;
@@ -273,10 +291,7 @@ pub async fn run(ctx: &Ctx, a: NoiseArgs) -> CliResult<()> {
             if ctx.json {
                 print_json_line(&stats);
             } else {
-                eprintln!(
-                    "noise: {} orders, walk {:?}",
-                    stats.submitted, stats.prices
-                );
+                eprintln!("noise: {} orders, walk {:?}", stats.submitted, stats.prices);
             }
         }
     }
@@ -318,6 +333,9 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| standard_normal(&mut rng)).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        assert!(mean.abs() < 0.05 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
     }
 }

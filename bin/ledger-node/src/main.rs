@@ -6,8 +6,8 @@ mod logging;
 mod password;
 mod replay;
 mod run;
-mod supervisor;
 mod snapshot;
+mod supervisor;
 mod testnet;
 
 use clap::{Args, Parser, Subcommand};

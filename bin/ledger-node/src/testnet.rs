@@ -921,6 +921,8 @@ pub fn dev(d: DevArgs) -> Result<ExitCode> {
         hosts: None,
         p2p_port: ledger_service::config::DEFAULT_P2P_PORT,
         password_file: None,
+        networks: 1,
+        consensus_b: None,
     };
     if supervisor::running(&dir) {
         bail!(
@@ -972,6 +974,26 @@ pub fn dev(d: DevArgs) -> Result<ExitCode> {
     code
 }
 
+/// The supervisor's view of `nodes` of the testnet in `dir`.
+fn supervised(dir: &Path, nodes: &[NodeInfo]) -> Vec<Supervised> {
+    nodes
+        .iter()
+        .map(|n| Supervised {
+            name: n.name.clone(),
+            config: n.config.clone(),
+            rpc_url: n.rpc_url.clone(),
+            ports: node_ports(n),
+            validator: n.role == "validator",
+            log_file: n
+                .config
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(dir)
+                .join("node.log"),
+        })
+        .collect()
+}
+
 /// Checks the nodes' files, then prints the summary and exits (`--no-start`) or runs
 /// the nodes under the supervisor.
 fn run(
@@ -1006,22 +1028,7 @@ fn run(
         Kind::Streamlet => (2 * validators).div_ceil(3),
         Kind::Nakamoto => 1,
     };
-    let supervised: Vec<Supervised> = to_run
-        .iter()
-        .map(|n| Supervised {
-            name: n.name.clone(),
-            config: n.config.clone(),
-            rpc_url: n.rpc_url.clone(),
-            ports: node_ports(n),
-            validator: n.role == "validator",
-            log_file: n
-                .config
-                .parent()
-                .and_then(Path::parent)
-                .unwrap_or(dir)
-                .join("node.log"),
-        })
-        .collect();
+    let supervised = supervised(dir, &to_run);
     let opts = supervisor::Options {
         dir: dir.to_path_buf(),
         restart: args.restart,

@@ -15,7 +15,8 @@
 //! has an account with the same address on both chains) and the markets of a single
 //! testnet plus `ETH/BTC`, so that triangular gaps exist within each network too.
 
-use super::{create, load, save, supervise, TestnetArgs, TestnetInfo};
+use super::{create, load, save, supervised, Kind, TestnetArgs, TestnetInfo, DEFAULT_BASE_PORT};
+use crate::supervisor;
 use anyhow::{bail, Context, Result};
 use ledger_types::genesis::MarketSpec;
 use ledger_types::{Decimal, Genesis};
@@ -99,10 +100,12 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
         let mut a = args.clone();
         a.networks = 1;
         a.dir = args.dir.join(format!("net-{name}"));
-        a.base_port = args
-            .base_port
-            .checked_add(NETWORK_PORT_STRIDE * i as u16)
-            .context("--base-port leaves no room for the second network")?;
+        a.base_port = Some(
+            args.base_port
+                .unwrap_or(DEFAULT_BASE_PORT)
+                .checked_add(NETWORK_PORT_STRIDE * i as u16)
+                .context("--base-port leaves no room for the second network")?,
+        );
         if name == "b" {
             a.consensus = args.consensus_b.unwrap_or(args.consensus);
         }
@@ -149,17 +152,42 @@ pub fn main(args: TestnetArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
-        let (a, b) = (&nets[0], &nets[1]);
-        let (ra, rb) = tokio::join!(
-            supervise(&a.1.dir, &a.2, a.2.nodes.clone()),
-            supervise(&b.1.dir, &b.2, b.2.nodes.clone()),
-        );
-        let (ra, rb) = (ra?, rb?);
-        Ok(if ra == ExitCode::SUCCESS && rb == ExitCode::SUCCESS {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        })
-    })
+    // One supervisor over both networks' nodes, named `a/node-0`, `b/node-0`, ...
+    let mut nodes = Vec::new();
+    for (name, a, info) in &nets {
+        for mut n in supervised(&a.dir, &info.nodes) {
+            n.name = format!("{name}/{}", n.name);
+            nodes.push(n);
+        }
+    }
+    let (a, b) = (&nets[0].2, &nets[1].2);
+    let quorum = |info: &TestnetInfo, v: usize| match info.consensus {
+        Kind::Streamlet => (2 * v).div_ceil(3),
+        Kind::Nakamoto => 1,
+    };
+    let va = a.nodes.iter().filter(|n| n.role == "validator").count();
+    let vb = b.nodes.iter().filter(|n| n.role == "validator").count();
+    let opts = supervisor::Options {
+        dir: args.dir.clone(),
+        restart: args.restart,
+        follow_logs: args.logs,
+        control: false,
+        // The "can the network go on" line counts both networks' validators together:
+        // both must keep their own quorum.
+        validators: va + vb,
+        quorum: quorum(a, va) + quorum(b, vb),
+        label: "testnet",
+        farewell: "stopped; run the same command again to resume both networks".into(),
+    };
+    rt.block_on(supervisor::supervise(nodes, opts, || {
+        for n in &summary.networks {
+            println!(
+                "network {} ({}, {:?}): {}",
+                n.name,
+                n.chain_id,
+                n.consensus,
+                n.rpc_urls.join(" ")
+            );
+        }
+    }))
 }

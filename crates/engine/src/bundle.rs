@@ -96,7 +96,14 @@ impl Engine {
                         nb.min
                     ),
                 })?;
-            bounds.push((nb.asset, if nb.min.is_sign_negative() { -units } else { units }));
+            bounds.push((
+                nb.asset,
+                if nb.min.is_sign_negative() {
+                    -units
+                } else {
+                    units
+                },
+            ));
         }
 
         let before = self.total_of(a);
@@ -220,7 +227,11 @@ impl Engine {
         for &s in &slots {
             let slot = &self.slots[s as usize];
             accounts.insert(slot.acct);
-            neighbours.extend([slot.acct_prev, slot.acct_next].into_iter().filter(|n| *n != NIL));
+            neighbours.extend(
+                [slot.acct_prev, slot.acct_next]
+                    .into_iter()
+                    .filter(|n| *n != NIL),
+            );
         }
         slots.extend(neighbours);
         Savepoint {

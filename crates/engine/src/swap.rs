@@ -287,7 +287,12 @@ impl Engine {
     }
 }
 
-fn claim_rules(s: &SwapRecord, sender: &Address, c: &SwapClaim, height: u64) -> Result<(), Rejection> {
+fn claim_rules(
+    s: &SwapRecord,
+    sender: &Address,
+    c: &SwapClaim,
+    height: u64,
+) -> Result<(), Rejection> {
     if *sender != s.counterparty {
         return Err(Rejection::SwapNotCounterparty);
     }

@@ -6,9 +6,9 @@
 use ledger_engine::{Engine, Event, Rejection, MAX_OPEN_SWAPS_PER_ACCOUNT};
 use ledger_types::genesis::MarketSpec;
 use ledger_types::{
-    AssetId, Bundle, BundleLeg, ClientOrderId, Decimal, Genesis, Hash, Keypair, MarketId,
-    NetBound, OrderKind, Payload, PlaceOrder, Preimage, SelfTradePrevention, Side, SwapClaim,
-    SwapLock, SwapRefund, TimeInForce, Tx, TxHash,
+    AssetId, Bundle, BundleLeg, ClientOrderId, Decimal, Genesis, Hash, Keypair, MarketId, NetBound,
+    OrderKind, Payload, PlaceOrder, Preimage, SelfTradePrevention, Side, SwapClaim, SwapLock,
+    SwapRefund, TimeInForce, Tx, TxHash,
 };
 use std::str::FromStr;
 
@@ -147,14 +147,22 @@ fn assert_refused_without_effect(h: &mut H, who: usize, b: Bundle) -> Rejection 
     let nonce = h.engine.next_nonce(&h.keys[who].public());
     let err = h.submit(who, Payload::Bundle(b)).unwrap_err();
     assert!(!err.is_stateless());
-    assert_eq!(h.engine.next_nonce(&h.keys[who].public()), nonce + 1, "nonce consumed");
+    assert_eq!(
+        h.engine.next_nonce(&h.keys[who].public()),
+        nonce + 1,
+        "nonce consumed"
+    );
     let after = h.engine.export_state();
     assert_eq!(after.orders, before.orders, "books unchanged");
     assert_eq!(after.counters, before.counters);
     for (a, b) in after.accounts.iter().zip(&before.accounts) {
         assert_eq!(a.balances, b.balances, "balances unchanged");
     }
-    assert_ne!(h.engine.commit(), root_before, "the nonce is part of the root");
+    assert_ne!(
+        h.engine.commit(),
+        root_before,
+        "the nonce is part of the root"
+    );
     h.engine.check_invariants().unwrap();
     err
 }
@@ -305,7 +313,9 @@ fn self_trade_prevention_inside_a_refused_bundle_is_undone_too() {
     assert_eq!(h.engine.balance(&h.keys[0].public(), BTC).locked, locked);
     // Executed for real, the own order is expired and the rest fills.
     let (_, events) = h.submit(0, Payload::Bundle(triangle())).unwrap();
-    assert!(events.iter().any(|e| matches!(e, Event::OrderExpired { order_id, .. } if *order_id == own)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::OrderExpired { order_id, .. } if *order_id == own)));
 }
 
 #[test]
@@ -329,7 +339,14 @@ fn client_order_ids_and_fees_follow_the_order_rules() {
 
 // ------------------------------------------------------------------------------ swaps
 
-fn lock(h: &mut H, who: usize, to: usize, amount: &str, secret: u8, timeout: u64) -> Result<Hash, Rejection> {
+fn lock(
+    h: &mut H,
+    who: usize,
+    to: usize,
+    amount: &str,
+    secret: u8,
+    timeout: u64,
+) -> Result<Hash, Rejection> {
     let to = h.keys[to].public();
     h.submit(
         who,
@@ -367,9 +384,16 @@ fn a_swap_is_claimed_with_its_preimage_before_the_timeout() {
     let (a0, a1) = (h.total(0, BTC), h.total(1, BTC));
     let id = lock(&mut h, 0, 1, "1.5", 7, 20).unwrap();
     assert_eq!(h.total(0, BTC), a0 - 150_000_000);
-    assert_eq!(h.engine.total_supply(), supply, "escrow counts in the supply");
+    assert_eq!(
+        h.engine.total_supply(),
+        supply,
+        "escrow counts in the supply"
+    );
     let s = h.engine.swap(&id).unwrap().clone();
-    assert_eq!((s.amount, s.timeout_height, s.lock_height), (150_000_000, 20, 10));
+    assert_eq!(
+        (s.amount, s.timeout_height, s.lock_height),
+        (150_000_000, 20, 10)
+    );
     assert_eq!(claim(&mut h, 1, id, 8), Err(Rejection::WrongPreimage));
     assert_eq!(claim(&mut h, 2, id, 7), Err(Rejection::SwapNotCounterparty));
     assert_eq!(
@@ -410,7 +434,13 @@ fn a_swap_is_refunded_from_its_timeout_and_never_claimed_after() {
     );
     assert_eq!(refund(&mut h, 1, id), Err(Rejection::SwapNotOwner));
     let events = refund(&mut h, 0, id).unwrap();
-    assert!(matches!(&events[..], [Event::SwapRefunded { amount: 25_000_000, .. }]));
+    assert!(matches!(
+        &events[..],
+        [Event::SwapRefunded {
+            amount: 25_000_000,
+            ..
+        }]
+    ));
     assert_eq!(h.total(0, BTC), a0);
     assert_eq!(refund(&mut h, 0, id), Err(Rejection::SwapNotFound));
     assert_eq!(claim(&mut h, 1, id, 3), Err(Rejection::SwapNotFound));
@@ -431,7 +461,10 @@ fn bad_locks_are_refused() {
         Err(timeout_err(10 + 1_000_001))
     );
     assert_eq!(lock(&mut h, 0, 0, "1", 1, 20), Err(Rejection::SelfTransfer));
-    assert_eq!(lock(&mut h, 0, 1, "0", 1, 20), Err(Rejection::InvalidAmount));
+    assert_eq!(
+        lock(&mut h, 0, 1, "0", 1, 20),
+        Err(Rejection::InvalidAmount)
+    );
     assert_eq!(
         lock(&mut h, 0, 1, "0.000000001", 1, 20),
         Err(Rejection::InvalidAmount)

@@ -672,7 +672,12 @@ fn check_bundle(
                         _ => 0,
                     })
                     .sum();
-                prop_assert_eq!(Some(filled), cfg.quantity_to_lots(leg.quantity), "leg {} half filled", i);
+                prop_assert_eq!(
+                    Some(filled),
+                    cfg.quantity_to_lots(leg.quantity),
+                    "leg {} half filled",
+                    i
+                );
                 prop_assert!(after.order(&id).is_none(), "a leg rests");
             }
             let summarized = matches!(events.last(), Some(Event::BundleExecuted { .. }));
@@ -837,7 +842,13 @@ fn run(ops: Vec<Op>, restore_at: usize) -> Result<(), TestCaseError> {
                     });
                 }
             }
-            if let (Op::SwapLock { who, to, secret, .. }, Ok(())) = (inner, &ra) {
+            if let (
+                Op::SwapLock {
+                    who, to, secret, ..
+                },
+                Ok(()),
+            ) = (inner, &ra)
+            {
                 let Payload::SwapLock(l) = &tx.payload else {
                     unreachable!()
                 };

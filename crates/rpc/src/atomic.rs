@@ -36,9 +36,9 @@ use crate::wallet::Wallet;
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 use ledger_types::{
-    Address, AssetId, Bundle, BundleLeg, ClientOrderId, Decimal, Hash, MarketId, NetBound,
-    OrderId, Payload, Preimage, SelfTradePrevention, Side, SignedTx, SwapClaim, SwapLock,
-    SwapRefund, TimeInForce, TxHash,
+    Address, AssetId, Bundle, BundleLeg, ClientOrderId, Decimal, Hash, MarketId, NetBound, OrderId,
+    Payload, Preimage, SelfTradePrevention, Side, SignedTx, SwapClaim, SwapLock, SwapRefund,
+    TimeInForce, TxHash,
 };
 use serde::{Deserialize, Serialize};
 

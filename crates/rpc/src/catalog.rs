@@ -1107,8 +1107,12 @@ pub(crate) fn render_rejection(
             put("asset_id", asset.0.to_string());
             if let Some(c) = catalog {
                 let symbol = c.asset_symbol(*asset);
-                let (net, min) = (c.signed_amount(*asset, *net).0, c.signed_amount(*asset, *min).0);
-                message = format!("the bundle would end with {net} {symbol}, below the minimum {min}");
+                let (net, min) = (
+                    c.signed_amount(*asset, *net).0,
+                    c.signed_amount(*asset, *min).0,
+                );
+                message =
+                    format!("the bundle would end with {net} {symbol}, below the minimum {min}");
                 put("asset", symbol);
                 put("net", net.to_string());
                 put("min", min.to_string());

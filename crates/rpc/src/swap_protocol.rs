@@ -371,7 +371,9 @@ impl InitiatorSwap {
     where
         C: SubscriptionClientT + Sync,
     {
-        let step = self.advance_inner(a, b, wallet_a, wallet_b, timeouts, b_pace).await?;
+        let step = self
+            .advance_inner(a, b, wallet_a, wallet_b, timeouts, b_pace)
+            .await?;
         self.step = step.clone();
         Ok(step)
     }
@@ -414,8 +416,7 @@ impl InitiatorSwap {
                             && next > self.lock_tx.nonce
                         {
                             return Ok(InitiatorStep::Aborted {
-                                reason: "the lock transaction was lost and its nonce reused"
-                                    .into(),
+                                reason: "the lock transaction was lost and its nonce reused".into(),
                             });
                         }
                         Ok(InitiatorStep::LockPending)
@@ -447,7 +448,12 @@ impl InitiatorSwap {
                         match tx_status(b, claim.hash.unwrap_or_default()).await? {
                             Some(TxStatus::Rejected) => {} // e.g. expired: refund on A
                             Some(_) => return Ok(InitiatorStep::ClaimPending),
-                            None if timeouts.may_claim(c.terms.timeout_height, b_latest, b_pace) => {
+                            None if timeouts.may_claim(
+                                c.terms.timeout_height,
+                                b_latest,
+                                b_pace,
+                            ) =>
+                            {
                                 submit(b, claim).await?;
                                 return Ok(InitiatorStep::ClaimPending);
                             }
@@ -455,7 +461,8 @@ impl InitiatorSwap {
                         }
                     } else if timeouts.may_claim(c.terms.timeout_height, b_latest, b_pace) {
                         wallet_b.resync(b).await?;
-                        let claim: WireTx = wallet_b.swap_claim(c.terms.swap_id, self.preimage).into();
+                        let claim: WireTx =
+                            wallet_b.swap_claim(c.terms.swap_id, self.preimage).into();
                         self.claim_tx = Some(claim.clone());
                         submit(b, &claim).await?;
                         return Ok(InitiatorStep::ClaimPending);
@@ -556,7 +563,8 @@ impl Responder {
     }
 
     fn recently_sent(&mut self, key: (Hash, &'static str)) -> bool {
-        self.sent.retain(|_, t| t.elapsed() < Duration::from_secs(30));
+        self.sent
+            .retain(|_, t| t.elapsed() < Duration::from_secs(30));
         self.sent.contains_key(&key)
     }
 
@@ -706,7 +714,7 @@ mod tests {
         let b = ChainPace::new(1_000.0); // B: 1 block/s
         let ta = t.initiator_timeout(100, a);
         assert_eq!(ta, 100 + 32); // 16 s
-        // Answered at once: B's lock ends step + margin (8 s) before A's.
+                                  // Answered at once: B's lock ends step + margin (8 s) before A's.
         let tb = t.responder_timeout(ta, 100, a, 50, b).unwrap();
         assert_eq!(tb, 50 + 8);
         let a_end_ms = a.ms_for(ta - 100);

@@ -2,7 +2,7 @@
 //! for bundle and swap transactions that every write method applies. A child module of
 //! `rpc_server`, so it shares its submission path.
 
-use super::{forward, internal, RpcImpl};
+use super::{internal, RpcImpl};
 use crate::shared::Shared;
 use jsonrpsee::core::{async_trait, RpcResult, SubscriptionResult};
 use jsonrpsee::server::PendingSubscriptionSink;
@@ -24,7 +24,12 @@ pub(crate) fn swap_view(shared: &Shared, s: &SwapSummary) -> SwapView {
             preimage,
             height,
             tx_hash,
-        } => (SwapState::Claimed, Some(preimage), Some(height), Some(tx_hash)),
+        } => (
+            SwapState::Claimed,
+            Some(preimage),
+            Some(height),
+            Some(tx_hash),
+        ),
         SwapStatus::Refunded { height, tx_hash } => {
             (SwapState::Refunded, None, Some(height), Some(tx_hash))
         }
@@ -85,11 +90,11 @@ pub(crate) fn precheck(shared: &Shared, stx: &SignedTx) -> Result<(), RpcError> 
                         return Err(invalid(
                             format!("payload.legs[{i}].quantity"),
                             format!(
-                                "leg {i}: quantity {} is not a positive multiple of {}'s lot size {}",
-                                leg.quantity,
-                                m.symbol,
-                                m.lot_size.normalize()
-                            ),
+                            "leg {i}: quantity {} is not a positive multiple of {}'s lot size {}",
+                            leg.quantity,
+                            m.symbol,
+                            m.lot_size.normalize()
+                        ),
                         ))
                     }
                     Some(lots) if lots < m.min_lots => {
@@ -130,7 +135,9 @@ pub(crate) fn precheck(shared: &Shared, stx: &SignedTx) -> Result<(), RpcError> 
 impl AtomicApiServer for RpcImpl {
     async fn submit_bundle(&self, tx: WireTx) -> RpcResult<BundleSubmitted> {
         let stx = self
-            .submit(tx, "submit_bundle", "bundle", |p| matches!(p, Payload::Bundle(_)))
+            .submit(tx, "submit_bundle", "bundle", |p| {
+                matches!(p, Payload::Bundle(_))
+            })
             .await?;
         let legs = match &stx.tx.payload {
             Payload::Bundle(b) => b.legs.len(),
@@ -167,9 +174,9 @@ impl AtomicApiServer for RpcImpl {
         let cursor = match cursor {
             None => None,
             Some(c) => {
-                let id: Hash = c
-                    .parse()
-                    .map_err(|_| RpcError::invalid("cursor", "expected a swap id (64 hex digits)"))?;
+                let id: Hash = c.parse().map_err(|_| {
+                    RpcError::invalid("cursor", "expected a swap id (64 hex digits)")
+                })?;
                 if store.swap(&id).map_err(internal)?.is_none() {
                     return Err(RpcError::invalid("cursor", "unknown swap id").into());
                 }
@@ -198,7 +205,7 @@ impl AtomicApiServer for RpcImpl {
         let rx = self.shared.final_blocks.subscribe();
         let sink = pending.accept().await?;
         let shared = self.shared.clone();
-        forward(sink, rx, move |fb| {
+        self.forward(sink, rx, move |fb: &crate::shared::FinalBlock| {
             let mut out = Vec::new();
             for r in &fb.applied.receipts {
                 for e in &r.events {

@@ -90,11 +90,15 @@ async fn bundles_and_swaps_over_rpc() {
             "payload.legs[1].time_in_force",
         ),
         (
-            good().ioc(btc_usd, Side::Buy, d("100.001"), d("0.1")).build(),
+            good()
+                .ioc(btc_usd, Side::Buy, d("100.001"), d("0.1"))
+                .build(),
             "payload.legs[2].price",
         ),
         (
-            good().ioc(btc_usd, Side::Buy, d("100"), d("0.00001")).build(),
+            good()
+                .ioc(btc_usd, Side::Buy, d("100"), d("0.00001"))
+                .build(),
             "payload.legs[2].quantity",
         ),
         (
@@ -102,10 +106,16 @@ async fn bundles_and_swaps_over_rpc() {
             "payload.legs[2].market",
         ),
         (
-            good().min_net(AssetId(1), d("1")).min_net(AssetId(1), d("2")).build(),
+            good()
+                .min_net(AssetId(1), d("1"))
+                .min_net(AssetId(1), d("2"))
+                .build(),
             "payload.min_net[1]",
         ),
-        (good().min_net(AssetId(9), d("1")).build(), "payload.min_net[0].asset"),
+        (
+            good().min_net(AssetId(9), d("1")).build(),
+            "payload.min_net[0].asset",
+        ),
     ];
     for (b, field) in cases {
         alice.set_next_nonce(nonce);
@@ -130,12 +140,22 @@ async fn bundles_and_swaps_over_rpc() {
     let e = raw_call(&client, "submit_bundle", v).await;
     assert_eq!(e.code, -32602, "{e}");
     alice.set_next_nonce(nonce);
-    let mut v = serde_json::to_value(WireTx::from(&alice.swap_claim(Hash::ZERO, Preimage([0; 32])))).unwrap();
+    let mut v = serde_json::to_value(WireTx::from(
+        &alice.swap_claim(Hash::ZERO, Preimage([0; 32])),
+    ))
+    .unwrap();
     v["payload"]["preimage"] = serde_json::json!("abc");
     let e = raw_call(&client, "submit_tx", v).await;
     assert_eq!(e.code, -32602, "{e}");
     alice.set_next_nonce(nonce);
-    assert_eq!(client.get_account(alice.address()).await.unwrap().next_nonce, nonce);
+    assert_eq!(
+        client
+            .get_account(alice.address())
+            .await
+            .unwrap()
+            .next_nonce,
+        nonce
+    );
 
     // ---- A bundle that cannot fill is refused whole, naming its leg; one that can fills.
     let rest = [
@@ -159,7 +179,12 @@ async fn bundles_and_swaps_over_rpc() {
     let err = v.error.unwrap();
     assert_eq!(
         (err.code, err.reason(), err.field(), err.detail("leg")),
-        (-32003, Some("bundle_leg_unfilled"), Some("payload.legs"), Some("1"))
+        (
+            -32003,
+            Some("bundle_leg_unfilled"),
+            Some("payload.legs"),
+            Some("1")
+        )
     );
     let book = client.get_order_book(btc_usd.into(), None).await.unwrap();
     assert_eq!(book.asks.len(), 1, "leg 0's fill was undone");
@@ -171,41 +196,87 @@ async fn bundles_and_swaps_over_rpc() {
         .events
         .iter()
         .any(|e| matches!(e, EventView::BundleExecuted { legs: 2, .. })));
-    assert!(client.get_order_book(btc_usd.into(), None).await.unwrap().asks.is_empty());
+    assert!(client
+        .get_order_book(btc_usd.into(), None)
+        .await
+        .unwrap()
+        .asks
+        .is_empty());
 
     // ---- Swaps.
     let mut updates = ws.subscribe_swaps(Some(bob.address())).await.unwrap();
     let secret = Preimage([42; 32]);
     let h = client.chain_status().await.unwrap().final_height;
-    let lock = alice.swap_lock(bob.address(), AssetId(0), d("0.5"), secret.hashlock(), h + 200);
-    client.submit_tx(WireTx::from(&lock), None, None).await.unwrap();
+    let lock = alice.swap_lock(
+        bob.address(),
+        AssetId(0),
+        d("0.5"),
+        secret.hashlock(),
+        h + 200,
+    );
+    client
+        .submit_tx(WireTx::from(&lock), None, None)
+        .await
+        .unwrap();
     final_tx(&client, lock.hash()).await;
     let s = client.get_swap(lock.hash()).await.unwrap();
-    assert_eq!((s.status, s.terms.amount, s.preimage), (SwapState::Open, d("0.5"), None));
+    assert_eq!(
+        (s.status, s.terms.amount, s.preimage),
+        (SwapState::Open, d("0.5"), None)
+    );
     let e = api_error(
         client
-            .submit_tx(WireTx::from(&bob.swap_claim(lock.hash(), Preimage([1; 32]))), None, None)
+            .submit_tx(
+                WireTx::from(&bob.swap_claim(lock.hash(), Preimage([1; 32]))),
+                None,
+                None,
+            )
             .await,
     );
-    assert_eq!((e.code, e.reason(), e.field()), (-32003, Some("wrong_preimage"), Some("payload.preimage")));
+    assert_eq!(
+        (e.code, e.reason(), e.field()),
+        (-32003, Some("wrong_preimage"), Some("payload.preimage"))
+    );
     bob.resync(&client).await.unwrap();
     let e = api_error(
         client
-            .submit_tx(WireTx::from(&maker.swap_claim(lock.hash(), secret)), None, None)
+            .submit_tx(
+                WireTx::from(&maker.swap_claim(lock.hash(), secret)),
+                None,
+                None,
+            )
             .await,
     );
     assert_eq!(e.reason(), Some("swap_not_counterparty"));
     maker.resync(&client).await.unwrap();
-    let e = api_error(client.submit_tx(WireTx::from(&alice.swap_refund(lock.hash())), None, None).await);
+    let e = api_error(
+        client
+            .submit_tx(WireTx::from(&alice.swap_refund(lock.hash())), None, None)
+            .await,
+    );
     assert_eq!((e.code, e.reason()), (-32003, Some("swap_not_expired")));
     assert!(e.detail("timeout_height").is_some());
     alice.resync(&client).await.unwrap();
     let claim = bob.swap_claim(lock.hash(), secret);
-    client.submit_tx(WireTx::from(&claim), None, None).await.unwrap();
-    assert_eq!(final_tx(&client, claim.hash()).await.status, TxStatus::Final);
+    client
+        .submit_tx(WireTx::from(&claim), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        final_tx(&client, claim.hash()).await.status,
+        TxStatus::Final
+    );
     let s = client.get_swap(lock.hash()).await.unwrap();
     assert_eq!((s.status, s.preimage), (SwapState::Claimed, Some(secret)));
-    let e = api_error(client.submit_tx(WireTx::from(&bob.swap_claim(lock.hash(), secret)), None, None).await);
+    let e = api_error(
+        client
+            .submit_tx(
+                WireTx::from(&bob.swap_claim(lock.hash(), secret)),
+                None,
+                None,
+            )
+            .await,
+    );
     assert_eq!(e.reason(), Some("swap_not_found"));
     bob.resync(&client).await.unwrap();
     // The subscription saw the lock and the claim, with the preimage.
@@ -224,19 +295,42 @@ async fn bundles_and_swaps_over_rpc() {
 
     // A short swap: claim after the timeout refused, refund from it accepted.
     let h = client.chain_status().await.unwrap().final_height;
-    let short = alice.swap_lock(bob.address(), AssetId(0), d("0.25"), secret.hashlock(), h + 4);
-    client.submit_tx(WireTx::from(&short), None, None).await.unwrap();
+    let short = alice.swap_lock(
+        bob.address(),
+        AssetId(0),
+        d("0.25"),
+        secret.hashlock(),
+        h + 4,
+    );
+    client
+        .submit_tx(WireTx::from(&short), None, None)
+        .await
+        .unwrap();
     final_tx(&client, short.hash()).await;
     wait_until("the timeout height", Duration::from_secs(30), || async {
         final_height(&client).await + 1 >= h + 4
     })
     .await;
-    let e = api_error(client.submit_tx(WireTx::from(&bob.swap_claim(short.hash(), secret)), None, None).await);
+    let e = api_error(
+        client
+            .submit_tx(
+                WireTx::from(&bob.swap_claim(short.hash(), secret)),
+                None,
+                None,
+            )
+            .await,
+    );
     assert_eq!((e.code, e.reason()), (-32003, Some("swap_expired")));
     bob.resync(&client).await.unwrap();
     let refund = alice.swap_refund(short.hash());
-    client.submit_tx(WireTx::from(&refund), None, None).await.unwrap();
-    assert_eq!(final_tx(&client, refund.hash()).await.status, TxStatus::Final);
+    client
+        .submit_tx(WireTx::from(&refund), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        final_tx(&client, refund.hash()).await.status,
+        TxStatus::Final
+    );
     assert_eq!(
         client.get_swap(short.hash()).await.unwrap().status,
         SwapState::Refunded
@@ -245,7 +339,10 @@ async fn bundles_and_swaps_over_rpc() {
     // Lookups: unknown swap, paging and bad cursors.
     let e = api_error(client.get_swap(Hash::digest(b"nope")).await);
     assert_eq!((e.code, e.reason()), (-32001, Some("swap_not_found")));
-    let page = client.get_swaps(bob.address(), Some(1), None).await.unwrap();
+    let page = client
+        .get_swaps(bob.address(), Some(1), None)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].terms.swap_id, short.hash());
     let next = client
@@ -254,7 +351,11 @@ async fn bundles_and_swaps_over_rpc() {
         .unwrap();
     assert_eq!(next.items.len(), 1);
     assert_eq!(next.items[0].terms.swap_id, lock.hash());
-    let e = api_error(client.get_swaps(bob.address(), None, Some("zz".into())).await);
+    let e = api_error(
+        client
+            .get_swaps(bob.address(), None, Some("zz".into()))
+            .await,
+    );
     assert_eq!((e.code, e.field()), (-32000, Some("cursor")));
     let e = api_error(
         client

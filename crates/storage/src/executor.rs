@@ -814,8 +814,12 @@ impl<'a, S: Store> IndexWriter<'a, S> {
             let s = &t.summary;
             batch.put_encoded(Cf::OrderIndex, &id.0, s);
             if t.new {
-                let key =
-                    schema::account_order_key(schema::ACCOUNT_ALL, &s.account, s.height, s.position);
+                let key = schema::account_order_key(
+                    schema::ACCOUNT_ALL,
+                    &s.account,
+                    s.height,
+                    s.position,
+                );
                 match t.leg {
                     None => batch.put_encoded(Cf::AccountOrders, &key, id),
                     Some(leg) => batch.put_encoded(
@@ -936,10 +940,11 @@ impl<'a, S: Store> IndexWriter<'a, S> {
                 s.price = Some(*price);
                 s.quantity = *quantity;
             }
-            Event::Transferred { .. } | Event::CancelScheduled { .. } | Event::BundleExecuted { .. } => {}
+            Event::Transferred { .. }
+            | Event::CancelScheduled { .. }
+            | Event::BundleExecuted { .. } => {}
             Event::SwapLocked { .. } | Event::SwapClaimed { .. } | Event::SwapRefunded { .. } => {
-                self.swaps
-                    .event(self.store, e, h, position, self.tx_hash)?;
+                self.swaps.event(self.store, e, h, position, self.tx_hash)?;
             }
         }
         Ok(())

@@ -59,9 +59,9 @@ pub(crate) struct SwapIndexWriter {
 impl SwapIndexWriter {
     fn summary<S: Store>(&mut self, store: &ChainStore<S>, id: &Hash) -> Result<&mut SwapSummary> {
         if !self.touched.contains_key(id) {
-            let s = store
-                .swap(id)?
-                .ok_or_else(|| StoreError::Index(format!("swap {id} ended but was never indexed")))?;
+            let s = store.swap(id)?.ok_or_else(|| {
+                StoreError::Index(format!("swap {id} ended but was never indexed"))
+            })?;
             self.touched.insert(*id, (s, false));
         }
         self.touched
@@ -158,9 +158,9 @@ impl<S: Store> ChainStore<S> {
         let prefix = schema::account_orders_prefix(schema::SWAP_ACCOUNT, account);
         let end = match cursor {
             Some(id) => {
-                let s = self.swap(id)?.ok_or_else(|| {
-                    StoreError::Index(format!("cursor names unknown swap {id}"))
-                })?;
+                let s = self
+                    .swap(id)?
+                    .ok_or_else(|| StoreError::Index(format!("cursor names unknown swap {id}")))?;
                 schema::account_swap_key(account, s.record.lock_height, s.lock_position).to_vec()
             }
             None => schema::prefix_end(&prefix).unwrap_or_default(),
@@ -182,7 +182,9 @@ impl<S: Store> ChainStore<S> {
         let mut items = Vec::with_capacity(ids.len());
         for id in &ids {
             items.push(self.swap(id)?.ok_or_else(|| {
-                StoreError::Index(format!("swap {id} is listed for {account} but has no summary"))
+                StoreError::Index(format!(
+                    "swap {id} is listed for {account} but has no summary"
+                ))
             })?);
         }
         let next_cursor = if more { ids.last().copied() } else { None };

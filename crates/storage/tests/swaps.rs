@@ -109,7 +109,10 @@ fn swaps_and_bundles_persist_index_and_replay() {
     let bundle = c.tx(
         0,
         Payload::Bundle(Bundle {
-            legs: vec![leg(0, Side::Buy, "100", "0.5"), leg(1, Side::Sell, "50", "1")],
+            legs: vec![
+                leg(0, Side::Buy, "100", "0.5"),
+                leg(1, Side::Sell, "50", "1"),
+            ],
             min_net: vec![],
         }),
     );
@@ -124,7 +127,12 @@ fn swaps_and_bundles_persist_index_and_replay() {
             preimage: secret,
         }),
     );
-    let early = c.tx(0, Payload::SwapRefund(SwapRefund { swap_id: open.hash() }));
+    let early = c.tx(
+        0,
+        Payload::SwapRefund(SwapRefund {
+            swap_id: open.hash(),
+        }),
+    );
     let again = c.tx(
         1,
         Payload::SwapClaim(SwapClaim {
@@ -142,7 +150,9 @@ fn swaps_and_bundles_persist_index_and_replay() {
             .receipts
             .iter()
             .find(|r| r.tx_hash == bundle.hash())
-            .map(|r| r.result.is_ok() && matches!(r.events.last(), Some(Event::BundleExecuted { .. })));
+            .map(|r| {
+                r.result.is_ok() && matches!(r.events.last(), Some(Event::BundleExecuted { .. }))
+            });
         assert_eq!(legs_ok, Some(true));
         let a2 = ex.finalize(b2.clone(), &certificate(2)).unwrap().unwrap();
         assert!(a2.receipts[0].result.is_ok());
@@ -159,7 +169,10 @@ fn swaps_and_bundles_persist_index_and_replay() {
             }
         );
         assert_eq!((s.record.lock_height, s.lock_position), (1, 2));
-        assert_eq!(store.swap(&open.hash()).unwrap().unwrap().status, SwapStatus::Open);
+        assert_eq!(
+            store.swap(&open.hash()).unwrap().unwrap().status,
+            SwapStatus::Open
+        );
         // Both parties list both swaps, newest lock first; paging works.
         for who in [c.keys[0].public(), bob] {
             let page = store.account_swaps(&who, None, Some(1)).unwrap();

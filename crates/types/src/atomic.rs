@@ -492,11 +492,17 @@ mod tests {
             hashlock: p.hashlock(),
             timeout_height: 120,
         };
-        assert_eq!(codec::decode::<SwapLock>(&codec::encode(&lock)).unwrap(), lock);
+        assert_eq!(
+            codec::decode::<SwapLock>(&codec::encode(&lock)).unwrap(),
+            lock
+        );
         let json = serde_json::to_value(&lock).unwrap();
         assert_eq!(json["timeout_height"], "120");
         assert_eq!(json["amount"], "1.5");
-        assert_eq!(serde_json::from_value::<SwapLock>(json.clone()).unwrap(), lock);
+        assert_eq!(
+            serde_json::from_value::<SwapLock>(json.clone()).unwrap(),
+            lock
+        );
         let mut as_int = json;
         as_int["timeout_height"] = serde_json::json!(120);
         assert_eq!(serde_json::from_value::<SwapLock>(as_int).unwrap(), lock);
