@@ -98,7 +98,12 @@ async fn wallet(c: &LedgerClient, i: usize) -> Wallet {
 async fn submit_and_wait(c: &LedgerClient, txs: Vec<ledger_types::SignedTx>) -> Vec<TxHash> {
     let mut hashes = Vec::new();
     for tx in txs {
-        hashes.push(c.submit_tx(tx.into()).await.expect("submit").tx_hash);
+        hashes.push(
+            c.submit_tx(tx.into(), None, None)
+                .await
+                .expect("submit")
+                .tx_hash,
+        );
     }
     wait_until("transactions final", Duration::from_secs(60), || {
         all_final(c, &hashes)
@@ -579,11 +584,11 @@ async fn routes_render_rpc_values(b: &Browser, chain: &Chain, shots: &std::path:
     let actions: Vec<String> = serde_json::from_value(actions).unwrap();
     assert_eq!(actions.len(), 3, "{actions:?}");
     assert!(
-        actions[0].starts_with("Amend the order with client id 1: price to 96.50"),
+        actions[0].starts_with("Amend the order with client id 1: price to 96.5 ok"),
         "{actions:?}"
     );
     assert!(
-        actions[1].starts_with("Buy 0.1 BTC at 97.00 USD on BTC/USD (limit, GTC)"),
+        actions[1].starts_with("Buy 0.1 BTC at 97 USD on BTC/USD (limit, GTC) → "),
         "{actions:?}"
     );
     assert!(actions[1].contains(" ok"), "{actions:?}");
