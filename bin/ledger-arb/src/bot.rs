@@ -529,7 +529,7 @@ impl Bot {
         let now = self.now_ms();
         let mut opps = self.opportunities();
         opps.retain(|o| o.bps() >= self.cfg.min_profit_bps);
-        opps.sort_by(|a, b| b.profit.cmp(&a.profit));
+        opps.sort_by_key(|o| std::cmp::Reverse(o.profit));
         let above: BTreeMap<String, f64> = opps.iter().map(|o| (o.key.clone(), o.bps())).collect();
         let opened: Vec<String> = above
             .keys()

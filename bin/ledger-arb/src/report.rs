@@ -29,6 +29,8 @@ fn num(s: &str) -> Option<f64> {
 }
 
 /// Everything the page is drawn from, with times in seconds since the first record.
+// Plain series keyed for drawing; each field's shape is documented beside it.
+#[allow(clippy::type_complexity)]
 #[derive(Default)]
 struct Data {
     venues: Vec<String>,

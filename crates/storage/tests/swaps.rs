@@ -27,6 +27,7 @@ impl Chain {
             sender: self.keys[who].public(),
             nonce: self.nonces[who],
             payload,
+            valid_until_height: None,
         };
         self.nonces[who] += 1;
         tx.sign(&self.keys[who])
@@ -63,6 +64,7 @@ fn limit(market: u32, side: Side, price: &str, qty: &str) -> Payload {
         time_in_force: TimeInForce::Gtc,
         client_order_id: None,
         self_trade: SelfTradePrevention::ExpireMaker,
+        good_till_height: None,
     })
 }
 

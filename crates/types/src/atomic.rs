@@ -400,7 +400,11 @@ mod tests {
     fn leg(i: u32) -> BundleLeg {
         BundleLeg {
             market: MarketId(i % 3),
-            side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+            side: if i.is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
             price: Decimal::new(10_050 + i as i64, 2),
             quantity: Decimal::new(25, 2),
             time_in_force: TimeInForce::Ioc,
