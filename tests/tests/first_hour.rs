@@ -460,7 +460,10 @@ fn a_lonely_full_node_says_so_accepts_localhost_and_ignores_client_variables() {
     let home = dir.path().join("home");
     let (s, o, e) = output({
         let mut c = node_cmd();
-        c.arg("init").arg("--data-dir").arg(&home);
+        c.arg("init")
+            .arg("--data-dir")
+            .arg(&home)
+            .env("LEDGER_KEY_PASSWORD", "first hour");
         c
     });
     assert!(s.success(), "{o}{e}");
@@ -791,7 +794,18 @@ fn commands(block: &str) -> Vec<String> {
             out.trim().to_string()
         })
         .filter(|l| !l.is_empty())
-        .collect()
+        // A line ending in a backslash continues on the next one, as in a shell.
+        .fold(Vec::<String>::new(), |mut acc, l| {
+            match acc.last_mut() {
+                Some(prev) if prev.ends_with('\\') => {
+                    prev.pop();
+                    prev.push(' ');
+                    prev.push_str(&l);
+                }
+                _ => acc.push(l),
+            }
+            acc
+        })
 }
 
 /// A stand-in for `cargo` on PATH: the README's cargo commands run the binaries this

@@ -296,6 +296,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pw = dir.path().join("pw");
         std::fs::write(&pw, "correct horse\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
         let store = KeyStore::open(Some(dir.path().join("keys")), Some(pw)).unwrap();
         std::fs::create_dir_all(store.dir()).unwrap();
         // A plaintext test key (`keys test`) and an encrypted one (`keys import`).

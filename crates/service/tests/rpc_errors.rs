@@ -79,9 +79,9 @@ async fn bad_input_gets_documented_errors_and_changes_nothing() {
 
     // Health.
     assert_eq!(get(addr, "/health").await.0, 200);
-    let (code, body) = get(addr, "/").await;
-    assert_eq!(code, 200);
-    assert!(body.contains("ledger-node explorer"));
+    // `/` redirects to the explorer, which is served under /explorer/.
+    assert_eq!(get(addr, "/").await.0, 302);
+    assert_eq!(get(addr, "/explorer/").await.0, 200);
 
     // Invalid JSON, not a request, unknown method, wrong params.
     let (_, body) = post(addr, b"{\"jsonrpc\":\"2.0\",").await;
