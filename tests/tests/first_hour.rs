@@ -486,7 +486,8 @@ fn a_lonely_full_node_says_so_accepts_localhost_and_ignores_client_variables() {
         .env("LEDGER_RPC_URL", "http://elsewhere:1")
         .env("LEDGER_RPC", "http://elsewhere:1")
         .env("LEDGER_RPC_LISTEN", "not an address")
-        .env("LEDGER_NODE_MEMPOOL_MAX_TXS", "1000");
+        .env("LEDGER_NODE_MEMPOOL_MAX_TXS", "1000")
+        .env("LEDGER_KEY_PASSWORD", "first hour");
     let node = Proc::spawn(c, "ledger-node --config");
     let url = format!("http://127.0.0.1:{}", base + 1);
     wait_until(
