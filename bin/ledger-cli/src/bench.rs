@@ -89,6 +89,10 @@ pub struct BenchArgs {
     /// `testnet.json` that `ledger-node testnet` writes, instead of --rpc.
     #[arg(long, value_name = "FILE")]
     pub testnet: Option<std::path::PathBuf>,
+    /// A node's metrics URL (`http://HOST:PORT/metrics`), for per-stage times; repeat
+    /// for each node [default: every node's `metrics_url` in --testnet].
+    #[arg(long = "metrics", value_name = "URL")]
+    pub metrics: Vec<String>,
     /// Transactions per JSON-RPC batch request (the node's `[rpc] max_batch_len` is 50
     /// by default).
     #[arg(long, default_value_t = 32, value_name = "N")]
@@ -1006,8 +1010,19 @@ async fn mid_ticks(client: &LedgerClient, url: &str, m: &MarketView) -> CliResul
     Ok(ticks.to_i64().unwrap_or(1).max(10))
 }
 
-/// The RPC URLs of every node and the number of funded accounts in a `testnet.json`.
-fn read_testnet(path: &std::path::Path) -> CliResult<(Vec<String>, Option<u32>)> {
+/// What `bench` reads from a `testnet.json`.
+struct TestnetFile {
+    /// Every node's RPC URL.
+    rpc: Vec<String>,
+    /// Every node's metrics URL.
+    metrics: Vec<String>,
+    /// Funded accounts.
+    accounts: Option<u32>,
+}
+
+/// The RPC and metrics URLs of every node and the number of funded accounts in a
+/// `testnet.json`.
+fn read_testnet(path: &std::path::Path) -> CliResult<TestnetFile> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("--testnet {}: {e}", path.display())))?;
     let v: serde_json::Value = serde_json::from_str(&text)
@@ -1031,7 +1046,31 @@ fn read_testnet(path: &std::path::Path) -> CliResult<(Vec<String>, Option<u32>)>
     let accounts = v["accounts"]
         .as_array()
         .map(|a| u32::try_from(a.len()).unwrap_or(u32::MAX));
-    Ok((urls, accounts))
+    let metrics = v["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| n["metrics_url"].as_str())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(TestnetFile {
+        rpc: urls,
+        metrics,
+        accounts,
+    })
+}
+
+/// Scrapes the stage histograms of every node in `urls` and sums them.
+async fn scrape_stages(urls: &[String]) -> crate::stages::Stages {
+    let pages = futures::future::join_all(urls.iter().map(|u| crate::stages::scrape(u))).await;
+    let mut total = crate::stages::Stages::new();
+    for page in pages.into_iter().flatten() {
+        crate::stages::add(&mut total, &crate::stages::parse(&page));
+    }
+    total
 }
 
 /// Runs `bench`.
@@ -1046,10 +1085,20 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
             return Err(CliError::usage("--rate must be a positive number"));
         }
     }
-    let (endpoints, testnet_accounts) = match &args.testnet {
-        Some(path) => read_testnet(path)?,
-        None => (ctx.urls.iter().map(|u| http_url(u)).collect(), None),
+    let (endpoints, testnet_accounts, mut metrics_urls) = match &args.testnet {
+        Some(path) => {
+            let t = read_testnet(path)?;
+            (t.rpc, t.accounts, t.metrics)
+        }
+        None => (
+            ctx.urls.iter().map(|u| http_url(u)).collect(),
+            None,
+            Vec::new(),
+        ),
     };
+    if !args.metrics.is_empty() {
+        metrics_urls = args.metrics.clone();
+    }
     let accounts_n = args.accounts.or(testnet_accounts).unwrap_or(1024);
     if accounts_n == 0 || args.batch == 0 || args.concurrency == 0 {
         return Err(CliError::usage(
@@ -1300,6 +1349,8 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
     // Give the subscriptions a moment to be registered.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    let stages_before = scrape_stages(&metrics_urls).await;
+
     // ---- submit
     let start = Instant::now();
     let window = Duration::from_secs_f64(args.duration);
@@ -1414,6 +1465,8 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         let _ = p.join();
     }
 
+    let stages = crate::stages::since(&scrape_stages(&metrics_urls).await, &stages_before);
+
     // ---- engine outcome of a sample of final transactions
     let sample: Vec<TxHash> = run
         .sample
@@ -1522,6 +1575,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         "signature_ceiling": round2(ceiling),
         "ceiling_fraction": (ceiling_fraction * 10_000.0).round() / 10_000.0,
         "interrupted": interrupted,
+        "stages": crate::stages::to_json(&stages),
     });
     if ctx.json {
         print_json_line(&summary);
@@ -1538,7 +1592,8 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
                     .join(", ")
             )
         };
-        let rows = vec![
+        let stage_rows = crate::stages::rows(&stages);
+        let mut rows = vec![
             (
                 "run",
                 format!(
@@ -1638,6 +1693,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
                 format!("{:.1}%", ceiling_fraction * 100.0),
             ),
         ];
+        rows.extend(stage_rows.iter().map(|(k, v)| (k.as_str(), v.clone())));
         println!("{}", details(&rows));
     }
     if finalized == 0 {

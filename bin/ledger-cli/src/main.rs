@@ -18,6 +18,7 @@ mod error;
 mod keys;
 mod noise;
 mod output;
+mod stages;
 mod watch;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -17,6 +17,7 @@ pub mod rpc_limits;
 pub mod rpc_server;
 pub mod runtime;
 pub mod shared;
+pub mod sig_batcher;
 pub mod state_sync;
 
 pub use config::Config;

@@ -223,6 +223,9 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         listen_addrs: listen_addrs.clone(),
         validator: (is_validator && participate).then(|| key.public()),
         started: Instant::now(),
+        signatures: crate::sig_batcher::SignatureBatcher::start(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     });
     *shared.progress.write() = initial_progress(&shared.store)?;
     {

@@ -311,8 +311,12 @@ impl RpcImpl {
             .lock()
             .check_stateless(&stx, len)
             .map_err(refuse)?;
-        // The signature is checked before any lock is taken.
-        stx.verify()
+        // The signature is checked before any lock is taken, batched with the
+        // submissions that arrive with it.
+        shared
+            .signatures
+            .verify(&stx)
+            .await
             .map_err(|e| refuse(AdmitError::BadSignature(e)))?;
         {
             let exec = shared.executor.read();

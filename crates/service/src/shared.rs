@@ -92,6 +92,8 @@ pub struct Shared {
     pub validator: Option<ledger_types::PublicKey>,
     /// When the node started.
     pub started: Instant,
+    /// Signature checks of RPC submissions, batched.
+    pub signatures: crate::sig_batcher::SignatureBatcher,
 }
 
 impl Shared {

@@ -46,11 +46,44 @@ impl PublicKey {
 
     /// Checks `signature` over `message` with ed25519 `verify_strict`.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
-        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::BadPublicKey)?;
+        let key = decoded_key(self).ok_or(SignatureError::BadPublicKey)?;
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
         key.verify_strict(message, &sig)
             .map_err(|_| SignatureError::Invalid)
     }
+}
+
+/// Decoded public keys, by address: decoding one is a point decompression (a field
+/// exponentiation, about a sixth of a verification), and the same accounts sign again
+/// and again. Bounded: when full it is emptied and refilled by use.
+struct KeyCache {
+    keys: std::sync::Mutex<std::collections::HashMap<[u8; 32], VerifyingKey>>,
+}
+
+/// Keys the cache holds at most (about 10 MB).
+const KEY_CACHE_CAPACITY: usize = 65_536;
+
+static KEY_CACHE: std::sync::LazyLock<KeyCache> = std::sync::LazyLock::new(|| KeyCache {
+    keys: std::sync::Mutex::new(std::collections::HashMap::new()),
+});
+
+/// The decoded key of `pk` (from the cache when it was decoded before), or `None` if it
+/// is not a valid point encoding. Only valid keys are cached; weak (small-order) keys
+/// are returned like any other and refused by the verification itself.
+fn decoded_key(pk: &PublicKey) -> Option<VerifyingKey> {
+    fn lock() -> std::sync::MutexGuard<'static, std::collections::HashMap<[u8; 32], VerifyingKey>> {
+        KEY_CACHE.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    if let Some(k) = lock().get(&pk.0) {
+        return Some(*k);
+    }
+    let key = VerifyingKey::from_bytes(&pk.0).ok()?;
+    let mut keys = lock();
+    if keys.len() >= KEY_CACHE_CAPACITY {
+        keys.clear();
+    }
+    keys.insert(pk.0, key);
+    Some(key)
 }
 
 /// Verifies many `(key, message, signature)` triples at once. Returns one result per
@@ -58,8 +91,8 @@ impl PublicKey {
 pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Vec<Result<(), SignatureError>> {
     let mut keys = Vec::with_capacity(items.len());
     for (pk, _, _) in items {
-        match VerifyingKey::from_bytes(&pk.0) {
-            Ok(k) if !k.is_weak() => keys.push(k),
+        match decoded_key(pk) {
+            Some(k) if !k.is_weak() => keys.push(k),
             // A bad key somewhere: verify one by one so each item gets its own answer.
             _ => return items.iter().map(|(pk, m, s)| pk.verify(m, s)).collect(),
         }
@@ -244,6 +277,37 @@ mod tests {
         let res = verify_batch(&items);
         assert!(res[3].is_err());
         assert_eq!(res.iter().filter(|r| r.is_ok()).count(), 7);
+    }
+
+    #[test]
+    fn cached_keys_give_the_same_verdicts() {
+        let k = Keypair::for_testing("cached");
+        let sig = k.sign(b"m");
+        let mut other = sig;
+        other.0[0] ^= 1;
+        for _ in 0..3 {
+            assert_eq!(k.public().verify(b"m", &sig), Ok(()));
+            assert_eq!(k.public().verify(b"n", &sig), Err(SignatureError::Invalid));
+            assert!(k.public().verify(b"m", &other).is_err());
+            let items = [(k.public(), &b"m"[..], sig), (k.public(), &b"n"[..], sig)];
+            assert_eq!(
+                verify_batch(&items),
+                vec![Ok(()), Err(SignatureError::Invalid)]
+            );
+        }
+        // A small-order key is refused every time, cached or not.
+        let mut id = [0u8; 32];
+        id[0] = 1;
+        for _ in 0..2 {
+            assert!(PublicKey(id).verify(b"m", &sig).is_err());
+        }
+        // Not a point at all.
+        let mut bad = [0xffu8; 32];
+        bad[31] = 0x7f;
+        assert!(matches!(
+            PublicKey(bad).verify(b"m", &sig),
+            Err(SignatureError::BadPublicKey) | Err(SignatureError::Invalid)
+        ));
     }
 
     #[test]
