@@ -1,0 +1,116 @@
+//! Fuzzing of the state-sync snapshot decoders (proptest, stable Rust): manifests as a
+//! peer serves them, chunks (every part kind) through `assemble` as a joining node
+//! runs it, and snapshot files as `ledger-node snapshot import` reads them.
+//!
+//! Inputs: arbitrary bytes and mutations of a real snapshot (a 30-block chain with
+//! resting orders). A hostile peer controls both the manifest and the chunks, but not
+//! the attested state root: each mutated chunk comes with a manifest listing its hash,
+//! so the mutation reaches the chunk decoder and the state checks behind it.
+//! Invariants: never panics; what decodes re-encodes to the same bytes; `assemble`
+//! accepts mutated chunks only if they rebuild the very state that was attested, with
+//! the same order history.
+//!
+//! Soak: `LEDGER_FUZZ_SECS=60 cargo test --release -p ledger-storage --test fuzz_snapshot
+//! -- --nocapture --test-threads 1` (see docs/reliability.md, "Fuzzing").
+
+#[path = "../../types/tests/fuzz/mod.rs"]
+mod fuzz;
+
+use fuzz::{inputs, run};
+use ledger_storage::snapshot::{assemble, decode_manifest, Snapshot, SnapshotPart};
+use ledger_storage::{testkit, ChainStore, Executor, MemStore};
+use ledger_types::{codec, Genesis, Hash};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use std::sync::OnceLock;
+
+struct Fixture {
+    genesis: Genesis,
+    snapshot: Snapshot,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let (genesis, keys) = testkit::genesis(12);
+        let blocks = testkit::chain(&genesis, &keys, 11, 12, 30);
+        let store = ChainStore::new(MemStore::new(), Default::default());
+        let mut exec = Executor::open(store, Some(&genesis)).expect("executor");
+        for b in blocks {
+            let cert = testkit::certificate(b.height());
+            exec.finalize(b, &cert).expect("finalize");
+        }
+        let snapshot = Snapshot::build(&exec).expect("snapshot");
+        assert!(snapshot.chunks.len() >= 3, "a header and state chunks");
+        Fixture { genesis, snapshot }
+    })
+}
+
+#[test]
+fn fuzz_manifest() {
+    let valid = (any::<[u8; 32]>(), 1usize..6, any::<u64>()).prop_map(|(h, n, height)| {
+        let mut m = fixture().snapshot.manifest.clone();
+        m.height = height;
+        m.block_hash = Hash(h);
+        m.chunk_hashes.truncate(n);
+        codec::encode(&m)
+    });
+    run("snapshot_manifest", 800, inputs(valid, 400), |case| {
+        if let Ok(m) = decode_manifest(&case.input) {
+            prop_assert_eq!(codec::encode(&m), case.input.clone());
+        }
+        Ok(())
+    });
+}
+
+/// One chunk of the real snapshot, mutated, with a manifest that lists the new hashes
+/// (what a hostile peer can serve); or a chunk replaced with arbitrary bytes.
+#[test]
+fn fuzz_chunks_through_assemble() {
+    let f = fixture();
+    let n = f.snapshot.chunks.len();
+    let original = assemble(&f.genesis, &f.snapshot.manifest, &f.snapshot.chunks)
+        .expect("the real snapshot assembles");
+    let state = original.1.export_state();
+    let summaries = original.0.summaries.clone();
+    run(
+        "snapshot_chunks",
+        150,
+        (0..n).prop_flat_map(move |i| {
+            let chunk = fixture().snapshot.chunks[i].clone();
+            (Just(i), inputs(Just(chunk), 400))
+        }),
+        |(i, case)| {
+            let mut chunks = f.snapshot.chunks.clone();
+            chunks[i] = case.input.clone();
+            if let Ok(part) = codec::decode::<SnapshotPart>(&case.input) {
+                prop_assert_eq!(codec::encode(&part), case.input.clone());
+            }
+            let mut manifest = f.snapshot.manifest.clone();
+            manifest.chunk_hashes[i] = Hash::digest(&case.input);
+            if let Ok((content, engine)) = assemble(&f.genesis, &manifest, &chunks) {
+                prop_assert_eq!(engine.state_root(), f.snapshot.manifest.state_root);
+                prop_assert_eq!(engine.export_state(), state.clone());
+                prop_assert_eq!(&content.summaries, &summaries, "forged order history accepted");
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn fuzz_snapshot_file() {
+    let file = fixture().snapshot.to_file_bytes();
+    run("snapshot_file", 150, inputs(Just(file), 400), |case| {
+        match Snapshot::from_file_bytes(&case.input) {
+            Ok(s) => {
+                prop_assert_eq!(s.to_file_bytes(), case.input.clone());
+                let _ = assemble(&fixture().genesis, &s.manifest, &s.chunks);
+            }
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+        Ok::<(), TestCaseError>(())
+    });
+}
