@@ -44,8 +44,9 @@ struct Chain {
 fn chain() -> &'static Chain {
     static CHAIN: OnceLock<Chain> = OnceLock::new();
     CHAIN.get_or_init(|| {
-        let validators: Vec<Keypair> =
-            (0..4).map(|i| Keypair::for_testing(&format!("fuzz-validator-{i}"))).collect();
+        let validators: Vec<Keypair> = (0..4)
+            .map(|i| Keypair::for_testing(&format!("fuzz-validator-{i}")))
+            .collect();
         let accounts: Vec<_> = gen::keys().iter().map(|k| k.public()).collect();
         let vkeys: Vec<_> = validators.iter().map(|k| k.public()).collect();
         let mut genesis = Genesis::for_testing(&accounts, &vkeys);
@@ -60,25 +61,19 @@ fn chain() -> &'static Chain {
 }
 
 fn streamlet_block() -> impl Strategy<Value = Block> + Clone {
-    (
-        gen::block(),
-        0usize..4,
-        any::<u64>(),
-        any::<u64>(),
-    )
-        .prop_map(|(b, v, epoch, time_ms)| {
-            let proposer = chain().validators[v].public();
-            Block::new(
-                b.header.parent,
-                b.header.height,
-                ConsensusHeader::Streamlet {
-                    epoch,
-                    proposer,
-                    time_ms,
-                },
-                b.txs,
-            )
-        })
+    (gen::block(), 0usize..4, any::<u64>(), any::<u64>()).prop_map(|(b, v, epoch, time_ms)| {
+        let proposer = chain().validators[v].public();
+        Block::new(
+            b.header.parent,
+            b.header.height,
+            ConsensusHeader::Streamlet {
+                epoch,
+                proposer,
+                time_ms,
+            },
+            b.txs,
+        )
+    })
 }
 
 fn proposal() -> impl Strategy<Value = Message> + Clone {
@@ -132,7 +127,7 @@ fn fully_signed(m: &Message) -> bool {
 #[test]
 fn fuzz_streamlet_message() {
     let valid = prop_oneof![proposal(), vote()].prop_map(|m| codec::encode(&m));
-    run("streamlet_message", 400, inputs(valid, 600), |case| {
+    run("streamlet_message", 2000, inputs(valid, 600), |case| {
         match ConsensusMessage::decode(Channel::Consensus, &case.input, MAX_MESSAGE) {
             Some(ConsensusMessage::Streamlet(m)) => {
                 prop_assert_eq!(codec::encode(&m), case.input.clone());
@@ -150,7 +145,7 @@ fn fuzz_streamlet_message() {
 #[test]
 fn fuzz_nakamoto_block() {
     let valid = gen::block().prop_map(|b| codec::encode(&b));
-    run("nakamoto_block", 300, inputs(valid, 600), |case| {
+    run("nakamoto_block", 1500, inputs(valid, 600), |case| {
         match ConsensusMessage::decode(Channel::Blocks, &case.input, MAX_MESSAGE) {
             Some(ConsensusMessage::Block(b)) => {
                 prop_assert_eq!(codec::encode(&b), case.input.clone());
@@ -172,10 +167,12 @@ fn fuzz_nakamoto_block() {
         }
         // A bound below the input's length is always refused.
         if !case.input.is_empty() {
-            prop_assert!(
-                ConsensusMessage::decode(Channel::Blocks, &case.input, case.input.len() - 1)
-                    .is_none()
-            );
+            prop_assert!(ConsensusMessage::decode(
+                Channel::Blocks,
+                &case.input,
+                case.input.len() - 1
+            )
+            .is_none());
         }
         Ok(())
     });
@@ -211,7 +208,7 @@ fn certificate() -> impl Strategy<Value = Certificate> + Clone {
 #[test]
 fn fuzz_certificate() {
     let valid = certificate().prop_map(|c| codec::encode(&c));
-    run("certificate", 300, inputs(valid, 400), |case| {
+    run("certificate", 1500, inputs(valid, 400), |case| {
         let Ok(cert) = codec::decode::<Certificate>(&case.input) else {
             return Ok(());
         };
@@ -248,8 +245,11 @@ fn fuzz_sync_item_and_batch() {
     let valid = sync_item().prop_map(|i| codec::encode(&i));
     run(
         "sync_item",
-        300,
-        (inputs(valid, 600), proptest::collection::vec(sync_item(), 0..3)),
+        1500,
+        (
+            inputs(valid, 600),
+            proptest::collection::vec(sync_item(), 0..3),
+        ),
         |(case, others)| {
             if let Ok(item) = codec::decode::<SyncItem>(&case.input) {
                 prop_assert_eq!(codec::encode(&item), case.input.clone());
@@ -284,7 +284,7 @@ fn fuzz_gossip_batch_admission() {
         ledger_types::Tx::new("fuzz", key.public(), nonce, payload).sign(key)
     });
     let valid = proptest::collection::vec(valid_tx, 1..=4).prop_map(|v| codec::encode(&v));
-    run("gossip_batch_admission", 300, inputs(valid, 600), |case| {
+    run("gossip_batch_admission", 1500, inputs(valid, 600), |case| {
         let pool = Mutex::new(Mempool::new(
             MempoolLimits::default(),
             c.genesis.chain_id.clone(),
@@ -299,13 +299,16 @@ fn fuzz_gossip_batch_admission() {
             let mut signed = std::collections::BTreeSet::new();
             for enc in [&case.original, &case.donor] {
                 if let Ok(src) = codec::decode::<Vec<SignedTx>>(enc) {
-                    signed.extend(src.iter().map(|t| (t.hash(), t.signature)));
+                    signed.extend(src.iter().map(codec::encode));
                 }
             }
             let txs = decoded.map_err(|e| TestCaseError::fail(e.to_string()))?;
             for h in &result.admitted {
-                let t = txs.iter().find(|t| t.hash() == *h).expect("admitted from the batch");
-                prop_assert!(signed.contains(&(t.hash(), t.signature)), "forged tx admitted");
+                let t = txs
+                    .iter()
+                    .find(|t| t.hash() == *h)
+                    .expect("admitted from the batch");
+                prop_assert!(signed.contains(&codec::encode(t)), "forged tx admitted");
             }
             prop_assert_eq!(pool.lock().len(), result.admitted.len());
         } else {
@@ -329,7 +332,10 @@ fn generators_make_valid_encodings() {
         let back = ConsensusMessage::decode(Channel::Consensus, &bytes, MAX_MESSAGE);
         assert!(matches!(back, Some(ConsensusMessage::Streamlet(ref d)) if *d == m));
         assert!(fully_signed(&m));
-        let cert = certificate().new_tree(&mut runner).expect("value").current();
+        let cert = certificate()
+            .new_tree(&mut runner)
+            .expect("value")
+            .current();
         let c = chain();
         c.config
             .validators

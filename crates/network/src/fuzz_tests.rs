@@ -13,7 +13,9 @@ mod fuzz;
 
 use crate::config::MAX_SYNC_REQUEST_BYTES;
 use crate::protocol::{SyncCodec, SyncRequest, SyncResponse};
-use crate::snapshot::{SnapshotCodec, SnapshotRequest, SnapshotResponse, MAX_SNAPSHOT_REQUEST_BYTES};
+use crate::snapshot::{
+    SnapshotCodec, SnapshotRequest, SnapshotResponse, MAX_SNAPSHOT_REQUEST_BYTES,
+};
 use futures::executor::block_on;
 use libp2p::request_response::Codec;
 use libp2p::StreamProtocol;
@@ -59,7 +61,8 @@ fn sync_response() -> impl Strategy<Value = Vec<u8>> + Clone {
 fn snapshot_request() -> impl Strategy<Value = Vec<u8>> + Clone {
     prop_oneof![
         Just(SnapshotRequest::Manifest),
-        (any::<u64>(), any::<u32>()).prop_map(|(height, index)| SnapshotRequest::Chunk { height, index }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(height, index)| SnapshotRequest::Chunk { height, index }),
         any::<u64>().prop_map(|height| SnapshotRequest::Attestation { height }),
     ]
     .prop_map(|r| frame(ledger_types::codec::encode(&r)))
@@ -77,7 +80,7 @@ fn snapshot_response() -> impl Strategy<Value = Vec<u8>> + Clone {
 fn fuzz_sync_codec() {
     let proto = StreamProtocol::new("/ledger/fuzz/sync/1");
     let valid = prop_oneof![sync_request(), sync_response()];
-    fuzz::run("sync_codec", 1500, fuzz::inputs(valid, 300), |case| {
+    fuzz::run("sync_codec", 6000, fuzz::inputs(valid, 300), |case| {
         let mut c = SyncCodec {
             max_response_bytes: MAX_RESPONSE,
         };
@@ -104,7 +107,7 @@ fn fuzz_sync_codec() {
 fn fuzz_snapshot_codec() {
     let proto = StreamProtocol::new("/ledger/fuzz/snapshot/1");
     let valid = prop_oneof![snapshot_request(), snapshot_response()];
-    fuzz::run("snapshot_codec", 1500, fuzz::inputs(valid, 300), |case| {
+    fuzz::run("snapshot_codec", 6000, fuzz::inputs(valid, 300), |case| {
         let mut c = SnapshotCodec {
             max_response_bytes: MAX_RESPONSE,
         };

@@ -16,10 +16,10 @@
 
 #[path = "../../types/tests/fuzz/mod.rs"]
 mod fuzz;
-#[path = "../../types/tests/fuzz/gen.rs"]
-mod gen;
 #[path = "../../types/tests/fuzz/json.rs"]
 mod fuzz_json;
+#[path = "../../types/tests/fuzz/gen.rs"]
+mod gen;
 
 use jsonrpsee::RpcModule;
 use ledger_rpc::{Catalog, LedgerApiServer, WireTx};
@@ -51,8 +51,9 @@ struct Node {
 fn node() -> Node {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = gen::keys();
-    let validators: Vec<Keypair> =
-        (0..4).map(|i| Keypair::for_testing(&format!("fuzz-validator-{i}"))).collect();
+    let validators: Vec<Keypair> = (0..4)
+        .map(|i| Keypair::for_testing(&format!("fuzz-validator-{i}")))
+        .collect();
     let accounts: Vec<_> = keys.iter().map(|k| k.public()).collect();
     let vkeys: Vec<_> = validators.iter().map(|k| k.public()).collect();
     let mut genesis = Genesis::for_testing(&accounts, &vkeys);
@@ -66,7 +67,11 @@ fn node() -> Node {
             .iter()
             .enumerate()
             .map(|(i, k)| {
-                let side = if (i as u64 + h) % 2 == 0 { "buy" } else { "sell" };
+                let side = if (i as u64 + h) % 2 == 0 {
+                    "buy"
+                } else {
+                    "sell"
+                };
                 let payload: Payload = serde_json::from_value(json!({
                     "type": "place_order", "market": 0, "side": side, "kind": "limit",
                     "price": "100", "quantity": "0.5", "time_in_force": "GTC"
@@ -143,15 +148,19 @@ fn valid_params(node: &Node) -> Vec<(&'static str, Value)> {
         let p: Payload = serde_json::from_value(payload).expect("payload");
         Tx::new("fuzz", keys[1].public(), 3, p).sign(&keys[1])
     };
-    let order = next(json!({"type": "place_order", "market": 0, "side": "buy", "kind": "limit",
-        "price": "99", "quantity": "0.25", "time_in_force": "GTC", "client_order_id": "ab"}));
+    let order = next(
+        json!({"type": "place_order", "market": 0, "side": "buy", "kind": "limit",
+        "price": "99", "quantity": "0.25", "time_in_force": "GTC", "client_order_id": "ab"}),
+    );
     let cancel = next(json!({"type": "cancel_order", "order": {"order_id": hash}}));
     let bundle = next(json!({"type": "bundle", "legs": [
         {"market": 0, "side": "buy", "price": "101", "quantity": "0.1", "time_in_force": "IOC"},
         {"market": 0, "side": "sell", "price": "99", "quantity": "0.1", "time_in_force": "FOK"}],
         "min_net": [{"asset": 0, "min": "-1"}]}));
-    let lock = next(json!({"type": "swap_lock", "counterparty": keys[2].public().to_hex(),
-        "asset": 0, "amount": "0.5", "hashlock": hash, "timeout_height": "99"}));
+    let lock = next(
+        json!({"type": "swap_lock", "counterparty": keys[2].public().to_hex(),
+        "asset": 0, "amount": "0.5", "hashlock": hash, "timeout_height": "99"}),
+    );
     vec![
         ("submit_order", json!([wire(&order)])),
         ("cancel_order", json!([wire(&cancel)])),
@@ -219,7 +228,10 @@ fn call(node: &Node, request: &str, method: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(&v["jsonrpc"], "2.0");
     let has_result = v.get("result").is_some();
     let error = v.get("error");
-    prop_assert!(has_result ^ error.is_some(), "neither result nor error: {v}");
+    prop_assert!(
+        has_result ^ error.is_some(),
+        "neither result nor error: {v}"
+    );
     if let Some(e) = error {
         let code = e["code"].as_i64().unwrap_or(0);
         prop_assert!(code != -32603, "internal error for {request}: {v}");
@@ -280,7 +292,9 @@ fn fuzz_rpc_params() {
             }
         }),
     ];
-    fuzz::run("rpc_params", 1200, strategy, |(method, text)| call(&node, &text, &method));
+    fuzz::run("rpc_params", 1200, strategy, |(method, text)| {
+        call(&node, &text, &method)
+    });
 }
 
 #[test]
@@ -288,7 +302,10 @@ fn unknown_methods_answer_method_not_found() {
     let node = node();
     let (response, _) = node
         .runtime
-        .block_on(node.module.raw_json_request(&request("get_everything", &json!([]), 1), 1))
+        .block_on(
+            node.module
+                .raw_json_request(&request("get_everything", &json!([]), 1), 1),
+        )
         .expect("a request");
     let v: Value = serde_json::from_str(response.get()).expect("json");
     assert_eq!(v["error"]["code"], -32601, "{v}");
@@ -300,14 +317,25 @@ fn unknown_methods_answer_method_not_found() {
 fn fuzz_state_attestation() {
     let node = node();
     let genesis = node.genesis.clone();
-    let validators: Vec<Keypair> =
-        (0..4).map(|i| Keypair::for_testing(&format!("fuzz-validator-{i}"))).collect();
+    let validators: Vec<Keypair> = (0..4)
+        .map(|i| Keypair::for_testing(&format!("fuzz-validator-{i}")))
+        .collect();
     let g = genesis.clone();
-    let valid = (0usize..4, any::<u64>(), any::<[u8; 32]>(), any::<[u8; 32]>()).prop_map(
-        move |(v, height, b, r)| {
+    let valid = (
+        0usize..4,
+        any::<u64>(),
+        any::<[u8; 32]>(),
+        any::<[u8; 32]>(),
+    )
+        .prop_map(move |(v, height, b, r)| {
             let key = &validators[v];
             let (block_hash, state_root) = (Hash(b), Hash(r));
-            let signature = key.sign(&attestation_message(&g.hash(), height, &block_hash, &state_root));
+            let signature = key.sign(&attestation_message(
+                &g.hash(),
+                height,
+                &block_hash,
+                &state_root,
+            ));
             codec::encode(&StateAttestation {
                 height,
                 block_hash,
@@ -315,13 +343,15 @@ fn fuzz_state_attestation() {
                 validator: key.public(),
                 signature,
             })
-        },
-    );
+        });
     fuzz::run("state_attestation", 600, fuzz::inputs(valid, 300), |case| {
         if let Ok(a) = codec::decode::<StateAttestation>(&case.input) {
             prop_assert_eq!(codec::encode(&a), case.input.clone());
             if a.verify(&genesis) {
-                prop_assert!(case.is_unmodified(), "a mutated attestation verifies: {a:?}");
+                prop_assert!(
+                    case.is_unmodified(),
+                    "a mutated attestation verifies: {a:?}"
+                );
             }
         }
         Ok(())
@@ -341,8 +371,13 @@ fn fuzz_snapshot_certificate_check() {
         votes: Vec::new(),
     };
     let valid = Just(codec::encode(&cert));
-    fuzz::run("snapshot_certificate", 600, fuzz::inputs(valid, 300), |case| {
-        prop_assert!(check_certificate(&node.genesis, &block, &case.input).is_err());
-        Ok(())
-    });
+    fuzz::run(
+        "snapshot_certificate",
+        600,
+        fuzz::inputs(valid, 300),
+        |case| {
+            prop_assert!(check_certificate(&node.genesis, &block, &case.input).is_err());
+            Ok(())
+        },
+    );
 }

@@ -450,7 +450,15 @@ pub fn assemble(
             && s.filled + o.remaining == o.quantity
             && s.client_order_id == o.client_order_id
             && s.status.is_open()
-            && s.height <= manifest.height;
+            // Only limit GTC or post-only orders rest; the order was placed before it
+            // was last updated, both at or below the snapshot height.
+            && s.kind == ledger_types::OrderKind::Limit
+            && matches!(
+                s.time_in_force,
+                ledger_types::TimeInForce::Gtc | ledger_types::TimeInForce::PostOnly
+            )
+            && s.height <= s.updated_height
+            && s.updated_height <= manifest.height;
         if !agrees {
             return Err(SnapshotError::Content(format!(
                 "the summary of order {} contradicts the resting order",

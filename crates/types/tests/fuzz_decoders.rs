@@ -14,10 +14,10 @@
 
 #[path = "fuzz/mod.rs"]
 mod fuzz;
-#[path = "fuzz/gen.rs"]
-mod gen;
 #[path = "fuzz/json.rs"]
 mod fuzz_json;
+#[path = "fuzz/gen.rs"]
+mod gen;
 
 use fuzz::{inputs, run, Case};
 use ledger_types::keyfile::{
@@ -53,10 +53,7 @@ where
 
 /// Every transaction that verifies must be one that a key signed: one of the valid
 /// transactions the input was made from.
-fn check_signatures(
-    decoded: &[SignedTx],
-    signed: &BTreeSet<Vec<u8>>,
-) -> Result<(), TestCaseError> {
+fn check_signatures(decoded: &[SignedTx], signed: &BTreeSet<Vec<u8>>) -> Result<(), TestCaseError> {
     for (t, ok) in decoded.iter().zip(SignedTx::verify_many(decoded)) {
         if ok.is_ok() {
             prop_assert!(
@@ -64,7 +61,11 @@ fn check_signatures(
                 "a mutated transaction verifies: {t:?}"
             );
         }
-        prop_assert_eq!(ok.is_ok(), t.verify().is_ok(), "batch and single verification disagree");
+        prop_assert_eq!(
+            ok.is_ok(),
+            t.verify().is_ok(),
+            "batch and single verification disagree"
+        );
     }
     Ok(())
 }
@@ -77,7 +78,7 @@ fn encodings_of<T: bincode::Decode<()>>(bytes: &[u8]) -> Option<T> {
 fn fuzz_signed_tx() {
     run(
         "signed_tx",
-        600,
+        6000,
         inputs(gen::signed_tx().prop_map(|t| codec::encode(&t)), 600),
         |case| {
             if let Some(t) = decode_canonical::<SignedTx>(&case)? {
@@ -95,7 +96,7 @@ fn fuzz_signed_tx() {
 fn fuzz_unsigned_tx() {
     run(
         "tx",
-        500,
+        5000,
         inputs(gen::tx().prop_map(|t| codec::encode(&t)), 400),
         |case| {
             decode_canonical::<Tx>(&case)?;
@@ -108,7 +109,7 @@ fn fuzz_unsigned_tx() {
 fn fuzz_block() {
     run(
         "block",
-        300,
+        3000,
         inputs(gen::block().prop_map(|b| codec::encode(&b)), 800),
         |case| {
             if let Some(b) = decode_canonical::<Block>(&case)? {
@@ -135,7 +136,7 @@ fn fuzz_block() {
 fn fuzz_gossip_batch_encoding() {
     run(
         "gossip_batch(Vec<SignedTx>)",
-        300,
+        3000,
         inputs(
             proptest::collection::vec(gen::signed_tx(), 1..=4).prop_map(|v| codec::encode(&v)),
             600,
@@ -162,7 +163,7 @@ fn fuzz_gossip_batch_encoding() {
 fn fuzz_signed_tx_json() {
     run(
         "signed_tx_json",
-        500,
+        5000,
         (
             gen::signed_tx(),
             proptest::collection::vec(fuzz_json::json_mutation(), 1..=3),
@@ -177,7 +178,11 @@ fn fuzz_signed_tx_json() {
                 if let Some(m) = byte_edit {
                     // Also a byte-level edit of the text (kept valid UTF-8).
                     let mut bytes = text.into_bytes();
-                    fuzz::apply(&mut bytes, br#"{"x":[1,"2"],"nonce":"18446744073709551616"}"#, &m);
+                    fuzz::apply(
+                        &mut bytes,
+                        br#"{"x":[1,"2"],"nonce":"18446744073709551616"}"#,
+                        &m,
+                    );
                     text = String::from_utf8_lossy(&bytes).into_owned();
                 }
                 (t, text)
@@ -207,14 +212,15 @@ fn fuzz_genesis_toml() {
     let text = Genesis::for_testing(&accounts, &accounts[..2]).to_toml();
     run(
         "genesis_toml",
-        400,
+        3000,
         fuzz::mutated(Just(text.into_bytes())),
         |case| {
             let text = String::from_utf8_lossy(&case.input);
             if let Ok(g) = Genesis::from_toml(&text) {
                 let _ = g.validate();
-                let again = Genesis::from_toml(&g.to_toml())
-                    .map_err(|e| TestCaseError::fail(format!("re-read of a written genesis: {e}")))?;
+                let again = Genesis::from_toml(&g.to_toml()).map_err(|e| {
+                    TestCaseError::fail(format!("re-read of a written genesis: {e}"))
+                })?;
                 prop_assert_eq!(again.hash(), g.hash());
             }
             Ok(())
@@ -235,15 +241,18 @@ fn key_documents() -> &'static Vec<(String, [u8; 32])> {
         for i in 0..3u8 {
             let secret = [i.wrapping_mul(37).wrapping_add(1); 32];
             let key = Keypair::from_seed(&secret);
-            let cost = ScryptCost { log_n: 1, r: 1, p: 1 };
+            let cost = ScryptCost {
+                log_n: 1,
+                r: 1,
+                p: 1,
+            };
             let doc = encrypt_v3(&secret, PASSWORD, cost, (i != 1).then(|| key.public()))
                 .expect("encrypt");
             out.push((serde_json::to_string_pretty(&doc).expect("json"), secret));
         }
         // PBKDF2 (c = 2), built like geth's: dk = PBKDF2-HMAC-SHA256, mac over dk[16..32].
         let secret = [9u8; 32];
-        let mut doc: serde_json::Value =
-            serde_json::from_str(&out[0].0).expect("json");
+        let mut doc: serde_json::Value = serde_json::from_str(&out[0].0).expect("json");
         let salt = [3u8; 32];
         let mut dk = [0u8; 32];
         pbkdf2_hmac_sha256(PASSWORD.as_bytes(), &salt, 2, &mut dk);
@@ -292,8 +301,58 @@ fn expensive(text: &str) -> bool {
     };
     let p = &v["crypto"]["kdfparams"];
     let num = |k: &str| p[k].as_u64().unwrap_or(0);
-    num("n").saturating_mul(num("r").max(1)).saturating_mul(num("p").max(1)) > 1 << 12
+    num("n")
+        .saturating_mul(num("r").max(1))
+        .saturating_mul(num("p").max(1))
+        > 1 << 12
         || num("c") > 10_000
+}
+
+/// The IV a document names (decoded), if it parses.
+fn iv_of(text: &str) -> Option<Vec<u8>> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    hex::decode(
+        v["crypto"]["cipherparams"]["iv"]
+            .as_str()?
+            .trim_start_matches("0x"),
+    )
+    .ok()
+}
+
+/// True if the document carries a `public_key` (ledger-node's files do).
+fn names_public_key(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v["public_key"].is_string())
+}
+
+/// Regression (found by `fuzz_encrypted_key_file`, seed 4902489931804032240): the v3
+/// format's MAC does not cover the IV, so a file whose IV was edited decrypts to a
+/// different secret without an error. A file that names its `public_key` (every file
+/// ledger-node writes) is refused instead of yielding a wrong key.
+#[test]
+fn edited_iv_is_caught_by_the_public_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (text, secret) = &key_documents()[0];
+    let mut doc: serde_json::Value = serde_json::from_str(text).expect("json");
+    let iv = doc["crypto"]["cipherparams"]["iv"]
+        .as_str()
+        .expect("iv")
+        .to_string();
+    let flipped = format!(
+        "{}{}",
+        if iv.starts_with('0') { "1" } else { "0" },
+        &iv[1..]
+    );
+    doc["crypto"]["cipherparams"]["iv"] = flipped.into();
+    let edited = doc.to_string();
+    let wrong = decrypt_v3("edited", &edited, PASSWORD).expect("the MAC still matches");
+    assert_ne!(&wrong[..], &secret[..]);
+    let path = private_file(dir.path(), "edited.json", edited.as_bytes());
+    let err = read_key_file_with_password(&path, Some(PASSWORD)).expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains("does not match the file's public_key"),
+        "{err}"
+    );
 }
 
 fn private_file(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -316,8 +375,11 @@ fn fuzz_encrypted_key_file() {
     let n = docs.len();
     let dir = tempfile::tempdir().expect("tempdir");
     let valid = (0..n).prop_map(move |i| key_documents()[i].0.clone().into_bytes());
-    let structural = (0..n, proptest::collection::vec(fuzz_json::json_mutation(), 1..=3)).prop_map(
-        |(i, ops)| {
+    let structural = (
+        0..n,
+        proptest::collection::vec(fuzz_json::json_mutation(), 1..=3),
+    )
+        .prop_map(|(i, ops)| {
             let mut doc: serde_json::Value =
                 serde_json::from_str(&key_documents()[i].0).unwrap_or_default();
             for m in &ops {
@@ -329,11 +391,10 @@ fn fuzz_encrypted_key_file() {
                 donor: Vec::new(),
                 input,
             }
-        },
-    );
+        });
     run(
         "key_file_v3",
-        250,
+        2000,
         prop_oneof![2 => inputs(valid, 300), 3 => structural],
         |case| {
             let text = String::from_utf8_lossy(&case.input).into_owned();
@@ -344,10 +405,14 @@ fn fuzz_encrypted_key_file() {
                 .iter()
                 .find(|(d, _)| d.as_bytes() == case.original.as_slice())
                 .map(|(_, s)| *s);
+            // The v3 MAC covers the ciphertext but not the IV (as in geth): an edited IV
+            // decrypts to another secret. The readers catch that with `public_key`.
+            let iv_changed = iv_of(&text) != iv_of(&String::from_utf8_lossy(&case.original));
             match decrypt_v3("fuzz", &text, PASSWORD) {
                 Ok(got) => {
-                    // Only the right secret comes out: the MAC covers the ciphertext.
-                    prop_assert_eq!(Some(&got[..]), secret.as_ref().map(|s| &s[..]));
+                    if !iv_changed {
+                        prop_assert_eq!(Some(&got[..]), secret.as_ref().map(|s| &s[..]));
+                    }
                 }
                 Err(KeyFileError::Malformed { .. } | KeyFileError::WrongPassword { .. }) => {}
                 Err(e) => return Err(TestCaseError::fail(format!("unexpected error {e}"))),
@@ -356,7 +421,9 @@ fn fuzz_encrypted_key_file() {
             let path = private_file(dir.path(), "key.json", text.as_bytes());
             let _ = key_file_public_key(&path);
             if let Ok(k) = read_key_file_with_password(&path, Some(PASSWORD)) {
-                prop_assert_eq!(Some(k.seed()), secret);
+                if !iv_changed || names_public_key(&text) {
+                    prop_assert_eq!(Some(k.seed()), secret);
+                }
             }
             Ok(())
         },
@@ -367,9 +434,14 @@ fn fuzz_encrypted_key_file() {
 fn fuzz_plaintext_key_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let valid = any::<[u8; 32]>().prop_map(|seed| {
-        format!("{}\n{}\n", ledger_types::keyfile::PLAINTEXT_LABEL, hex::encode(seed)).into_bytes()
+        format!(
+            "{}\n{}\n",
+            ledger_types::keyfile::PLAINTEXT_LABEL,
+            hex::encode(seed)
+        )
+        .into_bytes()
     });
-    run("key_file_plaintext", 300, inputs(valid, 200), |case| {
+    run("key_file_plaintext", 2000, inputs(valid, 200), |case| {
         let path = private_file(dir.path(), "key", &case.input);
         let by_reader = read_key_file_with_password(&path, None);
         let public = key_file_public_key(&path);
@@ -387,7 +459,12 @@ fn fuzz_plaintext_key_file() {
 #[test]
 fn scrypt_cost_is_bounded_before_allocating() {
     let (text, _) = &key_documents()[0];
-    for (n, r, p) in [(1u64 << 22, 32u32, 1u32), (1 << 22, 8, 1), (1 << 20, 16, 1), (1 << 18, 8, 64)] {
+    for (n, r, p) in [
+        (1u64 << 22, 32u32, 1u32),
+        (1 << 22, 8, 1),
+        (1 << 20, 16, 1),
+        (1 << 18, 8, 64),
+    ] {
         let mut doc: serde_json::Value = serde_json::from_str(text).expect("json");
         doc["crypto"]["kdfparams"]["n"] = n.into();
         doc["crypto"]["kdfparams"]["r"] = r.into();
@@ -431,7 +508,10 @@ fn huge_length_prefixes_are_refused() {
         for v in [u64::MAX, 1 << 40, 1 << 24, u32::MAX as u64] {
             let mut b = bytes.clone();
             b[at..at + 8].copy_from_slice(&v.to_le_bytes());
-            assert!(codec::decode::<Vec<SignedTx>>(&b).is_err(), "at {at} value {v}");
+            assert!(
+                codec::decode::<Vec<SignedTx>>(&b).is_err(),
+                "at {at} value {v}"
+            );
         }
     }
 }

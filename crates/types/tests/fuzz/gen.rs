@@ -13,7 +13,9 @@ use proptest::prelude::*;
 
 /// The signing keys the generators use (a few, so senders repeat).
 pub fn keys() -> Vec<Keypair> {
-    (0..4).map(|i| Keypair::for_testing(&format!("fuzz-{i}"))).collect()
+    (0..4)
+        .map(|i| Keypair::for_testing(&format!("fuzz-{i}")))
+        .collect()
 }
 
 /// Any decimal the canonical encoding accepts (96-bit mantissa, scale 0 to 28).
@@ -61,7 +63,11 @@ fn order_ref() -> impl Strategy<Value = OrderRef> + Clone {
 /// A place-order payload with every field drawn.
 pub fn place_order() -> impl Strategy<Value = PlaceOrder> + Clone {
     (
-        (0u32..4, side(), prop_oneof![Just(OrderKind::Limit), Just(OrderKind::Market)]),
+        (
+            0u32..4,
+            side(),
+            prop_oneof![Just(OrderKind::Limit), Just(OrderKind::Market)],
+        ),
         proptest::option::of(decimal()),
         decimal(),
         tif(),
@@ -69,40 +75,55 @@ pub fn place_order() -> impl Strategy<Value = PlaceOrder> + Clone {
         stp(),
         proptest::option::of(any::<u64>()),
     )
-        .prop_map(|((m, side, kind), price, quantity, time_in_force, coid, self_trade, gtd)| PlaceOrder {
-            market: MarketId(m),
-            side,
-            kind,
-            price,
-            quantity,
-            time_in_force,
-            client_order_id: coid.map(ClientOrderId),
-            self_trade,
-            good_till_height: gtd,
-        })
+        .prop_map(
+            |((m, side, kind), price, quantity, time_in_force, coid, self_trade, gtd)| PlaceOrder {
+                market: MarketId(m),
+                side,
+                kind,
+                price,
+                quantity,
+                time_in_force,
+                client_order_id: coid.map(ClientOrderId),
+                self_trade,
+                good_till_height: gtd,
+            },
+        )
 }
 
 fn amend() -> impl Strategy<Value = AmendOrder> + Clone {
-    (order_ref(), proptest::option::of(decimal()), proptest::option::of(decimal())).prop_map(
-        |(order, price, quantity)| AmendOrder {
+    (
+        order_ref(),
+        proptest::option::of(decimal()),
+        proptest::option::of(decimal()),
+    )
+        .prop_map(|(order, price, quantity)| AmendOrder {
             order,
             price,
             quantity,
-        },
-    )
+        })
 }
 
 fn leg() -> impl Strategy<Value = BundleLeg> + Clone {
-    (0u32..4, side(), decimal(), decimal(), tif(), proptest::option::of(any::<u128>()), stp())
-        .prop_map(|(m, side, price, quantity, time_in_force, coid, self_trade)| BundleLeg {
-            market: MarketId(m),
-            side,
-            price,
-            quantity,
-            time_in_force,
-            client_order_id: coid.map(ClientOrderId),
-            self_trade,
-        })
+    (
+        0u32..4,
+        side(),
+        decimal(),
+        decimal(),
+        tif(),
+        proptest::option::of(any::<u128>()),
+        stp(),
+    )
+        .prop_map(
+            |(m, side, price, quantity, time_in_force, coid, self_trade)| BundleLeg {
+                market: MarketId(m),
+                side,
+                price,
+                quantity,
+                time_in_force,
+                client_order_id: coid.map(ClientOrderId),
+                self_trade,
+            },
+        )
 }
 
 /// Every payload kind, batches (1 to 6 actions of each kind), amends, bundles (2 to 8
@@ -114,17 +135,23 @@ pub fn payload() -> impl Strategy<Value = Payload> + Clone {
         amend().prop_map(BatchAction::AmendOrder),
     ];
     prop_oneof![
-        (any::<[u8; 32]>(), 0u32..4, decimal()).prop_map(|(to, a, amount)| Payload::Transfer(Transfer {
-            to: ledger_types::PublicKey(to),
-            asset: AssetId(a),
-            amount,
-        })),
+        (any::<[u8; 32]>(), 0u32..4, decimal()).prop_map(|(to, a, amount)| Payload::Transfer(
+            Transfer {
+                to: ledger_types::PublicKey(to),
+                asset: AssetId(a),
+                amount,
+            }
+        )),
         place_order().prop_map(Payload::PlaceOrder),
         order_ref().prop_map(|order| Payload::CancelOrder(CancelOrder { order })),
-        proptest::option::of(0u32..4).prop_map(|m| Payload::CancelAll(CancelAll { market: m.map(MarketId) })),
-        proptest::collection::vec(action, 1..=6).prop_map(|actions| Payload::Batch(Batch { actions })),
+        proptest::option::of(0u32..4).prop_map(|m| Payload::CancelAll(CancelAll {
+            market: m.map(MarketId)
+        })),
+        proptest::collection::vec(action, 1..=6)
+            .prop_map(|actions| Payload::Batch(Batch { actions })),
         amend().prop_map(Payload::AmendOrder),
-        proptest::option::of(any::<u64>()).prop_map(|at_height| Payload::ScheduleCancel(ScheduleCancel { at_height })),
+        proptest::option::of(any::<u64>())
+            .prop_map(|at_height| Payload::ScheduleCancel(ScheduleCancel { at_height })),
         (
             proptest::collection::vec(leg(), 2..=8),
             proptest::collection::vec((0u32..8, decimal()), 0..=3)
@@ -133,7 +160,10 @@ pub fn payload() -> impl Strategy<Value = Payload> + Clone {
                 legs,
                 min_net: bounds
                     .into_iter()
-                    .map(|(a, min)| NetBound { asset: AssetId(a), min })
+                    .map(|(a, min)| NetBound {
+                        asset: AssetId(a),
+                        min
+                    })
                     .collect(),
             })),
         (any::<[u8; 32]>(), 0u32..4, decimal(), hash(), any::<u64>()).prop_map(
@@ -193,19 +223,26 @@ pub fn consensus_header() -> impl Strategy<Value = ConsensusHeader> + Clone {
                 time_ms,
             }
         }),
-        (any::<u64>(), hash(), any::<u64>(), any::<[u8; 32]>()).prop_map(|(time_ms, target, nonce, m)| {
-            ConsensusHeader::Nakamoto {
-                time_ms,
-                target,
-                nonce,
-                miner: ledger_types::PublicKey(m),
+        (any::<u64>(), hash(), any::<u64>(), any::<[u8; 32]>()).prop_map(
+            |(time_ms, target, nonce, m)| {
+                ConsensusHeader::Nakamoto {
+                    time_ms,
+                    target,
+                    nonce,
+                    miner: ledger_types::PublicKey(m),
+                }
             }
-        }),
+        ),
     ]
 }
 
 /// A block of 0 to 3 signed transactions with a matching transaction root.
 pub fn block() -> impl Strategy<Value = Block> + Clone {
-    (hash(), any::<u64>(), consensus_header(), proptest::collection::vec(signed_tx(), 0..=3))
+    (
+        hash(),
+        any::<u64>(),
+        consensus_header(),
+        proptest::collection::vec(signed_tx(), 0..=3),
+    )
         .prop_map(|(parent, height, c, txs)| Block::new(parent, height, c, txs))
 }

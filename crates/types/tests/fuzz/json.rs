@@ -6,7 +6,6 @@
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-
 /// Arbitrary JSON values (nested up to 3 levels), with strings and numbers that look
 /// like the API's: hex, decimal strings, selectors, big and negative numbers.
 pub fn json_value() -> impl Strategy<Value = serde_json::Value> + Clone {
@@ -16,15 +15,41 @@ pub fn json_value() -> impl Strategy<Value = serde_json::Value> + Clone {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|v| json!(v)),
         any::<u64>().prop_map(|v| json!(v)),
-        prop_oneof![Just(0.5f64), Just(-1.0), Just(1e300), Just(-0.0), Just(1.5e19), any::<f64>().prop_filter("finite", |f| f.is_finite())]
-            .prop_map(|v| json!(v)),
+        prop_oneof![
+            Just(0.5f64),
+            Just(-1.0),
+            Just(1e300),
+            Just(-0.0),
+            Just(1.5e19),
+            any::<f64>().prop_filter("finite", |f| f.is_finite())
+        ]
+        .prop_map(|v| json!(v)),
         "[0-9a-f]{0,70}".prop_map(Value::String),
         "-?[0-9]{0,30}(\\.[0-9]{0,30})?".prop_map(Value::String),
         prop_oneof![
-            Just("latest"), Just("final"), Just("finalized"), Just("BTC/USD"), Just("ETH/BTC"),
-            Just("limit"), Just("market"), Just("buy"), Just("sell"), Just("GTC"), Just("IOC"),
-            Just("FOK"), Just("ALO"), Just("1m"), Just("1h"), Just("1d"), Just("open"),
-            Just("final"), Just("included"), Just(""), Just("0x"), Just("\u{0}"), Just("é🦀")
+            Just("latest"),
+            Just("final"),
+            Just("finalized"),
+            Just("BTC/USD"),
+            Just("ETH/BTC"),
+            Just("limit"),
+            Just("market"),
+            Just("buy"),
+            Just("sell"),
+            Just("GTC"),
+            Just("IOC"),
+            Just("FOK"),
+            Just("ALO"),
+            Just("1m"),
+            Just("1h"),
+            Just("1d"),
+            Just("open"),
+            Just("final"),
+            Just("included"),
+            Just(""),
+            Just("0x"),
+            Just("\u{0}"),
+            Just("é🦀")
         ]
         .prop_map(|s| Value::String(s.to_string())),
         ".{0,20}".prop_map(Value::String),
@@ -97,7 +122,10 @@ fn paths(v: &serde_json::Value, here: &mut Path, out: &mut Vec<Path>) {
     }
 }
 
-fn node_mut<'a>(v: &'a mut serde_json::Value, path: &[PathStep]) -> Option<&'a mut serde_json::Value> {
+fn node_mut<'a>(
+    v: &'a mut serde_json::Value,
+    path: &[PathStep],
+) -> Option<&'a mut serde_json::Value> {
     let mut cur = v;
     for s in path {
         cur = match s {

@@ -26,8 +26,12 @@ use std::time::{Duration, Instant};
 /// Runs `test` on values of `strategy`: `default_cases` cases (or `LEDGER_FUZZ_CASES`),
 /// repeated with fresh seeds for `LEDGER_FUZZ_SECS` seconds in soak mode. Panics with
 /// the minimal failing input and the seed.
-pub fn run<S>(name: &str, default_cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
+pub fn run<S>(
+    name: &str,
+    default_cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) where
     S: Strategy,
     S::Value: Debug,
 {
@@ -64,7 +68,11 @@ where
         }
         total += u64::from(cases);
         match soak {
-            Some(d) if started.elapsed() < d => seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407),
+            Some(d) if started.elapsed() < d => {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407)
+            }
             _ => break,
         }
     }
@@ -199,7 +207,11 @@ pub fn apply(input: &mut Vec<u8>, donor: &[u8], m: &Mutation) {
             }
         }
         Mutation::SetU32(i, v, be) if len > 0 => {
-            let b = if *be { v.to_be_bytes() } else { v.to_le_bytes() };
+            let b = if *be {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            };
             write_at(input, pos(i), &b);
         }
         _ => {}
