@@ -92,7 +92,26 @@ fn node() -> Node {
             txs,
         );
         parent = b.hash();
-        exec.finalize(b.clone(), &[]).expect("finalize");
+        // A real notarization certificate (a quorum's votes), as a node stores it.
+        let chain = genesis.hash();
+        let cert = ledger_consensus::streamlet::Certificate {
+            epoch: h,
+            block: b.hash(),
+            votes: (0..3u32)
+                .map(|i| ledger_consensus::streamlet::CertVote {
+                    validator: i,
+                    signature: ledger_consensus::streamlet::Vote::sign(
+                        &chain,
+                        h,
+                        b.hash(),
+                        &validators[i as usize],
+                    )
+                    .signature,
+                })
+                .collect(),
+        };
+        exec.finalize(b.clone(), &codec::encode(&cert))
+            .expect("finalize");
         blocks.push(b);
     }
     let (commands, commands_rx) = tokio::sync::mpsc::channel(1 << 16);
@@ -292,7 +311,7 @@ fn fuzz_rpc_params() {
             }
         }),
     ];
-    fuzz::run("rpc_params", 1200, strategy, |(method, text)| {
+    fuzz::run("rpc_params", 20000, strategy, |(method, text)| {
         call(&node, &text, &method)
     });
 }
@@ -344,7 +363,7 @@ fn fuzz_state_attestation() {
                 signature,
             })
         });
-    fuzz::run("state_attestation", 600, fuzz::inputs(valid, 300), |case| {
+    fuzz::run("state_attestation", 5000, fuzz::inputs(valid, 300), |case| {
         if let Ok(a) = codec::decode::<StateAttestation>(&case.input) {
             prop_assert_eq!(codec::encode(&a), case.input.clone());
             if a.verify(&genesis) {
@@ -373,7 +392,7 @@ fn fuzz_snapshot_certificate_check() {
     let valid = Just(codec::encode(&cert));
     fuzz::run(
         "snapshot_certificate",
-        600,
+        5000,
         fuzz::inputs(valid, 300),
         |case| {
             prop_assert!(check_certificate(&node.genesis, &block, &case.input).is_err());
