@@ -363,18 +363,23 @@ fn fuzz_state_attestation() {
                 signature,
             })
         });
-    fuzz::run("state_attestation", 5000, fuzz::inputs(valid, 300), |case| {
-        if let Ok(a) = codec::decode::<StateAttestation>(&case.input) {
-            prop_assert_eq!(codec::encode(&a), case.input.clone());
-            if a.verify(&genesis) {
-                prop_assert!(
-                    case.is_unmodified(),
-                    "a mutated attestation verifies: {a:?}"
-                );
+    fuzz::run(
+        "state_attestation",
+        5000,
+        fuzz::inputs(valid, 300),
+        |case| {
+            if let Ok(a) = codec::decode::<StateAttestation>(&case.input) {
+                prop_assert_eq!(codec::encode(&a), case.input.clone());
+                if a.verify(&genesis) {
+                    prop_assert!(
+                        case.is_unmodified(),
+                        "a mutated attestation verifies: {a:?}"
+                    );
+                }
             }
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }
 
 /// The snapshot block's certificate as a joining node checks it: arbitrary and mutated
