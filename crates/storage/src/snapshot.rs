@@ -409,6 +409,13 @@ pub fn assemble(
             manifest.height
         )));
     }
+    // The engine's height is not in the state root: it must be the snapshot's.
+    if counters.height != manifest.height {
+        return Err(SnapshotError::Content(format!(
+            "the engine counters are at height {}, the snapshot at {}",
+            counters.height, manifest.height
+        )));
+    }
     if !block.tx_root_matches() {
         return Err(SnapshotError::Content(
             "the header block's transactions do not match its tx_root".into(),

@@ -187,3 +187,35 @@ fn forged_summary_kind_tif_and_heights_are_refused() {
         );
     }
 }
+
+/// Regression (found by `fuzz_chunks_through_assemble` in the soak, seed
+/// 18363181070507518582): the header chunk's engine counters with `height` 11 instead of
+/// 12 were accepted (the state root does not cover the height), so the joined engine
+/// believed it was one block behind. Now refused.
+#[test]
+fn header_counters_at_another_height_are_refused() {
+    let f = fixture();
+    let Ok(SnapshotPart::Header {
+        block,
+        certificate,
+        mut counters,
+    }) = codec::decode(&f.snapshot.chunks[0])
+    else {
+        panic!("the first chunk is the header")
+    };
+    counters.height -= 1;
+    let mut chunks = f.snapshot.chunks.clone();
+    chunks[0] = codec::encode(&SnapshotPart::Header {
+        block,
+        certificate,
+        counters,
+    });
+    let mut manifest = f.snapshot.manifest.clone();
+    manifest.chunk_hashes[0] = Hash::digest(&chunks[0]);
+    let err = assemble(&f.genesis, &manifest, &chunks).err();
+    assert!(
+        err.as_ref()
+            .is_some_and(|e| e.to_string().contains("engine counters")),
+        "{err:?}"
+    );
+}
