@@ -92,7 +92,7 @@ fn fuzz_chunks_through_assemble() {
                 prop_assert_eq!(engine.state_root(), f.snapshot.manifest.state_root);
                 prop_assert_eq!(engine.export_state(), state.clone());
                 // The history fields no state root or attestation covers (fees paid,
-                // queue position, heights within their bounds) are the serving peer's
+                // queue position, GTC versus post-only, heights within their bounds) are the serving peer's
                 // word (see docs/reliability.md, "Fuzzing"); every other field must be
                 // the attested order's.
                 let covered = |v: &[ledger_storage::OrderSummary]| {
@@ -100,6 +100,8 @@ fn fuzz_chunks_through_assemble() {
                         .map(|s| {
                             let mut s = s.clone();
                             s.fees = 0;
+                            // GTC or post-only: a resting order does not record which.
+                            s.time_in_force = ledger_types::TimeInForce::Gtc;
                             s.position = 0;
                             s.height = 0;
                             s.updated_height = 0;
