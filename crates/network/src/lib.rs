@@ -64,6 +64,9 @@ pub mod protocol;
 mod refusals;
 pub mod snapshot;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use config::{IdentitySeed, NetworkConfig};
 pub use error::{NetworkError, PublishError, SyncError};
 pub use network::{

@@ -409,6 +409,13 @@ pub fn assemble(
             manifest.height
         )));
     }
+    // The engine's height is not in the state root: it must be the snapshot's.
+    if counters.height != manifest.height {
+        return Err(SnapshotError::Content(format!(
+            "the engine counters are at height {}, the snapshot at {}",
+            counters.height, manifest.height
+        )));
+    }
     if !block.tx_root_matches() {
         return Err(SnapshotError::Content(
             "the header block's transactions do not match its tx_root".into(),
@@ -450,7 +457,15 @@ pub fn assemble(
             && s.filled + o.remaining == o.quantity
             && s.client_order_id == o.client_order_id
             && s.status.is_open()
-            && s.height <= manifest.height;
+            // Only limit GTC or post-only orders rest; the order was placed before it
+            // was last updated, both at or below the snapshot height.
+            && s.kind == ledger_types::OrderKind::Limit
+            && matches!(
+                s.time_in_force,
+                ledger_types::TimeInForce::Gtc | ledger_types::TimeInForce::PostOnly
+            )
+            && s.height <= s.updated_height
+            && s.updated_height <= manifest.height;
         if !agrees {
             return Err(SnapshotError::Content(format!(
                 "the summary of order {} contradicts the resting order",

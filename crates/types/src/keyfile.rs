@@ -182,6 +182,13 @@ struct Pbkdf2Params {
     salt: String,
 }
 
+/// Largest scrypt `N·r` a key file may ask for: scrypt allocates `128·N·r` bytes (1 GiB).
+pub const MAX_SCRYPT_N_R: u64 = 1 << 23;
+/// Largest scrypt `N·r·p` a key file may ask for (four passes over 1 GiB).
+pub const MAX_SCRYPT_N_R_P: u64 = 1 << 25;
+/// Largest key file read (a v3 document is under 1 KiB).
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 fn malformed(path: &str, reason: impl Into<String>) -> KeyFileError {
     KeyFileError::Malformed {
         path: path.to_string(),
@@ -296,12 +303,23 @@ pub fn decrypt_v3(
             if !p.n.is_power_of_two() || p.n < 2 {
                 return Err(malformed(path, "kdfparams.n must be a power of two"));
             }
-            // Bound the work a hostile file can ask for: N at most 2^22 (r = 8: 4 GiB).
+            // Bound the memory and work a hostile or corrupt file can ask for: scrypt
+            // allocates 128·r·N bytes (N·r <= 2^23: at most 1 GiB; geth's standard
+            // cost is 256 MiB) and mixes them p times (N·r·p <= 2^25).
             let log_n = p.n.trailing_zeros() as u8;
-            if log_n > 22 || p.r == 0 || p.r > 32 || p.p == 0 || p.p > 64 {
+            let n_r = p.n.saturating_mul(u64::from(p.r));
+            if log_n > 22
+                || p.r == 0
+                || p.r > 32
+                || p.p == 0
+                || p.p > 64
+                || n_r > MAX_SCRYPT_N_R
+                || n_r.saturating_mul(u64::from(p.p)) > MAX_SCRYPT_N_R_P
+            {
                 return Err(malformed(
                     path,
-                    "scrypt parameters out of range (N <= 2^22, r <= 32, p <= 64)",
+                    "scrypt parameters out of range (N <= 2^22, r <= 32, p <= 64, \
+                     N·r <= 2^23 (1 GiB of memory), N·r·p <= 2^25)",
                 ));
             }
             if !(32..=64).contains(&p.dklen) {
@@ -430,6 +448,18 @@ pub enum KeyFileKind {
 
 fn read_text(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
     check_permissions(path)?;
+    let len = std::fs::metadata(path)
+        .map_err(|source| KeyFileError::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+        .len();
+    if len > MAX_KEY_FILE_BYTES {
+        return Err(malformed(
+            &path.display().to_string(),
+            format!("{len} bytes (a key file is at most {MAX_KEY_FILE_BYTES})"),
+        ));
+    }
     std::fs::read_to_string(path)
         .map(Zeroizing::new)
         .map_err(|source| KeyFileError::Io {
