@@ -2,7 +2,9 @@
 //! tracked, executions sent (a bundle within one venue; two simultaneous IOC orders
 //! across venues), limits enforced, inventory rebalanced with swaps, figures printed.
 
-use crate::detect::{cross, CrossCaps, Kind, Leg, Opportunity, Triangle, VenueBook};
+use crate::detect::{
+    ceil_lot, cross, floor_lot, CrossCaps, Kind, Leg, Opportunity, Triangle, VenueBook,
+};
 use crate::runlog::{now_ms, Record, RunLog};
 use crate::stats::{Stats, Summary};
 use crate::swaps::{Journal, SwapManager};
@@ -12,7 +14,7 @@ use ledger_rpc::swap_protocol::{InitiatorStep, SwapTimeouts};
 use ledger_rpc::{
     ApiError, AtomicApiClient, BundleBuilder, EventView, LedgerApiClient, Order, TxStatus,
 };
-use ledger_types::{Address, Bundle, Decimal, Hash, Keypair, MarketId};
+use ledger_types::{Address, Bundle, Decimal, Hash, Keypair, MarketId, Side};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -56,6 +58,8 @@ pub struct Config {
     pub stats_every: f64,
     /// Swap time budget.
     pub timeouts: SwapTimeouts,
+    /// How far past a failed cross leg's limit its hedge order may trade, in basis points.
+    pub hedge_slippage_bps: Decimal,
 }
 
 /// The result of one execution.
@@ -70,6 +74,9 @@ struct ExecResult {
     /// Per (venue, market) traded, the height at which our transaction became final:
     /// snapshots of that book older than that do not show our trade yet.
     heights: Vec<(usize, String, u64)>,
+    /// A cross execution whose legs filled unequal quantities sent a hedge order (the
+    /// last of `legs`): how it ended (`filled`, `partial`, `unfilled` or a refusal).
+    hedge: Option<String>,
 }
 
 enum SwapReq {
@@ -86,6 +93,8 @@ struct SwapView {
     escrow: BTreeMap<(usize, String), Decimal>,
     busy: BTreeSet<String>,
     active: usize,
+    /// Swaps asked for whose journal entry is not written yet.
+    requested: usize,
 }
 
 struct Bot {
@@ -148,7 +157,20 @@ fn taker_fills(view: &ledger_rpc::TxView, order: Hash) -> (Decimal, Option<Decim
     (q, (q > Decimal::ZERO).then(|| quote / q))
 }
 
-async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
+/// The limit of a hedge order: `limit` moved `slippage_bps` against us, on the tick.
+fn hedge_limit(side: Side, limit: Decimal, tick: Decimal, slippage_bps: Decimal) -> Decimal {
+    let band = limit * slippage_bps / Decimal::from(10_000);
+    match side {
+        Side::Buy => ceil_lot(limit + band, tick),
+        Side::Sell => floor_lot(limit - band, tick).max(tick),
+    }
+}
+
+async fn execute_cross(
+    venues: Arc<Vec<Venue>>,
+    o: Opportunity,
+    hedge_slippage_bps: Decimal,
+) -> ExecResult {
     let send = |leg: Leg| {
         let venues = venues.clone();
         async move {
@@ -188,6 +210,34 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
         fills: Vec::new(),
         failures: Vec::new(),
         heights: Vec::new(),
+        hedge: None,
+    };
+    let filled = |r: &Result<(Decimal, Option<Decimal>), String>| match r {
+        Ok((q, _)) => *q,
+        Err(_) => Decimal::ZERO,
+    };
+    // One leg filled more than the other: the difference is an open position. Complete
+    // the short leg on its venue with one IOC order whose limit is the leg's, moved
+    // `hedge_slippage_bps` against us, so the bot ends flat in the base asset.
+    let (q_buy, q_sell) = (filled(&a.1), filled(&b.1));
+    let hedge_leg = if q_buy != q_sell {
+        let short = if q_sell > q_buy { &o.legs[0] } else { &o.legs[1] };
+        let tick = venues[short.venue]
+            .markets
+            .iter()
+            .find(|m| m.id == short.market_id)
+            .map_or(Decimal::new(1, 8), |m| m.tick_size);
+        Some(Leg {
+            quantity: (q_sell - q_buy).abs(),
+            limit: hedge_limit(short.side, short.limit, tick, hedge_slippage_bps),
+            ..short.clone()
+        })
+    } else {
+        None
+    };
+    let hedge = match hedge_leg {
+        Some(leg) => Some(send(leg).await),
+        None => None,
     };
     for (leg, res, ms, height) in [a, b] {
         out.heights.push((leg.venue, leg.market.clone(), height));
@@ -210,6 +260,19 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
                 out.failures.push(reason);
             }
         }
+    }
+    if let Some((leg, res, ms, height)) = hedge {
+        out.heights.push((leg.venue, leg.market.clone(), height));
+        let (q, px) = res.clone().unwrap_or((Decimal::ZERO, None));
+        out.fills
+            .push((q.to_string(), px.map(|p| p.round_dp(8).to_string()), ms));
+        out.hedge = Some(match res {
+            Ok((q, _)) if q == leg.quantity => "filled".into(),
+            Ok((q, _)) if q > Decimal::ZERO => "partial".into(),
+            Ok(_) => "unfilled".into(),
+            Err(reason) => reason,
+        });
+        out.legs.push(leg);
     }
     out
 }
@@ -252,6 +315,7 @@ async fn execute_bundle(
         fills: Vec::new(),
         failures: Vec::new(),
         heights: Vec::new(),
+        hedge: None,
     };
     let t0 = Instant::now();
     let hash = {
@@ -590,9 +654,10 @@ impl Bot {
                     }
                     let (venues, tx) = (self.venues.clone(), self.exec_tx.clone());
                     let min_profit = fit.profit * Decimal::new(3, 1);
+                    let hedge_bps = self.cfg.hedge_slippage_bps;
                     tokio::spawn(async move {
                         let r = match fit.kind {
-                            Kind::Cross => execute_cross(venues, fit).await,
+                            Kind::Cross => execute_cross(venues, fit, hedge_bps).await,
                             Kind::Triangle => execute_bundle(venues, fit, min_profit).await,
                         };
                         let _ = tx.send(r).await;
@@ -616,6 +681,9 @@ impl Bot {
             }
         }
         self.stats.executed(&r.key, r.ok, &r.failures);
+        if let Some(h) = &r.hedge {
+            self.stats.hedged(h);
+        }
         self.log.write(&Record::Execution {
             t: now_ms(),
             key: r.key,
@@ -623,6 +691,7 @@ impl Bot {
             legs: r.legs,
             fills: r.fills,
             failures: r.failures,
+            hedge: r.hedge,
         });
     }
 
@@ -662,7 +731,11 @@ impl Bot {
 
     async fn request_swap(&mut self, from: usize, to: usize, asset: String, amount: Decimal) {
         if let Some(tx) = &self.swap_tx {
-            lock(&self.swaps).busy.insert(asset.clone());
+            {
+                let mut v = lock(&self.swaps);
+                v.busy.insert(asset.clone());
+                v.requested += 1;
+            }
             *self.stats.swaps.entry("started".into()).or_default() += 1;
             let _ = tx
                 .send(SwapReq::Start {
@@ -772,6 +845,14 @@ pub async fn run(cfg: Config) -> Result<Summary> {
     let swap_tx = match (cfg.desk, cfg.dry_run) {
         (Some(desk), false) => {
             let mut mgr = SwapManager::load(&cfg.state_dir, desk, cfg.timeouts, &venues)?;
+            // Bring the journal up to the chains before the starting holdings are read: a
+            // swap left at `claim_pending` whose claim is already final would otherwise
+            // count twice (its escrow on one venue, the claimed amount on the other).
+            if !mgr.active.is_empty() {
+                for j in mgr.advance_all(&venues).await {
+                    let _ = swap_ev_tx.try_send(j);
+                }
+            }
             let (tx, mut rx) = mpsc::channel::<SwapReq>(16);
             let (venues, shared) = (venues.clone(), swaps.clone());
             {
@@ -792,6 +873,9 @@ pub async fn run(cfg: Config) -> Result<Summary> {
                                 if let Err(e) = mgr.start(&venues, from, to, &asset, amount).await {
                                     tracing::warn!("cannot start a swap of {amount} {asset}: {e}");
                                 }
+                                let mut s = lock(&shared);
+                                s.requested = s.requested.saturating_sub(1);
+                                s.active = mgr.active.len();
                             }
                             None => return,
                         },
@@ -926,7 +1010,8 @@ pub async fn run(cfg: Config) -> Result<Summary> {
         }
     }
     let drain_until = Instant::now() + Duration::from_secs_f64(cfg.drain.max(0.0));
-    while lock(&bot.swaps).active > 0 && Instant::now() < drain_until {
+    let swaps_open = |v: &SwapView| v.active + v.requested > 0;
+    while swaps_open(&lock(&bot.swaps)) && Instant::now() < drain_until {
         if let Ok(Some(j)) =
             tokio::time::timeout(Duration::from_millis(500), swap_ev_rx.recv()).await
         {

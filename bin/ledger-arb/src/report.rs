@@ -574,6 +574,7 @@ mod tests {
                 ("1".into(), Some("100".into()), 850.0),
                 ("1".into(), Some("101".into()), 900.0),
             ],
+            hedge: None,
             failures: vec![],
         });
         log.write(&Record::Pnl {
