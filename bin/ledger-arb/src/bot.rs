@@ -166,6 +166,15 @@ fn hedge_limit(side: Side, limit: Decimal, tick: Decimal, slippage_bps: Decimal)
     }
 }
 
+/// The tick size of a leg's market.
+fn tick_of(venues: &[Venue], leg: &Leg) -> Decimal {
+    venues[leg.venue]
+        .markets
+        .iter()
+        .find(|m| m.id == leg.market_id)
+        .map_or(Decimal::new(1, 8), |m| m.tick_size)
+}
+
 async fn execute_cross(
     venues: Arc<Vec<Venue>>,
     o: Opportunity,
@@ -222,23 +231,52 @@ async fn execute_cross(
     let (q_buy, q_sell) = (filled(&a.1), filled(&b.1));
     let hedge_leg = if q_buy != q_sell {
         let short = if q_sell > q_buy { &o.legs[0] } else { &o.legs[1] };
-        let tick = venues[short.venue]
-            .markets
-            .iter()
-            .find(|m| m.id == short.market_id)
-            .map_or(Decimal::new(1, 8), |m| m.tick_size);
         Some(Leg {
             quantity: (q_sell - q_buy).abs(),
-            limit: hedge_limit(short.side, short.limit, tick, hedge_slippage_bps),
             ..short.clone()
         })
     } else {
         None
     };
-    let hedge = match hedge_leg {
-        Some(leg) => Some(send(leg).await),
-        None => None,
-    };
+    // Up to three tries, 200 ms apart, the band widening each time (1x, 2x, 3x).
+    let mut hedge = None;
+    if let Some(leg) = hedge_leg {
+        let (mut done, mut quote, mut ms_total, mut last_height) =
+            (Decimal::ZERO, Decimal::ZERO, 0.0, 0);
+        let mut last_err = None;
+        for attempt in 1..=3u32 {
+            let try_leg = Leg {
+                quantity: leg.quantity - done,
+                limit: hedge_limit(
+                    leg.side,
+                    leg.limit,
+                    tick_of(&venues, &leg),
+                    hedge_slippage_bps * Decimal::from(attempt),
+                ),
+                ..leg.clone()
+            };
+            let (_, res, ms, height) = send(try_leg).await;
+            ms_total += ms;
+            last_height = last_height.max(height);
+            match res {
+                Ok((q, px)) => {
+                    done += q;
+                    quote += q * px.unwrap_or_default();
+                    last_err = None;
+                }
+                Err(e) => last_err = Some(e),
+            }
+            if done >= leg.quantity {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let res = match last_err {
+            Some(e) if done.is_zero() => Err(e),
+            _ => Ok((done, (done > Decimal::ZERO).then(|| quote / done))),
+        };
+        hedge = Some((leg, res, ms_total, last_height));
+    }
     for (leg, res, ms, height) in [a, b] {
         out.heights.push((leg.venue, leg.market.clone(), height));
         match res {
