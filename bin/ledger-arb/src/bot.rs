@@ -244,6 +244,7 @@ async fn execute_cross(
         let (mut done, mut quote, mut ms_total, mut last_height) =
             (Decimal::ZERO, Decimal::ZERO, 0.0, 0);
         let mut last_err = None;
+        let mut last_limit = leg.limit;
         for attempt in 1..=3u32 {
             let try_leg = Leg {
                 quantity: leg.quantity - done,
@@ -255,6 +256,7 @@ async fn execute_cross(
                 ),
                 ..leg.clone()
             };
+            last_limit = try_leg.limit;
             let (_, res, ms, height) = send(try_leg).await;
             ms_total += ms;
             last_height = last_height.max(height);
@@ -275,7 +277,11 @@ async fn execute_cross(
             Some(e) if done.is_zero() => Err(e),
             _ => Ok((done, (done > Decimal::ZERO).then(|| quote / done))),
         };
-        hedge = Some((leg, res, ms_total, last_height));
+        let logged = Leg {
+            limit: last_limit,
+            ..leg
+        };
+        hedge = Some((logged, res, ms_total, last_height));
     }
     for (leg, res, ms, height) in [a, b] {
         out.heights.push((leg.venue, leg.market.clone(), height));
