@@ -230,7 +230,11 @@ async fn execute_cross(
     // `hedge_slippage_bps` against us, so the bot ends flat in the base asset.
     let (q_buy, q_sell) = (filled(&a.1), filled(&b.1));
     let hedge_leg = if q_buy != q_sell {
-        let short = if q_sell > q_buy { &o.legs[0] } else { &o.legs[1] };
+        let short = if q_sell > q_buy {
+            &o.legs[0]
+        } else {
+            &o.legs[1]
+        };
         Some(Leg {
             quantity: (q_sell - q_buy).abs(),
             ..short.clone()
