@@ -242,21 +242,22 @@ async fn execute_cross(
     } else {
         None
     };
-    // Up to three tries, 200 ms apart, the band widening each time (1x, 2x, 3x).
+    // Up to five tries, 400 ms apart (thin books refill), the band widening each time
+    // (1x, 2x, then 3x).
     let mut hedge = None;
     if let Some(leg) = hedge_leg {
         let (mut done, mut quote, mut ms_total, mut last_height) =
             (Decimal::ZERO, Decimal::ZERO, 0.0, 0);
         let mut last_err = None;
         let mut last_limit = leg.limit;
-        for attempt in 1..=3u32 {
+        for attempt in 1..=5u32 {
             let try_leg = Leg {
                 quantity: leg.quantity - done,
                 limit: hedge_limit(
                     leg.side,
                     leg.limit,
                     tick_of(&venues, &leg),
-                    hedge_slippage_bps * Decimal::from(attempt),
+                    hedge_slippage_bps * Decimal::from(attempt.min(3)),
                 ),
                 ..leg.clone()
             };
@@ -275,7 +276,7 @@ async fn execute_cross(
             if done >= leg.quantity {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
         }
         let res = match last_err {
             Some(e) if done.is_zero() => Err(e),
