@@ -10,9 +10,10 @@ use crate::stats::{Stats, Summary};
 use crate::swaps::{Journal, SwapManager};
 use crate::venue::{Feed, Venue};
 use anyhow::Result;
-use ledger_rpc::swap_protocol::{InitiatorStep, SwapTimeouts};
+use ledger_rpc::swap_protocol::{recent_swaps, InitiatorStep, SwapTimeouts};
 use ledger_rpc::{
-    ApiError, AtomicApiClient, BundleBuilder, EventView, LedgerApiClient, Order, TxStatus,
+    ApiError, AtomicApiClient, BundleBuilder, EventView, LedgerApiClient, Order, SwapState,
+    TxStatus,
 };
 use ledger_types::{Address, Bundle, Decimal, Hash, Keypair, MarketId, Side};
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,6 +110,9 @@ struct Bot {
     log: RunLog,
     started: Instant,
     holdings: BTreeMap<(usize, String), Decimal>,
+    /// Our amounts in open swaps as the chains showed them with `holdings` (None: not
+    /// read; the journal's view is used).
+    chain_escrow: Option<BTreeMap<(usize, String), Decimal>>,
     start_holdings: BTreeMap<String, Decimal>,
     start_per_venue: BTreeMap<(usize, String), Decimal>,
     busy: BTreeSet<usize>,
@@ -415,20 +419,60 @@ impl Bot {
     }
 
     async fn refresh_holdings(&mut self) {
+        let addr = self.cfg.key.public();
         for (i, v) in self.venues.iter().enumerate() {
-            let addr = self.cfg.key.public();
             if let Ok(acct) = v.client.get_account(addr).await {
                 for b in acct.balances {
                     self.holdings.insert((i, b.asset), b.total);
                 }
             }
         }
+        if self.swap_tx.is_some() {
+            self.chain_escrow = self.read_escrow().await;
+        }
+    }
+
+    /// Our amounts in open hashlock swaps, read from the chains together with the
+    /// balances (the journal's step lags the chains by up to one pass): every open lock
+    /// we own counts as ours, except one whose counter lock we already claimed (the
+    /// desk's to take; what we received is in our balance already).
+    async fn read_escrow(&self) -> Option<BTreeMap<(usize, String), Decimal>> {
+        let me = self.cfg.key.public();
+        let mut all = Vec::new();
+        for (i, v) in self.venues.iter().enumerate() {
+            let swaps = recent_swaps(v.client.as_ref(), me, 200).await.ok()?;
+            all.extend(swaps.into_iter().map(|s| (i, s)));
+        }
+        let mut out = BTreeMap::new();
+        for (i, s) in &all {
+            let t = &s.terms;
+            if t.owner != me || s.status != SwapState::Open {
+                continue;
+            }
+            let claimed_counter = all.iter().any(|(_, c)| {
+                c.terms.hashlock == t.hashlock
+                    && c.terms.counterparty == me
+                    && c.status == SwapState::Claimed
+            });
+            if !claimed_counter {
+                *out.entry((*i, t.asset.clone())).or_default() += t.amount;
+            }
+        }
+        Some(out)
     }
 
     /// Holdings per (venue, asset) with our escrowed swap amounts added back.
     fn effective(&self) -> BTreeMap<(usize, String), Decimal> {
         let mut h = self.holdings.clone();
-        for (k, amt) in &lock(&self.swaps).escrow {
+        let journal;
+        let escrow = match &self.chain_escrow {
+            Some(e) => e,
+            None => {
+                journal = lock(&self.swaps).escrow.clone();
+                &journal
+            }
+        };
+        for (k, amt) in escrow {
             *h.entry(k.clone()).or_default() += *amt;
         }
         h
@@ -966,6 +1010,7 @@ pub async fn run(cfg: Config) -> Result<Summary> {
         log,
         started: Instant::now(),
         holdings: BTreeMap::new(),
+        chain_escrow: None,
         start_holdings: BTreeMap::new(),
         start_per_venue: BTreeMap::new(),
         busy: BTreeSet::new(),
