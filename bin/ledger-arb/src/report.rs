@@ -238,6 +238,7 @@ fn summary_table(s: &Summary) -> String {
             format!("{} / {}", s.executions_ok, s.executions),
         ),
         ("leg failures", format!("{:?}", s.leg_failures)),
+        ("hedges", format!("{:?}", s.hedges)),
         (
             "leg latency",
             format!(
