@@ -1128,3 +1128,32 @@ pub async fn run(cfg: Config) -> Result<Summary> {
     });
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hedge_limits_move_against_us_on_the_tick() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        // Buy: 100.17 + 50 bps = 100.67085, rounded up to the tick.
+        assert_eq!(
+            hedge_limit(Side::Buy, d("100.17"), d("0.01"), d("50")),
+            d("100.68")
+        );
+        // Sell: 0.5032 - 150 bps = 0.495652, rounded down to the tick.
+        assert_eq!(
+            hedge_limit(Side::Sell, d("0.5032"), d("0.0001"), d("150")),
+            d("0.4956")
+        );
+        // No band: the leg's own limit; a sell never goes below one tick.
+        assert_eq!(
+            hedge_limit(Side::Buy, d("99.95"), d("0.01"), Decimal::ZERO),
+            d("99.95")
+        );
+        assert_eq!(
+            hedge_limit(Side::Sell, d("0.02"), d("0.01"), d("20000")),
+            d("0.01")
+        );
+    }
+}
