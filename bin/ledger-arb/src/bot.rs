@@ -2,17 +2,20 @@
 //! tracked, executions sent (a bundle within one venue; two simultaneous IOC orders
 //! across venues), limits enforced, inventory rebalanced with swaps, figures printed.
 
-use crate::detect::{cross, CrossCaps, Kind, Leg, Opportunity, Triangle, VenueBook};
+use crate::detect::{
+    ceil_lot, cross, floor_lot, CrossCaps, Kind, Leg, Opportunity, Triangle, VenueBook,
+};
 use crate::runlog::{now_ms, Record, RunLog};
 use crate::stats::{Stats, Summary};
 use crate::swaps::{Journal, SwapManager};
 use crate::venue::{Feed, Venue};
 use anyhow::Result;
-use ledger_rpc::swap_protocol::{InitiatorStep, SwapTimeouts};
+use ledger_rpc::swap_protocol::{recent_swaps, InitiatorStep, SwapTimeouts};
 use ledger_rpc::{
-    ApiError, AtomicApiClient, BundleBuilder, EventView, LedgerApiClient, Order, TxStatus,
+    ApiError, AtomicApiClient, BundleBuilder, EventView, LedgerApiClient, Order, SwapState,
+    TxStatus,
 };
-use ledger_types::{Address, Bundle, Decimal, Hash, Keypair, MarketId};
+use ledger_types::{Address, Bundle, Decimal, Hash, Keypair, MarketId, Side};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -56,6 +59,8 @@ pub struct Config {
     pub stats_every: f64,
     /// Swap time budget.
     pub timeouts: SwapTimeouts,
+    /// How far past a failed cross leg's limit its hedge order may trade, in basis points.
+    pub hedge_slippage_bps: Decimal,
 }
 
 /// The result of one execution.
@@ -70,6 +75,9 @@ struct ExecResult {
     /// Per (venue, market) traded, the height at which our transaction became final:
     /// snapshots of that book older than that do not show our trade yet.
     heights: Vec<(usize, String, u64)>,
+    /// A cross execution whose legs filled unequal quantities sent a hedge order (the
+    /// last of `legs`): how it ended (`filled`, `partial`, `unfilled` or a refusal).
+    hedge: Option<String>,
 }
 
 enum SwapReq {
@@ -86,6 +94,8 @@ struct SwapView {
     escrow: BTreeMap<(usize, String), Decimal>,
     busy: BTreeSet<String>,
     active: usize,
+    /// Swaps asked for whose journal entry is not written yet.
+    requested: usize,
 }
 
 struct Bot {
@@ -100,6 +110,9 @@ struct Bot {
     log: RunLog,
     started: Instant,
     holdings: BTreeMap<(usize, String), Decimal>,
+    /// Our amounts in open swaps as the chains showed them with `holdings` (None: not
+    /// read; the journal's view is used).
+    chain_escrow: Option<BTreeMap<(usize, String), Decimal>>,
     start_holdings: BTreeMap<String, Decimal>,
     start_per_venue: BTreeMap<(usize, String), Decimal>,
     busy: BTreeSet<usize>,
@@ -148,7 +161,29 @@ fn taker_fills(view: &ledger_rpc::TxView, order: Hash) -> (Decimal, Option<Decim
     (q, (q > Decimal::ZERO).then(|| quote / q))
 }
 
-async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
+/// The limit of a hedge order: `limit` moved `slippage_bps` against us, on the tick.
+fn hedge_limit(side: Side, limit: Decimal, tick: Decimal, slippage_bps: Decimal) -> Decimal {
+    let band = limit * slippage_bps / Decimal::from(10_000);
+    match side {
+        Side::Buy => ceil_lot(limit + band, tick),
+        Side::Sell => floor_lot(limit - band, tick).max(tick),
+    }
+}
+
+/// The tick size of a leg's market.
+fn tick_of(venues: &[Venue], leg: &Leg) -> Decimal {
+    venues[leg.venue]
+        .markets
+        .iter()
+        .find(|m| m.id == leg.market_id)
+        .map_or(Decimal::new(1, 8), |m| m.tick_size)
+}
+
+async fn execute_cross(
+    venues: Arc<Vec<Venue>>,
+    o: Opportunity,
+    hedge_slippage_bps: Decimal,
+) -> ExecResult {
     let send = |leg: Leg| {
         let venues = venues.clone();
         async move {
@@ -188,7 +223,75 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
         fills: Vec::new(),
         failures: Vec::new(),
         heights: Vec::new(),
+        hedge: None,
     };
+    let filled = |r: &Result<(Decimal, Option<Decimal>), String>| match r {
+        Ok((q, _)) => *q,
+        Err(_) => Decimal::ZERO,
+    };
+    // One leg filled more than the other: the difference is an open position. Complete
+    // the short leg on its venue with one IOC order whose limit is the leg's, moved
+    // `hedge_slippage_bps` against us, so the bot ends flat in the base asset.
+    let (q_buy, q_sell) = (filled(&a.1), filled(&b.1));
+    let hedge_leg = if q_buy != q_sell {
+        let short = if q_sell > q_buy {
+            &o.legs[0]
+        } else {
+            &o.legs[1]
+        };
+        Some(Leg {
+            quantity: (q_sell - q_buy).abs(),
+            ..short.clone()
+        })
+    } else {
+        None
+    };
+    // Up to five tries, 400 ms apart (thin books refill), the band widening each time
+    // (1x, 2x, then 3x).
+    let mut hedge = None;
+    if let Some(leg) = hedge_leg {
+        let (mut done, mut quote, mut ms_total, mut last_height) =
+            (Decimal::ZERO, Decimal::ZERO, 0.0, 0);
+        let mut last_err = None;
+        let mut last_limit = leg.limit;
+        for attempt in 1..=5u32 {
+            let try_leg = Leg {
+                quantity: leg.quantity - done,
+                limit: hedge_limit(
+                    leg.side,
+                    leg.limit,
+                    tick_of(&venues, &leg),
+                    hedge_slippage_bps * Decimal::from(attempt.min(3)),
+                ),
+                ..leg.clone()
+            };
+            last_limit = try_leg.limit;
+            let (_, res, ms, height) = send(try_leg).await;
+            ms_total += ms;
+            last_height = last_height.max(height);
+            match res {
+                Ok((q, px)) => {
+                    done += q;
+                    quote += q * px.unwrap_or_default();
+                    last_err = None;
+                }
+                Err(e) => last_err = Some(e),
+            }
+            if done >= leg.quantity {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+        let res = match last_err {
+            Some(e) if done.is_zero() => Err(e),
+            _ => Ok((done, (done > Decimal::ZERO).then(|| quote / done))),
+        };
+        let logged = Leg {
+            limit: last_limit,
+            ..leg
+        };
+        hedge = Some((logged, res, ms_total, last_height));
+    }
     for (leg, res, ms, height) in [a, b] {
         out.heights.push((leg.venue, leg.market.clone(), height));
         match res {
@@ -210,6 +313,19 @@ async fn execute_cross(venues: Arc<Vec<Venue>>, o: Opportunity) -> ExecResult {
                 out.failures.push(reason);
             }
         }
+    }
+    if let Some((leg, res, ms, height)) = hedge {
+        out.heights.push((leg.venue, leg.market.clone(), height));
+        let (q, px) = res.clone().unwrap_or((Decimal::ZERO, None));
+        out.fills
+            .push((q.to_string(), px.map(|p| p.round_dp(8).to_string()), ms));
+        out.hedge = Some(match res {
+            Ok((q, _)) if q == leg.quantity => "filled".into(),
+            Ok((q, _)) if q > Decimal::ZERO => "partial".into(),
+            Ok(_) => "unfilled".into(),
+            Err(reason) => reason,
+        });
+        out.legs.push(leg);
     }
     out
 }
@@ -252,6 +368,7 @@ async fn execute_bundle(
         fills: Vec::new(),
         failures: Vec::new(),
         heights: Vec::new(),
+        hedge: None,
     };
     let t0 = Instant::now();
     let hash = {
@@ -302,20 +419,60 @@ impl Bot {
     }
 
     async fn refresh_holdings(&mut self) {
+        let addr = self.cfg.key.public();
         for (i, v) in self.venues.iter().enumerate() {
-            let addr = self.cfg.key.public();
             if let Ok(acct) = v.client.get_account(addr).await {
                 for b in acct.balances {
                     self.holdings.insert((i, b.asset), b.total);
                 }
             }
         }
+        if self.swap_tx.is_some() {
+            self.chain_escrow = self.read_escrow().await;
+        }
+    }
+
+    /// Our amounts in open hashlock swaps, read from the chains together with the
+    /// balances (the journal's step lags the chains by up to one pass): every open lock
+    /// we own counts as ours, except one whose counter lock we already claimed (the
+    /// desk's to take; what we received is in our balance already).
+    async fn read_escrow(&self) -> Option<BTreeMap<(usize, String), Decimal>> {
+        let me = self.cfg.key.public();
+        let mut all = Vec::new();
+        for (i, v) in self.venues.iter().enumerate() {
+            let swaps = recent_swaps(v.client.as_ref(), me, 200).await.ok()?;
+            all.extend(swaps.into_iter().map(|s| (i, s)));
+        }
+        let mut out = BTreeMap::new();
+        for (i, s) in &all {
+            let t = &s.terms;
+            if t.owner != me || s.status != SwapState::Open {
+                continue;
+            }
+            let claimed_counter = all.iter().any(|(_, c)| {
+                c.terms.hashlock == t.hashlock
+                    && c.terms.counterparty == me
+                    && c.status == SwapState::Claimed
+            });
+            if !claimed_counter {
+                *out.entry((*i, t.asset.clone())).or_default() += t.amount;
+            }
+        }
+        Some(out)
     }
 
     /// Holdings per (venue, asset) with our escrowed swap amounts added back.
     fn effective(&self) -> BTreeMap<(usize, String), Decimal> {
         let mut h = self.holdings.clone();
-        for (k, amt) in &lock(&self.swaps).escrow {
+        let journal;
+        let escrow = match &self.chain_escrow {
+            Some(e) => e,
+            None => {
+                journal = lock(&self.swaps).escrow.clone();
+                &journal
+            }
+        };
+        for (k, amt) in escrow {
             *h.entry(k.clone()).or_default() += *amt;
         }
         h
@@ -590,9 +747,10 @@ impl Bot {
                     }
                     let (venues, tx) = (self.venues.clone(), self.exec_tx.clone());
                     let min_profit = fit.profit * Decimal::new(3, 1);
+                    let hedge_bps = self.cfg.hedge_slippage_bps;
                     tokio::spawn(async move {
                         let r = match fit.kind {
-                            Kind::Cross => execute_cross(venues, fit).await,
+                            Kind::Cross => execute_cross(venues, fit, hedge_bps).await,
                             Kind::Triangle => execute_bundle(venues, fit, min_profit).await,
                         };
                         let _ = tx.send(r).await;
@@ -616,6 +774,9 @@ impl Bot {
             }
         }
         self.stats.executed(&r.key, r.ok, &r.failures);
+        if let Some(h) = &r.hedge {
+            self.stats.hedged(h);
+        }
         self.log.write(&Record::Execution {
             t: now_ms(),
             key: r.key,
@@ -623,6 +784,7 @@ impl Bot {
             legs: r.legs,
             fills: r.fills,
             failures: r.failures,
+            hedge: r.hedge,
         });
     }
 
@@ -662,7 +824,11 @@ impl Bot {
 
     async fn request_swap(&mut self, from: usize, to: usize, asset: String, amount: Decimal) {
         if let Some(tx) = &self.swap_tx {
-            lock(&self.swaps).busy.insert(asset.clone());
+            {
+                let mut v = lock(&self.swaps);
+                v.busy.insert(asset.clone());
+                v.requested += 1;
+            }
             *self.stats.swaps.entry("started".into()).or_default() += 1;
             let _ = tx
                 .send(SwapReq::Start {
@@ -772,6 +938,14 @@ pub async fn run(cfg: Config) -> Result<Summary> {
     let swap_tx = match (cfg.desk, cfg.dry_run) {
         (Some(desk), false) => {
             let mut mgr = SwapManager::load(&cfg.state_dir, desk, cfg.timeouts, &venues)?;
+            // Bring the journal up to the chains before the starting holdings are read: a
+            // swap left at `claim_pending` whose claim is already final would otherwise
+            // count twice (its escrow on one venue, the claimed amount on the other).
+            if !mgr.active.is_empty() {
+                for j in mgr.advance_all(&venues).await {
+                    let _ = swap_ev_tx.try_send(j);
+                }
+            }
             let (tx, mut rx) = mpsc::channel::<SwapReq>(16);
             let (venues, shared) = (venues.clone(), swaps.clone());
             {
@@ -792,6 +966,9 @@ pub async fn run(cfg: Config) -> Result<Summary> {
                                 if let Err(e) = mgr.start(&venues, from, to, &asset, amount).await {
                                     tracing::warn!("cannot start a swap of {amount} {asset}: {e}");
                                 }
+                                let mut s = lock(&shared);
+                                s.requested = s.requested.saturating_sub(1);
+                                s.active = mgr.active.len();
                             }
                             None => return,
                         },
@@ -833,6 +1010,7 @@ pub async fn run(cfg: Config) -> Result<Summary> {
         log,
         started: Instant::now(),
         holdings: BTreeMap::new(),
+        chain_escrow: None,
         start_holdings: BTreeMap::new(),
         start_per_venue: BTreeMap::new(),
         busy: BTreeSet::new(),
@@ -926,7 +1104,8 @@ pub async fn run(cfg: Config) -> Result<Summary> {
         }
     }
     let drain_until = Instant::now() + Duration::from_secs_f64(cfg.drain.max(0.0));
-    while lock(&bot.swaps).active > 0 && Instant::now() < drain_until {
+    let swaps_open = |v: &SwapView| v.active + v.requested > 0;
+    while swaps_open(&lock(&bot.swaps)) && Instant::now() < drain_until {
         if let Ok(Some(j)) =
             tokio::time::timeout(Duration::from_millis(500), swap_ev_rx.recv()).await
         {
@@ -948,4 +1127,33 @@ pub async fn run(cfg: Config) -> Result<Summary> {
         summary: Box::new(summary.clone()),
     });
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hedge_limits_move_against_us_on_the_tick() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        // Buy: 100.17 + 50 bps = 100.67085, rounded up to the tick.
+        assert_eq!(
+            hedge_limit(Side::Buy, d("100.17"), d("0.01"), d("50")),
+            d("100.68")
+        );
+        // Sell: 0.5032 - 150 bps = 0.495652, rounded down to the tick.
+        assert_eq!(
+            hedge_limit(Side::Sell, d("0.5032"), d("0.0001"), d("150")),
+            d("0.4956")
+        );
+        // No band: the leg's own limit; a sell never goes below one tick.
+        assert_eq!(
+            hedge_limit(Side::Buy, d("99.95"), d("0.01"), Decimal::ZERO),
+            d("99.95")
+        );
+        assert_eq!(
+            hedge_limit(Side::Sell, d("0.02"), d("0.01"), d("20000")),
+            d("0.01")
+        );
+    }
 }

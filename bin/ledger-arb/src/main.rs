@@ -134,6 +134,11 @@ struct RunArgs {
     /// Swap timing: slack between the two timeouts, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     swap_margin_ms: u64,
+    /// When one leg of a cross execution fills less than the other, the difference is
+    /// completed at once with an IOC order on the short leg's venue, up to this many
+    /// basis points past that leg's limit.
+    #[arg(long, default_value_t = Decimal::from(50), value_name = "BPS")]
+    hedge_slippage_bps: Decimal,
 }
 
 fn asset_amounts(list: &[String], what: &str) -> Result<BTreeMap<String, Decimal>> {
@@ -230,6 +235,7 @@ fn config(a: RunArgs) -> Result<bot::Config> {
             step_ms: a.swap_step_ms,
             margin_ms: a.swap_margin_ms,
         },
+        hedge_slippage_bps: a.hedge_slippage_bps.max(Decimal::ZERO),
     })
 }
 
@@ -270,6 +276,7 @@ fn print_summary(s: &stats::Summary, json: bool) {
         s.executions_ok, s.executions
     );
     println!("  leg failures            {:?}", s.leg_failures);
+    println!("  hedges                  {:?}", s.hedges);
     println!(
         "  leg latency             median {}, p90 {} (over {} legs)",
         ms(s.leg_latency_ms.p50),

@@ -39,8 +39,10 @@ struct Data {
     quotes: BTreeMap<(usize, String), Vec<(f64, Option<f64>, Option<f64>)>>,
     /// (t, venue, market, price, ok)
     fills: Vec<(f64, usize, String, f64, bool)>,
-    /// (t_open, t_close, captured)
-    gaps: Vec<(f64, f64, bool)>,
+    /// (t_open, t_close, captured, key)
+    gaps: Vec<(f64, f64, bool, String)>,
+    /// (t, key) of every execution that filled all its legs
+    ok_executions: Vec<(f64, String)>,
     /// (t, value, per asset)
     pnl: Vec<(f64, f64, BTreeMap<String, f64>)>,
     value_asset: String,
@@ -104,10 +106,19 @@ fn load(dir: &Path) -> Result<Data> {
                 rel(run_start + g.opened_ms),
                 rel(run_start + g.closed_ms),
                 g.captured,
+                g.key,
             )),
             Record::Execution {
-                t, ok, legs, fills, ..
+                t,
+                ok,
+                legs,
+                fills,
+                key,
+                ..
             } => {
+                if ok {
+                    d.ok_executions.push((rel(t), key));
+                }
                 for (leg, (_, px, ms)) in legs.iter().zip(&fills) {
                     if let Some(p) = px.as_deref().and_then(num) {
                         d.fills.push((rel(t), leg.venue, leg.market.clone(), p, ok));
@@ -165,6 +176,15 @@ fn load(dir: &Path) -> Result<Data> {
             Record::End { summary, .. } => d.summary = Some(*summary),
         }
     }
+    // A gap our own trade closed is logged before that trade's result arrives (the book
+    // shows the trade first): it counts as captured if an execution on its key that
+    // filled every leg ended while it was open or within 10 s of its close.
+    for g in d.gaps.iter_mut().filter(|g| !g.2) {
+        g.2 = d
+            .ok_executions
+            .iter()
+            .any(|(t, k)| *k == g.3 && *t >= g.0 && *t <= g.1 + 10.0);
+    }
     Ok(d)
 }
 
@@ -218,6 +238,7 @@ fn summary_table(s: &Summary) -> String {
             format!("{} / {}", s.executions_ok, s.executions),
         ),
         ("leg failures", format!("{:?}", s.leg_failures)),
+        ("hedges", format!("{:?}", s.hedges)),
         (
             "leg latency",
             format!(
@@ -574,6 +595,7 @@ mod tests {
                 ("1".into(), Some("100".into()), 850.0),
                 ("1".into(), Some("101".into()), 900.0),
             ],
+            hedge: None,
             failures: vec![],
         });
         log.write(&Record::Pnl {

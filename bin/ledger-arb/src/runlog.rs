@@ -72,6 +72,10 @@ pub enum Record {
         fills: Vec<(String, Option<String>, f64)>,
         /// What went wrong, per failed leg.
         failures: Vec<String>,
+        /// Legs that filled unequal quantities were evened out by a hedge order (the
+        /// last leg): `filled`, `partial`, `unfilled` or why it was refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hedge: Option<String>,
     },
     /// A rebalancing swap moved to a new step.
     Swap {

@@ -117,6 +117,10 @@ pub struct Summary {
     pub profit_value: String,
     /// The valuation asset (the quote asset of the markets).
     pub value_asset: String,
+    /// Hedge orders sent after a cross execution filled its legs unequally, by outcome
+    /// (`filled`, `partial`, `unfilled`, or a refusal).
+    #[serde(default)]
+    pub hedges: BTreeMap<String, u64>,
     /// Rebalancing swaps: started, swapped, refunded, aborted, in flight.
     pub swaps: BTreeMap<String, u64>,
     /// True in --dry-run (nothing was sent).
@@ -135,6 +139,7 @@ pub struct Stats {
     by_kind: BTreeMap<String, [u64; 2]>,
     leg_failures: BTreeMap<String, u64>,
     latencies: Vec<f64>,
+    hedges: BTreeMap<String, u64>,
     /// Swap outcomes.
     pub swaps: BTreeMap<String, u64>,
 }
@@ -221,6 +226,11 @@ impl Stats {
         }
     }
 
+    /// A hedge order ended with `outcome`.
+    pub fn hedged(&mut self, outcome: &str) {
+        *self.hedges.entry(outcome.to_string()).or_default() += 1;
+    }
+
     /// One leg's submit-to-final latency.
     pub fn latency(&mut self, ms: f64) {
         self.latencies.push(ms);
@@ -270,6 +280,7 @@ impl Stats {
             executions_by_kind: self.by_kind.clone(),
             seen_by_kind: self.seen_by_kind.clone(),
             leg_failures: self.leg_failures.clone(),
+            hedges: self.hedges.clone(),
             leg_latency_ms: Percentiles::of(&self.latencies),
             swaps: self.swaps.clone(),
             ..Summary::default()

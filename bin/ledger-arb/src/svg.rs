@@ -107,7 +107,8 @@ impl Chart {
     /// The SVG element.
     pub fn render(&self) -> String {
         let (w, h) = (self.width, self.height);
-        let (l, r, t, b) = (70.0, 20.0, 28.0, 44.0);
+        // The title on the first line, the legend on the second, the plot below.
+        let (l, r, t, b) = (70.0, 20.0, 44.0, 44.0);
         let pts = self
             .series
             .iter()
@@ -258,11 +259,11 @@ impl Chart {
             }
         }
         // Legend.
-        let mut lx = l + 260.0;
+        let mut lx = l;
         for s in &self.series {
             let _ = write!(
                 out,
-                r##"<rect x="{lx:.1}" y="9" width="10" height="10" fill="{}"/><text x="{:.1}" y="18" font-size="11" fill="#333">{}</text>"##,
+                r##"<rect x="{lx:.1}" y="25" width="10" height="10" fill="{}"/><text x="{:.1}" y="34" font-size="11" fill="#333">{}</text>"##,
                 esc(&s.color),
                 lx + 14.0,
                 esc(&s.name)
