@@ -38,7 +38,10 @@ async fn main() -> ExitCode {
                         println!("VIOLATION: {v}");
                     }
                     for (node, ok, last) in &r.replays {
-                        println!("replay node-{node}: {} ({last})", if *ok { "ok" } else { "FAILED" });
+                        println!(
+                            "replay node-{node}: {} ({last})",
+                            if *ok { "ok" } else { "FAILED" }
+                        );
                     }
                     if r.violations.is_empty() && r.replays.iter().all(|r| r.1) {
                         ExitCode::SUCCESS
@@ -69,7 +72,11 @@ async fn main() -> ExitCode {
                             b.as_millis()
                         );
                     }
-                    println!("| all | | | {n} | {} | {} |", p50.as_millis(), p99.as_millis());
+                    println!(
+                        "| all | | | {n} | {} | {} |",
+                        p50.as_millis(),
+                        p99.as_millis()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

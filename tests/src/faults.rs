@@ -12,13 +12,11 @@
 //! libfaketime. [`Schedule::seeded`] picks the order, the targets and the hold times
 //! from a seed; [`run`] plays it and returns a [`RunReport`] with the checked history.
 
+use crate::binary;
 use crate::history::{self, Acked, BlockRecord, History, NodeHistory, Resume, Violation};
 use crate::netns::NetnsLab;
 use crate::wan::{LinkShape, RegionProfile};
-use crate::binary;
-use ledger_rpc::{
-    connect, BlockSelector, LedgerApiClient, LedgerClient, TxStatus, Wallet, WireTx,
-};
+use ledger_rpc::{connect, BlockSelector, LedgerApiClient, LedgerClient, TxStatus, Wallet, WireTx};
 use ledger_types::{Decimal, Genesis, Keypair, Side};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -100,7 +98,13 @@ impl Schedule {
     /// random until their hold times add up to `soak`. Order, targets (any of the `n`
     /// nodes; the disk fault on `disk_node`) and hold times (2-4 s, soak 3-10 s) come
     /// from `seed`. `skew` says whether clock-skew steps are included (libfaketime).
-    pub fn seeded(seed: u64, n: usize, disk_node: usize, skew: bool, soak: Option<Duration>) -> Schedule {
+    pub fn seeded(
+        seed: u64,
+        n: usize,
+        disk_node: usize,
+        skew: bool,
+        soak: Option<Duration>,
+    ) -> Schedule {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let kinds = |rng: &mut ChaCha8Rng| -> Vec<Fault> {
             let mut node = || rng.gen_range(0..n);
@@ -326,7 +330,12 @@ impl Hosts {
         )
         .map_err(|e| e.to_string())?;
         let keys = (0..n)
-            .map(|i| info["nodes"][i]["public_key"].as_str().unwrap_or("").to_string())
+            .map(|i| {
+                info["nodes"][i]["public_key"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
             .collect();
         let mut urls = Vec::new();
         for i in 0..n {
@@ -353,7 +362,10 @@ impl Hosts {
                 .output()
                 .map_err(|e| e.to_string())?;
             if !o.status.success() {
-                return Err(format!("mount tmpfs: {}", String::from_utf8_lossy(&o.stderr)));
+                return Err(format!(
+                    "mount tmpfs: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ));
             }
             h.mounted.push(data);
         }
@@ -407,7 +419,10 @@ impl Hosts {
             .stderr(log);
         if self.skew_ms[i] != 0 {
             c.env("LD_PRELOAD", LIBFAKETIME)
-                .env("FAKETIME", format!("{:+.3}s", self.skew_ms[i] as f64 / 1000.0))
+                .env(
+                    "FAKETIME",
+                    format!("{:+.3}s", self.skew_ms[i] as f64 / 1000.0),
+                )
                 .env("DONT_FAKE_MONOTONIC", "1");
         }
         // `ip netns exec` execs the node: the child's pid is the node's.
@@ -510,7 +525,12 @@ async fn call<T, F: std::future::Future<Output = Result<T, jsonrpsee::core::Clie
 pub async fn heights(clients: &[LedgerClient]) -> Vec<u64> {
     let mut out = Vec::new();
     for c in clients {
-        out.push(call(c.chain_status()).await.map(|s| s.final_height).unwrap_or(0));
+        out.push(
+            call(c.chain_status())
+                .await
+                .map(|s| s.final_height)
+                .unwrap_or(0),
+        );
     }
     out
 }
@@ -526,7 +546,11 @@ pub async fn clients(urls: &[String]) -> Vec<LedgerClient> {
 
 /// Waits until every node's final height exceeds `above`; the time it took, or `None`
 /// after `limit`.
-pub async fn wait_resumed(clients: &[LedgerClient], above: u64, limit: Duration) -> Option<Duration> {
+pub async fn wait_resumed(
+    clients: &[LedgerClient],
+    above: u64,
+    limit: Duration,
+) -> Option<Duration> {
     let t0 = Instant::now();
     while t0.elapsed() < limit {
         if heights(clients).await.iter().all(|h| *h > above) {
@@ -552,7 +576,13 @@ impl Load {
     /// Starts `accounts` clients, client `k` signing with `account-k`, each placing one
     /// crossing BTC/USD limit order at a time through node `(k + round) % n` and
     /// polling it (every `poll`) until it is final, for at most `wait`.
-    pub fn start(urls: &[String], chain_id: &str, accounts: usize, poll: Duration, wait: Duration) -> Load {
+    pub fn start(
+        urls: &[String],
+        chain_id: &str,
+        accounts: usize,
+        poll: Duration,
+        wait: Duration,
+    ) -> Load {
         let load = Load {
             stop: Arc::new(AtomicBool::new(false)),
             acked: Arc::new(Mutex::new(Vec::new())),
@@ -569,7 +599,11 @@ impl Load {
             let stop = load.stop.clone();
             let acked = load.acked.clone();
             let lat = load.latencies.clone();
-            let (sub, rej, unc) = (load.submitted.clone(), load.rejected.clone(), load.unconfirmed.clone());
+            let (sub, rej, unc) = (
+                load.submitted.clone(),
+                load.rejected.clone(),
+                load.unconfirmed.clone(),
+            );
             load.tasks.push(tokio::spawn(async move {
                 let cs = clients(&urls).await;
                 let n = cs.len();
@@ -600,7 +634,11 @@ impl Load {
                         need_sync = true;
                         continue;
                     };
-                    let side = if round % 2 == 0 { Side::Buy } else { Side::Sell };
+                    let side = if round % 2 == 0 {
+                        Side::Buy
+                    } else {
+                        Side::Sell
+                    };
                     let tx = wallet.place_limit(market, side, price(side), Decimal::new(1, 2));
                     let hash = tx.hash();
                     let t0 = Instant::now();
@@ -617,8 +655,15 @@ impl Load {
                         if let Some(v) = call(c.get_tx(hash)).await {
                             match v.status {
                                 TxStatus::Final => {
-                                    if let (Some(height), Some(block)) = (v.block_height, v.block_hash) {
-                                        acked.lock().unwrap().push(Acked { tx: hash, height, block, node });
+                                    if let (Some(height), Some(block)) =
+                                        (v.block_height, v.block_hash)
+                                    {
+                                        acked.lock().unwrap().push(Acked {
+                                            tx: hash,
+                                            height,
+                                            block,
+                                            node,
+                                        });
                                         lat.lock().unwrap().push((node, t0.elapsed()));
                                     }
                                     done = true;
@@ -679,7 +724,11 @@ pub async fn read_node(
     // Totals are summed over several calls: read again if a block landed meanwhile.
     let mut totals = BTreeMap::new();
     for _ in 0..5 {
-        let before = c.chain_status().await.map_err(|e| e.to_string())?.final_height;
+        let before = c
+            .chain_status()
+            .await
+            .map_err(|e| e.to_string())?
+            .final_height;
         totals.clear();
         for a in &accounts {
             let v = c.get_account(*a).await.map_err(|e| e.to_string())?;
@@ -687,12 +736,20 @@ pub async fn read_node(
                 *totals.entry(b.asset).or_insert(Decimal::ZERO) += b.total;
             }
         }
-        let after = c.chain_status().await.map_err(|e| e.to_string())?.final_height;
+        let after = c
+            .chain_status()
+            .await
+            .map_err(|e| e.to_string())?
+            .final_height;
         if before == after {
             break;
         }
     }
-    let top = c.chain_status().await.map_err(|e| e.to_string())?.final_height;
+    let top = c
+        .chain_status()
+        .await
+        .map_err(|e| e.to_string())?
+        .final_height;
     let mut blocks = Vec::with_capacity(top as usize);
     for h in 1..=top {
         let b = c
@@ -774,7 +831,10 @@ pub async fn run(opts: &RunOptions) -> Result<RunReport, String> {
         None => links.set_all(opts.base),
     }
     let cs = clients(&hosts.urls).await;
-    if wait_resumed(&cs, 2, Duration::from_secs(60)).await.is_none() {
+    if wait_resumed(&cs, 2, Duration::from_secs(60))
+        .await
+        .is_none()
+    {
         return Err(format!(
             "no finality across the hosts within 60 s: heights {:?}\n{}",
             heights(&cs).await,
@@ -871,7 +931,12 @@ async fn leader(cs: &[LedgerClient], keys: &[String]) -> usize {
     0
 }
 
-async fn play(hosts: &mut Hosts, cs: &[LedgerClient], step: &Step, opts: &RunOptions) -> StepReport {
+async fn play(
+    hosts: &mut Hosts,
+    cs: &[LedgerClient],
+    step: &Step,
+    opts: &RunOptions,
+) -> StepReport {
     use nix::sys::signal::Signal;
     let mut note = String::new();
     let fault = step.fault.clone();
@@ -898,7 +963,11 @@ async fn play(hosts: &mut Hosts, cs: &[LedgerClient], step: &Step, opts: &RunOpt
             hosts.signal(*i, Signal::SIGCONT);
         }
         Fault::SplitTwoTwo => {
-            hosts.lab.links().expect("lab").partition(&[&[0, 1], &[2, 3]]);
+            hosts
+                .lab
+                .links()
+                .expect("lab")
+                .partition(&[&[0, 1], &[2, 3]]);
             tokio::time::sleep(step.hold).await;
             restore_links(hosts);
         }
@@ -943,40 +1012,38 @@ async fn play(hosts: &mut Hosts, cs: &[LedgerClient], step: &Step, opts: &RunOpt
             tokio::time::sleep(step.hold).await;
             restore_links(hosts);
         }
-        Fault::DiskFull(i) => {
-            match hosts.fill_disk(*i) {
-                Err(e) => note = format!("could not fill the disk: {e}"),
-                Ok(filler) => {
-                    let exited = hosts.wait_exit(*i, step.hold + Duration::from_secs(20));
-                    let log = hosts.log_tail(*i, 40);
-                    let line = log
-                        .lines()
-                        .find(|l| l.contains("ENOSPC"))
-                        .map(str::to_string);
-                    let path = hosts.data_dir(*i).display().to_string();
-                    note = match (&exited, &line) {
-                        (Some(st), Some(l)) if !st.success() => {
-                            let named = if l.contains(&path) || l.contains("data") {
-                                "names ENOSPC and the path"
-                            } else {
-                                "names ENOSPC but not the path"
-                            };
-                            format!("exited ({st}), {named}")
-                        }
-                        (Some(st), None) => format!("exited ({st}) without naming ENOSPC"),
-                        (Some(st), Some(_)) => format!("exited ({st}) though the disk is full"),
-                        (None, _) => {
-                            hosts.kill_node(*i);
-                            "did not exit on a full disk".into()
-                        }
-                    };
-                    let _ = std::fs::remove_file(filler);
-                    if let Err(e) = hosts.start_node(*i) {
-                        note += &format!("; restart failed: {e}");
+        Fault::DiskFull(i) => match hosts.fill_disk(*i) {
+            Err(e) => note = format!("could not fill the disk: {e}"),
+            Ok(filler) => {
+                let exited = hosts.wait_exit(*i, step.hold + Duration::from_secs(20));
+                let log = hosts.log_tail(*i, 40);
+                let line = log
+                    .lines()
+                    .find(|l| l.contains("ENOSPC"))
+                    .map(str::to_string);
+                let path = hosts.data_dir(*i).display().to_string();
+                note = match (&exited, &line) {
+                    (Some(st), Some(l)) if !st.success() => {
+                        let named = if l.contains(&path) || l.contains("data") {
+                            "names ENOSPC and the path"
+                        } else {
+                            "names ENOSPC but not the path"
+                        };
+                        format!("exited ({st}), {named}")
                     }
+                    (Some(st), None) => format!("exited ({st}) without naming ENOSPC"),
+                    (Some(st), Some(_)) => format!("exited ({st}) though the disk is full"),
+                    (None, _) => {
+                        hosts.kill_node(*i);
+                        "did not exit on a full disk".into()
+                    }
+                };
+                let _ = std::fs::remove_file(filler);
+                if let Err(e) = hosts.start_node(*i) {
+                    note += &format!("; restart failed: {e}");
                 }
             }
-        }
+        },
         Fault::ClockSkew(i, ms) => {
             hosts.stop_node(*i);
             hosts.set_skew(*i, *ms);
@@ -1016,8 +1083,14 @@ pub async fn wan_bench(
     let hosts = Hosts::start(NODES, seed, delta_ms, clients_n.max(4), None)?;
     hosts.lab.links().expect("lab").apply_regions(profile, 0.0);
     let cs = clients(&hosts.urls).await;
-    if wait_resumed(&cs, 2, Duration::from_secs(60)).await.is_none() {
-        return Err(format!("no finality under the profile: {:?}", heights(&cs).await));
+    if wait_resumed(&cs, 2, Duration::from_secs(60))
+        .await
+        .is_none()
+    {
+        return Err(format!(
+            "no finality under the profile: {:?}",
+            heights(&cs).await
+        ));
     }
     let load = Load::start(
         &hosts.urls,
@@ -1037,9 +1110,19 @@ pub async fn wan_bench(
     };
     let mut rows = Vec::new();
     for i in 0..NODES {
-        let mut v: Vec<Duration> = lat.iter().filter(|(n, _)| *n == i).map(|(_, d)| *d).collect();
+        let mut v: Vec<Duration> = lat
+            .iter()
+            .filter(|(n, _)| *n == i)
+            .map(|(_, d)| *d)
+            .collect();
         let k = v.len();
-        rows.push((i, profile.regions[profile.region_of(i)], pct(&mut v, 0.5), pct(&mut v, 0.99), k));
+        rows.push((
+            i,
+            profile.regions[profile.region_of(i)],
+            pct(&mut v, 0.5),
+            pct(&mut v, 0.99),
+            k,
+        ));
     }
     let mut all: Vec<Duration> = lat.iter().map(|(_, d)| *d).collect();
     let p50 = pct(&mut all, 0.5);

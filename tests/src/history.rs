@@ -248,8 +248,7 @@ pub fn check(h: &History) -> Vec<Violation> {
     // Each chain links, parent to child, heights 1, 2, 3, ...
     for n in &honest {
         for (i, b) in n.blocks.iter().enumerate() {
-            let linked = b.height == i as u64 + 1
-                && (i == 0 || n.blocks[i - 1].hash == b.parent);
+            let linked = b.height == i as u64 + 1 && (i == 0 || n.blocks[i - 1].hash == b.parent);
             if !linked {
                 out.push(Violation::BrokenChain {
                     node: n.node,

@@ -76,7 +76,9 @@ pub fn in_namespace<T: Send + 'static>(
 fn ethtool_offloads_off(ns: &str, dev: &str) -> Result<(), String> {
     let o = Command::new("ip")
         .args(["netns", "exec", ns, "ethtool", "-K", dev])
-        .args(["tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off"])
+        .args([
+            "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off",
+        ])
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run ethtool: {e}"))?;

@@ -18,10 +18,10 @@
 //! The random choices (loss, jitter) come from a seeded ChaCha generator, so a run's
 //! link decisions depend only on the seed and the frames' arrival order.
 
+use nix::sys::socket::LinkAddr;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BinaryHeap};
-use nix::sys::socket::LinkAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -172,7 +172,9 @@ pub struct LinkEmulator {
 /// One `AF_PACKET` socket for every interface of the hub namespace (must be called from
 /// a thread inside it), with a receive timeout so the reader notices the stop flag.
 fn packet_socket() -> Result<OwnedFd, String> {
-    use nix::sys::socket::{setsockopt, socket, sockopt, AddressFamily, SockFlag, SockProtocol, SockType};
+    use nix::sys::socket::{
+        setsockopt, socket, sockopt, AddressFamily, SockFlag, SockProtocol, SockType,
+    };
     let fd = socket(
         AddressFamily::Packet,
         SockType::Raw,
@@ -348,7 +350,7 @@ fn receive_loop(s: &Shared) {
             continue; // timeout or error
         };
         // Frames leaving a port (ours, or the hub kernel's) are not input.
-        if got < 14 || from.pkttype() == libc::PACKET_OUTGOING as u8 {
+        if got < 14 || from.pkttype() == libc::PACKET_OUTGOING {
             continue;
         }
         let Some(port) = s.ifindex.iter().position(|i| *i == from.ifindex()) else {

@@ -14,9 +14,7 @@
 //! ledger-e2e --test faults -- --nocapture` draws faults at random for about that long.
 
 use ledger_e2e::faults::{self, RunOptions};
-use ledger_e2e::history::{
-    check, Acked, BlockRecord, History, NodeHistory, Resume, Violation,
-};
+use ledger_e2e::history::{check, Acked, BlockRecord, History, NodeHistory, Resume, Violation};
 use ledger_types::{Decimal, Hash, TxHash};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -40,10 +38,12 @@ fn clean() -> History {
             txs: (0..12).filter(|i| i % 6 + 1 == height).map(tx).collect(),
         })
         .collect();
-    let totals: BTreeMap<String, Decimal> =
-        [("USD".to_string(), Decimal::from(1_000)), ("BTC".to_string(), Decimal::from(7))]
-            .into_iter()
-            .collect();
+    let totals: BTreeMap<String, Decimal> = [
+        ("USD".to_string(), Decimal::from(1_000)),
+        ("BTC".to_string(), Decimal::from(7)),
+    ]
+    .into_iter()
+    .collect();
     History {
         nodes: (0..4)
             .map(|node| NodeHistory {
@@ -80,7 +80,14 @@ fn checker_catches_doctored_histories() {
     bad.nodes[2].blocks[4].parent = h("fork", 4);
     let v = check(&bad);
     assert!(
-        v.iter().any(|v| matches!(v, Violation::ConflictingBlocks { height: 4, b: (2, _), .. })),
+        v.iter().any(|v| matches!(
+            v,
+            Violation::ConflictingBlocks {
+                height: 4,
+                b: (2, _),
+                ..
+            }
+        )),
         "{v:?}"
     );
 
@@ -96,8 +103,14 @@ fn checker_catches_doctored_histories() {
     let mut bad = clean();
     bad.nodes[3].blocks[0].txs.clear();
     let v = check(&bad);
-    assert!(v.contains(&Violation::LostOrder { tx: tx(0), node: 3 }), "{v:?}");
-    assert!(v.contains(&Violation::LostOrder { tx: tx(6), node: 3 }), "{v:?}");
+    assert!(
+        v.contains(&Violation::LostOrder { tx: tx(0), node: 3 }),
+        "{v:?}"
+    );
+    assert!(
+        v.contains(&Violation::LostOrder { tx: tx(6), node: 3 }),
+        "{v:?}"
+    );
 
     // An acknowledged order executed twice.
     let mut bad = clean();
@@ -117,7 +130,14 @@ fn checker_catches_doctored_histories() {
     bad.acked[2].block = h("block", 5);
     let v = check(&bad);
     assert_eq!(v.len(), 4, "{v:?}");
-    assert!(v.iter().all(|v| matches!(v, Violation::MovedOrder { acked_height: 5, found_height: 3, .. })));
+    assert!(v.iter().all(|v| matches!(
+        v,
+        Violation::MovedOrder {
+            acked_height: 5,
+            found_height: 3,
+            ..
+        }
+    )));
 
     // Money created on one node.
     let mut bad = clean();
@@ -172,7 +192,10 @@ fn checker_catches_doctored_histories() {
     let mut bad = clean();
     bad.nodes[3].blocks[0].txs.clear();
     let text = check(&bad)[0].to_string();
-    assert!(text.contains("node-3") && text.contains("missing"), "{text}");
+    assert!(
+        text.contains("node-3") && text.contains("missing"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,7 +236,11 @@ async fn seeded_faults_under_load_keep_every_final_order() {
     }
     for s in &report.steps {
         if let faults::Fault::DiskFull(_) = s.fault {
-            assert!(s.note.contains("names ENOSPC and the path"), "disk full: {}", s.note);
+            assert!(
+                s.note.contains("names ENOSPC and the path"),
+                "disk full: {}",
+                s.note
+            );
         }
     }
     // Every fault kind ran (the seeded schedule has each once when not soaking).
@@ -232,7 +259,8 @@ async fn seeded_faults_under_load_keep_every_final_order() {
     }
     let v = check(&doctored);
     assert!(
-        v.iter().any(|v| matches!(v, Violation::ConflictingBlocks { b: (1, _), .. })),
+        v.iter()
+            .any(|v| matches!(v, Violation::ConflictingBlocks { b: (1, _), .. })),
         "{v:?}"
     );
     assert!(
