@@ -100,7 +100,12 @@ impl NetnsLab {
         if !nix::unistd::geteuid().is_root() {
             return Some("network namespaces need root".into());
         }
-        let probe = format!("l17probe{}", std::process::id());
+        static PROBES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let probe = format!(
+            "l17probe{}-{}",
+            std::process::id(),
+            PROBES.fetch_add(1, Ordering::Relaxed)
+        );
         match ip_ok(&["netns", "add", &probe]) {
             Ok(()) => {
                 let _ = ip_ok(&["netns", "del", &probe]);
@@ -143,7 +148,10 @@ impl NetnsLab {
     fn build(nodes: usize, emulate: Option<u64>) -> Result<NetnsLab, String> {
         assert!((1..=200).contains(&nodes));
         // Short: interface names are at most 15 characters.
-        let prefix = format!("l{}", std::process::id() % 100_000);
+        // A letter per lab, so tests of one process can each have their own.
+        static LABS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let letter = (b'a' + (LABS.fetch_add(1, Ordering::Relaxed) % 26) as u8) as char;
+        let prefix = format!("l{}{letter}", std::process::id() % 100_000);
         let mut lab = NetnsLab {
             prefix,
             nodes,

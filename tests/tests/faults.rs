@@ -15,9 +15,13 @@
 
 use ledger_e2e::faults::{self, RunOptions};
 use ledger_e2e::history::{check, Acked, BlockRecord, History, NodeHistory, Resume, Violation};
+use ledger_e2e::netns::{in_namespace, NetnsLab};
+use ledger_e2e::wan::LinkShape;
 use ledger_types::{Decimal, Hash, TxHash};
 use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
+use std::time::Instant;
 
 fn h(tag: &str, i: u64) -> Hash {
     Hash::digest(format!("{tag}-{i}").as_bytes())
@@ -196,6 +200,63 @@ fn checker_catches_doctored_histories() {
         text.contains("node-3") && text.contains("missing"),
         "{text}"
     );
+}
+
+/// Connects from node `from`'s namespace to `to`; the time the handshake took (one
+/// round trip) or `None` if it failed within 1.5 s.
+fn connect_time(lab: &NetnsLab, from: usize, to: SocketAddr) -> Option<Duration> {
+    in_namespace(&lab.ns(from), move || {
+        let t = Instant::now();
+        TcpStream::connect_timeout(&to, Duration::from_millis(1500))
+            .ok()
+            .map(|_| t.elapsed())
+    })
+    .expect("enter the namespace")
+}
+
+#[test]
+fn link_emulator_delays_drops_and_cuts_per_pair() {
+    if let Some(why) = NetnsLab::emulation_unavailable() {
+        eprintln!("skipping the link emulator test: {why}");
+        return;
+    }
+    let lab = NetnsLab::create_emulated(3, 9).expect("create the lab");
+    let links = lab.links().expect("emulated");
+    // Node 0 listens; nodes 1 and 2 connect to its address.
+    let ip = lab.ip(0);
+    let listener = in_namespace(&lab.ns(0), move || TcpListener::bind((ip, 0)))
+        .expect("namespace")
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    // Clear links: a switch (the first connection also resolves ARP).
+    assert!(connect_time(&lab, 1, addr).is_some(), "clear link");
+    // 120 ms out and 80 ms back on 1 <-> 0: a handshake takes at least 200 ms; 2 <-> 0
+    // stays clear.
+    links.set(1, 0, LinkShape::ms(120, 0));
+    links.set(0, 1, LinkShape::ms(80, 0));
+    let rtt = connect_time(&lab, 1, addr).expect("delayed link");
+    assert!(rtt >= Duration::from_millis(200), "{rtt:?}");
+    let clear = connect_time(&lab, 2, addr).expect("clear link");
+    assert!(clear < rtt, "{clear:?} vs {rtt:?}");
+    eprintln!("handshake over 120+80 ms: {rtt:?}; over the clear pair: {clear:?}");
+    // Cut 1 <-> 0: nothing passes; 2 still connects. Heal: 1 connects again.
+    links.set_cut(0, 1, true);
+    assert_eq!(links.cuts(), vec![(0, 1)]);
+    assert!(connect_time(&lab, 1, addr).is_none(), "cut link");
+    assert!(connect_time(&lab, 2, addr).is_some());
+    links.heal();
+    assert!(connect_time(&lab, 1, addr).is_some(), "healed link");
+    // Total loss on 2 -> 0 is a cut in one direction.
+    links.set(2, 0, LinkShape::CLEAR.with_loss(1.0));
+    assert!(connect_time(&lab, 2, addr).is_none(), "lossy link");
+    // A partition {0} | {1, 2}.
+    links.set_all(LinkShape::CLEAR);
+    links.partition(&[&[0], &[1, 2]]);
+    assert_eq!(links.cuts(), vec![(0, 1), (0, 2)]);
+    assert!(connect_time(&lab, 1, addr).is_none());
+    let s = links.stats();
+    assert!(s.forwarded > 0 && s.lost > 0 && s.cut > 0, "{s:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
