@@ -815,6 +815,11 @@ async fn follow(
         down_since = None;
         health.ok(current);
         loop {
+            // Checked on every item, not only when the stream is quiet: blocks can come
+            // more often than the idle tick (responsive epochs), which would starve it.
+            if run.stop_follow.load(Ordering::Acquire) {
+                return;
+            }
             let item = tokio::select! {
                 item = sub.next() => item,
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {
@@ -865,6 +870,10 @@ async fn count_trades_on(ctx: &Ctx, ws: &str, markets: &[MarketPlan], run: &Run)
     }
     let mut all = futures::stream::select_all(subs);
     loop {
+        // Trades can come more often than the idle tick: check on every one.
+        if run.stop_follow.load(Ordering::Acquire) {
+            return;
+        }
         tokio::select! {
             item = all.next() => match item {
                 Some(Ok(_)) => {

@@ -294,6 +294,8 @@ pub struct SimNode {
     incarnation: u64,
     next_request: u64,
     next_crash: usize,
+    /// The highest epoch reported as [`NodeObs::Epoch`] (across restarts).
+    epoch_seen: u64,
     /// Set when the node could not (re)start: a bug the checkers report.
     pub fatal: Option<String>,
 }
@@ -308,6 +310,7 @@ impl SimNode {
             incarnation: 0,
             next_request: 0,
             next_crash: 0,
+            epoch_seen: 0,
             fatal: None,
         }
     }
@@ -492,6 +495,10 @@ impl SimNode {
                     offender: e.offender(),
                 }),
                 Observation::ConflictingFinality => ctx.observe(NodeObs::ConflictAlarm),
+                Observation::Head { epoch, .. } if epoch > self.epoch_seen => {
+                    self.epoch_seen = epoch;
+                    ctx.observe(NodeObs::Epoch(epoch));
+                }
                 _ => {}
             }
         }

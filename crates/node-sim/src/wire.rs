@@ -121,6 +121,8 @@ pub enum NodeObs {
     },
     /// A late joiner started with an empty store.
     Joined,
+    /// The node entered a new consensus epoch (Streamlet).
+    Epoch(u64),
     /// The node failed in a way the node would report as fatal (restore, execution,
     /// serving sync): a bug.
     Fatal(String),
@@ -138,6 +140,7 @@ impl SimObservation for NodeObs {
             NodeObs::Crashed => 0xc1,
             NodeObs::Restarted { stored_final } => 0xc2 ^ stored_final.rotate_left(11),
             NodeObs::Joined => 0xc3,
+            NodeObs::Epoch(e) => 0xe0 ^ e.rotate_left(17),
             NodeObs::Fatal(_) => 0xf0,
         }
     }
