@@ -57,6 +57,9 @@ pub enum Fault {
     /// The node restarted under libfaketime with its clock off by this many ms, then
     /// restarted with the right time.
     ClockSkew(usize, i64),
+    /// The node restarted with every `fsync`/`fdatasync` delayed by this many ms (an
+    /// `LD_PRELOAD` shim built at run time), then restarted without.
+    SlowFsync(usize, u64),
 }
 
 impl std::fmt::Display for Fault {
@@ -71,6 +74,7 @@ impl std::fmt::Display for Fault {
             Fault::Lossy(i) => write!(f, "20% loss on node-{i}'s links"),
             Fault::DiskFull(i) => write!(f, "disk full on node-{i}"),
             Fault::ClockSkew(i, ms) => write!(f, "clock skew {ms:+} ms on node-{i}"),
+            Fault::SlowFsync(i, ms) => write!(f, "fsync +{ms} ms on node-{i}"),
         }
     }
 }
@@ -98,11 +102,14 @@ impl Schedule {
     /// random until their hold times add up to `soak`. Order, targets (any of the `n`
     /// nodes; the disk fault on `disk_node`) and hold times (2-4 s, soak 3-10 s) come
     /// from `seed`. `skew` says whether clock-skew steps are included (libfaketime).
+    /// With `slow_fsync`, a slow-fsync step follows (every 8th step in a soak; drawn
+    /// apart, so the other steps of a seed do not change).
     pub fn seeded(
         seed: u64,
         n: usize,
         disk_node: usize,
         skew: bool,
+        slow_fsync: bool,
         soak: Option<Duration>,
     ) -> Schedule {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -133,6 +140,14 @@ impl Schedule {
                     let hold = Duration::from_millis(rng.gen_range(2000..=4000));
                     steps.push(Step { fault, hold });
                 }
+                if slow_fsync {
+                    let node = rng.gen_range(0..n);
+                    let hold = Duration::from_millis(rng.gen_range(2000..=4000));
+                    steps.push(Step {
+                        fault: Fault::SlowFsync(node, 100),
+                        hold,
+                    });
+                }
             }
             Some(total) => {
                 let mut sum = Duration::ZERO;
@@ -142,6 +157,14 @@ impl Schedule {
                     let hold = Duration::from_millis(rng.gen_range(3000..=10_000));
                     sum += hold;
                     steps.push(Step { fault, hold });
+                    if slow_fsync && steps.len() % 8 == 7 {
+                        let hold = Duration::from_secs(5);
+                        sum += hold;
+                        steps.push(Step {
+                            fault: Fault::SlowFsync(steps.len() % n, 100),
+                            hold,
+                        });
+                    }
                 }
             }
         }
@@ -289,6 +312,9 @@ pub struct Hosts {
     pub keys: Vec<String>,
     procs: Vec<Option<Child>>,
     skew_ms: Vec<i64>,
+    fsync_delay_ms: Vec<u64>,
+    /// The slow-fsync shim ([`build_slow_fsync_shim`]), if built.
+    pub fsync_shim: Option<PathBuf>,
     mounted: Vec<PathBuf>,
     /// Streamlet Δ of the network.
     pub delta_ms: u64,
@@ -351,6 +377,8 @@ impl Hosts {
             keys,
             procs: (0..n).map(|_| None).collect(),
             skew_ms: vec![0; n],
+            fsync_delay_ms: vec![0; n],
+            fsync_shim: None,
             mounted: Vec::new(),
             delta_ms,
         };
@@ -425,6 +453,10 @@ impl Hosts {
                 )
                 .env("DONT_FAKE_MONOTONIC", "1");
         }
+        if let (true, Some(shim)) = (self.fsync_delay_ms[i] > 0, &self.fsync_shim) {
+            c.env("LD_PRELOAD", shim)
+                .env("LEDGER_SLOW_FSYNC_MS", self.fsync_delay_ms[i].to_string());
+        }
         // `ip netns exec` execs the node: the child's pid is the node's.
         self.procs[i] = Some(c.spawn().map_err(|e| e.to_string())?);
         Ok(())
@@ -473,6 +505,12 @@ impl Hosts {
                 false
             }
         }
+    }
+
+    /// Sets the delay of every fsync of node `i` from its next start (0: none; needs
+    /// [`Hosts::fsync_shim`]).
+    pub fn set_fsync_delay(&mut self, i: usize, ms: u64) {
+        self.fsync_delay_ms[i] = ms;
     }
 
     /// Sets node `i`'s clock skew for its next start (0: the true time).
@@ -823,8 +861,24 @@ const DISK_NODE: usize = 3;
 pub async fn run(opts: &RunOptions) -> Result<RunReport, String> {
     let t_start = Instant::now();
     let skew_ok = skew_unavailable().is_none();
-    let schedule = Schedule::seeded(opts.seed, NODES, DISK_NODE, skew_ok, opts.soak);
+    let shim = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let fsync_shim = match build_slow_fsync_shim(shim.path()) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("slow fsync left out: {e}");
+            None
+        }
+    };
+    let schedule = Schedule::seeded(
+        opts.seed,
+        NODES,
+        DISK_NODE,
+        skew_ok,
+        fsync_shim.is_some(),
+        opts.soak,
+    );
     let mut hosts = Hosts::start(NODES, opts.seed, opts.delta_ms, 32, Some(DISK_NODE))?;
+    hosts.fsync_shim = fsync_shim;
     let links = hosts.lab.links().expect("emulated lab");
     match &opts.regions {
         Some(p) => links.apply_regions(p, 0.0),
@@ -1021,15 +1075,19 @@ async fn play(
                     .lines()
                     .find(|l| l.contains("ENOSPC"))
                     .map(str::to_string);
-                let path = hosts.data_dir(*i).display().to_string();
+                // The store's path as the node names it (`<host>/config/../data` or
+                // resolved): the host's folder and `data`.
+                let folder = format!("/{}/", hosts.hosts[*i]);
                 note = match (&exited, &line) {
                     (Some(st), Some(l)) if !st.success() => {
-                        let named = if l.contains(&path) || l.contains("data") {
+                        let named = if l.contains(&folder) && l.contains("data") {
                             "names ENOSPC and the path"
                         } else {
                             "names ENOSPC but not the path"
                         };
-                        format!("exited ({st}), {named}")
+                        let at = l.find("no space").unwrap_or(0);
+                        let quote: String = l[at..].chars().take(150).collect();
+                        format!("exited ({st}), {named}: `{quote}`")
                     }
                     (Some(st), None) => format!("exited ({st}) without naming ENOSPC"),
                     (Some(st), Some(_)) => format!("exited ({st}) though the disk is full"),
@@ -1055,6 +1113,25 @@ async fn play(
             hosts.set_skew(*i, 0);
             let _ = hosts.start_node(*i);
         }
+        Fault::SlowFsync(i, ms) => {
+            hosts.stop_node(*i);
+            hosts.set_fsync_delay(*i, *ms);
+            let _ = hosts.start_node(*i);
+            tokio::time::sleep(step.hold).await;
+            let h = heights(cs).await;
+            let active = hosts.log_tail(*i, 400).contains("slow-fsync shim");
+            note = format!(
+                "heights while slow {h:?}{}",
+                if active {
+                    ""
+                } else {
+                    "; the shim did not report"
+                }
+            );
+            hosts.stop_node(*i);
+            hosts.set_fsync_delay(*i, 0);
+            let _ = hosts.start_node(*i);
+        }
     }
     let height_at_heal = heights(cs).await.into_iter().max().unwrap_or(0);
     let resumed_after = wait_resumed(cs, height_at_heal, opts.resume_bound * 2).await;
@@ -1065,6 +1142,60 @@ async fn play(
         resumed_after,
         note,
     }
+}
+
+/// C source of the slow-fsync shim: `fsync` and `fdatasync` sleep
+/// `LEDGER_SLOW_FSYNC_MS` before calling the real ones (RocksDB is linked statically
+/// but calls libc's, so `LD_PRELOAD` reaches them). It says so once on stderr.
+const SLOW_FSYNC_C: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void slow(void) {
+    static int said = 0;
+    const char *s = getenv("LEDGER_SLOW_FSYNC_MS");
+    long ms = s ? atol(s) : 0;
+    if (ms <= 0) return;
+    if (!said) { said = 1; fprintf(stderr, "slow-fsync shim: every fsync delayed by %ld ms\n", ms); }
+    usleep((useconds_t)(ms * 1000));
+}
+int fsync(int fd) {
+    static int (*real)(int) = 0;
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    slow();
+    return real(fd);
+}
+int fdatasync(int fd) {
+    static int (*real)(int) = 0;
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    slow();
+    return real(fd);
+}
+"#;
+
+/// Builds the slow-fsync shim in `dir` with the machine's C compiler (`cc`, else
+/// `clang`); its path, or why not.
+pub fn build_slow_fsync_shim(dir: &Path) -> Result<PathBuf, String> {
+    let src = dir.join("slow_fsync.c");
+    let lib = dir.join("slow_fsync.so");
+    std::fs::write(&src, SLOW_FSYNC_C).map_err(|e| e.to_string())?;
+    for cc in ["cc", "clang"] {
+        let ok = Command::new(cc)
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&lib)
+            .arg(&src)
+            .arg("-ldl")
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(lib);
+        }
+    }
+    Err("no C compiler (cc or clang) to build the slow-fsync shim".into())
 }
 
 /// Submit-to-final latency under a region profile: (node, region, p50, p99, samples).

@@ -437,17 +437,16 @@ pub fn run(s: &Scenario) -> Outcome {
                 !byzantine[leader_index(e, n) as usize]
             });
             let epochs = w.map_or(400, |w| w + 5 - e_star);
-            (
-                faults_end.plus(epochs * slot_us + s.delta_ms * 1000),
-                w,
-            )
+            (faults_end.plus(epochs * slot_us + s.delta_ms * 1000), w)
         }
         ProtocolKind::Nakamoto => (
             faults_end.plus((NAKAMOTO_FINALITY_DEPTH + 30) * 4 * s.delta_ms * 1000),
             None,
         ),
     };
-    let end = deadline.plus(2 * slot_us).max(faults_end.plus(CATCH_UP_MS * 1000 * 2));
+    let end = deadline
+        .plus(2 * slot_us)
+        .max(faults_end.plus(CATCH_UP_MS * 1000 * 2));
     sim.run_until(end);
 
     let honest: Vec<bool> = (0..full_nodes).map(|i| !byzantine[i]).collect();
