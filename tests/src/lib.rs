@@ -5,7 +5,10 @@
 //! The binaries are the ones `cargo test` built next to the test executable
 //! (`target/<profile>/ledger-node`); `cargo test --release --workspace` builds them.
 
+pub mod faults;
+pub mod history;
 pub mod netns;
+pub mod wan;
 
 use ledger_rpc::{connect, BlockSelector, LedgerApiClient, LedgerClient, TxStatus};
 use ledger_types::{Hash, TxHash};
