@@ -114,6 +114,12 @@ fn node() -> Node {
             .expect("finalize");
         blocks.push(b);
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The signature batcher's task lives on this runtime.
+    let entered = runtime.enter();
     let (commands, commands_rx) = tokio::sync::mpsc::channel(1 << 16);
     let (final_blocks, _) = tokio::sync::broadcast::channel(16);
     let shared = Arc::new(Shared {
@@ -136,15 +142,13 @@ fn node() -> Node {
         listen_addrs: Vec::new(),
         validator: None,
         started: Instant::now(),
+        signatures: ledger_service::sig_batcher::SignatureBatcher::start(1),
     });
+    drop(entered);
     let mut module = LedgerApiServer::into_rpc(RpcImpl::new(shared.clone()));
     module
         .merge(ledger_rpc::AtomicApiServer::into_rpc(RpcImpl::new(shared)))
         .expect("merge");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     Node {
         module,
         runtime,
