@@ -67,7 +67,7 @@ fn node() -> Node {
             .iter()
             .enumerate()
             .map(|(i, k)| {
-                let side = if (i as u64 + h) % 2 == 0 {
+                let side = if (i as u64 + h).is_multiple_of(2) {
                     "buy"
                 } else {
                     "sell"
