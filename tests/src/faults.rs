@@ -31,6 +31,9 @@ use std::time::{Duration, Instant};
 /// The RPC port every host's node listens on (loopback inside its namespace).
 pub const RPC_PORT: u16 = 29101;
 
+/// The metrics port every host's node listens on (loopback inside its namespace).
+pub const METRICS_PORT: u16 = 29102;
+
 /// Where Debian's libfaketime (package `faketime`) puts its thread-safe library.
 pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
@@ -60,6 +63,48 @@ pub enum Fault {
     /// The node restarted with every `fsync`/`fdatasync` delayed by this many ms (an
     /// `LD_PRELOAD` shim built at run time), then restarted without.
     SlowFsync(usize, u64),
+    /// The node SIGKILLed, its data directory damaged, and started again: it must refuse
+    /// with an error that says what is wrong (the operator then clears the directory and
+    /// the node re-syncs from its peers) or open it and repair what was lost.
+    CorruptStore(usize, Corruption),
+}
+
+/// A kind of damage to a stopped node's data directory (the kinds the probe tried).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corruption {
+    /// The MANIFEST cut at a seeded offset.
+    ManifestCut,
+    /// One byte of the newest write-ahead log flipped at a seeded offset.
+    WalByteFlipped,
+    /// CURRENT emptied.
+    CurrentEmptied,
+    /// CURRENT deleted.
+    CurrentDeleted,
+    /// The largest SST file truncated to half.
+    SstTruncated,
+}
+
+impl Corruption {
+    /// Every kind.
+    pub const ALL: [Corruption; 5] = [
+        Corruption::ManifestCut,
+        Corruption::WalByteFlipped,
+        Corruption::CurrentEmptied,
+        Corruption::CurrentDeleted,
+        Corruption::SstTruncated,
+    ];
+}
+
+impl std::fmt::Display for Corruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Corruption::ManifestCut => "MANIFEST cut",
+            Corruption::WalByteFlipped => "WAL byte flipped",
+            Corruption::CurrentEmptied => "CURRENT emptied",
+            Corruption::CurrentDeleted => "CURRENT deleted",
+            Corruption::SstTruncated => "SST truncated",
+        })
+    }
 }
 
 impl std::fmt::Display for Fault {
@@ -75,6 +120,7 @@ impl std::fmt::Display for Fault {
             Fault::DiskFull(i) => write!(f, "disk full on node-{i}"),
             Fault::ClockSkew(i, ms) => write!(f, "clock skew {ms:+} ms on node-{i}"),
             Fault::SlowFsync(i, ms) => write!(f, "fsync +{ms} ms on node-{i}"),
+            Fault::CorruptStore(i, c) => write!(f, "{c} in node-{i}'s store"),
         }
     }
 }
@@ -103,7 +149,9 @@ impl Schedule {
     /// nodes; the disk fault on `disk_node`) and hold times (2-4 s, soak 3-10 s) come
     /// from `seed`. `skew` says whether clock-skew steps are included (libfaketime).
     /// With `slow_fsync`, a slow-fsync step follows (every 8th step in a soak; drawn
-    /// apart, so the other steps of a seed do not change).
+    /// apart, so the other steps of a seed do not change). A corrupted-store step
+    /// comes last (every 6th step in a soak), its kind and node drawn from a second
+    /// stream of the seed for the same reason.
     pub fn seeded(
         seed: u64,
         n: usize,
@@ -113,6 +161,12 @@ impl Schedule {
         soak: Option<Duration>,
     ) -> Schedule {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut damage = ChaCha8Rng::seed_from_u64(seed ^ 0x636f_7272_7570_7400);
+        let corrupt = |rng: &mut ChaCha8Rng| {
+            // Not the node whose data directory is a tmpfs of its own (the disk fault's).
+            let node = (disk_node + rng.gen_range(1..n.max(2))) % n.max(1);
+            Fault::CorruptStore(node, Corruption::ALL[rng.gen_range(0..Corruption::ALL.len())])
+        };
         let kinds = |rng: &mut ChaCha8Rng| -> Vec<Fault> {
             let mut node = || rng.gen_range(0..n);
             let mut v = vec![
@@ -148,6 +202,10 @@ impl Schedule {
                         hold,
                     });
                 }
+                steps.push(Step {
+                    fault: corrupt(&mut damage),
+                    hold: Duration::from_secs(2),
+                });
             }
             Some(total) => {
                 let mut sum = Duration::ZERO;
@@ -157,6 +215,14 @@ impl Schedule {
                     let hold = Duration::from_millis(rng.gen_range(3000..=10_000));
                     sum += hold;
                     steps.push(Step { fault, hold });
+                    if steps.len() % 6 == 5 {
+                        let hold = Duration::from_secs(3);
+                        sum += hold;
+                        steps.push(Step {
+                            fault: corrupt(&mut damage),
+                            hold,
+                        });
+                    }
                     if slow_fsync && steps.len() % 8 == 7 {
                         let hold = Duration::from_secs(5);
                         sum += hold;
@@ -571,6 +637,22 @@ pub async fn heights(clients: &[LedgerClient]) -> Vec<u64> {
         );
     }
     out
+}
+
+/// Reads one unlabelled metric (`ledger_<name>`) from a Prometheus endpoint at `addr`
+/// (`None` if unreachable or absent).
+pub fn read_metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, CALL).ok()?;
+    s.set_read_timeout(Some(CALL)).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    let prefix = format!("ledger_{name} ");
+    body.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// HTTP clients of every node.
@@ -1113,6 +1195,43 @@ async fn play(
             hosts.set_skew(*i, 0);
             let _ = hosts.start_node(*i);
         }
+        Fault::CorruptStore(i, kind) => {
+            hosts.kill_node(*i);
+            let dir = hosts.data_dir(*i);
+            let seed = opts.seed ^ (step.hold.as_millis() as u64).rotate_left(17);
+            note = match damage_store(&dir, *kind, seed) {
+                Err(e) => format!("could not damage the store: {e}"),
+                Ok(done) => {
+                    let _ = hosts.start_node(*i);
+                    match hosts.wait_exit(*i, step.hold + Duration::from_secs(6)) {
+                        None => format!("{done}; opened it (repaired, lost blocks re-fetched)"),
+                        Some(st) => {
+                            let log = hosts.log_tail(*i, 20);
+                            let line = log
+                                .lines()
+                                .rev()
+                                .find(|l| l.to_lowercase().contains("error"))
+                                .unwrap_or("")
+                                .to_string();
+                            let clear = ["corrupt", "MANIFEST", "CURRENT", "incomplete", "lost", "Restore the directory"]
+                                .iter()
+                                .any(|w| line.contains(w))
+                                && !line.contains("is empty");
+                            let quote: String = line.chars().take(220).collect();
+                            // The operator's remedy the error names: move the directory
+                            // away and let the node re-sync from its peers.
+                            clear_dir(&dir);
+                            let restarted = hosts.start_node(*i);
+                            format!(
+                                "{done}; refused ({st}) {}: `{quote}`; cleared, re-syncing{}",
+                                if clear { "with a clear error" } else { "WITHOUT A CLEAR ERROR" },
+                                restarted.err().map(|e| format!(" (restart failed: {e})")).unwrap_or_default()
+                            )
+                        }
+                    }
+                }
+            };
+        }
         Fault::SlowFsync(i, ms) => {
             hosts.stop_node(*i);
             hosts.set_fsync_delay(*i, *ms);
@@ -1141,6 +1260,100 @@ async fn play(
         height_at_heal,
         resumed_after,
         note,
+    }
+}
+
+/// Removes everything inside `dir` (which may be a mount point).
+fn clear_dir(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
+/// Damages the RocksDB store in `dir` (the node stopped) as `kind` says, offsets drawn
+/// from `seed`; what was done.
+pub fn damage_store(dir: &Path, kind: Corruption, seed: u64) -> Result<String, String> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let files = |ext: &str| -> Vec<(PathBuf, u64)> {
+        let mut v: Vec<(PathBuf, u64)> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                let name = p.file_name()?.to_str()?.to_string();
+                let len = e.metadata().ok()?.len();
+                (name.ends_with(ext) || (ext == "MANIFEST" && name.starts_with("MANIFEST-")))
+                    .then_some((p, len))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let io = |e: std::io::Error| e.to_string();
+    match kind {
+        Corruption::ManifestCut => {
+            let current = std::fs::read_to_string(dir.join("CURRENT")).map_err(io)?;
+            let path = dir.join(current.trim());
+            let len = std::fs::metadata(&path).map_err(io)?.len();
+            let cut = rng.gen_range(0..len.max(1));
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(cut))
+                .map_err(io)?;
+            Ok(format!("{} cut at {cut} of {len} bytes", current.trim()))
+        }
+        Corruption::WalByteFlipped => {
+            let (path, len) = files(".log")
+                .into_iter()
+                .filter(|(_, len)| *len > 0)
+                .max_by_key(|(p, _)| p.clone())
+                .ok_or("no non-empty write-ahead log")?;
+            let at = rng.gen_range(0..len);
+            let mut f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(io)?;
+            let mut b = [0u8];
+            f.seek(SeekFrom::Start(at)).map_err(io)?;
+            f.read_exact(&mut b).map_err(io)?;
+            b[0] ^= 0x5a;
+            f.seek(SeekFrom::Start(at)).map_err(io)?;
+            f.write_all(&b).map_err(io)?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            Ok(format!("{name}: byte {at} of {len} flipped"))
+        }
+        Corruption::CurrentEmptied => {
+            std::fs::write(dir.join("CURRENT"), b"").map_err(io)?;
+            Ok("CURRENT emptied".into())
+        }
+        Corruption::CurrentDeleted => {
+            std::fs::remove_file(dir.join("CURRENT")).map_err(io)?;
+            Ok("CURRENT deleted".into())
+        }
+        Corruption::SstTruncated => {
+            let Some((path, len)) = files(".sst").into_iter().max_by_key(|(_, len)| *len) else {
+                let done = damage_store(dir, Corruption::WalByteFlipped, seed)?;
+                return Ok(format!("no SST file yet, so {done}"));
+            };
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(len / 2))
+                .map_err(io)?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            Ok(format!("{name} truncated from {len} to {} bytes", len / 2))
+        }
     }
 }
 

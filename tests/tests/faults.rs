@@ -304,6 +304,11 @@ async fn seeded_faults_under_load_keep_every_final_order() {
                     s.note
                 )
             }
+            faults::Fault::CorruptStore(..) => {
+                for bad in ["WITHOUT A CLEAR ERROR", "could not damage", "restart failed"] {
+                    assert!(!s.note.contains(bad), "corrupted store: {}", s.note);
+                }
+            }
             faults::Fault::SlowFsync(..) => {
                 assert!(!s.note.contains("did not report"), "slow fsync: {}", s.note)
             }
@@ -337,4 +342,136 @@ async fn seeded_faults_under_load_keep_every_final_order() {
         }),
         "{v:?}"
     );
+}
+
+/// The clock-skew acceptance run: one validator's clock 1 s ahead (libfaketime), then a
+/// second validator SIGSTOPped for 15 s, so that the quorum (3 of 4) needs the skewed
+/// one's votes. Finality must go on through the pause and every node must be past the
+/// height at SIGCONT within 5 s of it; the skewed validator must propose and vote, and
+/// measure its own offset (`ledger_clock_offset_ms`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_one_second_ahead_keeps_proposing_and_voting() {
+    use ledger_rpc::LedgerApiClient;
+    use nix::sys::signal::Signal;
+    if let Some(why) = faults::unavailable().or_else(faults::skew_unavailable) {
+        eprintln!("skipping the clock-skew test: {why}");
+        return;
+    }
+    const SKEWED: usize = 1;
+    const PAUSED: usize = 2;
+    let mut hosts = faults::Hosts::start(4, 5, 200, 8, None).expect("the testbed starts");
+    let cs = faults::clients(&hosts.urls).await;
+    assert!(
+        faults::wait_resumed(&cs, 2, Duration::from_secs(30))
+            .await
+            .is_some(),
+        "the network never finalized: {:?}",
+        faults::heights(&cs).await
+    );
+    hosts.stop_node(SKEWED);
+    hosts.set_skew(SKEWED, 1_000);
+    hosts.start_node(SKEWED).expect("restart under libfaketime");
+    let chain_id = hosts.genesis.chain_id.clone();
+    let load = faults::Load::start(
+        &hosts.urls,
+        &chain_id,
+        8,
+        Duration::from_millis(20),
+        Duration::from_secs(15),
+    );
+    let top = faults::heights(&cs).await.into_iter().max().unwrap_or(0);
+    let caught_up = faults::wait_resumed(&cs, top, Duration::from_secs(30)).await;
+    assert!(
+        caught_up.is_some(),
+        "the skewed node never caught up: {:?}\n{}",
+        faults::heights(&cs).await,
+        hosts.log_tail(SKEWED, 30)
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Pause a second validator: now every quorum includes the skewed one.
+    let at_stop = faults::heights(&cs).await.into_iter().max().unwrap_or(0);
+    hosts.signal(PAUSED, Signal::SIGSTOP);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let during: Vec<u64> = faults::heights(&cs).await;
+    let at_cont = during.iter().copied().max().unwrap_or(0);
+    hosts.signal(PAUSED, Signal::SIGCONT);
+    let resumed = faults::wait_resumed(&cs, at_cont, Duration::from_secs(30)).await;
+    let (acked, counts, _) = load.finish().await;
+    eprintln!(
+        "skewed node-{SKEWED} (+1 s), node-{PAUSED} paused 15 s: final height {at_stop} at SIGSTOP, \
+         {at_cont} at SIGCONT (heights {during:?}); every node past it {resumed:?} after SIGCONT; \
+         orders {counts:?}"
+    );
+    assert!(
+        at_cont >= at_stop + 10,
+        "finality stalled while node-{PAUSED} was paused: {at_stop} -> {at_cont}\n{}",
+        hosts.log_tail(SKEWED, 30)
+    );
+    let resumed = resumed.expect("finality resumed after SIGCONT");
+    assert!(
+        resumed <= Duration::from_secs(5),
+        "took {resumed:?} after SIGCONT"
+    );
+
+    // The skewed validator proposed and voted in final blocks during the pause.
+    let key = &hosts.keys[SKEWED];
+    let validators = cs[0].get_validators().await.expect("get_validators");
+    let v = validators
+        .iter()
+        .find(|v| v.public_key.to_string() == *key)
+        .unwrap_or_else(|| panic!("validator {key} in {validators:?}"));
+    eprintln!(
+        "skewed validator: last proposal {:?}, last vote {:?}",
+        v.last_proposal, v.last_vote
+    );
+    assert!(
+        v.last_proposal.is_some_and(|h| h > at_stop),
+        "no final block proposed by the skewed validator after height {at_stop}: {v:?}"
+    );
+    assert!(
+        v.last_vote.is_some_and(|h| h > at_stop),
+        "no vote of the skewed validator after height {at_stop}: {v:?}"
+    );
+
+    // It measured its own offset; an unskewed node measures about 0.
+    let offset = |i: usize| {
+        hosts
+            .lab
+            .forward(i, faults::METRICS_PORT)
+            .ok()
+            .and_then(|a| faults::read_metric(a, "clock_offset_ms"))
+    };
+    let (skewed, true_clock) = (offset(SKEWED), offset(0));
+    eprintln!("clock_offset_ms: node-{SKEWED} {skewed:?}, node-0 {true_clock:?}");
+    assert!(
+        skewed.is_some_and(|o| (700.0..=1_300.0).contains(&o)),
+        "node-{SKEWED}'s offset estimate: {skewed:?}"
+    );
+    assert!(
+        true_clock.is_some_and(|o| o.abs() <= 400.0),
+        "node-0's offset estimate: {true_clock:?}"
+    );
+
+    // Safety over the whole run: the nodes agree on every final block and order.
+    let mut nodes = Vec::new();
+    for (i, c) in cs.iter().enumerate() {
+        nodes.push(
+            faults::read_node(c, i, &hosts.genesis)
+                .await
+                .expect("read the node's history"),
+        );
+    }
+    let history = History {
+        nodes,
+        acked,
+        genesis_totals: faults::genesis_totals(&hosts.genesis),
+        resumes: vec![Resume {
+            fault: format!("SIGCONT node-{PAUSED} (node-{SKEWED} at +1 s)"),
+            after: Some(resumed),
+        }],
+        resume_bound: Duration::from_secs(5),
+    };
+    let violations = check(&history);
+    assert!(violations.is_empty(), "{violations:?}");
 }

@@ -22,7 +22,8 @@ use crate::host::{
 use crate::mempool::Mempool;
 use crate::sync::{SyncBatch, SyncItem, SYNC_BATCH};
 use crate::DriverError;
-use ledger_consensus::streamlet::Certificate;
+use crate::clock_offset::ClockOffsetEstimator;
+use ledger_consensus::streamlet::{self, Certificate};
 use ledger_consensus::{ConsensusMessage, Delivery, Effect, Input, Protocol, Tip};
 use ledger_storage::ConsensusStore;
 use ledger_types::{codec, Block, Hash, SignedTx};
@@ -127,6 +128,7 @@ pub struct Driver<T: Transport, C: Clock, S: ConsensusStore, H: Host> {
     gossip_out: Vec<SignedTx>,
     sync: SyncState,
     reported: (Tip, u64),
+    clock_offset: ClockOffsetEstimator,
 }
 
 /// The pieces a driver is made of.
@@ -168,6 +170,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
                 cursor: 0,
             },
             reported,
+            clock_offset: ClockOffsetEstimator::new(),
         }
     }
 
@@ -218,8 +221,24 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
             return Ok(Verdict::Reject);
         };
         let now_ms = self.clock.now_ms();
+        // The author's clock, for the offset estimate (a proposal or a mined block).
+        let stamped = match &message {
+            ConsensusMessage::Streamlet(streamlet::Message::Proposal(p)) => {
+                Some((p.block.header.time_ms(), p.block.header.parent))
+            }
+            ConsensusMessage::Block(b) => Some((b.header.time_ms(), b.header.parent)),
+            ConsensusMessage::Streamlet(streamlet::Message::Vote(_)) => None,
+        };
         let verdict = match self.step(Input::Message { message, now_ms })? {
-            Ok(Delivery::New) => Verdict::Accept,
+            Ok(Delivery::New) => {
+                if let Some((time_ms, parent)) = stamped {
+                    let parent_ms = self.consensus.block(&parent).map(|b| b.header.time_ms());
+                    if let Some(offset) = self.clock_offset.sample(time_ms, parent_ms, now_ms) {
+                        self.host.observe(Observation::ClockOffset(offset));
+                    }
+                }
+                Verdict::Accept
+            }
             Ok(Delivery::Duplicate | Delivery::Stale) => Verdict::Ignore,
             Err(e) if e.is_offence() => {
                 tracing::debug!(%topic, error = %e, "rejected consensus message");

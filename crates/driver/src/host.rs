@@ -127,6 +127,8 @@ pub enum Observation {
     ConflictingFinality,
     /// A gossip message was rejected.
     Rejected(Topic),
+    /// The clock-offset estimate moved (see [`crate::clock_offset`]).
+    ClockOffset(crate::clock_offset::ClockOffset),
     /// Block sync: blocks fetched, the best final height a peer reported, and whether
     /// the node is behind.
     Synced {

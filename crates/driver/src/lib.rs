@@ -13,12 +13,14 @@
 //! - [`mempool`]: pending transactions, admission checks, block selection.
 //! - [`admission`]: gossiped transaction batches, verified once, in batches.
 //! - [`validation`]: the payload check consensus runs before voting for a block.
+//! - [`clock_offset`]: how far this node's clock is from the network's, from block times.
 //! - [`restore`]: the consensus machine of a restarted node, rebuilt from its store.
 //! - [`sync`]: block-sync payloads.
 
 #![warn(missing_docs)]
 
 pub mod admission;
+pub mod clock_offset;
 pub mod driver;
 pub mod host;
 pub mod mempool;
@@ -30,6 +32,7 @@ pub use admission::{
     admit_gossip_batch, insert_gossip_batch, verify_gossip_batch, BatchAdmission, VerifiedBatch,
     GOSSIP_BATCH,
 };
+pub use clock_offset::{ClockOffset, ClockOffsetEstimator};
 pub use driver::{Driver, DriverConfig, DriverParts, Faults, DEFAULT_MAX_EXEC_BACKLOG};
 pub use host::{
     Clock, FinalBlock, Host, MiningJob, Observation, SyncResult, Topic, Transport, Verdict,

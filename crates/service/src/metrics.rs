@@ -135,6 +135,9 @@ pub struct Metrics {
     pub applied_height: Gauge,
     /// Current Streamlet epoch (0 for Nakamoto).
     pub epoch: Gauge,
+    /// How far this node's clock is ahead of the network's, in milliseconds (negative:
+    /// behind), estimated from the times of received blocks.
+    pub clock_offset_ms: Gauge,
     /// Connected peers.
     pub peers: Gauge,
     /// Transactions in the mempool.
@@ -182,6 +185,7 @@ impl Metrics {
             final_height: Gauge::default(),
             applied_height: Gauge::default(),
             epoch: Gauge::default(),
+            clock_offset_ms: Gauge::default(),
             peers: Gauge::default(),
             mempool_txs: Gauge::default(),
             mempool_bytes: Gauge::default(),
@@ -220,6 +224,11 @@ impl Metrics {
             m.applied_height.clone(),
         );
         registry.register("epoch", "Current Streamlet epoch", m.epoch.clone());
+        registry.register(
+            "clock_offset_ms",
+            "How far this node's clock is ahead of the network's (median over received block times; negative: behind)",
+            m.clock_offset_ms.clone(),
+        );
         registry.register("peers", "Connected peers", m.peers.clone());
         registry.register(
             "mempool_txs",

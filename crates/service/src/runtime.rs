@@ -14,6 +14,7 @@ use ledger_driver::{
     Clock, Driver, FinalBlock, Host, MiningJob, Observation, SyncBatch, SyncResult, Topic,
     Transport, Verdict,
 };
+use ledger_consensus::streamlet::DEFAULT_MAX_FUTURE_MS;
 use ledger_network::{NetworkEvent, NetworkHandle, PeerId, SyncResponse, ValidationOutcome};
 use ledger_storage::{ChainStore, StoreError};
 use ledger_types::{Block, Hash, SignedTx};
@@ -120,7 +121,16 @@ pub struct NodeHost {
     shared: Arc<Shared>,
     execute: std::sync::mpsc::Sender<FinalBlock>,
     mining: Option<watch::Sender<Option<MiningJob>>>,
+    /// When the last clock-skew warning was logged.
+    skew_warned: Option<Instant>,
 }
+
+/// A clock further than this from the network's is warned about: at
+/// [`DEFAULT_MAX_FUTURE_MS`] the others stop voting for this node's proposals (or it
+/// for theirs), so this is half the skew the node can absorb.
+pub const CLOCK_SKEW_WARN_MS: i64 = DEFAULT_MAX_FUTURE_MS as i64 / 2;
+/// Least time between two clock-skew warnings.
+const CLOCK_SKEW_WARN_EVERY: Duration = Duration::from_secs(60);
 
 impl NodeHost {
     /// A host over `shared`, sending final blocks to the executor thread.
@@ -133,6 +143,7 @@ impl NodeHost {
             shared,
             execute,
             mining,
+            skew_warned: None,
         }
     }
 }
@@ -194,6 +205,26 @@ impl Host for NodeHost {
                 let mut p = shared.progress.write();
                 p.best_peer_final = p.best_peer_final.max(peer_final);
                 p.syncing = behind;
+            }
+            Observation::ClockOffset(offset) => {
+                shared.metrics.clock_offset_ms.set(offset.ahead_ms);
+                let due = self
+                    .skew_warned
+                    .is_none_or(|t| t.elapsed() >= CLOCK_SKEW_WARN_EVERY);
+                if offset.ahead_ms.abs() > CLOCK_SKEW_WARN_MS && due {
+                    self.skew_warned = Some(Instant::now());
+                    tracing::warn!(
+                        offset_ms = offset.ahead_ms,
+                        samples = offset.samples,
+                        limit_ms = DEFAULT_MAX_FUTURE_MS,
+                        "this node's clock is {} ms {} the network's (median over the last {} blocks); \
+                         beyond {} ms its proposals are refused: check NTP",
+                        offset.ahead_ms.abs(),
+                        if offset.ahead_ms > 0 { "ahead of" } else { "behind" },
+                        offset.samples,
+                        DEFAULT_MAX_FUTURE_MS,
+                    );
+                }
             }
             Observation::Finalized { .. }
             | Observation::Evidence(_)

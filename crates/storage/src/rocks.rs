@@ -316,7 +316,17 @@ impl RocksStore {
                     .map(|cf| cf.name())
                     .filter(|n| !found.iter().any(|f| f == n))
                     .collect();
-                if !missing.is_empty() {
+                if !missing.is_empty() && recorded.is_none() {
+                    // No height was ever recorded here: the process died while RocksDB
+                    // was creating the families of a new store (it creates them one
+                    // after another). Finish creating them; nothing can have been lost.
+                    tracing::info!(
+                        path = %path.display(),
+                        missing = %missing.join(", "),
+                        "finishing the creation of a new store that was interrupted"
+                    );
+                    opts.create_missing_column_families(true);
+                } else if !missing.is_empty() {
                     return Err(StoreError::Corrupt {
                         path: path.display().to_string(),
                         detail: format!(
