@@ -24,14 +24,15 @@
 use super::{crosses, Account, Engine, Level, Slot, NIL};
 use crate::events::{Event, Rejection};
 use crate::root::Accumulator;
-use crate::state::Counters;
+use crate::state::{Balance, Counters};
 use ledger_types::decimal::to_units;
 use ledger_types::{AssetId, Bundle, OrderKind, PlaceOrder, Side, TxHash};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a bundle may change, as it was before the first leg.
 struct Savepoint {
-    accounts: Vec<(u32, Account)>,
+    /// Each saved account with its balances.
+    accounts: Vec<(u32, Account, Vec<Balance>)>,
     slots: Vec<(u32, Slot)>,
     levels: Vec<(usize, Side, u64, Level)>,
     counters: Counters,
@@ -175,11 +176,7 @@ impl Engine {
 
     /// Free plus locked balance of every asset of account `a`.
     fn total_of(&self, a: u32) -> Vec<u128> {
-        self.accounts[a as usize]
-            .balances
-            .iter()
-            .map(|b| b.free + b.locked)
-            .collect()
+        self.bals(a).iter().map(|b| b.free + b.locked).collect()
     }
 
     /// Saves everything the legs could change (see the module docs).
@@ -237,7 +234,7 @@ impl Engine {
         Savepoint {
             accounts: accounts
                 .into_iter()
-                .map(|a| (a, self.accounts[a as usize].clone()))
+                .map(|a| (a, self.accounts[a as usize].clone(), self.bals(a).to_vec()))
                 .collect(),
             slots: slots
                 .into_iter()
@@ -259,7 +256,7 @@ impl Engine {
         debug_assert!(
             self.dirty_accounts[sp.dirty_accounts..]
                 .iter()
-                .all(|a| sp.accounts.iter().any(|(s, _)| s == a)),
+                .all(|a| sp.accounts.iter().any(|(s, _, _)| s == a)),
             "a bundle touched an account outside its savepoint"
         );
         debug_assert!(
@@ -268,8 +265,9 @@ impl Engine {
                 .all(|d| sp.slots.iter().any(|(s, _)| s == d)),
             "a bundle touched an order outside its savepoint"
         );
-        for (a, acct) in sp.accounts {
+        for (a, acct, balances) in sp.accounts {
             self.accounts[a as usize] = acct;
+            self.bals_mut(a).copy_from_slice(&balances);
         }
         for (s, slot) in sp.slots {
             if slot.live {

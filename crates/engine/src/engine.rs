@@ -42,7 +42,6 @@ pub enum RestoreError {
 struct Account {
     key: Address,
     nonce: u64,
-    balances: Vec<Balance>,
     open_orders: u32,
     orders_head: u32,
     orders_tail: u32,
@@ -165,6 +164,9 @@ pub struct Engine {
     fee_account: u32,
     max_open_orders: u32,
     accounts: Vec<Account>,
+    /// Every account's balances in one array: account `a`'s balance of asset `i` is at
+    /// `a * n_assets + i` (see [`Engine::bal_index`]).
+    balances: Vec<Balance>,
     account_index: FastMap<Address, u32>,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
@@ -199,7 +201,7 @@ impl Engine {
             let units = to_units(b.amount, genesis.assets[asset.0 as usize].decimals)
                 .ok_or_else(|| RestoreError::Genesis(format!("bad amount {}", b.amount)))?;
             let a = engine.ensure_account(b.account);
-            engine.accounts[a as usize].balances[asset.0 as usize].free += units;
+            engine.bal_mut(a, asset.0 as usize).free += units;
         }
         engine.commit();
         Ok(engine)
@@ -216,6 +218,7 @@ impl Engine {
             fee_account: 0,
             max_open_orders: genesis.limits.max_open_orders_per_account,
             accounts: Vec::new(),
+            balances: Vec::new(),
             account_index: FastMap::default(),
             slots: Vec::new(),
             free_slots: Vec::new(),
@@ -428,7 +431,7 @@ impl Engine {
             Side::Buy => (cfg.quote, cfg.base_units_per_lot),
             Side::Sell => (cfg.base, cfg.base_units_per_lot),
         };
-        let free = self.accounts[a as usize].balances[pay_asset.0 as usize].free;
+        let free = self.bal(a, pay_asset.0 as usize).free;
         let lock = match (p.kind, p.side, limit_notional) {
             (OrderKind::Limit, Side::Buy, Some(n)) => n + fee(n, cfg.max_fee_bps()),
             (OrderKind::Limit, Side::Sell, _) => cfg.base_units(lots).ok_or(Rejection::Overflow)?,
@@ -479,7 +482,7 @@ impl Engine {
 
         // ---- Commit point: from here on the order is accepted and cannot be rejected.
         if lock > 0 {
-            let bal = &mut self.accounts[a as usize].balances[pay_asset.0 as usize];
+            let bal = self.bal_mut(a, pay_asset.0 as usize);
             bal.free -= lock;
             bal.locked += lock;
         }
@@ -540,7 +543,7 @@ impl Engine {
             let cfg = &self.markets[m];
             let mut q = t.remaining.min(self.slots[s as usize].order.remaining);
             if t.kind == OrderKind::Market {
-                let bal = &self.accounts[t.acct as usize].balances;
+                let bal = self.bals(t.acct);
                 let affordable = match t.side {
                     Side::Buy => {
                         let free = bal[cfg.quote.0 as usize].free;
@@ -579,7 +582,7 @@ impl Engine {
 
         // Taker side.
         {
-            let bals = &mut self.accounts[t.acct as usize].balances;
+            let bals = self.bals_mut(t.acct);
             match t.side {
                 Side::Buy => {
                     let cost = notional + taker_fee;
@@ -611,7 +614,7 @@ impl Engine {
             };
             slot.order.locked -= spent;
             slot.order.remaining -= q;
-            let bals = &mut self.accounts[maker_acct as usize].balances;
+            let bals = self.bals_mut(maker_acct);
             match t.side {
                 Side::Buy => {
                     bals[base].locked -= base_units;
@@ -623,7 +626,7 @@ impl Engine {
                 }
             }
         }
-        self.accounts[self.fee_account as usize].balances[quote].free += maker_fee + taker_fee;
+        self.bal_mut(self.fee_account, quote).free += maker_fee + taker_fee;
         t.remaining -= q;
         let level = self.books[m]
             .side_mut(t.side.opposite())
@@ -709,7 +712,7 @@ impl Engine {
             });
         }
         if t.locked > 0 {
-            let bal = &mut self.accounts[t.acct as usize].balances[lock_asset.0 as usize];
+            let bal = self.bal_mut(t.acct, lock_asset.0 as usize);
             bal.locked -= t.locked;
             bal.free += t.locked;
         }
@@ -814,7 +817,7 @@ impl Engine {
         if t.to == self.accounts[a as usize].key {
             return Err(Rejection::SelfTransfer);
         }
-        let free = self.accounts[a as usize].balances[t.asset.0 as usize].free;
+        let free = self.bal(a, t.asset.0 as usize).free;
         if amount > free {
             return Err(Rejection::InsufficientBalance {
                 asset: t.asset,
@@ -823,8 +826,8 @@ impl Engine {
             });
         }
         let to = self.ensure_account(t.to);
-        self.accounts[a as usize].balances[t.asset.0 as usize].free -= amount;
-        self.accounts[to as usize].balances[t.asset.0 as usize].free += amount;
+        self.bal_mut(a, t.asset.0 as usize).free -= amount;
+        self.bal_mut(to, t.asset.0 as usize).free += amount;
         self.touch_account(to);
         self.events.push(Event::Transferred {
             from: self.accounts[a as usize].key,
@@ -845,7 +848,6 @@ impl Engine {
         self.accounts.push(Account {
             key,
             nonce: 0,
-            balances: vec![Balance::default(); self.n_assets],
             open_orders: 0,
             orders_head: NIL,
             orders_tail: NIL,
@@ -853,9 +855,45 @@ impl Engine {
             dirty: false,
             committed: None,
         });
+        self.balances
+            .resize(self.balances.len() + self.n_assets, Balance::default());
         self.account_index.insert(key, a);
         self.touch_account(a);
         a
+    }
+
+    /// Where account `a`'s balance of asset `asset` sits in [`Engine::balances`].
+    #[inline]
+    fn bal_index(&self, a: u32, asset: usize) -> usize {
+        debug_assert!(asset < self.n_assets);
+        a as usize * self.n_assets + asset
+    }
+
+    /// Account `a`'s balance of `asset`.
+    #[inline]
+    fn bal(&self, a: u32, asset: usize) -> Balance {
+        self.balances[self.bal_index(a, asset)]
+    }
+
+    /// Account `a`'s balance of `asset`, to change.
+    #[inline]
+    fn bal_mut(&mut self, a: u32, asset: usize) -> &mut Balance {
+        let i = self.bal_index(a, asset);
+        &mut self.balances[i]
+    }
+
+    /// Account `a`'s balances, one per asset.
+    #[inline]
+    fn bals(&self, a: u32) -> &[Balance] {
+        let start = a as usize * self.n_assets;
+        &self.balances[start..start + self.n_assets]
+    }
+
+    /// Account `a`'s balances, one per asset, to change.
+    #[inline]
+    fn bals_mut(&mut self, a: u32) -> &mut [Balance] {
+        let start = a as usize * self.n_assets;
+        &mut self.balances[start..start + self.n_assets]
     }
 
     fn touch_account(&mut self, a: u32) {
@@ -1021,9 +1059,9 @@ impl Engine {
             Side::Buy => cfg.quote,
             Side::Sell => cfg.base,
         };
-        let acct = &mut self.accounts[a as usize];
-        acct.open_orders -= 1;
-        let bal = &mut acct.balances[asset.0 as usize];
+        self.accounts[a as usize].open_orders -= 1;
+        let i = self.bal_index(a, asset.0 as usize);
+        let bal = &mut self.balances[i];
         bal.locked -= locked;
         bal.free += locked;
         self.touch_account(a);
@@ -1142,13 +1180,19 @@ impl Engine {
         for a in std::mem::take(&mut self.dirty_accounts) {
             let acct = &mut self.accounts[a as usize];
             acct.dirty = false;
-            let h = account_leaf(acct);
+            let h = account_leaf(
+                acct,
+                &self.balances[a as usize * self.n_assets..][..self.n_assets],
+            );
             if let Some(old) = acct.committed.replace(h) {
                 self.acc.remove(&old);
             }
             self.acc.add(&h);
             if let Some(c) = changes.as_deref_mut() {
-                c.accounts.push(account_record(acct));
+                c.accounts.push(account_record(
+                    acct,
+                    &self.balances[a as usize * self.n_assets..][..self.n_assets],
+                ));
             }
         }
         for s in std::mem::take(&mut self.dirty_slots) {
@@ -1199,7 +1243,12 @@ impl Engine {
             .collect();
         orders.sort_by_key(|o| o.seq);
         EngineState {
-            accounts: self.accounts.iter().map(account_record).collect(),
+            accounts: self
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(a, acct)| account_record(acct, self.bals(a as u32)))
+                .collect(),
             orders,
             counters: self.counters,
             swaps: self.swap_records(),
@@ -1220,6 +1269,7 @@ impl Engine {
         // `empty` created the fee account; start from a clean slate so the restored
         // records define every account exactly once.
         engine.accounts.clear();
+        engine.balances.clear();
         engine.account_index.clear();
         engine.dirty_accounts.clear();
         for rec in state.accounts {
@@ -1235,9 +1285,9 @@ impl Engine {
                 return Err(bad(format!("account {} appears twice", rec.key)));
             }
             let a = engine.ensure_account(rec.key);
+            engine.bals_mut(a).copy_from_slice(&rec.balances);
             let acct = &mut engine.accounts[a as usize];
             acct.nonce = rec.nonce;
-            acct.balances = rec.balances;
             acct.cancel_at = rec.cancel_at_height;
             if let Some(h) = rec.cancel_at_height {
                 engine.schedules.insert((h, a));
@@ -1292,7 +1342,7 @@ impl Engine {
             engine.insert_resting(a, o);
         }
         for (i, acct) in engine.accounts.iter().enumerate() {
-            for (asset, bal) in acct.balances.iter().enumerate() {
+            for (asset, bal) in engine.bals(i as u32).iter().enumerate() {
                 let want = expected_locked
                     .get(&(i as u32, asset as u32))
                     .copied()
@@ -1353,7 +1403,7 @@ impl Engine {
     pub fn account(&self, key: &Address) -> Option<AccountRecord> {
         self.account_index
             .get(key)
-            .map(|a| account_record(&self.accounts[*a as usize]))
+            .map(|a| account_record(&self.accounts[*a as usize], self.bals(*a)))
     }
 
     /// The next nonce the account must use (0 for an unknown account).
@@ -1367,7 +1417,7 @@ impl Engine {
     pub fn balance(&self, key: &Address, asset: AssetId) -> Balance {
         self.account_index
             .get(key)
-            .and_then(|a| self.accounts[*a as usize].balances.get(asset.0 as usize))
+            .and_then(|a| self.bals(*a).get(asset.0 as usize))
             .copied()
             .unwrap_or_default()
     }
@@ -1428,8 +1478,8 @@ impl Engine {
     /// the fee account is an account). Constant over any history.
     pub fn total_supply(&self) -> Vec<u128> {
         let mut totals = vec![0u128; self.n_assets];
-        for acct in &self.accounts {
-            for (t, b) in totals.iter_mut().zip(&acct.balances) {
+        for a in 0..self.accounts.len() {
+            for (t, b) in totals.iter_mut().zip(self.bals(a as u32)) {
                 *t += b.free + b.locked;
             }
         }
@@ -1502,7 +1552,7 @@ impl Engine {
         self.check_expiry_invariants()?;
         self.check_swaps()?;
         for (i, acct) in self.accounts.iter().enumerate() {
-            for (asset, b) in acct.balances.iter().enumerate() {
+            for (asset, b) in self.bals(i as u32).iter().enumerate() {
                 let want = locked.get(&(i as u32, asset as u32)).copied().unwrap_or(0);
                 if b.locked != want {
                     return Err(format!(
@@ -1516,11 +1566,11 @@ impl Engine {
     }
 }
 
-fn account_record(a: &Account) -> AccountRecord {
+fn account_record(a: &Account, balances: &[Balance]) -> AccountRecord {
     AccountRecord {
         key: a.key,
         nonce: a.nonce,
-        balances: a.balances.clone(),
+        balances: balances.to_vec(),
         cancel_at_height: a.cancel_at,
     }
 }
@@ -1528,8 +1578,8 @@ fn account_record(a: &Account) -> AccountRecord {
 /// Bytes of an account leaf with up to this many assets, hashed from one stack buffer.
 const ACCOUNT_LEAF_ASSETS: usize = 8;
 
-fn account_leaf(a: &Account) -> [u8; 32] {
-    if a.balances.len() <= ACCOUNT_LEAF_ASSETS {
+fn account_leaf(a: &Account, balances: &[Balance]) -> [u8; 32] {
+    if balances.len() <= ACCOUNT_LEAF_ASSETS {
         // The same bytes as the streaming form below, in one digest call: the tag's
         // length and the tag, key, nonce, each balance, then the switch if armed.
         let mut buf = [0u8; 1 + 7 + 32 + 8 + 32 * ACCOUNT_LEAF_ASSETS + 9];
@@ -1538,7 +1588,7 @@ fn account_leaf(a: &Account) -> [u8; 32] {
         buf[8..40].copy_from_slice(&a.key.0);
         buf[40..48].copy_from_slice(&a.nonce.to_le_bytes());
         let mut n = 48;
-        for b in &a.balances {
+        for b in balances {
             buf[n..n + 16].copy_from_slice(&b.free.to_le_bytes());
             buf[n + 16..n + 32].copy_from_slice(&b.locked.to_le_bytes());
             n += 32;
@@ -1552,7 +1602,7 @@ fn account_leaf(a: &Account) -> [u8; 32] {
     }
     let mut h = LeafHasher::new(b"account");
     h.bytes(&a.key.0).u64(a.nonce);
-    for b in &a.balances {
+    for b in balances {
         h.u128(b.free).u128(b.locked);
     }
     // An armed dead man's switch is part of the state; an account without one hashes
@@ -1609,15 +1659,15 @@ mod tests {
     #[test]
     fn account_leaf_matches_the_streaming_form() {
         for (assets, cancel_at) in [(1, None), (3, None), (3, Some(42)), (8, Some(7)), (9, None)] {
+            let balances: Vec<Balance> = (0..assets)
+                .map(|i| Balance {
+                    free: u128::MAX - i as u128,
+                    locked: 1 << (i * 9),
+                })
+                .collect();
             let acct = Account {
                 key: ledger_types::PublicKey([5; 32]),
                 nonce: 17,
-                balances: (0..assets)
-                    .map(|i| Balance {
-                        free: u128::MAX - i as u128,
-                        locked: 1 << (i * 9),
-                    })
-                    .collect(),
                 open_orders: 0,
                 orders_head: NIL,
                 orders_tail: NIL,
@@ -1627,13 +1677,17 @@ mod tests {
             };
             let mut h = LeafHasher::new(b"account");
             h.bytes(&acct.key.0).u64(acct.nonce);
-            for b in &acct.balances {
+            for b in &balances {
                 h.u128(b.free).u128(b.locked);
             }
             if let Some(at) = cancel_at {
                 h.bytes(b"c").u64(at);
             }
-            assert_eq!(account_leaf(&acct), h.finish(), "{assets} assets");
+            assert_eq!(
+                account_leaf(&acct, &balances),
+                h.finish(),
+                "{assets} assets"
+            );
         }
     }
 }

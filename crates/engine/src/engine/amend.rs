@@ -84,7 +84,7 @@ impl Engine {
                 cfg.base_units(remaining).ok_or(Rejection::Overflow)?,
             ),
         };
-        let bal = self.accounts[a as usize].balances[asset.0 as usize];
+        let bal = self.bal(a, asset.0 as usize);
         let available = bal.free + old.locked;
         if lock > available {
             return Err(Rejection::InsufficientBalance {
@@ -97,7 +97,7 @@ impl Engine {
         // ---- Commit point.
         let priority_kept = price == old.price && quantity < old.quantity;
         if priority_kept {
-            let bal = &mut self.accounts[a as usize].balances[asset.0 as usize];
+            let bal = self.bal_mut(a, asset.0 as usize);
             bal.free = bal.free + old.locked - lock;
             bal.locked = bal.locked - old.locked + lock;
             let level = self.books[m]
@@ -115,7 +115,7 @@ impl Engine {
             // Off the book (its lock returns to free), then back at the tail of the new
             // level with a new sequence number and the new lock.
             self.remove_resting(s, RemoveWhy::Replaced);
-            let bal = &mut self.accounts[a as usize].balances[asset.0 as usize];
+            let bal = self.bal_mut(a, asset.0 as usize);
             bal.free -= lock;
             bal.locked += lock;
             let order = OrderRecord {
