@@ -24,6 +24,7 @@
 use super::{crosses, Account, Engine, Level, Slot, NIL};
 use crate::events::{Event, Rejection};
 use crate::root::Accumulator;
+use crate::state::OrderRecord;
 use crate::state::{Balance, Counters};
 use ledger_types::decimal::to_units;
 use ledger_types::{AssetId, Bundle, OrderKind, PlaceOrder, Side, TxHash};
@@ -33,7 +34,8 @@ use std::collections::{BTreeMap, BTreeSet};
 struct Savepoint {
     /// Each saved account with its balances.
     accounts: Vec<(u32, Account, Vec<Balance>)>,
-    slots: Vec<(u32, Slot)>,
+    /// Each saved slot with its order and committed leaf hash.
+    slots: Vec<(u32, Slot, OrderRecord, Option<[u8; 32]>)>,
     levels: Vec<(usize, Side, u64, Level)>,
     counters: Counters,
     acc: Accumulator,
@@ -210,7 +212,7 @@ impl Engine {
                     let slot = &self.slots[s as usize];
                     slots.insert(s);
                     if slot.acct != sender {
-                        others = others.saturating_add(slot.order.remaining);
+                        others = others.saturating_add(self.orders[s as usize].remaining);
                     }
                     s = slot.next;
                 }
@@ -238,7 +240,10 @@ impl Engine {
                 .collect(),
             slots: slots
                 .into_iter()
-                .map(|s| (s, self.slots[s as usize].clone()))
+                .map(|s| {
+                    let i = s as usize;
+                    (s, self.slots[i], self.orders[i].clone(), self.leaves[i])
+                })
                 .collect(),
             levels,
             counters: self.counters,
@@ -262,25 +267,27 @@ impl Engine {
         debug_assert!(
             self.dirty_slots[sp.dirty_slots..]
                 .iter()
-                .all(|d| sp.slots.iter().any(|(s, _)| s == d)),
+                .all(|d| sp.slots.iter().any(|(s, ..)| s == d)),
             "a bundle touched an order outside its savepoint"
         );
         for (a, acct, balances) in sp.accounts {
             self.accounts[a as usize] = acct;
             self.bals_mut(a).copy_from_slice(&balances);
         }
-        for (s, slot) in sp.slots {
+        for (s, slot, order, leaf) in sp.slots {
             if slot.live {
-                self.order_index.insert(slot.order.id, s);
-                if let Some(cid) = slot.order.client_order_id {
+                self.order_index.insert(order.id, s);
+                if let Some(cid) = order.client_order_id {
                     self.client_index.insert((slot.acct, cid), s);
                 }
                 // A good-till order a leg filled away is good-till again.
-                if let Some(gt) = slot.order.good_till_height {
-                    self.gtd.insert((gt, slot.order.seq), slot.order.id);
+                if let Some(gt) = order.good_till_height {
+                    self.gtd.insert((gt, order.seq), order.id);
                 }
             }
             self.slots[s as usize] = slot;
+            self.orders[s as usize] = order;
+            self.leaves[s as usize] = leaf;
         }
         for (m, side, price, level) in sp.levels {
             self.books[m].side_mut(side).insert(price, level);

@@ -51,9 +51,12 @@ struct Account {
     committed: Option<[u8; 32]>,
 }
 
-#[derive(Clone, Debug)]
+/// The hot part of an order slot: its links in its price level's and its account's
+/// lists, its owner, and its flags (24 bytes, so neighbours' links are cheap to
+/// update). The order itself is `Engine::orders[s]`, its committed leaf hash
+/// `Engine::leaves[s]`.
+#[derive(Clone, Copy, Debug)]
 struct Slot {
-    order: OrderRecord,
     acct: u32,
     prev: u32,
     next: u32,
@@ -61,7 +64,6 @@ struct Slot {
     acct_next: u32,
     live: bool,
     dirty: bool,
-    committed: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -169,6 +171,10 @@ pub struct Engine {
     balances: Vec<Balance>,
     account_index: FastMap<Address, u32>,
     slots: Vec<Slot>,
+    /// The order in each slot (stale in a free slot).
+    orders: Vec<OrderRecord>,
+    /// Each slot's order leaf hash as of the last commit, if it has been committed.
+    leaves: Vec<Option<[u8; 32]>>,
     free_slots: Vec<u32>,
     order_index: FastMap<OrderId, u32>,
     client_index: ClientIdMap<(u32, ClientOrderId), u32>,
@@ -221,6 +227,8 @@ impl Engine {
             balances: Vec::new(),
             account_index: FastMap::default(),
             slots: Vec::new(),
+            orders: Vec::new(),
+            leaves: Vec::new(),
             free_slots: Vec::new(),
             order_index: FastMap::default(),
             client_index: ClientIdMap::default(),
@@ -541,7 +549,7 @@ impl Engine {
                 }
             }
             let cfg = &self.markets[m];
-            let mut q = t.remaining.min(self.slots[s as usize].order.remaining);
+            let mut q = t.remaining.min(self.orders[s as usize].remaining);
             if t.kind == OrderKind::Market {
                 let bal = self.bals(t.acct);
                 let affordable = match t.side {
@@ -607,13 +615,13 @@ impl Engine {
         }
         // Maker side: spends from its order's lock.
         {
-            let slot = &mut self.slots[s as usize];
+            let order = &mut self.orders[s as usize];
             let spent = match t.side {
                 Side::Buy => base_units,            // maker sells base
                 Side::Sell => notional + maker_fee, // maker buys with quote
             };
-            slot.order.locked -= spent;
-            slot.order.remaining -= q;
+            order.locked -= spent;
+            order.remaining -= q;
             let bals = self.bals_mut(maker_acct);
             match t.side {
                 Side::Buy => {
@@ -636,7 +644,7 @@ impl Engine {
 
         let trade_id = self.counters.next_trade_id;
         self.counters.next_trade_id += 1;
-        let maker = &self.slots[s as usize].order;
+        let maker = &self.orders[s as usize];
         self.events.push(Event::Fill(Fill {
             trade_id,
             market: MarketId(m as u32),
@@ -745,7 +753,8 @@ impl Engine {
             }
             let mut s = level.head;
             while s != NIL {
-                let slot = &self.slots[s as usize];
+                let slot = self.slots[s as usize];
+                let remaining = self.orders[s as usize].remaining;
                 s = slot.next;
                 if slot.acct == acct {
                     if stp == SelfTradePrevention::ExpireMaker {
@@ -753,7 +762,7 @@ impl Engine {
                     }
                     return got;
                 }
-                let mut q = (want - got).min(slot.order.remaining);
+                let mut q = (want - got).min(remaining);
                 if let Some(b) = budget.as_mut() {
                     let per_lot = price as u128 * cfg.quote_units_per_tick_lot;
                     q = q.min(affordable_lots(*b, per_lot, cfg.taker_fee_bps));
@@ -795,11 +804,10 @@ impl Engine {
         let mut victims = Vec::new();
         let mut s = self.accounts[a as usize].orders_head;
         while s != NIL {
-            let slot = &self.slots[s as usize];
-            if c.market.is_none_or(|m| m == slot.order.market) {
+            if c.market.is_none_or(|m| m == self.orders[s as usize].market) {
                 victims.push(s);
             }
-            s = slot.acct_next;
+            s = self.slots[s as usize].acct_next;
         }
         for s in victims {
             self.remove_resting(s, RemoveWhy::Cancelled(CancelReason::CancelAll));
@@ -931,19 +939,20 @@ impl Engine {
                 // Written field by field, in place: no slot-sized temporary to copy. A
                 // reused slot may still be queued as dirty; it keeps that flag.
                 let slot = &mut self.slots[s as usize];
-                slot.order = order;
                 slot.acct = a;
                 slot.prev = NIL;
                 slot.next = NIL;
                 slot.acct_prev = acct_prev;
                 slot.acct_next = NIL;
                 slot.live = true;
-                slot.committed = None;
+                self.orders[s as usize] = order;
+                self.leaves[s as usize] = None;
                 s
             }
             None => {
+                self.orders.push(order);
+                self.leaves.push(None);
                 self.slots.push(Slot {
-                    order,
                     acct: a,
                     prev: NIL,
                     next: NIL,
@@ -951,7 +960,6 @@ impl Engine {
                     acct_next: NIL,
                     live: true,
                     dirty: false,
-                    committed: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -994,20 +1002,20 @@ impl Engine {
     /// Takes an order off the book, releases its remaining lock and emits the event for
     /// why (nothing for a complete fill: the fill event says `maker_remaining: 0`).
     fn remove_resting(&mut self, s: u32, why: RemoveWhy) {
-        let slot = &self.slots[s as usize];
-        let (prev, next, acct_prev, acct_next, a, committed) = (
+        let slot = self.slots[s as usize];
+        let (prev, next, acct_prev, acct_next, a) = (
             slot.prev,
             slot.next,
             slot.acct_prev,
             slot.acct_next,
             slot.acct,
-            slot.committed,
         );
-        let o = &slot.order;
+        let committed = self.leaves[s as usize].take();
+        let o = &self.orders[s as usize];
         if let Some(gt) = o.good_till_height {
             self.gtd.remove(&(gt, o.seq));
         }
-        let o = &self.slots[s as usize].order;
+        let o = &self.orders[s as usize];
         let (id, cid, account, market, side, price, remaining, locked) = (
             o.id,
             o.client_order_id,
@@ -1095,9 +1103,7 @@ impl Engine {
         if let Some(e) = event {
             self.events.push(e);
         }
-        let live = &mut self.slots[s as usize];
-        live.live = false;
-        live.committed = None;
+        self.slots[s as usize].live = false;
         self.free_slots.push(s);
     }
 }
@@ -1201,13 +1207,14 @@ impl Engine {
             if !slot.live {
                 continue;
             }
-            let h = order_leaf(&slot.order);
-            if let Some(old) = slot.committed.replace(h) {
+            let order = &self.orders[s as usize];
+            let h = order_leaf(order);
+            if let Some(old) = self.leaves[s as usize].replace(h) {
                 self.acc.remove(&old);
             }
             self.acc.add(&h);
             if let Some(c) = changes.as_deref_mut() {
-                c.orders.push(slot.order.clone());
+                c.orders.push(order.clone());
             }
         }
         self.commit_swaps(changes.as_deref_mut());
@@ -1238,8 +1245,9 @@ impl Engine {
         let mut orders: Vec<OrderRecord> = self
             .slots
             .iter()
-            .filter(|s| s.live)
-            .map(|s| s.order.clone())
+            .zip(&self.orders)
+            .filter(|(s, _)| s.live)
+            .map(|(_, o)| o.clone())
             .collect();
         orders.sort_by_key(|o| o.seq);
         EngineState {
@@ -1424,9 +1432,7 @@ impl Engine {
 
     /// A resting order by id.
     pub fn order(&self, id: &OrderId) -> Option<&OrderRecord> {
-        self.order_index
-            .get(id)
-            .map(|s| &self.slots[*s as usize].order)
+        self.order_index.get(id).map(|s| &self.orders[*s as usize])
     }
 
     /// A resting order of `key` by client order id.
@@ -1434,7 +1440,7 @@ impl Engine {
         let a = self.account_index.get(key)?;
         self.client_index
             .get(&(*a, cid))
-            .map(|s| &self.slots[*s as usize].order)
+            .map(|s| &self.orders[*s as usize])
     }
 
     /// An account's resting orders, oldest first.
@@ -1443,7 +1449,7 @@ impl Engine {
         if let Some(a) = self.account_index.get(key) {
             let mut s = self.accounts[*a as usize].orders_head;
             while s != NIL {
-                out.push(self.slots[s as usize].order.clone());
+                out.push(self.orders[s as usize].clone());
                 s = self.slots[s as usize].acct_next;
             }
         }
@@ -1506,7 +1512,7 @@ impl Engine {
                     let mut last_seq = None;
                     while s != NIL {
                         let slot = &self.slots[s as usize];
-                        let o = &slot.order;
+                        let o = &self.orders[s as usize];
                         if !slot.live || slot.prev != prev || o.price != price || o.side != side {
                             return Err(format!("market {m} level {price}: broken list"));
                         }

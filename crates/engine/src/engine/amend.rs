@@ -33,7 +33,7 @@ impl Engine {
             Some(s) if self.slots[s as usize].acct == a => s,
             _ => return Err(Rejection::OrderNotFound),
         };
-        let old = self.slots[s as usize].order.clone();
+        let old = self.orders[s as usize].clone();
         let m = old.market.0 as usize;
         let cfg = &self.markets[m];
         let price = match am.price {
@@ -105,7 +105,7 @@ impl Engine {
                 .get_mut(&old.price)
                 .expect("a resting order's level exists");
             level.lots -= old.remaining - remaining;
-            let o = &mut self.slots[s as usize].order;
+            let o = &mut self.orders[s as usize];
             o.quantity = quantity;
             o.remaining = remaining;
             o.locked = lock;
