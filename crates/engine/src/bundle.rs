@@ -196,13 +196,8 @@ impl Engine {
         let mut slots: BTreeSet<u32> = BTreeSet::new();
         let mut levels = Vec::new();
         for (&(m, side), &(limit, want)) in &groups {
-            let book = self.books[m].side(side.opposite());
-            let walk: Box<dyn Iterator<Item = (&u64, &Level)>> = match side {
-                Side::Buy => Box::new(book.iter()),
-                Side::Sell => Box::new(book.iter().rev()),
-            };
             let mut others = 0u64;
-            for (&price, level) in walk {
+            for (price, level) in self.books[m].side(side.opposite()).best_first() {
                 if !crosses(side, Some(limit), price) {
                     break;
                 }

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod amend;
 mod batch;
 mod expiry;
+mod ladder;
 
 const NIL: u32 = u32::MAX;
 
@@ -74,21 +75,28 @@ struct Level {
     count: u32,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Book {
-    bids: BTreeMap<u64, Level>,
-    asks: BTreeMap<u64, Level>,
+    bids: ladder::Ladder,
+    asks: ladder::Ladder,
 }
 
 impl Book {
-    fn side(&self, side: Side) -> &BTreeMap<u64, Level> {
+    fn new() -> Book {
+        Book {
+            bids: ladder::Ladder::new(true),
+            asks: ladder::Ladder::new(false),
+        }
+    }
+
+    fn side(&self, side: Side) -> &ladder::Ladder {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
 
-    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<u64, Level> {
+    fn side_mut(&mut self, side: Side) -> &mut ladder::Ladder {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
@@ -97,10 +105,7 @@ impl Book {
 
     /// Best resting price and level on `side`.
     fn best(&self, side: Side) -> Option<(u64, Level)> {
-        match side {
-            Side::Buy => self.bids.last_key_value().map(|(p, l)| (*p, *l)),
-            Side::Sell => self.asks.first_key_value().map(|(p, l)| (*p, *l)),
-        }
+        self.side(side).best()
     }
 }
 
@@ -217,7 +222,7 @@ impl Engine {
         let markets = MarketConfig::all_from_genesis(genesis);
         let mut engine = Engine {
             chain_id: genesis.chain_id.clone(),
-            books: vec![Book::default(); markets.len()],
+            books: vec![Book::new(); markets.len()],
             markets,
             n_assets: genesis.assets.len(),
             asset_decimals: genesis.assets.iter().map(|a| a.decimals).collect(),
@@ -638,7 +643,7 @@ impl Engine {
         t.remaining -= q;
         let level = self.books[m]
             .side_mut(t.side.opposite())
-            .get_mut(&price)
+            .get_mut(price)
             .expect("the maker's level exists while it has orders");
         level.lots -= q;
 
@@ -741,13 +746,8 @@ impl Engine {
         mut budget: Option<u128>,
     ) -> u64 {
         let cfg = &self.markets[m];
-        let levels = self.books[m].side(side.opposite());
-        let iter: Box<dyn Iterator<Item = (&u64, &Level)>> = match side {
-            Side::Buy => Box::new(levels.iter()),
-            Side::Sell => Box::new(levels.iter().rev()),
-        };
         let mut got = 0u64;
-        for (&price, level) in iter {
+        for (price, level) in self.books[m].side(side.opposite()).best_first() {
             if !crosses(side, limit, price) {
                 break;
             }
@@ -965,12 +965,7 @@ impl Engine {
             }
         };
         // Level FIFO.
-        let level = self.books[m].side_mut(side).entry(price).or_insert(Level {
-            head: NIL,
-            tail: NIL,
-            lots: 0,
-            count: 0,
-        });
+        let level = self.books[m].side_mut(side).get_or_insert(price);
         let tail = level.tail;
         level.tail = s;
         if level.head == NIL {
@@ -1030,7 +1025,7 @@ impl Engine {
         // Unlink from its level.
         let levels = self.books[m].side_mut(side);
         let mut empty = false;
-        if let Some(level) = levels.get_mut(&price) {
+        if let Some(level) = levels.get_mut(price) {
             if prev == NIL {
                 level.head = next;
             }
@@ -1042,7 +1037,7 @@ impl Engine {
             empty = level.count == 0;
         }
         if empty {
-            levels.remove(&price);
+            levels.remove(price);
         }
         if prev != NIL {
             self.slots[prev as usize].next = next;
@@ -1459,14 +1454,14 @@ impl Engine {
     /// L2 depth: up to `levels` price levels per side, best first.
     pub fn depth(&self, market: MarketId, levels: usize) -> Option<Depth> {
         let book = self.books.get(market.0 as usize)?;
-        let view = |(p, l): (&u64, &Level)| LevelView {
-            price: *p,
+        let view = |(p, l): (u64, &Level)| LevelView {
+            price: p,
             quantity: l.lots,
             orders: l.count,
         };
         Some(Depth {
-            bids: book.bids.iter().rev().take(levels).map(view).collect(),
-            asks: book.asks.iter().take(levels).map(view).collect(),
+            bids: book.bids.best_first().take(levels).map(view).collect(),
+            asks: book.asks.best_first().take(levels).map(view).collect(),
         })
     }
 
@@ -1507,7 +1502,7 @@ impl Engine {
                 }
             }
             for side in [Side::Buy, Side::Sell] {
-                for (&price, level) in book.side(side) {
+                for (price, level) in book.side(side).ascending() {
                     let (mut lots, mut count, mut s, mut prev) = (0u64, 0u32, level.head, NIL);
                     let mut last_seq = None;
                     while s != NIL {

@@ -102,7 +102,7 @@ impl Engine {
             bal.locked = bal.locked - old.locked + lock;
             let level = self.books[m]
                 .side_mut(old.side)
-                .get_mut(&old.price)
+                .get_mut(old.price)
                 .expect("a resting order's level exists");
             level.lots -= old.remaining - remaining;
             let o = &mut self.orders[s as usize];
