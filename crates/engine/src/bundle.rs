@@ -270,8 +270,12 @@ impl Engine {
             self.bals_mut(a).copy_from_slice(&balances);
         }
         for (s, slot, order, leaf) in sp.slots {
+            self.orders[s as usize] = order;
+            let order = &self.orders[s as usize];
             if slot.live {
-                self.order_index.insert(order.id, s);
+                if self.slot_of(&order.id).is_none() {
+                    self.order_index.insert(s, &self.orders);
+                }
                 if let Some(cid) = order.client_order_id {
                     self.client_index.insert((slot.acct, cid), s);
                 }
@@ -281,7 +285,6 @@ impl Engine {
                 }
             }
             self.slots[s as usize] = slot;
-            self.orders[s as usize] = order;
             self.leaves[s as usize] = leaf;
         }
         for (m, side, price, level) in sp.levels {

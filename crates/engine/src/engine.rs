@@ -20,6 +20,7 @@ mod amend;
 mod batch;
 mod expiry;
 mod ladder;
+mod order_index;
 
 const NIL: u32 = u32::MAX;
 
@@ -181,7 +182,7 @@ pub struct Engine {
     /// Each slot's order leaf hash as of the last commit, if it has been committed.
     leaves: Vec<Option<[u8; 32]>>,
     free_slots: Vec<u32>,
-    order_index: FastMap<OrderId, u32>,
+    order_index: order_index::OrderIndex,
     client_index: ClientIdMap<(u32, ClientOrderId), u32>,
     counters: Counters,
     acc: Accumulator,
@@ -235,7 +236,7 @@ impl Engine {
             orders: Vec::new(),
             leaves: Vec::new(),
             free_slots: Vec::new(),
-            order_index: FastMap::default(),
+            order_index: order_index::OrderIndex::default(),
             client_index: ClientIdMap::default(),
             counters: Counters::default(),
             acc: Accumulator::default(),
@@ -783,7 +784,7 @@ impl Engine {
 
     fn cancel(&mut self, a: u32, c: &CancelOrder) -> Result<(), Rejection> {
         let slot = match c.order {
-            OrderRef::OrderId(id) => self.order_index.get(&id).copied(),
+            OrderRef::OrderId(id) => self.slot_of(&id),
             OrderRef::ClientOrderId(cid) => self.client_index.get(&(a, cid)).copied(),
         };
         match slot {
@@ -868,6 +869,12 @@ impl Engine {
         self.account_index.insert(key, a);
         self.touch_account(a);
         a
+    }
+
+    /// The slot of live order `id`.
+    #[inline]
+    fn slot_of(&self, id: &OrderId) -> Option<u32> {
+        self.order_index.get(id, &self.orders)
     }
 
     /// Where account `a`'s balance of asset `asset` sits in [`Engine::balances`].
@@ -987,7 +994,7 @@ impl Engine {
         }
         acct.orders_tail = s;
         acct.open_orders += 1;
-        self.order_index.insert(id, s);
+        self.order_index.insert(s, &self.orders);
         if let Some(cid) = cid {
             self.client_index.insert((a, cid), s);
         }
@@ -1068,7 +1075,7 @@ impl Engine {
         bal.locked -= locked;
         bal.free += locked;
         self.touch_account(a);
-        self.order_index.remove(&id);
+        self.order_index.remove(&id, &self.orders);
         if let Some(cid) = cid {
             self.client_index.remove(&(a, cid));
         }
@@ -1323,7 +1330,7 @@ impl Engine {
                     o.id
                 )));
             }
-            if engine.order_index.contains_key(&o.id) {
+            if engine.slot_of(&o.id).is_some() {
                 return Err(bad(format!("order {} appears twice", o.id)));
             }
             if let Some(cid) = o.client_order_id {
@@ -1427,7 +1434,7 @@ impl Engine {
 
     /// A resting order by id.
     pub fn order(&self, id: &OrderId) -> Option<&OrderRecord> {
-        self.order_index.get(id).map(|s| &self.orders[*s as usize])
+        self.slot_of(id).map(|s| &self.orders[s as usize])
     }
 
     /// A resting order of `key` by client order id.

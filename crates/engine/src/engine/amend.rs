@@ -26,7 +26,7 @@ impl Engine {
             return Err(Rejection::EmptyAmend);
         }
         let slot = match am.order {
-            OrderRef::OrderId(id) => self.order_index.get(&id).copied(),
+            OrderRef::OrderId(id) => self.slot_of(&id),
             OrderRef::ClientOrderId(cid) => self.client_index.get(&(a, cid)).copied(),
         };
         let s = match slot {
@@ -129,7 +129,7 @@ impl Engine {
             self.counters.next_seq += 1;
             self.insert_resting(a, order);
         }
-        debug_assert!(self.order_index.contains_key(&old.id));
+        debug_assert!(self.slot_of(&old.id).is_some());
         debug_assert_ne!(self.accounts[a as usize].orders_head, NIL);
         self.events.push(Event::OrderAmended {
             order_id: old.id,
