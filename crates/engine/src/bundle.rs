@@ -34,8 +34,8 @@ use std::collections::{BTreeMap, BTreeSet};
 struct Savepoint {
     /// Each saved account with its balances.
     accounts: Vec<(u32, Account, Vec<Balance>)>,
-    /// Each saved slot with its order and committed leaf hash.
-    slots: Vec<(u32, Slot, OrderRecord, Option<[u8; 32]>)>,
+    /// Each saved slot with its order.
+    slots: Vec<(u32, Slot, OrderRecord)>,
     levels: Vec<(usize, Side, u64, Level)>,
     counters: Counters,
     acc: Accumulator,
@@ -237,7 +237,7 @@ impl Engine {
                 .into_iter()
                 .map(|s| {
                     let i = s as usize;
-                    (s, self.slots[i], self.orders[i].clone(), self.leaves[i])
+                    (s, self.slots[i], self.orders[i].clone())
                 })
                 .collect(),
             levels,
@@ -269,7 +269,7 @@ impl Engine {
             self.accounts[a as usize] = acct;
             self.bals_mut(a).copy_from_slice(&balances);
         }
-        for (s, slot, order, leaf) in sp.slots {
+        for (s, slot, order) in sp.slots {
             self.orders[s as usize] = order;
             let order = &self.orders[s as usize];
             if slot.live {
@@ -285,7 +285,6 @@ impl Engine {
                 }
             }
             self.slots[s as usize] = slot;
-            self.leaves[s as usize] = leaf;
         }
         for (m, side, price, level) in sp.levels {
             self.books[m].side_mut(side).insert(price, level);

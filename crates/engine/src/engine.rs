@@ -54,9 +54,8 @@ struct Account {
 }
 
 /// The hot part of an order slot: its links in its price level's and its account's
-/// lists, its owner, and its flags (24 bytes, so neighbours' links are cheap to
-/// update). The order itself is `Engine::orders[s]`, its committed leaf hash
-/// `Engine::leaves[s]`.
+/// lists, its owner, its flags and its committed leaf hash (60 bytes, one cache line
+/// for what unlinking and committing touch). The order itself is `Engine::orders[s]`.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     acct: u32,
@@ -66,6 +65,8 @@ struct Slot {
     acct_next: u32,
     live: bool,
     dirty: bool,
+    /// The order's leaf hash as of the last commit, if it has been committed.
+    leaf: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -179,8 +180,6 @@ pub struct Engine {
     slots: Vec<Slot>,
     /// The order in each slot (stale in a free slot).
     orders: Vec<OrderRecord>,
-    /// Each slot's order leaf hash as of the last commit, if it has been committed.
-    leaves: Vec<Option<[u8; 32]>>,
     free_slots: Vec<u32>,
     order_index: order_index::OrderIndex,
     client_index: ClientIdMap<(u32, ClientOrderId), u32>,
@@ -234,7 +233,6 @@ impl Engine {
             account_index: FastMap::default(),
             slots: Vec::new(),
             orders: Vec::new(),
-            leaves: Vec::new(),
             free_slots: Vec::new(),
             order_index: order_index::OrderIndex::default(),
             client_index: ClientIdMap::default(),
@@ -952,13 +950,12 @@ impl Engine {
                 slot.acct_prev = acct_prev;
                 slot.acct_next = NIL;
                 slot.live = true;
+                slot.leaf = None;
                 self.orders[s as usize] = order;
-                self.leaves[s as usize] = None;
                 s
             }
             None => {
                 self.orders.push(order);
-                self.leaves.push(None);
                 self.slots.push(Slot {
                     acct: a,
                     prev: NIL,
@@ -967,6 +964,7 @@ impl Engine {
                     acct_next: NIL,
                     live: true,
                     dirty: false,
+                    leaf: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -1012,7 +1010,7 @@ impl Engine {
             slot.acct_next,
             slot.acct,
         );
-        let committed = self.leaves[s as usize].take();
+        let committed = self.slots[s as usize].leaf.take();
         let o = &self.orders[s as usize];
         if let Some(gt) = o.good_till_height {
             self.gtd.remove(&(gt, o.seq));
@@ -1211,7 +1209,7 @@ impl Engine {
             }
             let order = &self.orders[s as usize];
             let h = order_leaf(order);
-            if let Some(old) = self.leaves[s as usize].replace(h) {
+            if let Some(old) = self.slots[s as usize].leaf.replace(h) {
                 self.acc.remove(&old);
             }
             self.acc.add(&h);
