@@ -201,14 +201,18 @@ mod tests {
         let k = Keypair::for_testing("a");
         let place = |i: u64| PlaceOrder {
             market: MarketId(i as u32 % 2),
-            side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+            side: if i.is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
             kind: OrderKind::Limit,
-            price: Some(Decimal::new(1_000_00 + i as i64, 2)),
+            price: Some(Decimal::new(100_000 + i as i64, 2)),
             quantity: Decimal::new(15 + i as i64, 3),
             time_in_force: TimeInForce::Gtc,
-            client_order_id: (i % 3 == 0).then_some(ClientOrderId(i as u128 * 77)),
+            client_order_id: i.is_multiple_of(3).then_some(ClientOrderId(i as u128 * 77)),
             self_trade: SelfTradePrevention::ExpireMaker,
-            good_till_height: (i % 4 == 0).then_some(i + 9),
+            good_till_height: i.is_multiple_of(4).then_some(i + 9),
         };
         let txs = (0..40u64)
             .map(|i| {
@@ -242,7 +246,7 @@ mod tests {
                     sender: k.public(),
                     nonce: i,
                     payload,
-                    valid_until_height: (i % 7 == 0).then_some(100 + i),
+                    valid_until_height: i.is_multiple_of(7).then_some(100 + i),
                 }
                 .sign(&k)
             })
