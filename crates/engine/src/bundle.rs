@@ -24,15 +24,18 @@
 use super::{crosses, Account, Engine, Level, Slot, NIL};
 use crate::events::{Event, Rejection};
 use crate::root::Accumulator;
-use crate::state::Counters;
+use crate::state::OrderRecord;
+use crate::state::{Balance, Counters};
 use ledger_types::decimal::to_units;
 use ledger_types::{AssetId, Bundle, OrderKind, PlaceOrder, Side, TxHash};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a bundle may change, as it was before the first leg.
 struct Savepoint {
-    accounts: Vec<(u32, Account)>,
-    slots: Vec<(u32, Slot)>,
+    /// Each saved account with its balances.
+    accounts: Vec<(u32, Account, Vec<Balance>)>,
+    /// Each saved slot with its order.
+    slots: Vec<(u32, Slot, OrderRecord)>,
     levels: Vec<(usize, Side, u64, Level)>,
     counters: Counters,
     acc: Accumulator,
@@ -175,11 +178,7 @@ impl Engine {
 
     /// Free plus locked balance of every asset of account `a`.
     fn total_of(&self, a: u32) -> Vec<u128> {
-        self.accounts[a as usize]
-            .balances
-            .iter()
-            .map(|b| b.free + b.locked)
-            .collect()
+        self.bals(a).iter().map(|b| b.free + b.locked).collect()
     }
 
     /// Saves everything the legs could change (see the module docs).
@@ -197,13 +196,8 @@ impl Engine {
         let mut slots: BTreeSet<u32> = BTreeSet::new();
         let mut levels = Vec::new();
         for (&(m, side), &(limit, want)) in &groups {
-            let book = self.books[m].side(side.opposite());
-            let walk: Box<dyn Iterator<Item = (&u64, &Level)>> = match side {
-                Side::Buy => Box::new(book.iter()),
-                Side::Sell => Box::new(book.iter().rev()),
-            };
             let mut others = 0u64;
-            for (&price, level) in walk {
+            for (price, level) in self.books[m].side(side.opposite()).best_first() {
                 if !crosses(side, Some(limit), price) {
                     break;
                 }
@@ -213,7 +207,7 @@ impl Engine {
                     let slot = &self.slots[s as usize];
                     slots.insert(s);
                     if slot.acct != sender {
-                        others = others.saturating_add(slot.order.remaining);
+                        others = others.saturating_add(self.orders[s as usize].remaining);
                     }
                     s = slot.next;
                 }
@@ -237,11 +231,14 @@ impl Engine {
         Savepoint {
             accounts: accounts
                 .into_iter()
-                .map(|a| (a, self.accounts[a as usize].clone()))
+                .map(|a| (a, self.accounts[a as usize].clone(), self.bals(a).to_vec()))
                 .collect(),
             slots: slots
                 .into_iter()
-                .map(|s| (s, self.slots[s as usize].clone()))
+                .map(|s| {
+                    let i = s as usize;
+                    (s, self.slots[i], self.orders[i].clone())
+                })
                 .collect(),
             levels,
             counters: self.counters,
@@ -259,27 +256,32 @@ impl Engine {
         debug_assert!(
             self.dirty_accounts[sp.dirty_accounts..]
                 .iter()
-                .all(|a| sp.accounts.iter().any(|(s, _)| s == a)),
+                .all(|a| sp.accounts.iter().any(|(s, _, _)| s == a)),
             "a bundle touched an account outside its savepoint"
         );
         debug_assert!(
             self.dirty_slots[sp.dirty_slots..]
                 .iter()
-                .all(|d| sp.slots.iter().any(|(s, _)| s == d)),
+                .all(|d| sp.slots.iter().any(|(s, ..)| s == d)),
             "a bundle touched an order outside its savepoint"
         );
-        for (a, acct) in sp.accounts {
+        for (a, acct, balances) in sp.accounts {
             self.accounts[a as usize] = acct;
+            self.bals_mut(a).copy_from_slice(&balances);
         }
-        for (s, slot) in sp.slots {
+        for (s, slot, order) in sp.slots {
+            self.orders[s as usize] = order;
+            let order = &self.orders[s as usize];
             if slot.live {
-                self.order_index.insert(slot.order.id, s);
-                if let Some(cid) = slot.order.client_order_id {
+                if self.slot_of(&order.id).is_none() {
+                    self.order_index.insert(s, &self.orders);
+                }
+                if let Some(cid) = order.client_order_id {
                     self.client_index.insert((slot.acct, cid), s);
                 }
                 // A good-till order a leg filled away is good-till again.
-                if let Some(gt) = slot.order.good_till_height {
-                    self.gtd.insert((gt, slot.order.seq), slot.order.id);
+                if let Some(gt) = order.good_till_height {
+                    self.gtd.insert((gt, order.seq), order.id);
                 }
             }
             self.slots[s as usize] = slot;

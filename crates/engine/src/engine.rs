@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 mod amend;
 mod batch;
 mod expiry;
+mod ladder;
+mod order_index;
 
 const NIL: u32 = u32::MAX;
 
@@ -42,7 +44,6 @@ pub enum RestoreError {
 struct Account {
     key: Address,
     nonce: u64,
-    balances: Vec<Balance>,
     open_orders: u32,
     orders_head: u32,
     orders_tail: u32,
@@ -52,9 +53,11 @@ struct Account {
     committed: Option<[u8; 32]>,
 }
 
-#[derive(Clone, Debug)]
+/// The hot part of an order slot: its links in its price level's and its account's
+/// lists, its owner, its flags and its committed leaf hash (60 bytes, one cache line
+/// for what unlinking and committing touch). The order itself is `Engine::orders[s]`.
+#[derive(Clone, Copy, Debug)]
 struct Slot {
-    order: OrderRecord,
     acct: u32,
     prev: u32,
     next: u32,
@@ -62,7 +65,8 @@ struct Slot {
     acct_next: u32,
     live: bool,
     dirty: bool,
-    committed: Option<[u8; 32]>,
+    /// The order's leaf hash as of the last commit, if it has been committed.
+    leaf: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -73,21 +77,28 @@ struct Level {
     count: u32,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Book {
-    bids: BTreeMap<u64, Level>,
-    asks: BTreeMap<u64, Level>,
+    bids: ladder::Ladder,
+    asks: ladder::Ladder,
 }
 
 impl Book {
-    fn side(&self, side: Side) -> &BTreeMap<u64, Level> {
+    fn new() -> Book {
+        Book {
+            bids: ladder::Ladder::new(true),
+            asks: ladder::Ladder::new(false),
+        }
+    }
+
+    fn side(&self, side: Side) -> &ladder::Ladder {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
 
-    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<u64, Level> {
+    fn side_mut(&mut self, side: Side) -> &mut ladder::Ladder {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
@@ -96,10 +107,7 @@ impl Book {
 
     /// Best resting price and level on `side`.
     fn best(&self, side: Side) -> Option<(u64, Level)> {
-        match side {
-            Side::Buy => self.bids.last_key_value().map(|(p, l)| (*p, *l)),
-            Side::Sell => self.asks.first_key_value().map(|(p, l)| (*p, *l)),
-        }
+        self.side(side).best()
     }
 }
 
@@ -165,10 +173,15 @@ pub struct Engine {
     fee_account: u32,
     max_open_orders: u32,
     accounts: Vec<Account>,
+    /// Every account's balances in one array: account `a`'s balance of asset `i` is at
+    /// `a * n_assets + i` (see [`Engine::bal_index`]).
+    balances: Vec<Balance>,
     account_index: FastMap<Address, u32>,
     slots: Vec<Slot>,
+    /// The order in each slot (stale in a free slot).
+    orders: Vec<OrderRecord>,
     free_slots: Vec<u32>,
-    order_index: FastMap<OrderId, u32>,
+    order_index: order_index::OrderIndex,
     client_index: ClientIdMap<(u32, ClientOrderId), u32>,
     counters: Counters,
     acc: Accumulator,
@@ -199,7 +212,7 @@ impl Engine {
             let units = to_units(b.amount, genesis.assets[asset.0 as usize].decimals)
                 .ok_or_else(|| RestoreError::Genesis(format!("bad amount {}", b.amount)))?;
             let a = engine.ensure_account(b.account);
-            engine.accounts[a as usize].balances[asset.0 as usize].free += units;
+            engine.bal_mut(a, asset.0 as usize).free += units;
         }
         engine.commit();
         Ok(engine)
@@ -209,17 +222,19 @@ impl Engine {
         let markets = MarketConfig::all_from_genesis(genesis);
         let mut engine = Engine {
             chain_id: genesis.chain_id.clone(),
-            books: vec![Book::default(); markets.len()],
+            books: vec![Book::new(); markets.len()],
             markets,
             n_assets: genesis.assets.len(),
             asset_decimals: genesis.assets.iter().map(|a| a.decimals).collect(),
             fee_account: 0,
             max_open_orders: genesis.limits.max_open_orders_per_account,
             accounts: Vec::new(),
+            balances: Vec::new(),
             account_index: FastMap::default(),
             slots: Vec::new(),
+            orders: Vec::new(),
             free_slots: Vec::new(),
-            order_index: FastMap::default(),
+            order_index: order_index::OrderIndex::default(),
             client_index: ClientIdMap::default(),
             counters: Counters::default(),
             acc: Accumulator::default(),
@@ -428,7 +443,7 @@ impl Engine {
             Side::Buy => (cfg.quote, cfg.base_units_per_lot),
             Side::Sell => (cfg.base, cfg.base_units_per_lot),
         };
-        let free = self.accounts[a as usize].balances[pay_asset.0 as usize].free;
+        let free = self.bal(a, pay_asset.0 as usize).free;
         let lock = match (p.kind, p.side, limit_notional) {
             (OrderKind::Limit, Side::Buy, Some(n)) => n + fee(n, cfg.max_fee_bps()),
             (OrderKind::Limit, Side::Sell, _) => cfg.base_units(lots).ok_or(Rejection::Overflow)?,
@@ -479,7 +494,7 @@ impl Engine {
 
         // ---- Commit point: from here on the order is accepted and cannot be rejected.
         if lock > 0 {
-            let bal = &mut self.accounts[a as usize].balances[pay_asset.0 as usize];
+            let bal = self.bal_mut(a, pay_asset.0 as usize);
             bal.free -= lock;
             bal.locked += lock;
         }
@@ -538,9 +553,9 @@ impl Engine {
                 }
             }
             let cfg = &self.markets[m];
-            let mut q = t.remaining.min(self.slots[s as usize].order.remaining);
+            let mut q = t.remaining.min(self.orders[s as usize].remaining);
             if t.kind == OrderKind::Market {
-                let bal = &self.accounts[t.acct as usize].balances;
+                let bal = self.bals(t.acct);
                 let affordable = match t.side {
                     Side::Buy => {
                         let free = bal[cfg.quote.0 as usize].free;
@@ -579,7 +594,7 @@ impl Engine {
 
         // Taker side.
         {
-            let bals = &mut self.accounts[t.acct as usize].balances;
+            let bals = self.bals_mut(t.acct);
             match t.side {
                 Side::Buy => {
                     let cost = notional + taker_fee;
@@ -604,14 +619,14 @@ impl Engine {
         }
         // Maker side: spends from its order's lock.
         {
-            let slot = &mut self.slots[s as usize];
+            let order = &mut self.orders[s as usize];
             let spent = match t.side {
                 Side::Buy => base_units,            // maker sells base
                 Side::Sell => notional + maker_fee, // maker buys with quote
             };
-            slot.order.locked -= spent;
-            slot.order.remaining -= q;
-            let bals = &mut self.accounts[maker_acct as usize].balances;
+            order.locked -= spent;
+            order.remaining -= q;
+            let bals = self.bals_mut(maker_acct);
             match t.side {
                 Side::Buy => {
                     bals[base].locked -= base_units;
@@ -623,17 +638,17 @@ impl Engine {
                 }
             }
         }
-        self.accounts[self.fee_account as usize].balances[quote].free += maker_fee + taker_fee;
+        self.bal_mut(self.fee_account, quote).free += maker_fee + taker_fee;
         t.remaining -= q;
         let level = self.books[m]
             .side_mut(t.side.opposite())
-            .get_mut(&price)
+            .get_mut(price)
             .expect("the maker's level exists while it has orders");
         level.lots -= q;
 
         let trade_id = self.counters.next_trade_id;
         self.counters.next_trade_id += 1;
-        let maker = &self.slots[s as usize].order;
+        let maker = &self.orders[s as usize];
         self.events.push(Event::Fill(Fill {
             trade_id,
             market: MarketId(m as u32),
@@ -709,7 +724,7 @@ impl Engine {
             });
         }
         if t.locked > 0 {
-            let bal = &mut self.accounts[t.acct as usize].balances[lock_asset.0 as usize];
+            let bal = self.bal_mut(t.acct, lock_asset.0 as usize);
             bal.locked -= t.locked;
             bal.free += t.locked;
         }
@@ -730,19 +745,15 @@ impl Engine {
         mut budget: Option<u128>,
     ) -> u64 {
         let cfg = &self.markets[m];
-        let levels = self.books[m].side(side.opposite());
-        let iter: Box<dyn Iterator<Item = (&u64, &Level)>> = match side {
-            Side::Buy => Box::new(levels.iter()),
-            Side::Sell => Box::new(levels.iter().rev()),
-        };
         let mut got = 0u64;
-        for (&price, level) in iter {
+        for (price, level) in self.books[m].side(side.opposite()).best_first() {
             if !crosses(side, limit, price) {
                 break;
             }
             let mut s = level.head;
             while s != NIL {
-                let slot = &self.slots[s as usize];
+                let slot = self.slots[s as usize];
+                let remaining = self.orders[s as usize].remaining;
                 s = slot.next;
                 if slot.acct == acct {
                     if stp == SelfTradePrevention::ExpireMaker {
@@ -750,7 +761,7 @@ impl Engine {
                     }
                     return got;
                 }
-                let mut q = (want - got).min(slot.order.remaining);
+                let mut q = (want - got).min(remaining);
                 if let Some(b) = budget.as_mut() {
                     let per_lot = price as u128 * cfg.quote_units_per_tick_lot;
                     q = q.min(affordable_lots(*b, per_lot, cfg.taker_fee_bps));
@@ -771,7 +782,7 @@ impl Engine {
 
     fn cancel(&mut self, a: u32, c: &CancelOrder) -> Result<(), Rejection> {
         let slot = match c.order {
-            OrderRef::OrderId(id) => self.order_index.get(&id).copied(),
+            OrderRef::OrderId(id) => self.slot_of(&id),
             OrderRef::ClientOrderId(cid) => self.client_index.get(&(a, cid)).copied(),
         };
         match slot {
@@ -792,11 +803,10 @@ impl Engine {
         let mut victims = Vec::new();
         let mut s = self.accounts[a as usize].orders_head;
         while s != NIL {
-            let slot = &self.slots[s as usize];
-            if c.market.is_none_or(|m| m == slot.order.market) {
+            if c.market.is_none_or(|m| m == self.orders[s as usize].market) {
                 victims.push(s);
             }
-            s = slot.acct_next;
+            s = self.slots[s as usize].acct_next;
         }
         for s in victims {
             self.remove_resting(s, RemoveWhy::Cancelled(CancelReason::CancelAll));
@@ -814,7 +824,7 @@ impl Engine {
         if t.to == self.accounts[a as usize].key {
             return Err(Rejection::SelfTransfer);
         }
-        let free = self.accounts[a as usize].balances[t.asset.0 as usize].free;
+        let free = self.bal(a, t.asset.0 as usize).free;
         if amount > free {
             return Err(Rejection::InsufficientBalance {
                 asset: t.asset,
@@ -823,8 +833,8 @@ impl Engine {
             });
         }
         let to = self.ensure_account(t.to);
-        self.accounts[a as usize].balances[t.asset.0 as usize].free -= amount;
-        self.accounts[to as usize].balances[t.asset.0 as usize].free += amount;
+        self.bal_mut(a, t.asset.0 as usize).free -= amount;
+        self.bal_mut(to, t.asset.0 as usize).free += amount;
         self.touch_account(to);
         self.events.push(Event::Transferred {
             from: self.accounts[a as usize].key,
@@ -845,7 +855,6 @@ impl Engine {
         self.accounts.push(Account {
             key,
             nonce: 0,
-            balances: vec![Balance::default(); self.n_assets],
             open_orders: 0,
             orders_head: NIL,
             orders_tail: NIL,
@@ -853,9 +862,51 @@ impl Engine {
             dirty: false,
             committed: None,
         });
+        self.balances
+            .resize(self.balances.len() + self.n_assets, Balance::default());
         self.account_index.insert(key, a);
         self.touch_account(a);
         a
+    }
+
+    /// The slot of live order `id`.
+    #[inline]
+    fn slot_of(&self, id: &OrderId) -> Option<u32> {
+        self.order_index.get(id, &self.orders)
+    }
+
+    /// Where account `a`'s balance of asset `asset` sits in [`Engine::balances`].
+    #[inline]
+    fn bal_index(&self, a: u32, asset: usize) -> usize {
+        debug_assert!(asset < self.n_assets);
+        a as usize * self.n_assets + asset
+    }
+
+    /// Account `a`'s balance of `asset`.
+    #[inline]
+    fn bal(&self, a: u32, asset: usize) -> Balance {
+        self.balances[self.bal_index(a, asset)]
+    }
+
+    /// Account `a`'s balance of `asset`, to change.
+    #[inline]
+    fn bal_mut(&mut self, a: u32, asset: usize) -> &mut Balance {
+        let i = self.bal_index(a, asset);
+        &mut self.balances[i]
+    }
+
+    /// Account `a`'s balances, one per asset.
+    #[inline]
+    fn bals(&self, a: u32) -> &[Balance] {
+        let start = a as usize * self.n_assets;
+        &self.balances[start..start + self.n_assets]
+    }
+
+    /// Account `a`'s balances, one per asset, to change.
+    #[inline]
+    fn bals_mut(&mut self, a: u32) -> &mut [Balance] {
+        let start = a as usize * self.n_assets;
+        &mut self.balances[start..start + self.n_assets]
     }
 
     fn touch_account(&mut self, a: u32) {
@@ -893,19 +944,19 @@ impl Engine {
                 // Written field by field, in place: no slot-sized temporary to copy. A
                 // reused slot may still be queued as dirty; it keeps that flag.
                 let slot = &mut self.slots[s as usize];
-                slot.order = order;
                 slot.acct = a;
                 slot.prev = NIL;
                 slot.next = NIL;
                 slot.acct_prev = acct_prev;
                 slot.acct_next = NIL;
                 slot.live = true;
-                slot.committed = None;
+                slot.leaf = None;
+                self.orders[s as usize] = order;
                 s
             }
             None => {
+                self.orders.push(order);
                 self.slots.push(Slot {
-                    order,
                     acct: a,
                     prev: NIL,
                     next: NIL,
@@ -913,18 +964,13 @@ impl Engine {
                     acct_next: NIL,
                     live: true,
                     dirty: false,
-                    committed: None,
+                    leaf: None,
                 });
                 (self.slots.len() - 1) as u32
             }
         };
         // Level FIFO.
-        let level = self.books[m].side_mut(side).entry(price).or_insert(Level {
-            head: NIL,
-            tail: NIL,
-            lots: 0,
-            count: 0,
-        });
+        let level = self.books[m].side_mut(side).get_or_insert(price);
         let tail = level.tail;
         level.tail = s;
         if level.head == NIL {
@@ -946,7 +992,7 @@ impl Engine {
         }
         acct.orders_tail = s;
         acct.open_orders += 1;
-        self.order_index.insert(id, s);
+        self.order_index.insert(s, &self.orders);
         if let Some(cid) = cid {
             self.client_index.insert((a, cid), s);
         }
@@ -956,20 +1002,20 @@ impl Engine {
     /// Takes an order off the book, releases its remaining lock and emits the event for
     /// why (nothing for a complete fill: the fill event says `maker_remaining: 0`).
     fn remove_resting(&mut self, s: u32, why: RemoveWhy) {
-        let slot = &self.slots[s as usize];
-        let (prev, next, acct_prev, acct_next, a, committed) = (
+        let slot = self.slots[s as usize];
+        let (prev, next, acct_prev, acct_next, a) = (
             slot.prev,
             slot.next,
             slot.acct_prev,
             slot.acct_next,
             slot.acct,
-            slot.committed,
         );
-        let o = &slot.order;
+        let committed = self.slots[s as usize].leaf.take();
+        let o = &self.orders[s as usize];
         if let Some(gt) = o.good_till_height {
             self.gtd.remove(&(gt, o.seq));
         }
-        let o = &self.slots[s as usize].order;
+        let o = &self.orders[s as usize];
         let (id, cid, account, market, side, price, remaining, locked) = (
             o.id,
             o.client_order_id,
@@ -984,7 +1030,7 @@ impl Engine {
         // Unlink from its level.
         let levels = self.books[m].side_mut(side);
         let mut empty = false;
-        if let Some(level) = levels.get_mut(&price) {
+        if let Some(level) = levels.get_mut(price) {
             if prev == NIL {
                 level.head = next;
             }
@@ -996,7 +1042,7 @@ impl Engine {
             empty = level.count == 0;
         }
         if empty {
-            levels.remove(&price);
+            levels.remove(price);
         }
         if prev != NIL {
             self.slots[prev as usize].next = next;
@@ -1021,13 +1067,13 @@ impl Engine {
             Side::Buy => cfg.quote,
             Side::Sell => cfg.base,
         };
-        let acct = &mut self.accounts[a as usize];
-        acct.open_orders -= 1;
-        let bal = &mut acct.balances[asset.0 as usize];
+        self.accounts[a as usize].open_orders -= 1;
+        let i = self.bal_index(a, asset.0 as usize);
+        let bal = &mut self.balances[i];
         bal.locked -= locked;
         bal.free += locked;
         self.touch_account(a);
-        self.order_index.remove(&id);
+        self.order_index.remove(&id, &self.orders);
         if let Some(cid) = cid {
             self.client_index.remove(&(a, cid));
         }
@@ -1057,9 +1103,7 @@ impl Engine {
         if let Some(e) = event {
             self.events.push(e);
         }
-        let live = &mut self.slots[s as usize];
-        live.live = false;
-        live.committed = None;
+        self.slots[s as usize].live = false;
         self.free_slots.push(s);
     }
 }
@@ -1142,13 +1186,19 @@ impl Engine {
         for a in std::mem::take(&mut self.dirty_accounts) {
             let acct = &mut self.accounts[a as usize];
             acct.dirty = false;
-            let h = account_leaf(acct);
+            let h = account_leaf(
+                acct,
+                &self.balances[a as usize * self.n_assets..][..self.n_assets],
+            );
             if let Some(old) = acct.committed.replace(h) {
                 self.acc.remove(&old);
             }
             self.acc.add(&h);
             if let Some(c) = changes.as_deref_mut() {
-                c.accounts.push(account_record(acct));
+                c.accounts.push(account_record(
+                    acct,
+                    &self.balances[a as usize * self.n_assets..][..self.n_assets],
+                ));
             }
         }
         for s in std::mem::take(&mut self.dirty_slots) {
@@ -1157,13 +1207,14 @@ impl Engine {
             if !slot.live {
                 continue;
             }
-            let h = order_leaf(&slot.order);
-            if let Some(old) = slot.committed.replace(h) {
+            let order = &self.orders[s as usize];
+            let h = order_leaf(order);
+            if let Some(old) = self.slots[s as usize].leaf.replace(h) {
                 self.acc.remove(&old);
             }
             self.acc.add(&h);
             if let Some(c) = changes.as_deref_mut() {
-                c.orders.push(slot.order.clone());
+                c.orders.push(order.clone());
             }
         }
         self.commit_swaps(changes.as_deref_mut());
@@ -1194,12 +1245,18 @@ impl Engine {
         let mut orders: Vec<OrderRecord> = self
             .slots
             .iter()
-            .filter(|s| s.live)
-            .map(|s| s.order.clone())
+            .zip(&self.orders)
+            .filter(|(s, _)| s.live)
+            .map(|(_, o)| o.clone())
             .collect();
         orders.sort_by_key(|o| o.seq);
         EngineState {
-            accounts: self.accounts.iter().map(account_record).collect(),
+            accounts: self
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(a, acct)| account_record(acct, self.bals(a as u32)))
+                .collect(),
             orders,
             counters: self.counters,
             swaps: self.swap_records(),
@@ -1220,6 +1277,7 @@ impl Engine {
         // `empty` created the fee account; start from a clean slate so the restored
         // records define every account exactly once.
         engine.accounts.clear();
+        engine.balances.clear();
         engine.account_index.clear();
         engine.dirty_accounts.clear();
         for rec in state.accounts {
@@ -1235,9 +1293,9 @@ impl Engine {
                 return Err(bad(format!("account {} appears twice", rec.key)));
             }
             let a = engine.ensure_account(rec.key);
+            engine.bals_mut(a).copy_from_slice(&rec.balances);
             let acct = &mut engine.accounts[a as usize];
             acct.nonce = rec.nonce;
-            acct.balances = rec.balances;
             acct.cancel_at = rec.cancel_at_height;
             if let Some(h) = rec.cancel_at_height {
                 engine.schedules.insert((h, a));
@@ -1270,7 +1328,7 @@ impl Engine {
                     o.id
                 )));
             }
-            if engine.order_index.contains_key(&o.id) {
+            if engine.slot_of(&o.id).is_some() {
                 return Err(bad(format!("order {} appears twice", o.id)));
             }
             if let Some(cid) = o.client_order_id {
@@ -1292,7 +1350,7 @@ impl Engine {
             engine.insert_resting(a, o);
         }
         for (i, acct) in engine.accounts.iter().enumerate() {
-            for (asset, bal) in acct.balances.iter().enumerate() {
+            for (asset, bal) in engine.bals(i as u32).iter().enumerate() {
                 let want = expected_locked
                     .get(&(i as u32, asset as u32))
                     .copied()
@@ -1353,7 +1411,7 @@ impl Engine {
     pub fn account(&self, key: &Address) -> Option<AccountRecord> {
         self.account_index
             .get(key)
-            .map(|a| account_record(&self.accounts[*a as usize]))
+            .map(|a| account_record(&self.accounts[*a as usize], self.bals(*a)))
     }
 
     /// The next nonce the account must use (0 for an unknown account).
@@ -1367,16 +1425,14 @@ impl Engine {
     pub fn balance(&self, key: &Address, asset: AssetId) -> Balance {
         self.account_index
             .get(key)
-            .and_then(|a| self.accounts[*a as usize].balances.get(asset.0 as usize))
+            .and_then(|a| self.bals(*a).get(asset.0 as usize))
             .copied()
             .unwrap_or_default()
     }
 
     /// A resting order by id.
     pub fn order(&self, id: &OrderId) -> Option<&OrderRecord> {
-        self.order_index
-            .get(id)
-            .map(|s| &self.slots[*s as usize].order)
+        self.slot_of(id).map(|s| &self.orders[s as usize])
     }
 
     /// A resting order of `key` by client order id.
@@ -1384,7 +1440,7 @@ impl Engine {
         let a = self.account_index.get(key)?;
         self.client_index
             .get(&(*a, cid))
-            .map(|s| &self.slots[*s as usize].order)
+            .map(|s| &self.orders[*s as usize])
     }
 
     /// An account's resting orders, oldest first.
@@ -1393,7 +1449,7 @@ impl Engine {
         if let Some(a) = self.account_index.get(key) {
             let mut s = self.accounts[*a as usize].orders_head;
             while s != NIL {
-                out.push(self.slots[s as usize].order.clone());
+                out.push(self.orders[s as usize].clone());
                 s = self.slots[s as usize].acct_next;
             }
         }
@@ -1403,14 +1459,14 @@ impl Engine {
     /// L2 depth: up to `levels` price levels per side, best first.
     pub fn depth(&self, market: MarketId, levels: usize) -> Option<Depth> {
         let book = self.books.get(market.0 as usize)?;
-        let view = |(p, l): (&u64, &Level)| LevelView {
-            price: *p,
+        let view = |(p, l): (u64, &Level)| LevelView {
+            price: p,
             quantity: l.lots,
             orders: l.count,
         };
         Some(Depth {
-            bids: book.bids.iter().rev().take(levels).map(view).collect(),
-            asks: book.asks.iter().take(levels).map(view).collect(),
+            bids: book.bids.best_first().take(levels).map(view).collect(),
+            asks: book.asks.best_first().take(levels).map(view).collect(),
         })
     }
 
@@ -1428,8 +1484,8 @@ impl Engine {
     /// the fee account is an account). Constant over any history.
     pub fn total_supply(&self) -> Vec<u128> {
         let mut totals = vec![0u128; self.n_assets];
-        for acct in &self.accounts {
-            for (t, b) in totals.iter_mut().zip(&acct.balances) {
+        for a in 0..self.accounts.len() {
+            for (t, b) in totals.iter_mut().zip(self.bals(a as u32)) {
                 *t += b.free + b.locked;
             }
         }
@@ -1451,12 +1507,12 @@ impl Engine {
                 }
             }
             for side in [Side::Buy, Side::Sell] {
-                for (&price, level) in book.side(side) {
+                for (price, level) in book.side(side).ascending() {
                     let (mut lots, mut count, mut s, mut prev) = (0u64, 0u32, level.head, NIL);
                     let mut last_seq = None;
                     while s != NIL {
                         let slot = &self.slots[s as usize];
-                        let o = &slot.order;
+                        let o = &self.orders[s as usize];
                         if !slot.live || slot.prev != prev || o.price != price || o.side != side {
                             return Err(format!("market {m} level {price}: broken list"));
                         }
@@ -1502,7 +1558,7 @@ impl Engine {
         self.check_expiry_invariants()?;
         self.check_swaps()?;
         for (i, acct) in self.accounts.iter().enumerate() {
-            for (asset, b) in acct.balances.iter().enumerate() {
+            for (asset, b) in self.bals(i as u32).iter().enumerate() {
                 let want = locked.get(&(i as u32, asset as u32)).copied().unwrap_or(0);
                 if b.locked != want {
                     return Err(format!(
@@ -1516,11 +1572,11 @@ impl Engine {
     }
 }
 
-fn account_record(a: &Account) -> AccountRecord {
+fn account_record(a: &Account, balances: &[Balance]) -> AccountRecord {
     AccountRecord {
         key: a.key,
         nonce: a.nonce,
-        balances: a.balances.clone(),
+        balances: balances.to_vec(),
         cancel_at_height: a.cancel_at,
     }
 }
@@ -1528,8 +1584,8 @@ fn account_record(a: &Account) -> AccountRecord {
 /// Bytes of an account leaf with up to this many assets, hashed from one stack buffer.
 const ACCOUNT_LEAF_ASSETS: usize = 8;
 
-fn account_leaf(a: &Account) -> [u8; 32] {
-    if a.balances.len() <= ACCOUNT_LEAF_ASSETS {
+fn account_leaf(a: &Account, balances: &[Balance]) -> [u8; 32] {
+    if balances.len() <= ACCOUNT_LEAF_ASSETS {
         // The same bytes as the streaming form below, in one digest call: the tag's
         // length and the tag, key, nonce, each balance, then the switch if armed.
         let mut buf = [0u8; 1 + 7 + 32 + 8 + 32 * ACCOUNT_LEAF_ASSETS + 9];
@@ -1538,7 +1594,7 @@ fn account_leaf(a: &Account) -> [u8; 32] {
         buf[8..40].copy_from_slice(&a.key.0);
         buf[40..48].copy_from_slice(&a.nonce.to_le_bytes());
         let mut n = 48;
-        for b in &a.balances {
+        for b in balances {
             buf[n..n + 16].copy_from_slice(&b.free.to_le_bytes());
             buf[n + 16..n + 32].copy_from_slice(&b.locked.to_le_bytes());
             n += 32;
@@ -1552,7 +1608,7 @@ fn account_leaf(a: &Account) -> [u8; 32] {
     }
     let mut h = LeafHasher::new(b"account");
     h.bytes(&a.key.0).u64(a.nonce);
-    for b in &a.balances {
+    for b in balances {
         h.u128(b.free).u128(b.locked);
     }
     // An armed dead man's switch is part of the state; an account without one hashes
@@ -1609,15 +1665,15 @@ mod tests {
     #[test]
     fn account_leaf_matches_the_streaming_form() {
         for (assets, cancel_at) in [(1, None), (3, None), (3, Some(42)), (8, Some(7)), (9, None)] {
+            let balances: Vec<Balance> = (0..assets)
+                .map(|i| Balance {
+                    free: u128::MAX - i as u128,
+                    locked: 1 << (i * 9),
+                })
+                .collect();
             let acct = Account {
                 key: ledger_types::PublicKey([5; 32]),
                 nonce: 17,
-                balances: (0..assets)
-                    .map(|i| Balance {
-                        free: u128::MAX - i as u128,
-                        locked: 1 << (i * 9),
-                    })
-                    .collect(),
                 open_orders: 0,
                 orders_head: NIL,
                 orders_tail: NIL,
@@ -1627,13 +1683,17 @@ mod tests {
             };
             let mut h = LeafHasher::new(b"account");
             h.bytes(&acct.key.0).u64(acct.nonce);
-            for b in &acct.balances {
+            for b in &balances {
                 h.u128(b.free).u128(b.locked);
             }
             if let Some(at) = cancel_at {
                 h.bytes(b"c").u64(at);
             }
-            assert_eq!(account_leaf(&acct), h.finish(), "{assets} assets");
+            assert_eq!(
+                account_leaf(&acct, &balances),
+                h.finish(),
+                "{assets} assets"
+            );
         }
     }
 }

@@ -138,7 +138,7 @@ impl Engine {
                 limit: MAX_OPEN_SWAPS_PER_ACCOUNT,
             });
         }
-        let free = self.accounts[a as usize].balances[l.asset.0 as usize].free;
+        let free = self.bal(a, l.asset.0 as usize).free;
         if amount > free {
             return Err(Rejection::InsufficientBalance {
                 asset: l.asset,
@@ -146,7 +146,7 @@ impl Engine {
                 available: free,
             });
         }
-        self.accounts[a as usize].balances[l.asset.0 as usize].free -= amount;
+        self.bal_mut(a, l.asset.0 as usize).free -= amount;
         self.touch_account(a);
         let record = SwapRecord {
             id,
@@ -180,7 +180,7 @@ impl Engine {
             .swaps
             .remove(&c.swap_id)
             .ok_or(Rejection::SwapNotFound)?;
-        self.accounts[a as usize].balances[s.asset.0 as usize].free += s.amount;
+        self.bal_mut(a, s.asset.0 as usize).free += s.amount;
         self.touch_account(a);
         self.events.push(Event::SwapClaimed {
             swap_id: s.id,
@@ -201,7 +201,7 @@ impl Engine {
             .swaps
             .remove(&r.swap_id)
             .ok_or(Rejection::SwapNotFound)?;
-        self.accounts[a as usize].balances[s.asset.0 as usize].free += s.amount;
+        self.bal_mut(a, s.asset.0 as usize).free += s.amount;
         self.touch_account(a);
         self.events.push(Event::SwapRefunded {
             swap_id: s.id,

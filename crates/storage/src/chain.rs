@@ -480,9 +480,15 @@ impl<S: Store> ChainStore<S> {
     /// A stored block by hash, final or not. Checks that it hashes to `hash` and that its
     /// transactions match its header.
     pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<Block>> {
-        let Some(block) = self.get_decoded::<Block>(Cf::Blocks, &hash.0)? else {
+        // Decoded with each transaction hashed from its stored bytes (no re-encoding).
+        let Some(bytes) = self.inner.get(Cf::Blocks, &hash.0)? else {
             return Ok(None);
         };
+        let block = Block::decode_canonical(&bytes).map_err(|e| StoreError::Decode {
+            cf: Cf::Blocks.name(),
+            key: schema::describe_key(Cf::Blocks, &hash.0),
+            reason: e.to_string(),
+        })?;
         if block.hash() != *hash {
             return Err(StoreError::BadBlock {
                 height: block.height(),

@@ -105,6 +105,48 @@ impl Block {
         tx_root(&self.txs) == self.header.tx_root
     }
 
+    /// Decodes a block's canonical encoding, like [`codec::decode`], but hashes each
+    /// transaction from the bytes it was decoded from instead of encoding it again
+    /// (the transaction ids are the same: the codec accepts only canonical encodings;
+    /// see [`crate::Tx::hash_of_encoding`]). For reading stored blocks in bulk (replay).
+    ///
+    /// Rejects what [`codec::decode`] rejects: oversized input, malformed bytes, a
+    /// transaction count whose claimed memory exceeds the codec limit, trailing bytes.
+    /// (The codec's memory limit is applied per transaction rather than to the whole
+    /// block's claims; each transaction is bounded by its own bytes either way.)
+    pub fn decode_canonical(bytes: &[u8]) -> Result<Block, codec::CodecError> {
+        use codec::{CodecError, MAX_ENCODED_LEN};
+        let malformed = |e: bincode::error::DecodeError| CodecError::Malformed(e.to_string());
+        if bytes.len() > MAX_ENCODED_LEN {
+            return Err(CodecError::TooLarge {
+                len: bytes.len(),
+                limit: MAX_ENCODED_LEN,
+            });
+        }
+        let (header, mut at) = bincode::decode_from_slice::<BlockHeader, _>(bytes, codec::config())
+            .map_err(malformed)?;
+        let (count, n) = bincode::decode_from_slice::<u64, _>(&bytes[at..], codec::config())
+            .map_err(malformed)?;
+        at += n;
+        // As the codec's container check: the claimed memory must fit the limit.
+        let claim = (count as usize).checked_mul(std::mem::size_of::<SignedTx>());
+        if count > usize::MAX as u64 || claim.is_none_or(|c| c > MAX_ENCODED_LEN) {
+            return Err(CodecError::Malformed(format!(
+                "a block of {count} transactions exceeds the decoding limit"
+            )));
+        }
+        let mut txs = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let (stx, n) = SignedTx::decode_prefix(&bytes[at..]).map_err(malformed)?;
+            at += n;
+            txs.push(stx);
+        }
+        if at != bytes.len() {
+            return Err(CodecError::TrailingBytes(bytes.len() - at));
+        }
+        Ok(Block { header, txs })
+    }
+
     /// Size of the canonical encoding in bytes.
     pub fn encoded_len(&self) -> usize {
         codec::encode(self).len()
@@ -148,5 +190,135 @@ mod tests {
         assert!(!forged.tx_root_matches());
         let back: Block = codec::decode(&codec::encode(&b1)).unwrap();
         assert_eq!(back.hash(), b1.hash());
+    }
+
+    fn mixed_block() -> Block {
+        use crate::tx::{
+            AmendOrder, Batch, BatchAction, CancelOrder, ClientOrderId, MarketId, OrderKind,
+            OrderRef, PlaceOrder, SelfTradePrevention, Side, TimeInForce, Transfer,
+        };
+        use rust_decimal::Decimal;
+        let k = Keypair::for_testing("a");
+        let place = |i: u64| PlaceOrder {
+            market: MarketId(i as u32 % 2),
+            side: if i.is_multiple_of(2) {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
+            kind: OrderKind::Limit,
+            price: Some(Decimal::new(100_000 + i as i64, 2)),
+            quantity: Decimal::new(15 + i as i64, 3),
+            time_in_force: TimeInForce::Gtc,
+            client_order_id: i.is_multiple_of(3).then_some(ClientOrderId(i as u128 * 77)),
+            self_trade: SelfTradePrevention::ExpireMaker,
+            good_till_height: i.is_multiple_of(4).then_some(i + 9),
+        };
+        let txs = (0..40u64)
+            .map(|i| {
+                let payload = match i % 5 {
+                    0 => Payload::PlaceOrder(place(i)),
+                    1 => Payload::CancelOrder(CancelOrder {
+                        order: OrderRef::ClientOrderId(ClientOrderId(i as u128)),
+                    }),
+                    2 => Payload::Batch(Batch {
+                        actions: vec![
+                            BatchAction::PlaceOrder(place(i)),
+                            BatchAction::CancelOrder(CancelOrder {
+                                order: OrderRef::OrderId(Hash([i as u8; 32])),
+                            }),
+                            BatchAction::AmendOrder(AmendOrder {
+                                order: OrderRef::OrderId(Hash([1; 32])),
+                                price: None,
+                                quantity: Some(Decimal::new(5, 1)),
+                            }),
+                        ],
+                    }),
+                    3 => Payload::Transfer(Transfer {
+                        to: Keypair::for_testing("b").public(),
+                        asset: crate::tx::AssetId(1),
+                        amount: Decimal::new(12_345, 4),
+                    }),
+                    _ => Payload::CancelAll(CancelAll { market: None }),
+                };
+                Tx {
+                    chain_id: "ledger-test".into(),
+                    sender: k.public(),
+                    nonce: i,
+                    payload,
+                    valid_until_height: i.is_multiple_of(7).then_some(100 + i),
+                }
+                .sign(&k)
+            })
+            .collect();
+        let c = ConsensusHeader::Nakamoto {
+            time_ms: 5,
+            target: Hash([9; 32]),
+            nonce: 3,
+            miner: k.public(),
+        };
+        Block::new(Hash([2; 32]), 7, c, txs)
+    }
+
+    /// Hashing a transaction from its stored bytes gives `Tx::hash`, and the block
+    /// decoder that does so returns exactly what `codec::decode` returns.
+    #[test]
+    fn decode_canonical_equals_the_codec_and_keeps_the_hashes() {
+        let block = mixed_block();
+        for stx in &block.txs {
+            let bytes = codec::encode(&stx.tx);
+            assert_eq!(crate::Tx::hash_of_encoding(&bytes), stx.tx.hash());
+            assert_eq!(stx.hash(), stx.tx.hash());
+        }
+        let bytes = codec::encode(&block);
+        let fast = Block::decode_canonical(&bytes).unwrap();
+        let slow: Block = codec::decode(&bytes).unwrap();
+        assert_eq!(fast, slow);
+        assert_eq!(fast, block);
+        for (f, s) in fast.txs.iter().zip(&slow.txs) {
+            assert_eq!(f.hash(), s.hash());
+        }
+        assert!(fast.tx_root_matches());
+        // Empty block.
+        let empty = Block::new(Hash::ZERO, 1, block.header.consensus.clone(), vec![]);
+        let e = codec::encode(&empty);
+        assert_eq!(Block::decode_canonical(&e).unwrap(), empty);
+    }
+
+    /// Truncated, extended and corrupted encodings: the fast decoder accepts exactly
+    /// what the codec accepts, with the same value.
+    #[test]
+    fn decode_canonical_rejects_what_the_codec_rejects() {
+        let bytes = codec::encode(&mixed_block());
+        for cut in 0..bytes.len() {
+            assert!(
+                Block::decode_canonical(&bytes[..cut]).is_err(),
+                "prefix {cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            Block::decode_canonical(&longer),
+            Err(codec::CodecError::TrailingBytes(1))
+        );
+        assert_eq!(
+            codec::decode::<Block>(&longer),
+            Err(codec::CodecError::TrailingBytes(1))
+        );
+        for i in 0..bytes.len() {
+            for flip in [1u8, 0x80, 0xff] {
+                let mut b = bytes.clone();
+                b[i] ^= flip;
+                let fast = Block::decode_canonical(&b).ok();
+                let slow = codec::decode::<Block>(&b).ok();
+                assert_eq!(fast, slow, "byte {i} ^ {flip:#x}");
+            }
+        }
+        // A transaction count whose claimed memory exceeds the limit.
+        let mut huge = codec::encode(&mixed_block().header);
+        huge.extend_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert!(Block::decode_canonical(&huge).is_err());
+        assert!(codec::decode::<Block>(&huge).is_err());
     }
 }

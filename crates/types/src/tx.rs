@@ -598,6 +598,17 @@ impl Tx {
         Hash::digest(&self.signing_bytes())
     }
 
+    /// The id of the transaction whose canonical encoding is `encoded`, hashed from
+    /// those bytes without decoding or re-encoding: equal to [`Tx::hash`] of the decoded
+    /// transaction, because the codec accepts only canonical encodings.
+    pub fn hash_of_encoding(encoded: &[u8]) -> TxHash {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(TX_SIGNING_DOMAIN);
+        h.update(encoded);
+        Hash(h.finalize().into())
+    }
+
     /// Signs with `key`; the sender must be `key`'s public key.
     pub fn sign(self, key: &Keypair) -> SignedTx {
         debug_assert_eq!(self.sender, key.public());
@@ -630,6 +641,24 @@ impl SignedTx {
             tx,
             signature,
         }
+    }
+
+    /// Decodes one signed transaction from the front of `bytes` (canonical encoding),
+    /// hashing the transaction from the bytes it was decoded from instead of encoding it
+    /// again (see [`Tx::hash_of_encoding`]). Returns it and the bytes it took.
+    pub(crate) fn decode_prefix(bytes: &[u8]) -> Result<(SignedTx, usize), DecodeError> {
+        let (tx, n) = bincode::decode_from_slice::<Tx, _>(bytes, codec::config())?;
+        let hash = Tx::hash_of_encoding(&bytes[..n]);
+        let (signature, m) =
+            bincode::decode_from_slice::<Signature, _>(&bytes[n..], codec::config())?;
+        Ok((
+            SignedTx {
+                tx,
+                signature,
+                hash,
+            },
+            n + m,
+        ))
     }
 
     /// The transaction id.

@@ -26,14 +26,14 @@ impl Engine {
             return Err(Rejection::EmptyAmend);
         }
         let slot = match am.order {
-            OrderRef::OrderId(id) => self.order_index.get(&id).copied(),
+            OrderRef::OrderId(id) => self.slot_of(&id),
             OrderRef::ClientOrderId(cid) => self.client_index.get(&(a, cid)).copied(),
         };
         let s = match slot {
             Some(s) if self.slots[s as usize].acct == a => s,
             _ => return Err(Rejection::OrderNotFound),
         };
-        let old = self.slots[s as usize].order.clone();
+        let old = self.orders[s as usize].clone();
         let m = old.market.0 as usize;
         let cfg = &self.markets[m];
         let price = match am.price {
@@ -84,7 +84,7 @@ impl Engine {
                 cfg.base_units(remaining).ok_or(Rejection::Overflow)?,
             ),
         };
-        let bal = self.accounts[a as usize].balances[asset.0 as usize];
+        let bal = self.bal(a, asset.0 as usize);
         let available = bal.free + old.locked;
         if lock > available {
             return Err(Rejection::InsufficientBalance {
@@ -97,15 +97,15 @@ impl Engine {
         // ---- Commit point.
         let priority_kept = price == old.price && quantity < old.quantity;
         if priority_kept {
-            let bal = &mut self.accounts[a as usize].balances[asset.0 as usize];
+            let bal = self.bal_mut(a, asset.0 as usize);
             bal.free = bal.free + old.locked - lock;
             bal.locked = bal.locked - old.locked + lock;
             let level = self.books[m]
                 .side_mut(old.side)
-                .get_mut(&old.price)
+                .get_mut(old.price)
                 .expect("a resting order's level exists");
             level.lots -= old.remaining - remaining;
-            let o = &mut self.slots[s as usize].order;
+            let o = &mut self.orders[s as usize];
             o.quantity = quantity;
             o.remaining = remaining;
             o.locked = lock;
@@ -115,7 +115,7 @@ impl Engine {
             // Off the book (its lock returns to free), then back at the tail of the new
             // level with a new sequence number and the new lock.
             self.remove_resting(s, RemoveWhy::Replaced);
-            let bal = &mut self.accounts[a as usize].balances[asset.0 as usize];
+            let bal = self.bal_mut(a, asset.0 as usize);
             bal.free -= lock;
             bal.locked += lock;
             let order = OrderRecord {
@@ -129,7 +129,7 @@ impl Engine {
             self.counters.next_seq += 1;
             self.insert_resting(a, order);
         }
-        debug_assert!(self.order_index.contains_key(&old.id));
+        debug_assert!(self.slot_of(&old.id).is_some());
         debug_assert_ne!(self.accounts[a as usize].orders_head, NIL);
         self.events.push(Event::OrderAmended {
             order_id: old.id,

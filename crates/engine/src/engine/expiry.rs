@@ -37,9 +37,9 @@ impl Engine {
             if good_till >= height {
                 break;
             }
-            match self.order_index.get(&id) {
+            match self.slot_of(&id) {
                 // Removing the order also removes its `gtd` entry.
-                Some(&s) => self.remove_resting(s, RemoveWhy::Expired(ExpireReason::GoodTill)),
+                Some(s) => self.remove_resting(s, RemoveWhy::Expired(ExpireReason::GoodTill)),
                 None => {
                     self.gtd.remove(&(good_till, seq));
                 }
@@ -82,7 +82,8 @@ impl Engine {
         let live_gtd = self
             .slots
             .iter()
-            .filter(|s| s.live && s.order.good_till_height.is_some())
+            .zip(&self.orders)
+            .filter(|(s, o)| s.live && o.good_till_height.is_some())
             .count();
         if live_gtd != self.gtd.len() {
             return Err(format!(
@@ -91,8 +92,8 @@ impl Engine {
             ));
         }
         for (&(gt, seq), id) in &self.gtd {
-            let ok = self.order_index.get(id).is_some_and(|&s| {
-                let o = &self.slots[s as usize].order;
+            let ok = self.slot_of(id).is_some_and(|s| {
+                let o = &self.orders[s as usize];
                 o.good_till_height == Some(gt) && o.seq == seq
             });
             if !ok {
