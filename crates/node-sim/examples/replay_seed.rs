@@ -5,7 +5,7 @@
 //! cargo run --release -p ledger-node-sim --example replay_seed -- streamlet 4 equivocating-leader 31 479
 //! ```
 
-use ledger_node_sim::{run, Adversary, ProtocolKind, Scenario};
+use ledger_node_sim::{run_traced, Adversary, NodeObs, ProtocolKind, Scenario};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,12 +37,23 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // LEDGER_NODE_SIM_TRACE=1: print the run's observations (finality, crashes,
+    // restarts, alarms) before the verdict.
+    let trace = std::env::var_os("LEDGER_NODE_SIM_TRACE").is_some();
     for seed in &args[3..] {
         let Ok(seed) = seed.parse::<u64>() else {
             eprintln!("seed {seed:?} is not a number");
             std::process::exit(2);
         };
-        let o = run(&Scenario::new(protocol, n, adversary, seed));
+        let (o, trace) = run_traced(&Scenario::new(protocol, n, adversary, seed), trace);
+        for (t, node, obs) in &trace {
+            let at = t.0 as f64 / 1e6;
+            match obs {
+                NodeObs::Epoch(_) => {}
+                NodeObs::Executed { .. } => {}
+                other => println!("  {at:9.4} s node {node}: {other:?}"),
+            }
+        }
         println!(
             "seed {seed}: T* {:.2} s, end {:.2} s, crashes {}, heights {:?}, trace {:016x}",
             o.faults_end.0 as f64 / 1e6,

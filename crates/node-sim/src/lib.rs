@@ -26,5 +26,5 @@ pub mod scenario;
 pub mod wire;
 
 pub use node::{CrashPlan, CrashPoint, NodeSetup, SimNode};
-pub use scenario::{run, Adversary, Outcome, ProtocolKind, Scenario, Violation};
+pub use scenario::{run, run_traced, Adversary, Outcome, ProtocolKind, Scenario, Violation};
 pub use wire::{NodeObs, Wire};

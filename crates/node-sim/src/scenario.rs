@@ -292,6 +292,12 @@ fn layout(s: &Scenario) -> Layout {
 
 /// Runs a scenario and checks it.
 pub fn run(s: &Scenario) -> Outcome {
+    run_traced(s, false).0
+}
+
+/// [`run`], also returning every observation of the run in order (`keep`; else empty),
+/// for investigating a seed.
+pub fn run_traced(s: &Scenario, keep: bool) -> (Outcome, Vec<(Time, NodeId, NodeObs)>) {
     let Layout {
         genesis,
         accounts,
@@ -473,7 +479,13 @@ pub fn run(s: &Scenario) -> Outcome {
         .iter()
         .filter(|(_, _, o)| *o == NodeObs::Crashed)
         .count();
-    Outcome {
+    let kept = if keep {
+        sim.observations().to_vec()
+    } else {
+        Vec::new()
+    };
+    (
+        Outcome {
         trace_hash: sim.trace_hash(),
         violations,
         stats: sim.stats().clone(),
@@ -482,7 +494,9 @@ pub fn run(s: &Scenario) -> Outcome {
         honest_heights,
         executed_txs,
         crashes,
-    }
+    },
+        kept,
+    )
 }
 
 fn byzantine_node(
