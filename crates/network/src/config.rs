@@ -42,6 +42,15 @@ impl IdentitySeed {
     }
 }
 
+/// The libp2p peer id of the node whose identity is the ed25519 key `public_key` (a
+/// validator's genesis key: a node's identity is its key file), or `None` if the bytes
+/// are not an ed25519 public key. Lets a node name the peer behind a validator key,
+/// e.g. the author of equivocation evidence.
+pub fn peer_id_of_key(public_key: &[u8; 32]) -> Option<PeerId> {
+    let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(public_key).ok()?;
+    Some(libp2p::identity::PublicKey::from(key).to_peer_id())
+}
+
 impl fmt::Debug for IdentitySeed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("IdentitySeed(<redacted>)")
@@ -271,6 +280,15 @@ pub(crate) fn split_peer_addr(addr: &Multiaddr) -> Result<(PeerId, Multiaddr), N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_validator_key_names_the_peer_id_of_its_node() {
+        let key = ledger_types::Keypair::for_testing("v0");
+        let expected = IdentitySeed(key.seed()).peer_id().unwrap();
+        assert_eq!(peer_id_of_key(&key.public().0), Some(expected));
+        let other = ledger_types::Keypair::for_testing("v1");
+        assert_ne!(peer_id_of_key(&other.public().0), Some(expected));
+    }
 
     #[test]
     fn defaults_are_valid_and_roundtrip_through_toml() {

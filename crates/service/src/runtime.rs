@@ -9,6 +9,8 @@
 //! back; the driver never waits for it.
 
 use crate::metrics::ReasonLabel;
+use crate::offences::Offences;
+use ledger_consensus::streamlet::{streamlet_fields, Message};
 use crate::shared::{ChainProgress, Command, FinalBlock as ExecutedBlock, PeerEntry, Shared};
 use ledger_driver::{
     Clock, Driver, FinalBlock, Host, MiningJob, Observation, SyncBatch, SyncResult, Topic,
@@ -24,6 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Transactions submitted through the RPC are gossiped at least this often.
 const GOSSIP_FLUSH: Duration = Duration::from_millis(10);
+/// Gossip messages at most this long may be votes (a vote encodes to about 150 bytes);
+/// only those are decoded a second time, to track which validators vote.
+const MAX_VOTE_BYTES: usize = 256;
 /// Block sync is retried at least this often.
 const SYNC_RETRY: Duration = Duration::from_millis(1_000);
 
@@ -55,6 +60,9 @@ pub struct Libp2pTransport {
     net: NetworkHandle,
     sync_tx: mpsc::UnboundedSender<(PeerId, SyncResult)>,
     max_item_bytes: usize,
+    /// Test-only misbehaviour of what this node sends.
+    #[cfg(feature = "byzantine")]
+    byzantine: Option<crate::byzantine::Byzantine>,
 }
 
 impl Libp2pTransport {
@@ -68,7 +76,15 @@ impl Libp2pTransport {
             net,
             sync_tx,
             max_item_bytes,
+            #[cfg(feature = "byzantine")]
+            byzantine: None,
         }
+    }
+
+    /// Makes this node Byzantine (test-only builds).
+    #[cfg(feature = "byzantine")]
+    pub fn set_byzantine(&mut self, byzantine: Option<crate::byzantine::Byzantine>) {
+        self.byzantine = byzantine;
     }
 }
 
@@ -92,6 +108,13 @@ impl Transport for Libp2pTransport {
     type Peer = PeerId;
 
     fn publish(&mut self, topic: Topic, data: Vec<u8>) {
+        #[cfg(feature = "byzantine")]
+        if let Some(b) = self.byzantine.as_mut() {
+            for (topic, data) in b.outgoing(topic, data) {
+                self.net.publish_nowait(network_topic(topic), data);
+            }
+            return;
+        }
         self.net.publish_nowait(network_topic(topic), data);
     }
 
@@ -120,20 +143,36 @@ pub struct NodeHost {
     shared: Arc<Shared>,
     execute: std::sync::mpsc::Sender<FinalBlock>,
     mining: Option<watch::Sender<Option<MiningJob>>>,
+    offences: Offences<NetworkHandle>,
 }
 
 impl NodeHost {
-    /// A host over `shared`, sending final blocks to the executor thread.
+    /// A host over `shared`, sending final blocks to the executor thread; offences of
+    /// peers are penalised through `net`.
     pub fn new(
         shared: Arc<Shared>,
         execute: std::sync::mpsc::Sender<FinalBlock>,
         mining: Option<watch::Sender<Option<MiningJob>>>,
+        net: NetworkHandle,
     ) -> Self {
+        let validators: Vec<ledger_types::PublicKey> = shared
+            .genesis
+            .validators
+            .iter()
+            .map(|v| v.public_key)
+            .collect();
+        let offences = Offences::new(net, shared.metrics.clone(), &validators, shared.validator);
         NodeHost {
             shared,
             execute,
             mining,
+            offences,
         }
+    }
+
+    /// The node's record of misbehaving peers.
+    pub fn offences_mut(&mut self) -> &mut Offences<NetworkHandle> {
+        &mut self.offences
     }
 }
 
@@ -195,9 +234,13 @@ impl Host for NodeHost {
                 p.best_peer_final = p.best_peer_final.max(peer_final);
                 p.syncing = behind;
             }
-            Observation::Finalized { .. }
-            | Observation::Evidence(_)
-            | Observation::ConflictingFinality => {}
+            Observation::Evidence(evidence) => self.offences.evidence(&evidence),
+            Observation::Finalized { header, .. } => {
+                if let Some((epoch, _)) = streamlet_fields(&header) {
+                    self.offences.final_epoch(epoch);
+                }
+            }
+            Observation::ConflictingFinality => {}
         }
     }
 }
@@ -345,7 +388,11 @@ pub async fn run(
                 Command::Gossip(tx) => driver.submit(tx),
             },
             Some(block) = inbox.mined.recv() => driver.on_mined(block)?,
-            Some((peer, resp)) = inbox.sync.recv() => driver.on_sync_response(peer, resp)?,
+            Some((peer, resp)) = inbox.sync.recv() => {
+                if let Some(offence) = driver.on_sync_response_checked(peer, resp)? {
+                    driver.host_mut().offences_mut().sync(peer, &offence);
+                }
+            }
             _ = gossip_tick.tick() => driver.flush_gossip(),
             _ = sync_tick.tick() => driver.tick(),
         }
@@ -363,7 +410,21 @@ fn on_network(
 ) -> Result<(), RunError> {
     match ev {
         NetworkEvent::Message(m) => {
-            let verdict = driver.on_gossip(driver_topic(m.topic), &m.data)?;
+            let topic = driver_topic(m.topic);
+            let (verdict, offence) = driver.on_gossip_checked(topic, &m.data)?;
+            if let Some(offence) = offence {
+                driver
+                    .host_mut()
+                    .offences_mut()
+                    .gossip(m.propagation_source, &offence);
+            } else if verdict == Verdict::Accept
+                && topic == Topic::Consensus
+                && m.data.len() <= MAX_VOTE_BYTES
+            {
+                if let Ok(Message::Vote(v)) = ledger_types::codec::decode::<Message>(&m.data) {
+                    driver.host_mut().offences_mut().vote_seen(&v.voter, v.epoch);
+                }
+            }
             let outcome = match verdict {
                 Verdict::Accept => ValidationOutcome::Accept,
                 Verdict::Reject => ValidationOutcome::Reject,
@@ -379,6 +440,14 @@ fn on_network(
                 request.to_height,
                 responder.max_items() as usize,
             )?;
+            #[cfg(feature = "byzantine")]
+            let batch = {
+                let epoch = driver.consensus().epoch();
+                match driver.transport_mut().byzantine.as_ref() {
+                    Some(b) => b.forge_sync(batch, request.from_height, epoch),
+                    None => batch,
+                }
+            };
             let _ = responder.respond(SyncResponse {
                 final_height: batch.final_height,
                 items: batch.encode_items(),
