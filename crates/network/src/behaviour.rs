@@ -146,7 +146,7 @@ fn build_gossipsub(config: &NetworkConfig, key: &Keypair) -> Result<gossipsub::B
         // Nothing is forwarded until the driver reports `Accept`.
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::of(&m.data).to_gossipsub())
-        .duplicate_cache_time(Duration::from_secs(120))
+        .duplicate_cache_time(Duration::from_secs(config.duplicate_cache_secs))
         .build()
         .map_err(|e| e.to_string())?;
     let mut gossipsub = gossipsub::Behaviour::new(

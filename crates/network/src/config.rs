@@ -116,6 +116,10 @@ pub struct NetworkConfig {
     /// Seconds between maintenance rounds: re-dial disconnected bootnodes and run a
     /// Kademlia bootstrap.
     pub discovery_interval_secs: u64,
+    /// Seconds gossipsub remembers a message id to drop copies of the message (its
+    /// id is the SHA-256 of the payload, so a replay of old bytes is a copy). A replay
+    /// older than this reaches the driver, which ignores it as stale.
+    pub duplicate_cache_secs: u64,
     /// Events buffered for the driver. When the buffer is full, further gossip messages
     /// are dropped (reported as `Ignore`, nobody is penalised); other events are kept.
     pub event_buffer: usize,
@@ -146,6 +150,7 @@ impl Default for NetworkConfig {
             request_timeout_secs: 10,
             idle_connection_timeout_secs: 60,
             discovery_interval_secs: 30,
+            duplicate_cache_secs: 120,
             event_buffer: 1024,
             identity_seed: None,
         }
@@ -236,6 +241,9 @@ impl NetworkConfig {
         }
         if self.request_timeout_secs == 0 {
             return Err(invalid("request_timeout_secs", "must be at least 1"));
+        }
+        if self.duplicate_cache_secs == 0 {
+            return Err(invalid("duplicate_cache_secs", "must be at least 1"));
         }
         if self.discovery_interval_secs == 0 {
             return Err(invalid("discovery_interval_secs", "must be at least 1"));

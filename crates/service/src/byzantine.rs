@@ -25,8 +25,11 @@ use std::time::{Duration, Instant};
 const REPLAY_KEEP: usize = 256;
 /// How often the spam and replay tasks send.
 const SPAM_EVERY: Duration = Duration::from_millis(20);
-const REPLAY_EVERY: Duration = Duration::from_millis(200);
-/// Only messages at least this old are replayed.
+const REPLAY_EVERY: Duration = Duration::from_millis(100);
+/// The replay task cycles over this many of the oldest messages kept.
+const REPLAY_OLDEST: usize = 16;
+/// Only messages at least this old are replayed (gossip drops copies of a message for
+/// `network.duplicate_cache_secs`, on the sender too).
 const REPLAY_AGE: Duration = Duration::from_secs(3);
 
 /// The Byzantine layer of one node.
@@ -249,7 +252,7 @@ impl Byzantine {
                         if old.is_empty() {
                             continue;
                         }
-                        cursor = (cursor + 1) % old.len();
+                        cursor = (cursor + 1) % old.len().min(REPLAY_OLDEST);
                         if net
                             .publish(ledger_network::Topic::Consensus, old[cursor].clone())
                             .await

@@ -120,6 +120,10 @@ pub struct NetworkSection {
     pub max_incoming_per_ip: u32,
     /// Seconds a connection may take to finish its handshake before it is closed.
     pub handshake_timeout_secs: u64,
+    /// Seconds gossip remembers a message to drop copies (and replays) of it. A replay
+    /// older than this reaches consensus, which ignores it as stale and penalises a
+    /// peer that keeps replaying long-final messages.
+    pub duplicate_cache_secs: u64,
 }
 
 impl Default for NetworkSection {
@@ -135,6 +139,7 @@ impl Default for NetworkSection {
             max_pending_incoming_per_ip: 16,
             max_incoming_per_ip: 64,
             handshake_timeout_secs: 5,
+            duplicate_cache_secs: 120,
         }
     }
 }
@@ -581,6 +586,10 @@ impl Config {
                 self.network.handshake_timeout_secs,
             ),
             (
+                "network.duplicate_cache_secs",
+                self.network.duplicate_cache_secs,
+            ),
+            (
                 "rpc.max_connections_per_ip",
                 self.rpc.max_connections_per_ip as u64,
             ),
@@ -953,6 +962,8 @@ max_pending_incoming_per_ip = 16
 max_incoming_per_ip = 64
 # Seconds a connection may take to finish its handshake.
 handshake_timeout_secs = 5
+# Seconds gossip remembers a message to drop copies and replays of it.
+duplicate_cache_secs = 120
 
 [rpc]
 # JSON-RPC over HTTP and WebSocket, plus GET /health and /health/ready.

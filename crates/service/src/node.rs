@@ -169,6 +169,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         max_pending_incoming_per_ip: config.network.max_pending_incoming_per_ip,
         max_incoming_per_ip: config.network.max_incoming_per_ip,
         handshake_timeout_secs: config.network.handshake_timeout_secs,
+        duplicate_cache_secs: config.network.duplicate_cache_secs,
         identity_seed: Some(IdentitySeed(key.seed())),
         ..NetworkConfig::default()
     };

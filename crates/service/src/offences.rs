@@ -14,6 +14,7 @@
 //!   (undecodable bytes, bad signatures, invalid blocks) and forged sync responses,
 //!   which only the peer that sent them can be blamed for (nothing is relayed before
 //!   it is validated);
+//! - the same for replays of long-final messages (see [`OffenceKind::Replay`]);
 //! - never for withheld votes: a validator that stopped voting looks exactly like one
 //!   that crashed or is partitioned away, so it is reported (metric and log) only.
 
@@ -36,6 +37,8 @@ pub const STRIKES: u32 = 3;
 pub const STRIKE_WINDOW: Duration = Duration::from_secs(60);
 /// A `peer offence` line is logged at most this often per peer and kind.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
+/// A consensus message this many epochs or more below the final epoch is a replay.
+pub const REPLAY_EPOCHS: u64 = 50;
 /// A validator none of whose votes arrived in this many epochs up to the final epoch
 /// is reported as withholding votes.
 pub const WITHHOLD_EPOCHS: u64 = 20;
@@ -62,6 +65,10 @@ pub enum OffenceKind {
     ForgedSync,
     /// A validator whose votes stopped arriving.
     WithheldVotes,
+    /// A consensus message from an epoch so far below the final epoch that no honest
+    /// peer relays it (honest peers relay only messages new to them, within gossip's
+    /// few-second window): a replay.
+    Replay,
 }
 
 impl OffenceKind {
@@ -76,6 +83,7 @@ impl OffenceKind {
             OffenceKind::InvalidMessage => "invalid-message",
             OffenceKind::ForgedSync => "forged-sync",
             OffenceKind::WithheldVotes => "withheld-votes",
+            OffenceKind::Replay => "replay",
         }
     }
 
@@ -154,6 +162,8 @@ pub struct Offences<B: BanList> {
     /// final epoch this node saw), and whether its silence was reported.
     last_vote: Vec<(u64, bool)>,
     baseline: bool,
+    /// The epoch of the latest final block.
+    final_epoch: u64,
 }
 
 impl<B: BanList> Offences<B> {
@@ -172,6 +182,7 @@ impl<B: BanList> Offences<B> {
             logged: HashMap::new(),
             last_vote: vec![(0, false); validators.len()],
             baseline: false,
+            final_epoch: 0,
         }
     }
 
@@ -214,8 +225,21 @@ impl<B: BanList> Offences<B> {
         }
     }
 
+    /// A peer sent a consensus message of `epoch` that consensus ignored (stale,
+    /// duplicate or not checkable now): a replay if it is long final.
+    pub fn ignored(&mut self, peer: PeerId, epoch: u64) {
+        if epoch.saturating_add(REPLAY_EPOCHS) <= self.final_epoch {
+            let reason = format!(
+                "a message of epoch {epoch}, {} epochs below the final epoch",
+                self.final_epoch - epoch
+            );
+            self.report(peer, OffenceKind::Replay, None, &reason);
+        }
+    }
+
     /// A block of `epoch` became final: reports validators whose votes stopped arriving.
     pub fn final_epoch(&mut self, epoch: u64) {
+        self.final_epoch = self.final_epoch.max(epoch);
         if !self.baseline {
             // Votes before this node started are unknown: count from here.
             self.baseline = true;
@@ -377,6 +401,26 @@ mod tests {
         assert_eq!(count(&m, OffenceKind::BadSignature), 2);
         assert_eq!(count(&m, OffenceKind::MalformedMessage), 1);
         assert_eq!(m.peer_bans.get(), 1);
+        drop(o);
+        assert_eq!(bans.0, vec![peer]);
+    }
+
+    #[test]
+    fn long_final_messages_are_replays_and_recent_ones_are_not() {
+        let keys: Vec<PublicKey> = (0..4).map(|i| Keypair::for_testing(&format!("v{i}")).public()).collect();
+        let mut bans = Bans::default();
+        let (mut o, m) = offences(&mut bans, &keys);
+        let peer = peer_id_of_key(&keys[1].0).unwrap();
+        o.final_epoch(100);
+        // Late but plausible: an honest relay a few seconds behind.
+        o.ignored(peer, 100 - REPLAY_EPOCHS + 1);
+        o.ignored(peer, 120);
+        assert_eq!(count(&m, OffenceKind::Replay), 0);
+        for _ in 0..STRIKES {
+            o.ignored(peer, 100 - REPLAY_EPOCHS);
+        }
+        assert_eq!(count(&m, OffenceKind::Replay), STRIKES as u64);
+        assert!(o.is_banned(&peer));
         drop(o);
         assert_eq!(bans.0, vec![peer]);
     }

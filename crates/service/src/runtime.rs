@@ -16,7 +16,9 @@ use ledger_driver::{
     Clock, Driver, FinalBlock, Host, MiningJob, Observation, SyncBatch, SyncResult, Topic,
     Transport, Verdict,
 };
-use ledger_network::{NetworkEvent, NetworkHandle, PeerId, SyncResponse, ValidationOutcome};
+use ledger_network::{
+    GossipMessage, NetworkEvent, NetworkHandle, PeerId, SyncResponse, ValidationOutcome,
+};
 use ledger_storage::{ChainStore, StoreError};
 use ledger_types::{Block, Hash, SignedTx};
 use std::sync::Arc;
@@ -417,13 +419,8 @@ fn on_network(
                     .host_mut()
                     .offences_mut()
                     .gossip(m.propagation_source, &offence);
-            } else if verdict == Verdict::Accept
-                && topic == Topic::Consensus
-                && m.data.len() <= MAX_VOTE_BYTES
-            {
-                if let Ok(Message::Vote(v)) = ledger_types::codec::decode::<Message>(&m.data) {
-                    driver.host_mut().offences_mut().vote_seen(&v.voter, v.epoch);
-                }
+            } else if topic == Topic::Consensus {
+                note_consensus_message(driver, verdict, &m);
             }
             let outcome = match verdict {
                 Verdict::Accept => ValidationOutcome::Accept,
@@ -460,6 +457,26 @@ fn on_network(
         NetworkEvent::NewListenAddr { .. } => {}
     }
     Ok(())
+}
+
+/// Tracks which validators vote (withheld votes) and stale messages (replays).
+fn note_consensus_message(driver: &mut NodeDriver, verdict: Verdict, m: &GossipMessage) {
+    match verdict {
+        Verdict::Accept if m.data.len() <= MAX_VOTE_BYTES => {
+            if let Ok(Message::Vote(v)) = ledger_types::codec::decode::<Message>(&m.data) {
+                driver.host_mut().offences_mut().vote_seen(&v.voter, v.epoch);
+            }
+        }
+        Verdict::Ignore => {
+            if let Ok(message) = ledger_types::codec::decode::<Message>(&m.data) {
+                driver
+                    .host_mut()
+                    .offences_mut()
+                    .ignored(m.propagation_source, message.epoch());
+            }
+        }
+        _ => {}
+    }
 }
 
 fn refresh_peers(net: &NetworkHandle, shared: &Shared) {
