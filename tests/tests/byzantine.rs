@@ -110,7 +110,10 @@ async fn byzantine_validator(case: Case) {
     let mark = min_final(&clients).await;
     for (n, c) in clients.iter().enumerate() {
         wait_until(
-            &format!("honest node {n} to finalize past {} with every order", mark + 10),
+            &format!(
+                "honest node {n} to finalize past {} with every order",
+                mark + 10
+            ),
             Duration::from_secs(90),
             || async { final_height(c).await >= mark + 10 && all_final(c, &txs).await },
         )

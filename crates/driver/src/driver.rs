@@ -233,7 +233,8 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
     /// tells the transport whether to relay it or penalise the sender. Transaction
     /// batches are admitted elsewhere ([`crate::admit_gossip_batch`]) and ignored here.
     pub fn on_gossip(&mut self, topic: Topic, data: &[u8]) -> Result<Verdict, DriverError> {
-        self.on_gossip_checked(topic, data).map(|(verdict, _)| verdict)
+        self.on_gossip_checked(topic, data)
+            .map(|(verdict, _)| verdict)
     }
 
     /// [`Driver::on_gossip`], also saying why a `Reject` was one (the node logs the

@@ -30,9 +30,7 @@ pub use admission::{
     admit_gossip_batch, insert_gossip_batch, verify_gossip_batch, BatchAdmission, VerifiedBatch,
     GOSSIP_BATCH,
 };
-pub use driver::{
-    Driver, DriverConfig, DriverParts, Faults, Offence, DEFAULT_MAX_EXEC_BACKLOG,
-};
+pub use driver::{Driver, DriverConfig, DriverParts, Faults, Offence, DEFAULT_MAX_EXEC_BACKLOG};
 pub use host::{
     Clock, FinalBlock, Host, MiningJob, Observation, SyncResult, Topic, Transport, Verdict,
 };

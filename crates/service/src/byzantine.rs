@@ -13,8 +13,8 @@ use ledger_consensus::streamlet::{
 use ledger_driver::{SyncBatch, SyncItem, Topic};
 use ledger_network::NetworkHandle;
 use ledger_types::{
-    codec, Block, ConsensusHeader, Genesis, Hash, Keypair, Payload, PublicKey, Signature,
-    SignedTx, Tx,
+    codec, Block, ConsensusHeader, Genesis, Hash, Keypair, Payload, PublicKey, Signature, SignedTx,
+    Tx,
 };
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -46,7 +46,10 @@ pub struct Byzantine {
 impl Byzantine {
     /// The layer for a validator with `key` on `genesis`.
     pub fn new(mode: ByzantineMode, key: Keypair, genesis: &Genesis) -> Byzantine {
-        tracing::warn!(mode = mode.name(), "BYZANTINE MODE: this node misbehaves on purpose (test-only build)");
+        tracing::warn!(
+            mode = mode.name(),
+            "BYZANTINE MODE: this node misbehaves on purpose (test-only build)"
+        );
         Byzantine {
             mode,
             key,
@@ -99,14 +102,20 @@ impl Byzantine {
             }
             (ByzantineMode::InvalidBlockSignature, Message::Proposal(mut p)) => {
                 p.signature.0[0] ^= 0x01;
-                tracing::warn!(epoch = p.epoch().unwrap_or(0), "byzantine: proposal with a bad signature");
+                tracing::warn!(
+                    epoch = p.epoch().unwrap_or(0),
+                    "byzantine: proposal with a bad signature"
+                );
                 vec![out(&Message::Proposal(p))]
             }
             (ByzantineMode::InvalidStateTransition, Message::Proposal(p)) => {
                 let mut txs = p.block.txs.clone();
                 txs.push(self.theft());
                 let bad = self.resign(&chain, &p.block, txs, 0);
-                tracing::warn!(epoch = p.epoch().unwrap_or(0), "byzantine: proposal spending another account");
+                tracing::warn!(
+                    epoch = p.epoch().unwrap_or(0),
+                    "byzantine: proposal spending another account"
+                );
                 vec![out(&Message::Proposal(bad))]
             }
             (ByzantineMode::OversizedBlock, Message::Proposal(p)) => {
@@ -119,7 +128,11 @@ impl Byzantine {
                 .sign(&self.key);
                 let txs = vec![filler; self.max_block_txs + 1];
                 let big = self.resign(&chain, &p.block, txs, 0);
-                tracing::warn!(epoch = p.epoch().unwrap_or(0), txs = big.block.txs.len(), "byzantine: oversized proposal");
+                tracing::warn!(
+                    epoch = p.epoch().unwrap_or(0),
+                    txs = big.block.txs.len(),
+                    "byzantine: oversized proposal"
+                );
                 vec![out(&Message::Proposal(big))]
             }
             _ => vec![(topic, data)],
@@ -173,7 +186,7 @@ impl Byzantine {
 
     /// `block` with `txs`, its time moved by `shift_ms`, re-signed by this leader.
     fn resign(&self, chain: &Hash, block: &Block, txs: Vec<SignedTx>, shift_ms: u64) -> Proposal {
-        let consensus = match block.header.consensus {
+        let consensus = match block.header.consensus.clone() {
             ConsensusHeader::Streamlet {
                 epoch,
                 proposer,

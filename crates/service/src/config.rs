@@ -1071,7 +1071,10 @@ mod tests {
                 Err(e) => {
                     assert!(!BYZANTINE_BUILD);
                     let e = e.to_string();
-                    assert!(e.contains("byzantine.mode") && e.contains("test-only"), "{e}");
+                    assert!(
+                        e.contains("byzantine.mode") && e.contains("test-only"),
+                        "{e}"
+                    );
                 }
             }
         }

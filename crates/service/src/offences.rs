@@ -168,7 +168,12 @@ pub struct Offences<B: BanList> {
 
 impl<B: BanList> Offences<B> {
     /// A record for a node with `validators` (genesis order) whose own key is `me`.
-    pub fn new(bans: B, metrics: Arc<Metrics>, validators: &[PublicKey], me: Option<PublicKey>) -> Self {
+    pub fn new(
+        bans: B,
+        metrics: Arc<Metrics>,
+        validators: &[PublicKey],
+        me: Option<PublicKey>,
+    ) -> Self {
         Offences {
             bans,
             metrics,
@@ -209,10 +214,13 @@ impl<B: BanList> Offences<B> {
         let Some(peer) = peer_id_of_key(&offender.0) else {
             return;
         };
-        let reason = format!("validator signed two different {} in epoch {epoch}", match kind {
-            OffenceKind::Equivocation => "proposals",
-            _ => "votes",
-        });
+        let reason = format!(
+            "validator signed two different {} in epoch {epoch}",
+            match kind {
+                OffenceKind::Equivocation => "proposals",
+                _ => "votes",
+            }
+        );
         self.report(peer, kind, Some(offender), &reason);
     }
 
@@ -309,7 +317,9 @@ impl<B: BanList> Offences<B> {
         };
         if let Some(repeats) = log {
             match validator {
-                Some(v) => tracing::warn!(%peer, offence = %kind, validator = %v, repeats, %reason, "peer offence"),
+                Some(v) => {
+                    tracing::warn!(%peer, offence = %kind, validator = %v, repeats, %reason, "peer offence")
+                }
                 None => tracing::warn!(%peer, offence = %kind, repeats, %reason, "peer offence"),
             }
         }
@@ -352,7 +362,10 @@ mod tests {
 
     fn offences(bans: &mut Bans, keys: &[PublicKey]) -> (Offences<&mut Bans>, Arc<Metrics>) {
         let metrics = Arc::new(Metrics::new());
-        (Offences::new(bans, metrics.clone(), keys, Some(keys[0])), metrics)
+        (
+            Offences::new(bans, metrics.clone(), keys, Some(keys[0])),
+            metrics,
+        )
     }
 
     fn count(m: &Metrics, kind: OffenceKind) -> u64 {
@@ -365,7 +378,9 @@ mod tests {
 
     #[test]
     fn a_double_vote_bans_the_validator_peer_at_once() {
-        let keys: Vec<PublicKey> = (0..4).map(|i| Keypair::for_testing(&format!("v{i}")).public()).collect();
+        let keys: Vec<PublicKey> = (0..4)
+            .map(|i| Keypair::for_testing(&format!("v{i}")).public())
+            .collect();
         let mut bans = Bans::default();
         let (mut o, m) = offences(&mut bans, &keys);
         let vote = |block: u8| Vote {
@@ -388,7 +403,9 @@ mod tests {
 
     #[test]
     fn invalid_messages_ban_after_three_strikes() {
-        let keys: Vec<PublicKey> = (0..4).map(|i| Keypair::for_testing(&format!("v{i}")).public()).collect();
+        let keys: Vec<PublicKey> = (0..4)
+            .map(|i| Keypair::for_testing(&format!("v{i}")).public())
+            .collect();
         let mut bans = Bans::default();
         let (mut o, m) = offences(&mut bans, &keys);
         let peer = peer_id_of_key(&keys[1].0).unwrap();
@@ -407,7 +424,9 @@ mod tests {
 
     #[test]
     fn long_final_messages_are_replays_and_recent_ones_are_not() {
-        let keys: Vec<PublicKey> = (0..4).map(|i| Keypair::for_testing(&format!("v{i}")).public()).collect();
+        let keys: Vec<PublicKey> = (0..4)
+            .map(|i| Keypair::for_testing(&format!("v{i}")).public())
+            .collect();
         let mut bans = Bans::default();
         let (mut o, m) = offences(&mut bans, &keys);
         let peer = peer_id_of_key(&keys[1].0).unwrap();
@@ -427,7 +446,9 @@ mod tests {
 
     #[test]
     fn a_silent_validator_is_reported_once_and_not_banned() {
-        let keys: Vec<PublicKey> = (0..4).map(|i| Keypair::for_testing(&format!("v{i}")).public()).collect();
+        let keys: Vec<PublicKey> = (0..4)
+            .map(|i| Keypair::for_testing(&format!("v{i}")).public())
+            .collect();
         let mut bans = Bans::default();
         let (mut o, m) = offences(&mut bans, &keys);
         o.final_epoch(5);

@@ -10,8 +10,8 @@
 
 use crate::metrics::ReasonLabel;
 use crate::offences::Offences;
-use ledger_consensus::streamlet::{streamlet_fields, Message};
 use crate::shared::{ChainProgress, Command, FinalBlock as ExecutedBlock, PeerEntry, Shared};
+use ledger_consensus::streamlet::{streamlet_fields, Message};
 use ledger_driver::{
     Clock, Driver, FinalBlock, Host, MiningJob, Observation, SyncBatch, SyncResult, Topic,
     Transport, Verdict,
@@ -464,7 +464,10 @@ fn note_consensus_message(driver: &mut NodeDriver, verdict: Verdict, m: &GossipM
     match verdict {
         Verdict::Accept if m.data.len() <= MAX_VOTE_BYTES => {
             if let Ok(Message::Vote(v)) = ledger_types::codec::decode::<Message>(&m.data) {
-                driver.host_mut().offences_mut().vote_seen(&v.voter, v.epoch);
+                driver
+                    .host_mut()
+                    .offences_mut()
+                    .vote_seen(&v.voter, v.epoch);
             }
         }
         Verdict::Ignore => {
