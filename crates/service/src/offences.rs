@@ -37,8 +37,11 @@ pub const STRIKES: u32 = 3;
 pub const STRIKE_WINDOW: Duration = Duration::from_secs(60);
 /// A `peer offence` line is logged at most this often per peer and kind.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
-/// A consensus message this many epochs or more below the final epoch is a replay.
-pub const REPLAY_EPOCHS: u64 = 50;
+/// A consensus message of an epoch this node saw final this long ago or longer is a
+/// replay: gossip forwards a message at most a few seconds after it was first sent
+/// (its message cache holds 5 heartbeats of 1 s) and drops copies of what it has seen
+/// for `network.duplicate_cache_secs`, so an honest peer never delivers one that old.
+pub const REPLAY_AFTER: Duration = Duration::from_secs(15);
 /// A validator none of whose votes arrived in this many epochs up to the final epoch
 /// is reported as withholding votes.
 pub const WITHHOLD_EPOCHS: u64 = 20;
@@ -65,9 +68,8 @@ pub enum OffenceKind {
     ForgedSync,
     /// A validator whose votes stopped arriving.
     WithheldVotes,
-    /// A consensus message from an epoch so far below the final epoch that no honest
-    /// peer relays it (honest peers relay only messages new to them, within gossip's
-    /// few-second window): a replay.
+    /// A consensus message of an epoch that became final long ago (see
+    /// [`REPLAY_AFTER`]): no honest peer delivers one, so it is a replay.
     Replay,
 }
 
@@ -162,8 +164,9 @@ pub struct Offences<B: BanList> {
     /// final epoch this node saw), and whether its silence was reported.
     last_vote: Vec<(u64, bool)>,
     baseline: bool,
-    /// The epoch of the latest final block.
-    final_epoch: u64,
+    /// When this node saw blocks of increasing epochs become final, oldest first
+    /// (entries older than twice [`REPLAY_AFTER`] are dropped, but never the last).
+    finality: std::collections::VecDeque<(u64, Instant)>,
 }
 
 impl<B: BanList> Offences<B> {
@@ -187,7 +190,7 @@ impl<B: BanList> Offences<B> {
             logged: HashMap::new(),
             last_vote: vec![(0, false); validators.len()],
             baseline: false,
-            final_epoch: 0,
+            finality: std::collections::VecDeque::new(),
         }
     }
 
@@ -234,12 +237,22 @@ impl<B: BanList> Offences<B> {
     }
 
     /// A peer sent a consensus message of `epoch` that consensus ignored (stale,
-    /// duplicate or not checkable now): a replay if it is long final.
+    /// duplicate or not checkable now): a replay if its epoch was final long ago.
     pub fn ignored(&mut self, peer: PeerId, epoch: u64) {
-        if epoch.saturating_add(REPLAY_EPOCHS) <= self.final_epoch {
+        self.ignored_at(peer, epoch, Instant::now());
+    }
+
+    fn ignored_at(&mut self, peer: PeerId, epoch: u64, now: Instant) {
+        // When a block of this epoch or later was first seen final here (for an epoch
+        // older than the history, the oldest entry: later than the truth, so lenient).
+        let Some(&(_, at)) = self.finality.iter().find(|(e, _)| *e >= epoch) else {
+            return;
+        };
+        let age = now.saturating_duration_since(at);
+        if age >= REPLAY_AFTER {
             let reason = format!(
-                "a message of epoch {epoch}, {} epochs below the final epoch",
-                self.final_epoch - epoch
+                "a message of epoch {epoch}, final here {} s ago",
+                age.as_secs()
             );
             self.report(peer, OffenceKind::Replay, None, &reason);
         }
@@ -247,7 +260,21 @@ impl<B: BanList> Offences<B> {
 
     /// A block of `epoch` became final: reports validators whose votes stopped arriving.
     pub fn final_epoch(&mut self, epoch: u64) {
-        self.final_epoch = self.final_epoch.max(epoch);
+        self.final_epoch_at(epoch, Instant::now());
+    }
+
+    fn final_epoch_at(&mut self, epoch: u64, now: Instant) {
+        if self.finality.back().is_none_or(|(e, _)| *e < epoch) {
+            self.finality.push_back((epoch, now));
+        }
+        while self.finality.len() > 1
+            && self
+                .finality
+                .front()
+                .is_some_and(|(_, at)| now.saturating_duration_since(*at) > 2 * REPLAY_AFTER)
+        {
+            self.finality.pop_front();
+        }
         if !self.baseline {
             // Votes before this node started are unknown: count from here.
             self.baseline = true;
@@ -430,14 +457,21 @@ mod tests {
         let mut bans = Bans::default();
         let (mut o, m) = offences(&mut bans, &keys);
         let peer = peer_id_of_key(&keys[1].0).unwrap();
-        o.final_epoch(100);
-        // Late but plausible: an honest relay a few seconds behind.
-        o.ignored(peer, 100 - REPLAY_EPOCHS + 1);
-        o.ignored(peer, 120);
-        assert_eq!(count(&m, OffenceKind::Replay), 0);
-        for _ in 0..STRIKES {
-            o.ignored(peer, 100 - REPLAY_EPOCHS);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // Epochs 1..=100 become final over 100 s, one a second.
+        for e in 1..=100 {
+            o.final_epoch_at(e, at(e));
         }
+        // Final 10 s ago: an honest late relay, not a replay; not final yet: ignored.
+        o.ignored_at(peer, 90, at(100));
+        o.ignored_at(peer, 120, at(100));
+        assert_eq!(count(&m, OffenceKind::Replay), 0);
+        // Final 20 s ago, or older than the kept history: replays.
+        o.ignored_at(peer, 80, at(100));
+        o.ignored_at(peer, 3, at(100));
+        assert!(!o.is_banned(&peer));
+        o.ignored_at(peer, 1, at(100));
         assert_eq!(count(&m, OffenceKind::Replay), STRIKES as u64);
         assert!(o.is_banned(&peer));
         drop(o);
