@@ -21,7 +21,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Old messages kept for [`ByzantineMode::ReplayOld`].
+/// How many of its first consensus messages the node keeps for
+/// [`ByzantineMode::ReplayOld`].
 const REPLAY_KEEP: usize = 256;
 /// How often the spam and replay tasks send.
 const SPAM_EVERY: Duration = Duration::from_millis(20);
@@ -74,11 +75,12 @@ impl Byzantine {
             return vec![(topic, data)];
         };
         if self.mode == ByzantineMode::ReplayOld {
+            // The first messages are kept (not the latest): at 20 epochs a second the
+            // latest few hundred are only seconds old, which gossip may still relay.
             let mut sent = self.sent.lock();
-            if sent.len() >= REPLAY_KEEP {
-                sent.pop_front();
+            if sent.len() < REPLAY_KEEP {
+                sent.push_back((Instant::now(), data.clone()));
             }
-            sent.push_back((Instant::now(), data.clone()));
         }
         let Some(chain) = self.config.as_ref().map(|c| c.chain) else {
             return vec![(topic, data)];
