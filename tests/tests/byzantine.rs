@@ -18,11 +18,10 @@ use ledger_e2e::*;
 use ledger_rpc::{LedgerApiClient, LedgerClient, Wallet};
 use ledger_types::{Decimal, Keypair, Side, TxHash};
 use std::io::Write;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// One network at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The Byzantine node.
 const BYZ: usize = 3;
@@ -73,7 +72,7 @@ async fn min_final(clients: &[LedgerClient]) -> u64 {
 }
 
 async fn byzantine_validator(case: Case) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = SERIAL.lock().await;
     let byzantine = byzantine_binary();
     let started = Instant::now();
     let mut net = Testnet::create(&["--validators", "4", "--delta-ms", "100"]);

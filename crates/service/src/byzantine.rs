@@ -33,6 +33,9 @@ const REPLAY_OLDEST: usize = 16;
 /// `network.duplicate_cache_secs`, on the sender too).
 const REPLAY_AGE: Duration = Duration::from_secs(3);
 
+/// Consensus messages a node published, with when.
+type SentLog = Arc<Mutex<VecDeque<(Instant, Vec<u8>)>>>;
+
 /// The Byzantine layer of one node.
 pub struct Byzantine {
     mode: ByzantineMode,
@@ -41,7 +44,7 @@ pub struct Byzantine {
     config: Option<StreamletConfig>,
     max_block_txs: usize,
     /// Consensus messages this node published, with when (shared with the replay task).
-    sent: Arc<Mutex<VecDeque<(Instant, Vec<u8>)>>>,
+    sent: SentLog,
 }
 
 impl Byzantine {

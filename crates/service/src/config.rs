@@ -1066,16 +1066,10 @@ mod tests {
             );
             let c = Config::load(Some(&p), Vec::new()).unwrap();
             assert_eq!(c.byzantine, Some(ByzantineSection { mode }));
-            match c.validate() {
-                Ok(()) => assert!(BYZANTINE_BUILD),
-                Err(e) => {
-                    assert!(!BYZANTINE_BUILD);
-                    let e = e.to_string();
-                    assert!(
-                        e.contains("byzantine.mode") && e.contains("test-only"),
-                        "{e}"
-                    );
-                }
+            let verdict = c.validate().map_err(|e| e.to_string());
+            assert_eq!(verdict.is_ok(), BYZANTINE_BUILD, "{verdict:?}");
+            if let Err(e) = verdict {
+                assert!(e.contains("byzantine.mode") && e.contains("test-only"), "{e}");
             }
         }
         let p = write(dir.path(), "[byzantine]\nmode = \"lie\"\n");

@@ -387,7 +387,10 @@ mod tests {
         }
     }
 
-    fn offences(bans: &mut Bans, keys: &[PublicKey]) -> (Offences<&mut Bans>, Arc<Metrics>) {
+    fn offences<'a>(
+        bans: &'a mut Bans,
+        keys: &[PublicKey],
+    ) -> (Offences<&'a mut Bans>, Arc<Metrics>) {
         let metrics = Arc::new(Metrics::new());
         (
             Offences::new(bans, metrics.clone(), keys, Some(keys[0])),
