@@ -1069,7 +1069,10 @@ mod tests {
             let verdict = c.validate().map_err(|e| e.to_string());
             assert_eq!(verdict.is_ok(), BYZANTINE_BUILD, "{verdict:?}");
             if let Err(e) = verdict {
-                assert!(e.contains("byzantine.mode") && e.contains("test-only"), "{e}");
+                assert!(
+                    e.contains("byzantine.mode") && e.contains("test-only"),
+                    "{e}"
+                );
             }
         }
         let p = write(dir.path(), "[byzantine]\nmode = \"lie\"\n");
