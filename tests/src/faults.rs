@@ -165,7 +165,10 @@ impl Schedule {
         let corrupt = |rng: &mut ChaCha8Rng| {
             // Not the node whose data directory is a tmpfs of its own (the disk fault's).
             let node = (disk_node + rng.gen_range(1..n.max(2))) % n.max(1);
-            Fault::CorruptStore(node, Corruption::ALL[rng.gen_range(0..Corruption::ALL.len())])
+            Fault::CorruptStore(
+                node,
+                Corruption::ALL[rng.gen_range(0..Corruption::ALL.len())],
+            )
         };
         let kinds = |rng: &mut ChaCha8Rng| -> Vec<Fault> {
             let mut node = || rng.gen_range(0..n);
@@ -1213,9 +1216,16 @@ async fn play(
                                 .find(|l| l.to_lowercase().contains("error"))
                                 .unwrap_or("")
                                 .to_string();
-                            let clear = ["corrupt", "MANIFEST", "CURRENT", "incomplete", "lost", "Restore the directory"]
-                                .iter()
-                                .any(|w| line.contains(w))
+                            let clear = [
+                                "corrupt",
+                                "MANIFEST",
+                                "CURRENT",
+                                "incomplete",
+                                "lost",
+                                "Restore the directory",
+                            ]
+                            .iter()
+                            .any(|w| line.contains(w))
                                 && !line.contains("is empty");
                             let quote: String = line.chars().take(220).collect();
                             // The operator's remedy the error names: move the directory
@@ -1224,8 +1234,15 @@ async fn play(
                             let restarted = hosts.start_node(*i);
                             format!(
                                 "{done}; refused ({st}) {}: `{quote}`; cleared, re-syncing{}",
-                                if clear { "with a clear error" } else { "WITHOUT A CLEAR ERROR" },
-                                restarted.err().map(|e| format!(" (restart failed: {e})")).unwrap_or_default()
+                                if clear {
+                                    "with a clear error"
+                                } else {
+                                    "WITHOUT A CLEAR ERROR"
+                                },
+                                restarted
+                                    .err()
+                                    .map(|e| format!(" (restart failed: {e})"))
+                                    .unwrap_or_default()
                             )
                         }
                     }

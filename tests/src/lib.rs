@@ -5,6 +5,7 @@
 //! The binaries are the ones `cargo test` built next to the test executable
 //! (`target/<profile>/ledger-node`); `cargo test --release --workspace` builds them.
 
+pub mod byzantine;
 pub mod faults;
 pub mod history;
 pub mod netns;
@@ -135,16 +136,22 @@ impl Testnet {
     /// Starts node `i` as its own process (`ledger-node run --config ...`), logging to
     /// `node-i.log` in the testnet directory.
     pub fn start(&mut self, i: usize) {
+        self.start_with(i, &binary("ledger-node"), &[]);
+    }
+
+    /// Starts node `i` with the node binary `program` and extra environment variables.
+    pub fn start_with(&mut self, i: usize, program: &Path, env: &[(&str, &str)]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join(format!("node-{i}.log")))
             .expect("log file");
-        let child = Command::new(binary("ledger-node"))
+        let child = Command::new(program)
             .arg("run")
             .arg("--config")
             .arg(&self.info.nodes[i].config)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -188,6 +195,11 @@ impl Testnet {
         let _ = c.kill();
         let _ = c.wait();
         false
+    }
+
+    /// Node `i`'s whole log so far.
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("node-{i}.log"))).unwrap_or_default()
     }
 
     /// The last lines of node `i`'s log (for failure messages).

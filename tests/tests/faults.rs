@@ -305,7 +305,11 @@ async fn seeded_faults_under_load_keep_every_final_order() {
                 )
             }
             faults::Fault::CorruptStore(..) => {
-                for bad in ["WITHOUT A CLEAR ERROR", "could not damage", "restart failed"] {
+                for bad in [
+                    "WITHOUT A CLEAR ERROR",
+                    "could not damage",
+                    "restart failed",
+                ] {
                     assert!(!s.note.contains(bad), "corrupted store: {}", s.note);
                 }
             }

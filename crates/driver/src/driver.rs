@@ -16,13 +16,13 @@
 //!   blocks (back-pressure: consensus stays live, execution catches up).
 
 use crate::admission::GOSSIP_BATCH;
+use crate::clock_offset::ClockOffsetEstimator;
 use crate::host::{
     Clock, FinalBlock, Host, MiningJob, Observation, SyncResult, Topic, Transport, Verdict,
 };
 use crate::mempool::Mempool;
 use crate::sync::{SyncBatch, SyncItem, SYNC_BATCH};
 use crate::DriverError;
-use crate::clock_offset::ClockOffsetEstimator;
 use ledger_consensus::streamlet::{self, Certificate};
 use ledger_consensus::{ConsensusMessage, Delivery, Effect, Input, Protocol, Tip};
 use ledger_storage::ConsensusStore;
@@ -86,6 +86,32 @@ impl Faults {
 
     pub(crate) fn quorum_override(&self) -> Option<usize> {
         self.quorum
+    }
+}
+
+/// Why a peer's gossip message or sync response proves it misbehaved (the transport
+/// penalises it; the node logs it with the peer).
+#[derive(Debug)]
+pub enum Offence {
+    /// The bytes are not a consensus message of the topic (or exceed the size bound).
+    Undecodable {
+        /// Their length.
+        bytes: usize,
+    },
+    /// Consensus refused the message or synced block as invalid
+    /// ([`ledger_consensus::ConsensusError::is_offence`]).
+    Refused(ledger_consensus::ConsensusError),
+    /// A sync item whose certificate does not decode.
+    MalformedSyncItem(String),
+}
+
+impl std::fmt::Display for Offence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Offence::Undecodable { bytes } => write!(f, "undecodable message of {bytes} bytes"),
+            Offence::Refused(e) => write!(f, "{e}"),
+            Offence::MalformedSyncItem(e) => write!(f, "malformed sync item: {e}"),
+        }
     }
 }
 
@@ -210,15 +236,27 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
     /// tells the transport whether to relay it or penalise the sender. Transaction
     /// batches are admitted elsewhere ([`crate::admit_gossip_batch`]) and ignored here.
     pub fn on_gossip(&mut self, topic: Topic, data: &[u8]) -> Result<Verdict, DriverError> {
+        self.on_gossip_checked(topic, data)
+            .map(|(verdict, _)| verdict)
+    }
+
+    /// [`Driver::on_gossip`], also saying why a `Reject` was one (the node logs the
+    /// offence with the sending peer and penalises it).
+    pub fn on_gossip_checked(
+        &mut self,
+        topic: Topic,
+        data: &[u8],
+    ) -> Result<(Verdict, Option<Offence>), DriverError> {
         let channel = match topic {
-            Topic::Transactions => return Ok(Verdict::Ignore),
+            Topic::Transactions => return Ok((Verdict::Ignore, None)),
             Topic::Consensus => ledger_consensus::Channel::Consensus,
             Topic::Blocks => ledger_consensus::Channel::Blocks,
         };
         let Some(message) = ConsensusMessage::decode(channel, data, self.cfg.max_message_bytes)
         else {
             self.host.observe(Observation::Rejected(topic));
-            return Ok(Verdict::Reject);
+            let offence = Offence::Undecodable { bytes: data.len() };
+            return Ok((Verdict::Reject, Some(offence)));
         };
         let now_ms = self.clock.now_ms();
         // The author's clock, for the offset estimate (a proposal or a mined block).
@@ -229,7 +267,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
             ConsensusMessage::Block(b) => Some((b.header.time_ms(), b.header.parent)),
             ConsensusMessage::Streamlet(streamlet::Message::Vote(_)) => None,
         };
-        let verdict = match self.step(Input::Message { message, now_ms })? {
+        let checked = match self.step(Input::Message { message, now_ms })? {
             Ok(Delivery::New) => {
                 if let Some((time_ms, parent)) = stamped {
                     let parent_ms = self.consensus.block(&parent).map(|b| b.header.time_ms());
@@ -237,20 +275,20 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
                         self.host.observe(Observation::ClockOffset(offset));
                     }
                 }
-                Verdict::Accept
+                (Verdict::Accept, None)
             }
-            Ok(Delivery::Duplicate | Delivery::Stale) => Verdict::Ignore,
+            Ok(Delivery::Duplicate | Delivery::Stale) => (Verdict::Ignore, None),
             Err(e) if e.is_offence() => {
                 tracing::debug!(%topic, error = %e, "rejected consensus message");
                 self.host.observe(Observation::Rejected(topic));
-                Verdict::Reject
+                (Verdict::Reject, Some(Offence::Refused(e)))
             }
             Err(e) => {
                 tracing::debug!(%topic, error = %e, "ignored consensus message");
-                Verdict::Ignore
+                (Verdict::Ignore, None)
             }
         };
-        Ok(verdict)
+        Ok(checked)
     }
 
     /// A transaction admitted through the RPC: gossip it (batched).
@@ -325,14 +363,26 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
         peer: T::Peer,
         response: SyncResult,
     ) -> Result<(), DriverError> {
+        self.on_sync_response_checked(peer, response).map(|_| ())
+    }
+
+    /// [`Driver::on_sync_response`], also returning the offence if the response proves
+    /// the peer misbehaved (a malformed item, or a block consensus refuses as invalid,
+    /// such as one with a forged certificate).
+    pub fn on_sync_response_checked(
+        &mut self,
+        peer: T::Peer,
+        response: SyncResult,
+    ) -> Result<Option<Offence>, DriverError> {
         self.sync.in_flight = false;
         let batch = match response {
             Ok(b) => b,
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "sync request failed");
-                return Ok(());
+                return Ok(None);
             }
         };
+        let mut offence = None;
         let before = self.consensus.final_tip().height;
         let mut applied = 0u64;
         for item in batch.items {
@@ -340,6 +390,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::debug!(%peer, error = %e, "malformed sync item");
+                    offence = Some(Offence::MalformedSyncItem(e.to_string()));
                     break;
                 }
             };
@@ -351,6 +402,9 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
             };
             if let Err(e) = self.step(input)? {
                 tracing::debug!(%peer, error = %e, "sync block refused");
+                if e.is_offence() {
+                    offence = Some(Offence::Refused(e));
+                }
                 break;
             }
             applied += 1;
@@ -364,7 +418,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
         // Progress, or the peer is ahead: ask again at once.
         self.sync.wanted = batch.final_height > after || (applied > 0 && after > before);
         self.maybe_sync();
-        Ok(())
+        Ok(offence)
     }
 
     // ----------------------------------------------------------------- queries

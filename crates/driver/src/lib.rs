@@ -33,7 +33,7 @@ pub use admission::{
     GOSSIP_BATCH,
 };
 pub use clock_offset::{ClockOffset, ClockOffsetEstimator};
-pub use driver::{Driver, DriverConfig, DriverParts, Faults, DEFAULT_MAX_EXEC_BACKLOG};
+pub use driver::{Driver, DriverConfig, DriverParts, Faults, Offence, DEFAULT_MAX_EXEC_BACKLOG};
 pub use host::{
     Clock, FinalBlock, Host, MiningJob, Observation, SyncResult, Topic, Transport, Verdict,
 };

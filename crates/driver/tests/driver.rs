@@ -6,8 +6,8 @@ use ledger_consensus::streamlet::{Message, SafetyRecord};
 use ledger_consensus::{SimSignatures, SimSigner};
 use ledger_driver::{
     restore_protocol, Clock, Driver, DriverConfig, DriverParts, Faults, FinalBlock, Host, Mempool,
-    MempoolLimits, MiningJob, NodePayloadValidator, Observation, RestoreParams, SyncBatch, Topic,
-    Transport, Verdict,
+    MempoolLimits, MiningJob, NodePayloadValidator, Observation, Offence, RestoreParams, SyncBatch,
+    Topic, Transport, Verdict,
 };
 use ledger_storage::{ChainStore, ConsensusStore, Executor, MemStore, StoreOptions};
 use ledger_types::genesis::{NakamotoParams, StreamletParams};
@@ -307,11 +307,14 @@ fn blocks_skip_what_awaits_execution_and_go_empty_when_execution_lags() {
 fn garbage_and_foreign_gossip_is_rejected_and_reported() {
     let g = streamlet_genesis(4, &[]);
     let mut w = world(&g, Some(1), MemStore::new(), 32);
-    assert_eq!(
-        w.driver
-            .on_gossip(Topic::Consensus, b"not a message")
-            .unwrap(),
-        Verdict::Reject
+    let (verdict, offence) = w
+        .driver
+        .on_gossip_checked(Topic::Consensus, b"not a message")
+        .unwrap();
+    assert_eq!(verdict, Verdict::Reject);
+    assert!(
+        matches!(offence, Some(Offence::Undecodable { bytes: 13 })),
+        "{offence:?}"
     );
     // A vote signed by a key outside the validator set.
     let stranger = SimSigner {
@@ -386,12 +389,18 @@ fn a_node_that_is_behind_catches_up_from_a_peer_through_sync() {
     let mut forged = ahead.driver.serve_sync(1, 2, 2).unwrap();
     forged.items[0].certificate = forged.items[1].certificate.clone();
     let mut fresh = world(&g, None, MemStore::new(), 32);
-    fresh.driver.on_sync_response(7, Ok(forged)).unwrap();
-    assert!(fresh.driver.host().executed.is_empty());
-    fresh
+    let offence = fresh
         .driver
-        .on_sync_response(7, Err("timed out".into()))
+        .on_sync_response_checked(7, Ok(forged))
         .unwrap();
+    assert!(matches!(offence, Some(Offence::Refused(_))), "{offence:?}");
+    assert!(fresh.driver.host().executed.is_empty());
+    // A failed request is nobody's offence.
+    let offence = fresh
+        .driver
+        .on_sync_response_checked(7, Err("timed out".into()))
+        .unwrap();
+    assert!(offence.is_none());
     assert_eq!(
         fresh.driver.serve_sync(1, 10, 10).unwrap(),
         SyncBatch {

@@ -1,4 +1,4 @@
-//! The composed libp2p behaviour: connection limits, a distinct-peer limit, identify,
+//! The composed libp2p behaviour: a ban list, connection limits, a distinct-peer limit, identify,
 //! ping, Kademlia, gossipsub (manual validation, peer scoring), block sync and mDNS.
 
 use std::collections::{HashMap, HashSet};
@@ -14,7 +14,7 @@ use libp2p::swarm::{
     behaviour::toggle::Toggle, dummy, ConnectionClosed, ConnectionDenied, ConnectionId, FromSwarm,
     NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
-use libp2p::{connection_limits, identify, kad, mdns, ping, request_response};
+use libp2p::{allow_block_list, connection_limits, identify, kad, mdns, ping, request_response};
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
 use crate::config::{NetworkConfig, GOSSIP_FRAME_OVERHEAD};
@@ -25,6 +25,9 @@ use crate::protocol::{sync_protocol_name, MessageId, SyncCodec, Topic};
 /// connection is refused before any protocol handler is created for it.
 #[derive(NetworkBehaviour)]
 pub(crate) struct NodeBehaviour {
+    /// Peers banned for misbehaving (see `NetworkHandle::ban`): their connections are
+    /// closed and new ones refused.
+    pub banned: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     pub limits: connection_limits::Behaviour,
     pub peer_limit: PeerLimit,
     pub ip_limit: IpLimit,
@@ -107,6 +110,7 @@ pub(crate) fn build(config: &NetworkConfig, key: &Keypair) -> Result<NodeBehavio
     };
 
     Ok(NodeBehaviour {
+        banned: allow_block_list::Behaviour::default(),
         limits,
         peer_limit: PeerLimit::new(config.max_peers as usize),
         ip_limit: IpLimit::new(
@@ -142,7 +146,7 @@ fn build_gossipsub(config: &NetworkConfig, key: &Keypair) -> Result<gossipsub::B
         // Nothing is forwarded until the driver reports `Accept`.
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::of(&m.data).to_gossipsub())
-        .duplicate_cache_time(Duration::from_secs(120))
+        .duplicate_cache_time(Duration::from_secs(config.duplicate_cache_secs))
         .build()
         .map_err(|e| e.to_string())?;
     let mut gossipsub = gossipsub::Behaviour::new(

@@ -42,6 +42,15 @@ impl IdentitySeed {
     }
 }
 
+/// The libp2p peer id of the node whose identity is the ed25519 key `public_key` (a
+/// validator's genesis key: a node's identity is its key file), or `None` if the bytes
+/// are not an ed25519 public key. Lets a node name the peer behind a validator key,
+/// e.g. the author of equivocation evidence.
+pub fn peer_id_of_key(public_key: &[u8; 32]) -> Option<PeerId> {
+    let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(public_key).ok()?;
+    Some(libp2p::identity::PublicKey::from(key).to_peer_id())
+}
+
 impl fmt::Debug for IdentitySeed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("IdentitySeed(<redacted>)")
@@ -107,6 +116,10 @@ pub struct NetworkConfig {
     /// Seconds between maintenance rounds: re-dial disconnected bootnodes and run a
     /// Kademlia bootstrap.
     pub discovery_interval_secs: u64,
+    /// Seconds gossipsub remembers a message id to drop copies of the message (its
+    /// id is the SHA-256 of the payload, so a replay of old bytes is a copy). A replay
+    /// older than this reaches the driver, which ignores it as stale.
+    pub duplicate_cache_secs: u64,
     /// Events buffered for the driver. When the buffer is full, further gossip messages
     /// are dropped (reported as `Ignore`, nobody is penalised); other events are kept.
     pub event_buffer: usize,
@@ -137,6 +150,7 @@ impl Default for NetworkConfig {
             request_timeout_secs: 10,
             idle_connection_timeout_secs: 60,
             discovery_interval_secs: 30,
+            duplicate_cache_secs: 120,
             event_buffer: 1024,
             identity_seed: None,
         }
@@ -228,6 +242,9 @@ impl NetworkConfig {
         if self.request_timeout_secs == 0 {
             return Err(invalid("request_timeout_secs", "must be at least 1"));
         }
+        if self.duplicate_cache_secs == 0 {
+            return Err(invalid("duplicate_cache_secs", "must be at least 1"));
+        }
         if self.discovery_interval_secs == 0 {
             return Err(invalid("discovery_interval_secs", "must be at least 1"));
         }
@@ -271,6 +288,15 @@ pub(crate) fn split_peer_addr(addr: &Multiaddr) -> Result<(PeerId, Multiaddr), N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_validator_key_names_the_peer_id_of_its_node() {
+        let key = ledger_types::Keypair::for_testing("v0");
+        let expected = IdentitySeed(key.seed()).peer_id().unwrap();
+        assert_eq!(peer_id_of_key(&key.public().0), Some(expected));
+        let other = ledger_types::Keypair::for_testing("v1");
+        assert_ne!(peer_id_of_key(&other.public().0), Some(expected));
+    }
 
     #[test]
     fn defaults_are_valid_and_roundtrip_through_toml() {

@@ -67,7 +67,7 @@ pub mod snapshot;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use config::{IdentitySeed, NetworkConfig};
+pub use config::{peer_id_of_key, IdentitySeed, NetworkConfig};
 pub use error::{NetworkError, PublishError, SyncError};
 pub use network::{
     GossipMessage, Network, NetworkEvent, NetworkHandle, PeerInfo, SyncResponder, ValidationOutcome,

@@ -268,6 +268,7 @@ impl Network {
             refusals,
             snapshot_tx,
             pending_snapshot: HashMap::new(),
+            bans: HashMap::new(),
         };
         task.wait_listening(listeners).await?;
         info!(peer_id = %local_peer_id, "libp2p node started");
@@ -479,6 +480,14 @@ impl NetworkHandle {
         rx.await.map_err(|_| NetworkError::Stopped)?
     }
 
+    /// Bans `peer` for `duration`: its connections are closed, and connections from or
+    /// to it are refused until the ban expires (a later ban of the same peer extends
+    /// it). For peers that proved they misbehave (equivocation, invalid messages,
+    /// forged sync responses).
+    pub fn ban(&self, peer: PeerId, duration: Duration) {
+        let _ = self.commands.send(Command::Ban { peer, duration });
+    }
+
     /// Stops the swarm task, closing every connection and listener. Returns when it has
     /// stopped; later calls on any handle fail with `Stopped`.
     pub async fn shutdown(&self) {
@@ -536,6 +545,10 @@ pub(crate) enum Command {
         addr: Multiaddr,
         reply: oneshot::Sender<Result<(), NetworkError>>,
     },
+    Ban {
+        peer: PeerId,
+        duration: Duration,
+    },
     Shutdown {
         ack: oneshot::Sender<()>,
     },
@@ -571,6 +584,8 @@ struct Task {
     refusals: crate::refusals::Refusals,
     snapshot_tx: mpsc::Sender<crate::snapshot::InboundSnapshotRequest>,
     pending_snapshot: HashMap<OutboundRequestId, crate::snapshot::PendingSnapshotRequest>,
+    /// Banned peers and when their bans expire.
+    bans: HashMap<PeerId, tokio::time::Instant>,
 }
 
 impl Task {
@@ -755,7 +770,22 @@ impl Task {
 
     /// Periodic: re-dial disconnected bootnodes, refresh Kademlia.
     fn maintain(&mut self) {
+        let now = tokio::time::Instant::now();
+        let expired: Vec<PeerId> = self
+            .bans
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in expired {
+            self.bans.remove(&peer);
+            self.swarm.behaviour_mut().banned.unblock_peer(peer);
+            info!(%peer, "peer ban expired");
+        }
         for (peer, addr) in self.bootnodes.clone() {
+            if self.bans.contains_key(&peer) {
+                continue;
+            }
             self.maybe_dial(peer, vec![addr]);
         }
         if self.swarm.connected_peers().next().is_some() {
@@ -802,6 +832,17 @@ impl Task {
                     .is_err()
                 {
                     debug!("sync response not sent: the request timed out or the peer left");
+                }
+            }
+            Command::Ban { peer, duration } => {
+                if peer == self.shared.local_peer_id {
+                    return;
+                }
+                let until = tokio::time::Instant::now() + duration;
+                let entry = self.bans.entry(peer).or_insert(until);
+                *entry = (*entry).max(until);
+                if self.swarm.behaviour_mut().banned.block_peer(peer) {
+                    warn!(%peer, secs = duration.as_secs(), "peer banned");
                 }
             }
             Command::PeerScore { peer, reply } => {

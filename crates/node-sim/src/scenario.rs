@@ -60,7 +60,7 @@ use std::sync::Arc;
 /// expected of it, milliseconds (two sync rounds of the node's 1 s retry).
 pub const CATCH_UP_MS: u64 = 2_000;
 /// k, the depth at which a Nakamoto block is final in the simulated genesis.
-pub const NAKAMOTO_FINALITY_DEPTH: u64 = 12;
+pub const NAKAMOTO_FINALITY_DEPTH: u64 = 16;
 /// Funded accounts the client signs with.
 const ACCOUNTS: usize = 8;
 
@@ -486,15 +486,15 @@ pub fn run_traced(s: &Scenario, keep: bool) -> (Outcome, Vec<(Time, NodeId, Node
     };
     (
         Outcome {
-        trace_hash: sim.trace_hash(),
-        violations,
-        stats: sim.stats().clone(),
-        simulated: end,
-        faults_end,
-        honest_heights,
-        executed_txs,
-        crashes,
-    },
+            trace_hash: sim.trace_hash(),
+            violations,
+            stats: sim.stats().clone(),
+            simulated: end,
+            faults_end,
+            honest_heights,
+            executed_txs,
+            crashes,
+        },
         kept,
     )
 }

@@ -50,7 +50,16 @@ fn run_all(scenarios: Vec<Scenario>) -> Vec<(Scenario, Outcome)> {
 
 fn configurations(seeds: u64) -> Vec<Scenario> {
     let mut all = Vec::new();
+    // LEDGER_NODE_SIM_PROTOCOL=streamlet|nakamoto runs one protocol's configurations.
+    let only = std::env::var("LEDGER_NODE_SIM_PROTOCOL").unwrap_or_default();
     for protocol in [ProtocolKind::Streamlet, ProtocolKind::Nakamoto] {
+        let name = match protocol {
+            ProtocolKind::Streamlet => "streamlet",
+            ProtocolKind::Nakamoto => "nakamoto",
+        };
+        if !only.is_empty() && only != name {
+            continue;
+        }
         for n in [4, 7] {
             for &adversary in Adversary::of(protocol) {
                 for seed in 0..seeds {

@@ -120,6 +120,10 @@ pub struct NetworkSection {
     pub max_incoming_per_ip: u32,
     /// Seconds a connection may take to finish its handshake before it is closed.
     pub handshake_timeout_secs: u64,
+    /// Seconds gossip remembers a message to drop copies (and replays) of it. A replay
+    /// older than this reaches consensus, which ignores it as stale and penalises a
+    /// peer that keeps replaying long-final messages.
+    pub duplicate_cache_secs: u64,
 }
 
 impl Default for NetworkSection {
@@ -135,6 +139,7 @@ impl Default for NetworkSection {
             max_pending_incoming_per_ip: 16,
             max_incoming_per_ip: 64,
             handshake_timeout_secs: 5,
+            duplicate_cache_secs: 120,
         }
     }
 }
@@ -351,6 +356,75 @@ impl Default for StateSyncSection {
     }
 }
 
+/// A deliberately Byzantine behaviour of a validator, for tests of how honest nodes
+/// cope (see `docs/reliability.md`). Only a node built with the `byzantine` feature
+/// (the `ledger-node-byzantine` binary) runs one; every other build refuses a
+/// `[byzantine]` section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ByzantineMode {
+    /// As leader, sends two different signed proposals for its epoch.
+    Equivocate,
+    /// Sends every vote together with a signed vote for another block of the epoch.
+    DoubleVote,
+    /// Never sends its votes.
+    WithholdVotes,
+    /// As leader, sends its proposal with a corrupted signature.
+    InvalidBlockSignature,
+    /// As leader, proposes a signed block spending an account it holds no key for.
+    InvalidStateTransition,
+    /// As leader, proposes a signed block with more transactions than the genesis
+    /// allows.
+    OversizedBlock,
+    /// Re-sends its old consensus messages.
+    ReplayOld,
+    /// Floods the consensus topic with garbage.
+    GossipSpam,
+    /// Answers block-sync requests with a block carrying a forged certificate.
+    ForgedSync,
+}
+
+impl ByzantineMode {
+    /// Every mode.
+    pub const ALL: [ByzantineMode; 9] = [
+        ByzantineMode::Equivocate,
+        ByzantineMode::DoubleVote,
+        ByzantineMode::WithholdVotes,
+        ByzantineMode::InvalidBlockSignature,
+        ByzantineMode::InvalidStateTransition,
+        ByzantineMode::OversizedBlock,
+        ByzantineMode::ReplayOld,
+        ByzantineMode::GossipSpam,
+        ByzantineMode::ForgedSync,
+    ];
+
+    /// The name used in the config file (`equivocate`, `double-vote`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ByzantineMode::Equivocate => "equivocate",
+            ByzantineMode::DoubleVote => "double-vote",
+            ByzantineMode::WithholdVotes => "withhold-votes",
+            ByzantineMode::InvalidBlockSignature => "invalid-block-signature",
+            ByzantineMode::InvalidStateTransition => "invalid-state-transition",
+            ByzantineMode::OversizedBlock => "oversized-block",
+            ByzantineMode::ReplayOld => "replay-old",
+            ByzantineMode::GossipSpam => "gossip-spam",
+            ByzantineMode::ForgedSync => "forged-sync",
+        }
+    }
+}
+
+/// `[byzantine]`: test-only misbehaviour of this validator (see [`ByzantineMode`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineSection {
+    /// What to do wrong.
+    pub mode: ByzantineMode,
+}
+
+/// True if this build can run a `[byzantine]` section (the `byzantine` feature).
+pub const BYZANTINE_BUILD: bool = cfg!(feature = "byzantine");
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -373,6 +447,10 @@ pub struct Config {
     pub metrics: MetricsSection,
     /// `[state_sync]`.
     pub state_sync: StateSyncSection,
+    /// `[byzantine]`: absent on every real node; refused unless built with the
+    /// `byzantine` feature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<ByzantineSection>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -449,6 +527,17 @@ impl Config {
     /// they are opened, with errors naming the path.) Host names in addresses are
     /// looked up here, so a name that does not resolve is an error naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(b) = &self.byzantine {
+            if !BYZANTINE_BUILD {
+                return Err(invalid(
+                    "byzantine.mode",
+                    format!(
+                        "Byzantine mode {:?} is a test-only feature: this ledger-node was built without it (remove the [byzantine] section; tests run the ledger-node-byzantine binary, built with `--features byzantine`)",
+                        b.mode.name()
+                    ),
+                ));
+            }
+        }
         parse_socket(&self.rpc.listen, "rpc.listen")?;
         if self.metrics.enabled {
             parse_socket(&self.metrics.listen, "metrics.listen")?;
@@ -495,6 +584,10 @@ impl Config {
             (
                 "network.handshake_timeout_secs",
                 self.network.handshake_timeout_secs,
+            ),
+            (
+                "network.duplicate_cache_secs",
+                self.network.duplicate_cache_secs,
             ),
             (
                 "rpc.max_connections_per_ip",
@@ -869,6 +962,8 @@ max_pending_incoming_per_ip = 16
 max_incoming_per_ip = 64
 # Seconds a connection may take to finish its handshake.
 handshake_timeout_secs = 5
+# Seconds gossip remembers a message to drop copies and replays of it.
+duplicate_cache_secs = 120
 
 [rpc]
 # JSON-RPC over HTTP and WebSocket, plus GET /health and /health/ready.
@@ -959,6 +1054,33 @@ mod tests {
         expected.node.key_file = dir.path().join("node.key");
         assert_eq!(c, expected);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_byzantine_section_parses_and_only_a_byzantine_build_accepts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in ByzantineMode::ALL {
+            let p = write(
+                dir.path(),
+                &format!("[byzantine]\nmode = \"{}\"\n", mode.name()),
+            );
+            let c = Config::load(Some(&p), Vec::new()).unwrap();
+            assert_eq!(c.byzantine, Some(ByzantineSection { mode }));
+            let verdict = c.validate().map_err(|e| e.to_string());
+            assert_eq!(verdict.is_ok(), BYZANTINE_BUILD, "{verdict:?}");
+            if let Err(e) = verdict {
+                assert!(
+                    e.contains("byzantine.mode") && e.contains("test-only"),
+                    "{e}"
+                );
+            }
+        }
+        let p = write(dir.path(), "[byzantine]\nmode = \"lie\"\n");
+        let e = Config::load(Some(&p), Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("lie"), "{e}");
+        // Absent on a real node, and not printed.
+        let text = toml::to_string(&Config::default()).unwrap();
+        assert!(!text.contains("byzantine"), "{text}");
     }
 
     #[test]

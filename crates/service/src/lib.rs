@@ -3,6 +3,8 @@
 //! (libp2p, the system clock, RocksDB, the executor thread; the driver and the mempool
 //! are `ledger-driver`'s), the JSON-RPC server, the explorer page, health and metrics.
 
+#[cfg(feature = "byzantine")]
+pub mod byzantine;
 pub mod config;
 pub mod explorer;
 pub mod gossip;
@@ -11,6 +13,7 @@ pub mod isolation;
 pub mod metrics;
 pub mod miner;
 pub mod node;
+pub mod offences;
 pub mod process_metrics;
 pub mod progress_log;
 pub mod rpc_limits;

@@ -158,6 +158,11 @@ pub struct Metrics {
     pub refused_txs: Family<ReasonLabel, Counter>,
     /// Gossip messages rejected, by reason.
     pub gossip_rejected: Family<ReasonLabel, Counter>,
+    /// Misbehaviour of peers and validators, by offence kind (see
+    /// [`crate::offences::OffenceKind`]).
+    pub peer_offences: Family<ReasonLabel, Counter>,
+    /// Peers banned for misbehaving.
+    pub peer_bans: Counter,
     /// RPC calls, by method.
     pub rpc_calls: Family<MethodLabel, Counter>,
     /// Blocks fetched by block sync.
@@ -196,6 +201,8 @@ impl Metrics {
             admitted_txs: Counter::default(),
             refused_txs: Family::default(),
             gossip_rejected: Family::default(),
+            peer_offences: Family::default(),
+            peer_bans: Counter::default(),
             rpc_calls: Family::default(),
             synced_blocks: Counter::default(),
             rpc_refused: Family::default(),
@@ -270,6 +277,16 @@ impl Metrics {
             "gossip_rejected",
             "Gossip messages rejected",
             m.gossip_rejected.clone(),
+        );
+        registry.register(
+            "peer_offences",
+            "Misbehaviour of peers and validators, by offence kind",
+            m.peer_offences.clone(),
+        );
+        registry.register(
+            "peer_bans",
+            "Peers banned for misbehaving",
+            m.peer_bans.clone(),
         );
         registry.register("rpc_calls", "JSON-RPC calls", m.rpc_calls.clone());
         registry.register(

@@ -169,6 +169,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         max_pending_incoming_per_ip: config.network.max_pending_incoming_per_ip,
         max_incoming_per_ip: config.network.max_incoming_per_ip,
         handshake_timeout_secs: config.network.handshake_timeout_secs,
+        duplicate_cache_secs: config.network.duplicate_cache_secs,
         identity_seed: Some(IdentitySeed(key.seed())),
         ..NetworkConfig::default()
     };
@@ -302,16 +303,24 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     let (executed_tx, executed_rx) = mpsc::unbounded_channel();
     let executor = spawn_executor(shared.clone(), execute_rx, executed_tx)
         .map_err(|e| NodeError::Task(format!("cannot start the executor thread: {e}")))?;
+    #[allow(unused_mut)]
+    let mut transport = Libp2pTransport::new(
+        net.clone(),
+        sync_tx,
+        genesis.limits.max_block_bytes as usize + 64 * 1024,
+    );
+    #[cfg(feature = "byzantine")]
+    if let Some(b) = &config.byzantine {
+        let byzantine = crate::byzantine::Byzantine::new(b.mode, key.clone(), &genesis);
+        byzantine.spawn_background(net.clone());
+        transport.set_byzantine(Some(byzantine));
+    }
     let driver = Driver::new(DriverParts {
         consensus: protocol,
-        net: Libp2pTransport::new(
-            net.clone(),
-            sync_tx,
-            genesis.limits.max_block_bytes as usize + 64 * 1024,
-        ),
+        net: transport,
         clock: SystemClock,
         store: store.clone(),
-        host: NodeHost::new(shared.clone(), execute_tx, mining),
+        host: NodeHost::new(shared.clone(), execute_tx, mining, net.clone()),
         mempool,
         config: DriverConfig {
             max_block_txs,

@@ -9,13 +9,17 @@
 //! back; the driver never waits for it.
 
 use crate::metrics::ReasonLabel;
+use crate::offences::Offences;
 use crate::shared::{ChainProgress, Command, FinalBlock as ExecutedBlock, PeerEntry, Shared};
+use ledger_consensus::streamlet::DEFAULT_MAX_FUTURE_MS;
+use ledger_consensus::streamlet::{streamlet_fields, Message};
 use ledger_driver::{
     Clock, Driver, FinalBlock, Host, MiningJob, Observation, SyncBatch, SyncResult, Topic,
     Transport, Verdict,
 };
-use ledger_consensus::streamlet::DEFAULT_MAX_FUTURE_MS;
-use ledger_network::{NetworkEvent, NetworkHandle, PeerId, SyncResponse, ValidationOutcome};
+use ledger_network::{
+    GossipMessage, NetworkEvent, NetworkHandle, PeerId, SyncResponse, ValidationOutcome,
+};
 use ledger_storage::{ChainStore, StoreError};
 use ledger_types::{Block, Hash, SignedTx};
 use std::sync::Arc;
@@ -25,6 +29,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Transactions submitted through the RPC are gossiped at least this often.
 const GOSSIP_FLUSH: Duration = Duration::from_millis(10);
+/// Gossip messages at most this long may be votes (a vote encodes to about 150 bytes);
+/// only those are decoded a second time, to track which validators vote.
+const MAX_VOTE_BYTES: usize = 256;
 /// Block sync is retried at least this often.
 const SYNC_RETRY: Duration = Duration::from_millis(1_000);
 
@@ -56,6 +63,9 @@ pub struct Libp2pTransport {
     net: NetworkHandle,
     sync_tx: mpsc::UnboundedSender<(PeerId, SyncResult)>,
     max_item_bytes: usize,
+    /// Test-only misbehaviour of what this node sends.
+    #[cfg(feature = "byzantine")]
+    byzantine: Option<crate::byzantine::Byzantine>,
 }
 
 impl Libp2pTransport {
@@ -69,7 +79,15 @@ impl Libp2pTransport {
             net,
             sync_tx,
             max_item_bytes,
+            #[cfg(feature = "byzantine")]
+            byzantine: None,
         }
+    }
+
+    /// Makes this node Byzantine (test-only builds).
+    #[cfg(feature = "byzantine")]
+    pub fn set_byzantine(&mut self, byzantine: Option<crate::byzantine::Byzantine>) {
+        self.byzantine = byzantine;
     }
 }
 
@@ -93,6 +111,13 @@ impl Transport for Libp2pTransport {
     type Peer = PeerId;
 
     fn publish(&mut self, topic: Topic, data: Vec<u8>) {
+        #[cfg(feature = "byzantine")]
+        if let Some(b) = self.byzantine.as_mut() {
+            for (topic, data) in b.outgoing(topic, data) {
+                self.net.publish_nowait(network_topic(topic), data);
+            }
+            return;
+        }
         self.net.publish_nowait(network_topic(topic), data);
     }
 
@@ -123,6 +148,7 @@ pub struct NodeHost {
     mining: Option<watch::Sender<Option<MiningJob>>>,
     /// When the last clock-skew warning was logged.
     skew_warned: Option<Instant>,
+    offences: Offences<NetworkHandle>,
 }
 
 /// A clock further than this from the network's is warned about: at
@@ -133,18 +159,33 @@ pub const CLOCK_SKEW_WARN_MS: i64 = DEFAULT_MAX_FUTURE_MS as i64 / 2;
 const CLOCK_SKEW_WARN_EVERY: Duration = Duration::from_secs(60);
 
 impl NodeHost {
-    /// A host over `shared`, sending final blocks to the executor thread.
+    /// A host over `shared`, sending final blocks to the executor thread; offences of
+    /// peers are penalised through `net`.
     pub fn new(
         shared: Arc<Shared>,
         execute: std::sync::mpsc::Sender<FinalBlock>,
         mining: Option<watch::Sender<Option<MiningJob>>>,
+        net: NetworkHandle,
     ) -> Self {
+        let validators: Vec<ledger_types::PublicKey> = shared
+            .genesis
+            .validators
+            .iter()
+            .map(|v| v.public_key)
+            .collect();
+        let offences = Offences::new(net, shared.metrics.clone(), &validators, shared.validator);
         NodeHost {
             shared,
             execute,
             mining,
             skew_warned: None,
+            offences,
         }
+    }
+
+    /// The node's record of misbehaving peers.
+    pub fn offences_mut(&mut self) -> &mut Offences<NetworkHandle> {
+        &mut self.offences
     }
 }
 
@@ -226,9 +267,13 @@ impl Host for NodeHost {
                     );
                 }
             }
-            Observation::Finalized { .. }
-            | Observation::Evidence(_)
-            | Observation::ConflictingFinality => {}
+            Observation::Evidence(evidence) => self.offences.evidence(&evidence),
+            Observation::Finalized { header, .. } => {
+                if let Some((epoch, _)) = streamlet_fields(&header) {
+                    self.offences.final_epoch(epoch);
+                }
+            }
+            Observation::ConflictingFinality => {}
         }
     }
 }
@@ -376,7 +421,11 @@ pub async fn run(
                 Command::Gossip(tx) => driver.submit(tx),
             },
             Some(block) = inbox.mined.recv() => driver.on_mined(block)?,
-            Some((peer, resp)) = inbox.sync.recv() => driver.on_sync_response(peer, resp)?,
+            Some((peer, resp)) = inbox.sync.recv() => {
+                if let Some(offence) = driver.on_sync_response_checked(peer, resp)? {
+                    driver.host_mut().offences_mut().sync(peer, &offence);
+                }
+            }
             _ = gossip_tick.tick() => driver.flush_gossip(),
             _ = sync_tick.tick() => driver.tick(),
         }
@@ -394,7 +443,16 @@ fn on_network(
 ) -> Result<(), RunError> {
     match ev {
         NetworkEvent::Message(m) => {
-            let verdict = driver.on_gossip(driver_topic(m.topic), &m.data)?;
+            let topic = driver_topic(m.topic);
+            let (verdict, offence) = driver.on_gossip_checked(topic, &m.data)?;
+            if let Some(offence) = offence {
+                driver
+                    .host_mut()
+                    .offences_mut()
+                    .gossip(m.propagation_source, &offence);
+            } else if topic == Topic::Consensus {
+                note_consensus_message(driver, verdict, &m);
+            }
             let outcome = match verdict {
                 Verdict::Accept => ValidationOutcome::Accept,
                 Verdict::Reject => ValidationOutcome::Reject,
@@ -410,6 +468,14 @@ fn on_network(
                 request.to_height,
                 responder.max_items() as usize,
             )?;
+            #[cfg(feature = "byzantine")]
+            let batch = {
+                let epoch = driver.consensus().epoch();
+                match driver.transport_mut().byzantine.as_ref() {
+                    Some(b) => b.forge_sync(batch, request.from_height, epoch),
+                    None => batch,
+                }
+            };
             let _ = responder.respond(SyncResponse {
                 final_height: batch.final_height,
                 items: batch.encode_items(),
@@ -422,6 +488,29 @@ fn on_network(
         NetworkEvent::NewListenAddr { .. } => {}
     }
     Ok(())
+}
+
+/// Tracks which validators vote (withheld votes) and stale messages (replays).
+fn note_consensus_message(driver: &mut NodeDriver, verdict: Verdict, m: &GossipMessage) {
+    match verdict {
+        Verdict::Accept if m.data.len() <= MAX_VOTE_BYTES => {
+            if let Ok(Message::Vote(v)) = ledger_types::codec::decode::<Message>(&m.data) {
+                driver
+                    .host_mut()
+                    .offences_mut()
+                    .vote_seen(&v.voter, v.epoch);
+            }
+        }
+        Verdict::Ignore => {
+            if let Ok(message) = ledger_types::codec::decode::<Message>(&m.data) {
+                driver
+                    .host_mut()
+                    .offences_mut()
+                    .ignored(m.propagation_source, message.epoch());
+            }
+        }
+        _ => {}
+    }
 }
 
 fn refresh_peers(net: &NetworkHandle, shared: &Shared) {

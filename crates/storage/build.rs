@@ -1,0 +1,15 @@
+//! With a prebuilt static RocksDB (`ROCKSDB_LIB_DIR`, as /work/wt/.cargo/config.toml and
+//! CI caches set it), `librocksdb-sys` links `librocksdb.a` but not the C++ standard
+//! library it needs (it adds that only when it compiles RocksDB itself): link it here.
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=ROCKSDB_LIB_DIR");
+    if std::env::var_os("ROCKSDB_LIB_DIR").is_some() {
+        let target = std::env::var("TARGET").unwrap_or_default();
+        if target.contains("apple") || target.contains("freebsd") {
+            println!("cargo:rustc-link-lib=dylib=c++");
+        } else if !target.contains("windows") {
+            println!("cargo:rustc-link-lib=dylib=stdc++");
+        }
+    }
+}
