@@ -23,7 +23,7 @@ use crate::host::{
 use crate::mempool::Mempool;
 use crate::sync::{SyncBatch, SyncItem, SYNC_BATCH};
 use crate::DriverError;
-use ledger_consensus::streamlet::{self, Certificate};
+use ledger_consensus::streamlet::Certificate;
 use ledger_consensus::{ConsensusMessage, Delivery, Effect, Input, Protocol, Tip};
 use ledger_storage::ConsensusStore;
 use ledger_types::{codec, Block, Hash, SignedTx};
@@ -135,6 +135,8 @@ pub struct DriverConfig {
 #[derive(Debug)]
 struct SyncState {
     in_flight: bool,
+    /// When the request in flight was sent (for the clock-offset estimate).
+    sent_ms: u64,
     wanted: bool,
     cursor: usize,
 }
@@ -192,6 +194,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
             gossip_out: Vec::new(),
             sync: SyncState {
                 in_flight: false,
+                sent_ms: 0,
                 wanted: true,
                 cursor: 0,
             },
@@ -259,24 +262,8 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
             return Ok((Verdict::Reject, Some(offence)));
         };
         let now_ms = self.clock.now_ms();
-        // The author's clock, for the offset estimate (a proposal or a mined block).
-        let stamped = match &message {
-            ConsensusMessage::Streamlet(streamlet::Message::Proposal(p)) => {
-                Some((p.block.header.time_ms(), p.block.header.parent))
-            }
-            ConsensusMessage::Block(b) => Some((b.header.time_ms(), b.header.parent)),
-            ConsensusMessage::Streamlet(streamlet::Message::Vote(_)) => None,
-        };
         let checked = match self.step(Input::Message { message, now_ms })? {
-            Ok(Delivery::New) => {
-                if let Some((time_ms, parent)) = stamped {
-                    let parent_ms = self.consensus.block(&parent).map(|b| b.header.time_ms());
-                    if let Some(offset) = self.clock_offset.sample(time_ms, parent_ms, now_ms) {
-                        self.host.observe(Observation::ClockOffset(offset));
-                    }
-                }
-                (Verdict::Accept, None)
-            }
+            Ok(Delivery::New) => (Verdict::Accept, None),
             Ok(Delivery::Duplicate | Delivery::Stale) => (Verdict::Ignore, None),
             Err(e) if e.is_offence() => {
                 tracing::debug!(%topic, error = %e, "rejected consensus message");
@@ -345,6 +332,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
         }
         self.sync.wanted = false;
         self.sync.in_flight = true;
+        self.sync.sent_ms = self.clock.now_ms();
         self.sync.cursor = (self.sync.cursor + 1) % peers.len();
         let from = self.consensus.final_tip().height + 1;
         self.net
@@ -382,6 +370,14 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
                 return Ok(None);
             }
         };
+        // NTP's estimate: the responder's clock against the middle of the round trip.
+        let received_ms = self.clock.now_ms();
+        if let Some(offset) =
+            self.clock_offset
+                .sample(self.sync.sent_ms, batch.time_ms, received_ms)
+        {
+            self.host.observe(Observation::ClockOffset(offset));
+        }
         let mut offence = None;
         let before = self.consensus.final_tip().height;
         let mut applied = 0u64;
@@ -483,6 +479,7 @@ impl<T: Transport, C: Clock, S: ConsensusStore, H: Host> Driver<T, C, S, H> {
         }
         Ok(SyncBatch {
             final_height: self.consensus.final_tip().height,
+            time_ms: self.clock.now_ms(),
             items,
         })
     }

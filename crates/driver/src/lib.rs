@@ -13,7 +13,7 @@
 //! - [`mempool`]: pending transactions, admission checks, block selection.
 //! - [`admission`]: gossiped transaction batches, verified once, in batches.
 //! - [`validation`]: the payload check consensus runs before voting for a block.
-//! - [`clock_offset`]: how far this node's clock is from the network's, from block times.
+//! - [`clock_offset`]: how far this node's clock is from its peers', from sync answers.
 //! - [`restore`]: the consensus machine of a restarted node, rebuilt from its store.
 //! - [`sync`]: block-sync payloads.
 

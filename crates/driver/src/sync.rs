@@ -43,6 +43,8 @@ impl SyncItem {
 pub struct SyncBatch {
     /// The responder's final height.
     pub final_height: u64,
+    /// The responder's clock when it answered (ms since the Unix epoch; 0: unknown).
+    pub time_ms: u64,
     /// Blocks in height order.
     pub items: Vec<SyncItem>,
 }
@@ -55,13 +57,19 @@ impl SyncBatch {
 
     /// Decodes a network response: items that do not decode end the batch (the rest is
     /// asked again, from another peer if this one keeps failing).
-    pub fn decode(final_height: u64, items: &[Vec<u8>], max_item_bytes: usize) -> SyncBatch {
+    pub fn decode(
+        final_height: u64,
+        time_ms: u64,
+        items: &[Vec<u8>],
+        max_item_bytes: usize,
+    ) -> SyncBatch {
         let items = items
             .iter()
             .map_while(|i| codec::decode_bounded::<SyncItem>(i, max_item_bytes).ok())
             .collect();
         SyncBatch {
             final_height,
+            time_ms,
             items,
         }
     }

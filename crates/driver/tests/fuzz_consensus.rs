@@ -260,7 +260,7 @@ fn fuzz_sync_item_and_batch() {
             let good = items.len();
             items.push(case.input.clone());
             items.extend(others.iter().map(codec::encode));
-            let batch = SyncBatch::decode(7, &items, MAX_MESSAGE);
+            let batch = SyncBatch::decode(7, 1, &items, MAX_MESSAGE);
             prop_assert!(batch.items.len() >= good);
             prop_assert_eq!(&batch.items[..good], &others[..]);
             for (item, bytes) in batch.items.iter().zip(&items) {

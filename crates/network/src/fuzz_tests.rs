@@ -53,6 +53,7 @@ fn sync_response() -> impl Strategy<Value = Vec<u8>> + Clone {
         .prop_map(|(final_height, items)| {
             frame(ledger_types::codec::encode(&SyncResponse {
                 final_height,
+                time_ms: 0,
                 items,
             }))
         })

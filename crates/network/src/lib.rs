@@ -16,7 +16,8 @@
 //!   the forwarding peer's gossipsub score, `Ignore` drops).
 //! - **Block sync** over request-response `/ledger/<chain_id>/sync/1`: a
 //!   [`SyncRequest`] names a height range (cut to `max_blocks_per_request`), a
-//!   [`SyncResponse`] carries opaque encoded items and the responder's final height.
+//!   [`SyncResponse`] carries opaque encoded items, the responder's final height and
+//!   its clock.
 //!   Frames are a 4-byte big-endian length and the canonical bincode body, bounded on
 //!   both sides; anything oversized or undecodable is an error, never a panic.
 //!
@@ -25,7 +26,7 @@
 //! ```no_run
 //! use ledger_network::{Network, NetworkConfig, NetworkEvent, SyncResponse, Topic, ValidationOutcome};
 //!
-//! # async fn run(seed: [u8; 32], my_final_height: u64) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run(seed: [u8; 32], my_final_height: u64, now_ms: u64) -> Result<(), Box<dyn std::error::Error>> {
 //! let mut config = NetworkConfig::local("ledger-dev", seed);
 //! config.bootnodes = vec!["/ip4/127.0.0.1/tcp/29100/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN".parse()?];
 //! let (net, mut events) = Network::start(config).await?;
@@ -42,7 +43,7 @@
 //!         }
 //!         NetworkEvent::SyncRequest { request, responder, .. } => {
 //!             let items = Vec::new(); // encoded blocks request.from_height..=request.to_height
-//!             responder.respond(SyncResponse { final_height: my_final_height, items })?;
+//!             responder.respond(SyncResponse { final_height: my_final_height, time_ms: now_ms, items })?;
 //!         }
 //!         NetworkEvent::PeerConnected(peer) => {
 //!             // Behind? Fetch blocks from it.

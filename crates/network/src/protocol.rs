@@ -120,6 +120,9 @@ impl SyncRequest {
 pub struct SyncResponse {
     /// The responder's highest final height.
     pub final_height: u64,
+    /// The responder's clock when it answered, milliseconds since the Unix epoch (the
+    /// requester estimates its own clock offset from it).
+    pub time_ms: u64,
     /// Opaque encoded items, in height order from `from_height`.
     pub items: Vec<Vec<u8>>,
 }
@@ -127,8 +130,8 @@ pub struct SyncResponse {
 impl SyncResponse {
     /// Bytes of the canonical encoding (what goes on the wire after a 4-byte length).
     pub fn encoded_len(&self) -> usize {
-        // u64 final height + u64 item count + per item u64 length + bytes.
-        16 + self.items.iter().map(|i| 8 + i.len()).sum::<usize>()
+        // u64 final height + u64 time + u64 item count + per item u64 length + bytes.
+        24 + self.items.iter().map(|i| 8 + i.len()).sum::<usize>()
     }
 
     /// Drops trailing items so that at most `max_items` remain and the encoding fits in
@@ -277,6 +280,7 @@ mod tests {
     #[test]
     fn encoded_len_matches_codec() {
         let r = SyncResponse {
+            time_ms: 1,
             final_height: 9,
             items: vec![vec![1; 10], vec![], vec![2; 300]],
         };
@@ -286,6 +290,7 @@ mod tests {
     #[test]
     fn trim_respects_count_and_bytes() {
         let mut r = SyncResponse {
+            time_ms: 1,
             final_height: 9,
             items: vec![vec![0; 100]; 10],
         };
@@ -302,6 +307,7 @@ mod tests {
             max_response_bytes: 1024,
         };
         let resp = SyncResponse {
+            time_ms: 1,
             final_height: 42,
             items: vec![b"a".to_vec(), b"bc".to_vec()],
         };
@@ -342,6 +348,7 @@ mod tests {
 
         // Writing more than the bound is refused.
         let huge = SyncResponse {
+            time_ms: 1,
             final_height: 1,
             items: vec![vec![0; 2000]],
         };

@@ -213,6 +213,7 @@ async fn start_raw_peer(reply: Reply) -> (PeerId, Multiaddr, tokio::task::JoinHa
                     }
                     Reply::TooMany => frame(&ledger_types::codec::encode(&SyncResponse {
                         final_height: 10,
+                        time_ms: 0,
                         items: vec![b"x".to_vec(); 5],
                     })),
                     Reply::HugePrefix => u32::MAX.to_be_bytes().to_vec(),

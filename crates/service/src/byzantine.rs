@@ -185,6 +185,7 @@ impl Byzantine {
         tracing::warn!(from, epoch, "byzantine: serving a forged sync response");
         SyncBatch {
             final_height: honest.final_height,
+            time_ms: honest.time_ms,
             items: vec![SyncItem::new(block, Some(&certificate))],
         }
     }

@@ -135,8 +135,8 @@ pub struct Metrics {
     pub applied_height: Gauge,
     /// Current Streamlet epoch (0 for Nakamoto).
     pub epoch: Gauge,
-    /// How far this node's clock is ahead of the network's, in milliseconds (negative:
-    /// behind), estimated from the times of received blocks.
+    /// How far this node's clock is ahead of its peers', in milliseconds (negative:
+    /// behind), estimated from block-sync answers (`ledger_driver::clock_offset`).
     pub clock_offset_ms: Gauge,
     /// Connected peers.
     pub peers: Gauge,
@@ -233,7 +233,7 @@ impl Metrics {
         registry.register("epoch", "Current Streamlet epoch", m.epoch.clone());
         registry.register(
             "clock_offset_ms",
-            "How far this node's clock is ahead of the network's (median over received block times; negative: behind)",
+            "How far this node's clock is ahead of the network's (median over NTP-style samples from block-sync answers; negative: behind)",
             m.clock_offset_ms.clone(),
         );
         registry.register("peers", "Connected peers", m.peers.clone());

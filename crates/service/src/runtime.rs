@@ -129,7 +129,7 @@ impl Transport for Libp2pTransport {
             let result = net
                 .request_blocks(peer, from, to)
                 .await
-                .map(|r| SyncBatch::decode(r.final_height, &r.items, max_item_bytes))
+                .map(|r| SyncBatch::decode(r.final_height, r.time_ms, &r.items, max_item_bytes))
                 .map_err(|e| e.to_string());
             let _ = tx.send((peer, result));
         });
@@ -258,7 +258,7 @@ impl Host for NodeHost {
                         offset_ms = offset.ahead_ms,
                         samples = offset.samples,
                         limit_ms = DEFAULT_MAX_FUTURE_MS,
-                        "this node's clock is {} ms {} the network's (median over the last {} blocks); \
+                        "this node's clock is {} ms {} the network's (median over the last {} sync answers); \
                          beyond {} ms its proposals are refused: check NTP",
                         offset.ahead_ms.abs(),
                         if offset.ahead_ms > 0 { "ahead of" } else { "behind" },
@@ -478,6 +478,7 @@ fn on_network(
             };
             let _ = responder.respond(SyncResponse {
                 final_height: batch.final_height,
+                time_ms: batch.time_ms,
                 items: batch.encode_items(),
             });
         }

@@ -75,6 +75,7 @@ pub async fn start(cfg: NetworkConfig, policy: Policy, chain: Arc<Vec<Vec<u8>>>)
                     };
                     let _ = responder.respond(SyncResponse {
                         final_height: chain.len() as u64,
+                        time_ms: 0,
                         items,
                     });
                 }
