@@ -276,8 +276,10 @@ fn layout(s: &Scenario) -> Layout {
             // Deep enough that no side of a pre-GST partition (at most 12 slots of 2Δ,
             // 6 block intervals) nor a selfish miner with a quarter of the work finalizes
             // a chain of its own: a side with half the miners expects 3 blocks in that
-            // time, and P(13 or more) is about 1e-5 (Poisson); with k = 4 the 1,000-seed
-            // sweep had 147 runs of 6,000 with conflicting final blocks.
+            // time, and P(17 or more) is negligible (Poisson). With k = 4 the 1,000-seed
+            // sweep had 147 runs of 4,000 with conflicting final blocks; with k = 12, one
+            // (seed 285: a selfish miner keeping two halves of the honest work on equal
+            // branches for 13 blocks); with k = 16, none (crates/node-sim/README.md).
             finality_depth: NAKAMOTO_FINALITY_DEPTH,
             initial_difficulty: 4,
             max_retarget_factor: 4,
