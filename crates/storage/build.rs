@@ -1,6 +1,7 @@
-//! With a prebuilt static RocksDB (`ROCKSDB_LIB_DIR`, as /work/wt/.cargo/config.toml and
-//! CI caches set it), `librocksdb-sys` links `librocksdb.a` but not the C++ standard
-//! library it needs (it adds that only when it compiles RocksDB itself): link it here.
+//! With a prebuilt static RocksDB (`ROCKSDB_LIB_DIR` and `ROCKSDB_STATIC`, e.g. a
+//! `librocksdb.a` kept from an earlier build to skip the C++ compile), `librocksdb-sys`
+//! links `librocksdb.a` but not the C++ standard library it needs (it adds that only
+//! when it compiles RocksDB itself): link it here.
 
 fn main() {
     println!("cargo:rerun-if-env-changed=ROCKSDB_LIB_DIR");
