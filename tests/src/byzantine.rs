@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The `ledger-node-byzantine` binary, built on first use with
-/// `cargo build --release -p ledger-node --features byzantine --bin ledger-node-byzantine`
-/// into the target directory of the running test. Only that binary gets the feature:
-/// `target/release/ledger-node`, which the honest nodes run, stays the product build.
+/// The `ledger-node-byzantine` binary. `cargo test --release --workspace` builds it with
+/// everything else (ledger-e2e's dev-dependency turns the `byzantine` feature on in that
+/// build); when it is missing (e.g. `cargo test -p ledger-e2e` alone), it is built on
+/// first use with `cargo build --release -p ledger-node --features byzantine --bin
+/// ledger-node-byzantine` into the target directory of the running test. The modes act
+/// only with a `[byzantine]` section, which the honest nodes' configs never have.
 pub fn byzantine_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -25,6 +27,10 @@ pub fn byzantine_binary() -> PathBuf {
                 Some("release"),
                 "run the tests with --release (the project's one profile)"
             );
+            let built = profile_dir.join("ledger-node-byzantine");
+            if built.exists() {
+                return built;
+            }
             let target_dir = profile_dir.parent().expect("target directory");
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .parent()
