@@ -296,9 +296,9 @@ mod tests {
         };
         assert_eq!(r.trim(8, usize::MAX), 2);
         assert_eq!(r.items.len(), 8);
-        assert_eq!(r.trim(100, 16 + 3 * 108), 5);
+        assert_eq!(r.trim(100, 24 + 3 * 108), 5);
         assert_eq!(r.items.len(), 3);
-        assert!(r.encoded_len() <= 16 + 3 * 108);
+        assert!(r.encoded_len() <= 24 + 3 * 108);
     }
 
     #[test]

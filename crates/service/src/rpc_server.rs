@@ -1063,6 +1063,18 @@ impl LedgerApiServer for RpcImpl {
             .filter(|fb| fb.block.hash() == b.hash())
             .ok_or_else(not_found)?;
         match &self.shared.genesis.consensus {
+            ledger_types::ConsensusParams::Streamlet(_) if height == 0 => {
+                // The genesis block is final by definition: no votes, no certificate.
+                let validators = self.shared.catalog.validators();
+                Ok(CertificateView::Streamlet {
+                    height,
+                    block: fb.block.hash(),
+                    epoch: 0,
+                    quorum: two_thirds_quorum(validators.len()) as u32,
+                    validators: validators.len() as u32,
+                    signers: Vec::new(),
+                })
+            }
             ledger_types::ConsensusParams::Streamlet(_) => {
                 let cert = codec::decode::<Certificate>(&fb.certificate)
                     .map_err(|e| internal(format!("stored certificate at {height}: {e}")))?;

@@ -334,6 +334,24 @@ fn unknown_methods_answer_method_not_found() {
     assert_eq!(v["error"]["code"], -32601, "{v}");
 }
 
+/// Found by `fuzz_rpc_params` (seed 1796177895966191514): the genesis block has no
+/// stored certificate, and asking for it answered -32603.
+#[test]
+fn the_genesis_certificate_is_an_answer_not_an_internal_error() {
+    let node = node();
+    let (response, _) = node
+        .runtime
+        .block_on(node.module.raw_json_request(
+            &request("get_block_certificate", &json!(["0", null, null]), 7),
+            1,
+        ))
+        .expect("a request");
+    let v: Value = serde_json::from_str(response.get()).expect("json");
+    assert!(v["error"].is_null(), "{v}");
+    assert_eq!(v["result"]["height"], "0", "{v}");
+    assert_eq!(v["result"]["signers"], json!([]), "{v}");
+}
+
 // -------------------------------------------------------------- state-sync attestations
 
 #[test]
