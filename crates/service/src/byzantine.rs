@@ -6,11 +6,11 @@
 //!
 //! The product build does not compile this module; its config refuses `[byzantine]`.
 
-use crate::config::ByzantineMode;
+use crate::config::{ByzantineMode, ByzantineSection};
 use ledger_consensus::streamlet::{
     streamlet_fields, CertVote, Certificate, Message, Proposal, StreamletConfig, Vote,
 };
-use ledger_driver::{SyncBatch, SyncItem, Topic};
+use ledger_driver::{Faults, SyncBatch, SyncItem, Topic};
 use ledger_network::NetworkHandle;
 use ledger_types::{
     codec, Block, ConsensusHeader, Genesis, Hash, Keypair, Payload, PublicKey, Signature, SignedTx,
@@ -226,6 +226,24 @@ impl Byzantine {
         );
         let signature = self.key.sign(&tx.signing_bytes());
         SignedTx::new(tx, signature)
+    }
+}
+
+/// The driver faults of a `[byzantine]` section: [`ByzantineMode::BrokenQuorum`]
+/// notarizes with n/2 votes (at least 1); every other mode, and no section, runs the
+/// correct consensus machine.
+pub fn driver_faults(section: Option<&ByzantineSection>, genesis: &Genesis) -> Faults {
+    match section.map(|s| s.mode) {
+        Some(ByzantineMode::BrokenQuorum) => {
+            let quorum = (genesis.validators.len() / 2).max(1);
+            tracing::warn!(
+                quorum,
+                validators = genesis.validators.len(),
+                "BROKEN BUILD: notarizing without a two-thirds quorum (test-only)"
+            );
+            Faults::none().quorum(quorum)
+        }
+        _ => Faults::none(),
     }
 }
 

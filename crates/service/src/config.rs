@@ -382,11 +382,16 @@ pub enum ByzantineMode {
     GossipSpam,
     /// Answers block-sync requests with a block carrying a forged certificate.
     ForgedSync,
+    /// Not an attack but a deliberately broken build, for the history checker's
+    /// self-test: the node notarizes with half the validators' votes (n/2) instead of
+    /// a two-thirds quorum. Run on every node of a network split in two halves, both
+    /// halves finalize, and they finalize different blocks.
+    BrokenQuorum,
 }
 
 impl ByzantineMode {
     /// Every mode.
-    pub const ALL: [ByzantineMode; 9] = [
+    pub const ALL: [ByzantineMode; 10] = [
         ByzantineMode::Equivocate,
         ByzantineMode::DoubleVote,
         ByzantineMode::WithholdVotes,
@@ -396,6 +401,7 @@ impl ByzantineMode {
         ByzantineMode::ReplayOld,
         ByzantineMode::GossipSpam,
         ByzantineMode::ForgedSync,
+        ByzantineMode::BrokenQuorum,
     ];
 
     /// The name used in the config file (`equivocate`, `double-vote`, ...).
@@ -410,6 +416,7 @@ impl ByzantineMode {
             ByzantineMode::ReplayOld => "replay-old",
             ByzantineMode::GossipSpam => "gossip-spam",
             ByzantineMode::ForgedSync => "forged-sync",
+            ByzantineMode::BrokenQuorum => "broken-quorum",
         }
     }
 }

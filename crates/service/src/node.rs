@@ -242,6 +242,12 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
     );
     let signer = (participate && is_validator)
         .then(|| Box::new(key.clone()) as Box<dyn ledger_consensus::Signer + Send>);
+    // A plain build always runs the correct node; the test-only Byzantine build may run
+    // a deliberately broken one ([`crate::config::ByzantineMode::BrokenQuorum`]).
+    #[cfg(feature = "byzantine")]
+    let faults: Faults = crate::byzantine::driver_faults(config.byzantine.as_ref(), &genesis);
+    #[cfg(not(feature = "byzantine"))]
+    let faults = Faults::none();
     let (protocol, restored) = restore_protocol(
         &shared.store,
         RestoreParams {
@@ -250,7 +256,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
             verifier: ledger_consensus::Ed25519Verifier,
             payload: Box::new(payload),
             now_ms: now_ms(),
-            faults: Faults::none(),
+            faults,
             pacing: Some(config.consensus.pacing()),
         },
     )?;
@@ -327,7 +333,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
             max_block_bytes: genesis.limits.max_block_bytes as usize,
             max_message_bytes: genesis.limits.max_block_bytes as usize + 64 * 1024,
             max_exec_backlog: DEFAULT_MAX_EXEC_BACKLOG,
-            faults: Faults::none(),
+            faults,
         },
     });
     let events = crate::gossip::spawn_router(events, shared.clone(), net.clone());
