@@ -4,7 +4,10 @@
 # and prints one summary line per rate. The testnet is fresh for every rate.
 #
 #   scripts/network-bench.sh VALIDATORS SECONDS RATE [RATE ...]
-#   e.g. scripts/network-bench.sh 4 60 3000 6000 9000
+#   e.g. scripts/network-bench.sh 4 60 3000 6000 max
+#
+# RATE `max` runs unpaced: as fast as the nodes take transactions, with at most 20,000
+# submitted and not yet final. Extra `ledger-cli bench` options go in $BENCH_ARGS.
 #
 # Build first: cargo build --release --workspace (binaries in $CARGO_TARGET_DIR/release,
 # default $HOME/.cache/ledger-node/target as in .ci/run). Full reports (JSON, with
@@ -33,12 +36,15 @@ for rate in "$@"; do
     done
     sleep 2
     report="$out/bench-v${validators}-r${rate}.json"
+    pace=(--rate "$rate")
+    [ "$rate" = max ] && pace=()
+    # shellcheck disable=SC2086
     "$bin/ledger-cli" --json bench --testnet "$dir/testnet.json" --duration "$seconds" \
-        --rate "$rate" --json >"$report" 2>"$out/bench-v${validators}-r${rate}.err"
+        "${pace[@]}" ${BENCH_ARGS:-} >"$report" 2>"$out/bench-v${validators}-r${rate}.err"
     python3 - "$report" "$validators" "$rate" <<'PY'
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
-print(json.dumps({"validators": int(sys.argv[2]), "offered": float(sys.argv[3]),
+print(json.dumps({"validators": int(sys.argv[2]), "offered": sys.argv[3],
                   **{k: r.get(k) for k in ("final_orders_per_sec", "final_tx_per_sec",
                   "submitted", "finalized", "not_final", "rejected_at_submit",
                   "abandoned", "latency_ms", "signature_ceiling", "ceiling_fraction")}}))
