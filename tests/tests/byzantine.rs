@@ -338,12 +338,12 @@ async fn acked_pair(client: &LedgerClient, node: usize, a: usize) -> Vec<Acked> 
 
 /// The history checker's self-test on real processes. The network is split in halves
 /// {0, 1} | {2, 3} from the start: each node dials only its partner, and Kademlia finds
-/// nobody else. First the product build runs: neither half has a two-thirds quorum, so
-/// nothing becomes final. Then every node is restarted as the deliberately broken
-/// `broken-quorum` build (notarization with 2 of 4 votes): both halves finalize, each
-/// its own chain, and orders are acknowledged as final on each. The checker, fed what
-/// the four nodes' RPC says, must report the conflicting final blocks and the orders
-/// acknowledged on one half and missing on the other.
+/// nobody else. First the correct node runs (no `[byzantine]` section): neither half
+/// has a two-thirds quorum, so nothing becomes final. Then every node is restarted as
+/// the deliberately broken `broken-quorum` build (notarization with 2 of 4 votes):
+/// both halves finalize, each its own chain, and orders are acknowledged as final on
+/// each. The checker, fed what the four nodes' RPC says, must report the conflicting
+/// final blocks and the orders acknowledged on one half and missing on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_checker_catches_a_build_that_skips_the_quorum_check() {
     let _serial = SERIAL.lock().await;
@@ -352,7 +352,7 @@ async fn history_checker_catches_a_build_that_skips_the_quorum_check() {
     let mut net = Testnet::create(&["--validators", "4", "--delta-ms", "100"]);
     let partner = [1, 0, 3, 2];
 
-    // The correct build, split: no quorum on either side, nothing final.
+    // The correct node, split: no quorum on either side, nothing final.
     for i in 0..4 {
         dial_only(&net, i, partner[i], false);
         net.start(i);
