@@ -353,8 +353,8 @@ async fn history_checker_catches_a_build_that_skips_the_quorum_check() {
     let partner = [1, 0, 3, 2];
 
     // The correct node, split: no quorum on either side, nothing final.
-    for i in 0..4 {
-        dial_only(&net, i, partner[i], false);
+    for (i, &partner) in partner.iter().enumerate() {
+        dial_only(&net, i, partner, false);
         net.start(i);
     }
     let mut clients = Vec::new();
@@ -373,8 +373,8 @@ async fn history_checker_catches_a_build_that_skips_the_quorum_check() {
     }
 
     // The broken build, same split: both halves finalize.
-    for i in 0..4 {
-        dial_only(&net, i, partner[i], true);
+    for (i, &partner) in partner.iter().enumerate() {
+        dial_only(&net, i, partner, true);
         net.start_with(i, &byzantine, &[]);
     }
     wait_until(
