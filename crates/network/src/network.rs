@@ -24,8 +24,6 @@ use crate::protocol::{MessageId, SyncRequest, SyncResponse, Topic};
 
 /// How long [`Network::start`] waits for the listeners to report their addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a node with bootnodes but no connected peer dials them again.
-const LONELY_REDIAL: Duration = Duration::from_secs(2);
 
 /// The driver's verdict on a gossip message (see [`NetworkHandle::report_validation`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -644,11 +642,6 @@ impl Task {
     async fn run(mut self, discovery_interval: Duration) {
         let mut tick = tokio::time::interval(discovery_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // A node with bootnodes but no peer at all (its first dial failed: the bootnode
-        // was busy, still starting, or timed the handshake out) tries again soon rather
-        // than at the next maintenance round.
-        let mut lonely = tokio::time::interval(LONELY_REDIAL);
-        lonely.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ack = None;
         // A second sender so that a reserved permit does not borrow `self`.
         let events_tx = self.events_tx.clone();
@@ -677,11 +670,6 @@ impl Task {
                     }
                 }
                 _ = tick.tick() => self.maintain(),
-                _ = lonely.tick(), if !self.bootnodes.is_empty() => {
-                    if self.swarm.connected_peers().next().is_none() {
-                        self.redial_bootnodes();
-                    }
-                }
             }
         }
         let Task {
@@ -780,16 +768,6 @@ impl Task {
         }
     }
 
-    /// Dials every bootnode that is neither connected, being dialled, nor banned.
-    fn redial_bootnodes(&mut self) {
-        for (peer, addr) in self.bootnodes.clone() {
-            if self.bans.contains_key(&peer) {
-                continue;
-            }
-            self.maybe_dial(peer, vec![addr]);
-        }
-    }
-
     /// Periodic: re-dial disconnected bootnodes, refresh Kademlia.
     fn maintain(&mut self) {
         let now = tokio::time::Instant::now();
@@ -804,7 +782,12 @@ impl Task {
             self.swarm.behaviour_mut().banned.unblock_peer(peer);
             info!(%peer, "peer ban expired");
         }
-        self.redial_bootnodes();
+        for (peer, addr) in self.bootnodes.clone() {
+            if self.bans.contains_key(&peer) {
+                continue;
+            }
+            self.maybe_dial(peer, vec![addr]);
+        }
         if self.swarm.connected_peers().next().is_some() {
             if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
                 trace!("kademlia bootstrap: {e}");

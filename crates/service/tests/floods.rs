@@ -421,42 +421,16 @@ async fn idle_connections_on_both_ports_do_not_lock_out_clients_or_peers() {
     assert!(answer.contains("-32005"), "{answer}");
 
     // A new peer (a follower on 127.0.0.1) connects and follows the chain.
-    // A second, fresh follower is tried if the first one never connects: in about one
-    // run in three with the three flood tests in parallel, the first follower's dials
-    // never reach the node (no inbound connection is counted) while a fresh one gets
-    // in; the cause is not found yet (see the diagnostics line). Both failing fails.
+    let follower_key = Keypair::for_testing("flood-idle-follower");
     let boot = vec![net.p2p(0)];
+    let fc = net.config(1, &follower_key, boot, false);
     let t_peer = Instant::now();
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let key = Keypair::for_testing(&format!("flood-idle-follower-{tries}"));
-        let fc = net.config(tries, &key, boot.clone(), false);
-        let i = net.start(fc).await;
-        let c = net.client(i).await;
-        let synced = tokio::time::timeout(Duration::from_secs(25), async {
-            while final_height(&c).await < start_final {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-        .await;
-        if synced.is_ok() {
-            break;
-        }
-        let status = c.chain_status().await;
-        let body = scrape(metrics).await;
-        let counts: Vec<&str> = body
-            .lines()
-            .filter(|l| {
-                l.starts_with("ledger_p2p_refused_total")
-                    || l.starts_with("libp2p_swarm_connections_incoming")
-            })
-            .collect();
-        eprintln!(
-            "new peer {tries} did not sync in 25 s under the flood: {status:?}; node-0: {counts:?}"
-        );
-        assert!(tries < 2, "no new peer could join during the flood");
-    }
+    net.start(fc).await;
+    let c1 = net.client(1).await;
+    wait_until("the new peer syncs", Duration::from_secs(30), || async {
+        final_height(&c1).await >= start_final
+    })
+    .await;
     let peer_secs = t_peer.elapsed().as_secs_f64();
 
     // Hold the flood a while longer: finality goes on.
