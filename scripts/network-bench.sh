@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Network benchmark (tracker issue 12): starts a local Streamlet testnet of VALIDATORS
-# nodes, runs `ledger-cli bench` against it at each RATE (orders/s offered) for SECONDS,
+# nodes, runs `ledger-cli bench` against it at each RATE (transactions/s offered) for SECONDS,
 # and prints one summary line per rate. The testnet is fresh for every rate.
 #
 #   scripts/network-bench.sh VALIDATORS SECONDS RATE [RATE ...]

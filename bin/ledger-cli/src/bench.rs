@@ -1202,7 +1202,7 @@ pub async fn run(ctx: &Ctx, args: BenchArgs) -> CliResult<()> {
         // At most --concurrency lookups per endpoint: every HTTP connection the client
         // keeps open counts against the node's per-IP limit (`rpc.max_connections_per_ip`,
         // 32 by default), and the WebSocket follower must still get in afterwards.
-        .buffer_unordered(args.concurrency.max(1) * endpoints.len());
+        .buffer_unordered(args.concurrency * endpoints.len());
     futures::pin_mut!(lookups);
     let mut accounts = Vec::new();
     let mut unfunded = Vec::new();
