@@ -125,10 +125,13 @@ fn crosses(taker_side: Side, limit: Option<u64>, price: u64) -> bool {
 }
 
 /// The incoming order while it matches.
-struct Taker {
+struct Taker<'p> {
     acct: u32,
     id: OrderId,
-    client_order_id: Option<ClientOrderId>,
+    /// Read from the transaction where it is needed (as `good_till`): a copy on the
+    /// stack was written 8 bytes at a time and read back 16 at a time, a store-to-load
+    /// forwarding failure that waited for every older store (the events just written).
+    client_order_id: &'p Option<ClientOrderId>,
     side: Side,
     kind: OrderKind,
     limit: Option<u64>,
@@ -137,7 +140,7 @@ struct Taker {
     /// Funds locked for a limit order (quote for a buy, base for a sell).
     locked: u128,
     stp: SelfTradePrevention,
-    good_till: Option<u64>,
+    good_till: &'p Option<u64>,
 }
 
 /// The deterministic matching engine.
@@ -517,7 +520,7 @@ impl Engine {
         let mut taker = Taker {
             acct: a,
             id,
-            client_order_id: p.client_order_id,
+            client_order_id: &p.client_order_id,
             side: p.side,
             kind: p.kind,
             limit,
@@ -525,7 +528,7 @@ impl Engine {
             remaining: lots,
             locked: lock,
             stp: p.self_trade,
-            good_till: p.good_till_height,
+            good_till: &p.good_till_height,
         };
         let stop = self.match_taker(m, &mut taker);
         self.finish_taker(m, &taker, stop, may_rest);
@@ -670,7 +673,7 @@ impl Engine {
                 maker_client_order_id: maker.client_order_id,
                 maker: maker.account,
                 taker_order: t.id,
-                taker_client_order_id: t.client_order_id,
+                taker_client_order_id: *t.client_order_id,
                 taker,
                 maker_fee,
                 taker_fee,
@@ -709,14 +712,14 @@ impl Engine {
                 quantity: t.quantity,
                 remaining: t.remaining,
                 locked: t.locked,
-                client_order_id: t.client_order_id,
+                client_order_id: *t.client_order_id,
                 seq: self.counters.next_seq,
-                good_till_height: t.good_till,
+                good_till_height: *t.good_till,
             };
             self.counters.next_seq += 1;
             emit(&mut self.events, || Event::OrderRested {
                 order_id: t.id,
-                client_order_id: t.client_order_id,
+                client_order_id: *t.client_order_id,
                 account,
                 market: MarketId(m as u32),
                 side: t.side,
@@ -729,7 +732,7 @@ impl Engine {
         if t.remaining > 0 {
             emit(&mut self.events, || Event::OrderExpired {
                 order_id: t.id,
-                client_order_id: t.client_order_id,
+                client_order_id: *t.client_order_id,
                 account,
                 market: MarketId(m as u32),
                 remaining: t.remaining,
