@@ -193,8 +193,15 @@ impl MarketConfig {
 /// fees of an order's fills never exceeds the fee on its total, so what a buy order locks
 /// up front (notional at its limit plus the rounded-down fee at the higher rate) always
 /// covers every fill.
+#[inline]
 pub fn fee(notional: u128, bps: u32) -> u128 {
-    notional.saturating_mul(bps as u128) / BPS
+    let x = notional.saturating_mul(bps as u128);
+    // The same quotient; a 64-bit division by a constant is a multiplication, a 128-bit
+    // one a call to `__udivti3`.
+    match u64::try_from(x) {
+        Ok(x) => (x / BPS as u64) as u128,
+        Err(_) => x / BPS,
+    }
 }
 
 #[cfg(test)]
@@ -227,6 +234,23 @@ mod tests {
             m.ticks_to_price(10_005),
             Decimal::from_str("100.05").unwrap()
         );
+    }
+
+    #[test]
+    fn fee_equals_the_128_bit_quotient() {
+        let edges = [0u128, 1, 9_999, 10_000, 10_001, u64::MAX as u128, u128::MAX];
+        for bps in [0u32, 1, 2, 5, 30, 10_000, u32::MAX] {
+            let mut ns: Vec<u128> = edges.to_vec();
+            if bps > 0 {
+                // Around the notional where `notional * bps` leaves 64 bits.
+                let n = u64::MAX as u128 / bps as u128;
+                ns.extend([n - 1, n, n + 1, n + 2, n * 10_000]);
+            }
+            for n in ns {
+                let want = n.saturating_mul(bps as u128) / BPS;
+                assert_eq!(fee(n, bps), want, "notional {n} bps {bps}");
+            }
+        }
     }
 
     #[test]
