@@ -759,9 +759,16 @@ impl Task {
         {
             return;
         }
+        // A new local port, not libp2p's default of the listen port: a dial socket
+        // bound to 0.0.0.0:<listen port> fails with "address in use" for as long as any
+        // other socket on this host holds that port on another address (a client bound
+        // to 127.0.0.6:<port> is enough), and libp2p does not fall back, so the node
+        // would never reach its bootnodes. Port reuse only serves NAT hole punching,
+        // which this node does not do.
         let opts = DialOpts::peer_id(peer)
             .condition(PeerCondition::DisconnectedAndNotDialing)
             .addresses(addresses)
+            .allocate_new_port()
             .build();
         if let Err(e) = self.swarm.dial(opts) {
             trace!(%peer, "dial not started: {e}");
@@ -849,13 +856,13 @@ impl Task {
                 let _ = reply.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
             }
             Command::Dial { addr, reply } => {
-                let result = self
-                    .swarm
-                    .dial(addr.clone())
-                    .map_err(|e| NetworkError::Dial {
-                        addr,
-                        reason: error_chain(&e),
-                    });
+                let result =
+                    self.swarm
+                        .dial(dial_opts(addr.clone()))
+                        .map_err(|e| NetworkError::Dial {
+                            addr,
+                            reason: error_chain(&e),
+                        });
                 let _ = reply.send(result);
             }
             Command::SnapshotRequest {
@@ -1272,6 +1279,15 @@ fn ensure_port_free(addr: &Multiaddr) -> Result<(), NetworkError> {
 }
 
 /// Addresses worth storing for a peer: a concrete IP and a TCP port.
+/// Dial options for an explicit address, as `Swarm::dial(addr)` builds them, but from
+/// a new local port (why: see `maybe_dial`).
+fn dial_opts(addr: Multiaddr) -> DialOpts {
+    DialOpts::unknown_peer_id()
+        .address(addr)
+        .allocate_new_port()
+        .build()
+}
+
 fn is_dialable(addr: &Multiaddr) -> bool {
     let mut it = addr.iter();
     match it.next() {
