@@ -57,10 +57,7 @@ struct Account {
 /// The hot part of an order slot: its links in its price level's and its account's
 /// lists, its owner, its flags and its committed leaf hash (60 bytes, one cache line
 /// for what unlinking and committing touch). The order itself is `Engine::orders[s]`.
-/// Aligned to a cache line, so touching a slot (or a neighbour while unlinking) costs
-/// one line, not two (at its natural 56-byte stride, 3 slots in 4 straddle a line).
 #[derive(Clone, Copy, Debug)]
-#[repr(align(64))]
 struct Slot {
     acct: u32,
     prev: u32,
