@@ -188,6 +188,43 @@ fn check_current(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes what RocksDB leaves when it is killed while creating a database: it writes
+/// `MANIFEST-000001`, then CURRENT (through a `.dbtmp` file and a rename). A directory
+/// with that first MANIFEST and nothing else (no CURRENT, no WAL, no table file) and no
+/// recorded progress was never opened, so it holds no data; every open of a database
+/// writes a new MANIFEST and a WAL, so a database that lost its CURRENT later never
+/// looks like this and is still refused by [`check_current`].
+fn clear_interrupted_creation(path: &Path, progress_path: &Path) -> Result<()> {
+    if path.join("CURRENT").exists() || rocksdb_files(path) != ["MANIFEST-000001"] {
+        return Ok(());
+    }
+    let recorded = std::fs::read_to_string(progress_path)
+        .ok()
+        .and_then(|t| parse_progress(&t))
+        .map_or((0, 0), |(_, f, a)| (f, a));
+    if recorded != (0, 0) {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| {
+        StoreError::Backend(format!(
+            "clearing the interrupted creation of {}: {e}",
+            path.display()
+        ))
+    };
+    tracing::warn!(
+        path = %path.display(),
+        "the creation of this database was interrupted (MANIFEST-000001 without CURRENT, nothing written yet); creating it again"
+    );
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let name = entry.map_err(io)?.file_name();
+        let name = name.to_string_lossy();
+        if name == "MANIFEST-000001" || name.ends_with(".dbtmp") {
+            std::fs::remove_file(path.join(&*name)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 fn summarize(names: &[&String]) -> String {
     let shown: Vec<&str> = names.iter().take(6).map(|s| s.as_str()).collect();
     if names.len() > shown.len() {
@@ -292,6 +329,7 @@ impl RocksStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", e)),
         }
+        clear_interrupted_creation(&path, &progress_path)?;
         check_current(&path)?;
         let progress = std::fs::OpenOptions::new()
             .read(true)

@@ -611,3 +611,31 @@ fn disk_full_names_enospc_and_the_path() {
     assert!(msg.contains("ENOSPC"), "{msg}");
     assert!(msg.contains(&dir.display().to_string()), "{msg}");
 }
+
+/// A kill while RocksDB creates a database (found by the SIGKILL crash test) leaves
+/// `MANIFEST-000001` without CURRENT: nothing was ever written, so the store is created
+/// again. The same file next to a WAL (a database that was opened) is still refused.
+#[test]
+fn an_interrupted_creation_is_created_again_and_a_lost_current_is_still_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("MANIFEST-000001"), b"first manifest record").unwrap();
+    std::fs::write(dir.join("000001.dbtmp"), b"MANIFEST-000001\n").unwrap();
+    let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("created again");
+    assert!(matches!(store.check(None), Err(StoreError::NotInitialized)));
+    drop(store);
+    assert!(dir.join("CURRENT").is_file());
+    assert!(!dir.join("000001.dbtmp").exists());
+
+    let used = tmp.path().join("used");
+    std::fs::create_dir_all(&used).unwrap();
+    std::fs::write(used.join("MANIFEST-000001"), b"first manifest record").unwrap();
+    std::fs::write(used.join("000004.log"), b"a write").unwrap();
+    match ChainStore::open(&used, StoreOptions { sync: false }) {
+        Err(StoreError::Corrupt { detail, .. }) => assert!(detail.contains("CURRENT"), "{detail}"),
+        Err(e) => panic!("refused for the wrong reason: {e}"),
+        Ok(_) => panic!("a database with a WAL and no CURRENT was opened"),
+    }
+    assert!(used.join("MANIFEST-000001").exists(), "nothing removed");
+}
