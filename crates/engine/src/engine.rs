@@ -4,7 +4,6 @@ use crate::events::{CancelReason, Event, ExpireReason, Fill, Receipt, Rejection}
 use crate::fasthash::{ClientIdMap, FastMap};
 use crate::market::{fee, MarketConfig, BPS};
 use crate::root::{Accumulator, LeafHasher};
-use crate::sha;
 use crate::state::{
     AccountRecord, Balance, ChangeSet, Counters, Depth, EngineState, LevelView, OrderRecord,
 };
@@ -1623,7 +1622,7 @@ fn account_leaf(a: &Account, balances: &[Balance]) -> [u8; 32] {
             buf[n + 1..n + 9].copy_from_slice(&at.to_le_bytes());
             n += 9;
         }
-        return sha::digest(&buf[..n]);
+        return Hash::digest(&buf[..n]).0;
     }
     let mut h = LeafHasher::new(b"account");
     h.bytes(&a.key.0).u64(a.nonce);
@@ -1655,7 +1654,7 @@ fn order_leaf(o: &OrderRecord) -> [u8; 32] {
     buf[86..94].copy_from_slice(&o.remaining.to_le_bytes());
     buf[94..110].copy_from_slice(&o.locked.to_le_bytes());
     buf[110..118].copy_from_slice(&o.seq.to_le_bytes());
-    sha::digest(&buf)
+    Hash::digest(&buf).0
 }
 
 /// The leaf of a good-till order: the plain order's fields under another tag, then the
@@ -1673,7 +1672,7 @@ fn gtd_order_leaf(o: &OrderRecord, good_till: u64) -> [u8; 32] {
     buf[94..110].copy_from_slice(&o.locked.to_le_bytes());
     buf[110..118].copy_from_slice(&o.seq.to_le_bytes());
     buf[118..126].copy_from_slice(&good_till.to_le_bytes());
-    sha::digest(&buf)
+    Hash::digest(&buf).0
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ pub mod events;
 pub mod fasthash;
 pub mod market;
 pub mod root;
-mod sha;
 pub mod state;
 
 pub use engine::swap::{MAX_OPEN_SWAPS_PER_ACCOUNT, MAX_SWAP_TIMEOUT_BLOCKS};

@@ -3,8 +3,7 @@
 
 use super::Engine;
 use crate::events::Rejection;
-use crate::sha::batch_order_id;
-use ledger_types::{Batch, BatchAction, TxHash, MAX_BATCH_ACTIONS};
+use ledger_types::{batch_order_id, Batch, BatchAction, TxHash, MAX_BATCH_ACTIONS};
 
 impl Engine {
     /// Applies a batch's actions in order. The batch as a whole is rejected (and no
@@ -12,7 +11,7 @@ impl Engine {
     /// action's own result is kept for the receipt ([`Engine::take_action_results`]).
     /// Every action is atomic on its own: a rejected action changes nothing, and the
     /// actions before and after it keep their effects. The order placed by action `i`
-    /// has the id [`ledger_types::batch_order_id`]`(tx_hash, i)`.
+    /// has the id [`batch_order_id`]`(tx_hash, i)`.
     pub(super) fn batch(&mut self, a: u32, hash: TxHash, b: &Batch) -> Result<(), Rejection> {
         if b.actions.is_empty() {
             return Err(Rejection::EmptyBatch);
