@@ -1278,7 +1278,6 @@ fn ensure_port_free(addr: &Multiaddr) -> Result<(), NetworkError> {
         })
 }
 
-/// Addresses worth storing for a peer: a concrete IP and a TCP port.
 /// Dial options for an explicit address, as `Swarm::dial(addr)` builds them, but from
 /// a new local port (why: see `maybe_dial`).
 fn dial_opts(addr: Multiaddr) -> DialOpts {
@@ -1288,6 +1287,7 @@ fn dial_opts(addr: Multiaddr) -> DialOpts {
         .build()
 }
 
+/// Addresses worth storing for a peer: a concrete IP and a TCP port.
 fn is_dialable(addr: &Multiaddr) -> bool {
     let mut it = addr.iter();
     match it.next() {

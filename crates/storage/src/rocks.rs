@@ -205,7 +205,7 @@ fn clear_interrupted_creation(path: &Path, progress_path: &Path) -> Result<()> {
     if recorded != (0, 0) {
         return Ok(());
     }
-    let io = |e: std::io::Error| {
+    let fail = |e: std::io::Error| {
         StoreError::Backend(format!(
             "clearing the interrupted creation of {}: {e}",
             path.display()
@@ -215,11 +215,11 @@ fn clear_interrupted_creation(path: &Path, progress_path: &Path) -> Result<()> {
         path = %path.display(),
         "the creation of this database was interrupted (MANIFEST-000001 without CURRENT, nothing written yet); creating it again"
     );
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let name = entry.map_err(io)?.file_name();
+    for entry in std::fs::read_dir(path).map_err(fail)? {
+        let name = entry.map_err(fail)?.file_name();
         let name = name.to_string_lossy();
         if name == "MANIFEST-000001" || name.ends_with(".dbtmp") {
-            std::fs::remove_file(path.join(&*name)).map_err(io)?;
+            std::fs::remove_file(path.join(&*name)).map_err(fail)?;
         }
     }
     Ok(())
