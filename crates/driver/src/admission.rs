@@ -1,7 +1,8 @@
 //! Admission of gossiped transaction batches into the mempool: the check every node
 //! runs before it relays a batch. Signatures are the most expensive thing a node checks
 //! per transaction, so they are verified in one batch, outside the mempool lock, and
-//! only for transactions the pool does not already hold with the same signature.
+//! only for transactions whose signature this node has not verified already
+//! ([`Mempool::knows_signature`]).
 
 use crate::host::Verdict;
 use crate::mempool::Mempool;
@@ -25,8 +26,8 @@ pub struct BatchAdmission {
 #[derive(Debug)]
 pub struct VerifiedBatch(Vec<(SignedTx, usize)>);
 
-/// Decodes a gossiped batch and verifies the signatures of the transactions the pool
-/// does not already hold with the same signature (one batch verification, no lock held
+/// Decodes a gossiped batch and verifies the signatures this node has not verified
+/// already ([`Mempool::knows_signature`]) (one batch verification, no lock held
 /// while it runs). `Err` is the verdict when there is nothing to insert: a malformed,
 /// empty or oversized batch, or one with a bad signature, is rejected (honest nodes
 /// verify before they gossip); a batch with nothing new is ignored.
@@ -40,10 +41,7 @@ pub fn verify_gossip_batch(pool: &Mutex<Mempool>, data: &[u8]) -> Result<Verifie
     let fresh: Vec<(SignedTx, usize)> = {
         let pool = pool.lock();
         txs.into_iter()
-            .filter(|t| {
-                pool.get(&t.hash())
-                    .is_none_or(|p| p.signature != t.signature)
-            })
+            .filter(|t| !pool.knows_signature(t))
             .map(|t| {
                 let len = codec::encode(&t).len();
                 (t, len)

@@ -13,6 +13,7 @@
 //! - [`mempool`]: pending transactions, admission checks, block selection.
 //! - [`admission`]: gossiped transaction batches, verified once, in batches.
 //! - [`validation`]: the payload check consensus runs before voting for a block.
+//! - [`verified`]: signatures already verified here, so each is checked once per node.
 //! - [`clock_offset`]: how far this node's clock is from its peers', from sync answers.
 //! - [`restore`]: the consensus machine of a restarted node, rebuilt from its store.
 //! - [`sync`]: block-sync payloads.
@@ -27,6 +28,7 @@ pub mod mempool;
 pub mod restore;
 pub mod sync;
 pub mod validation;
+pub mod verified;
 
 pub use admission::{
     admit_gossip_batch, insert_gossip_batch, verify_gossip_batch, BatchAdmission, VerifiedBatch,
@@ -41,6 +43,7 @@ pub use mempool::{AdmitError, Mempool, MempoolLimits};
 pub use restore::{restore_protocol, RestoreParams};
 pub use sync::{SyncBatch, SyncItem, SYNC_BATCH};
 pub use validation::NodePayloadValidator;
+pub use verified::VerifiedSignatures;
 
 /// Why the driver stopped or a node could not be restored.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@
 //! account's final nonce passes them); transactions of blocks abandoned by a Nakamoto
 //! reorg come back through [`Mempool::readmit`].
 
+use crate::verified::VerifiedSignatures;
 use ledger_engine::{fee, Engine};
 use ledger_types::{
     Address, OrderKind, Payload, PlaceOrder, Side, SignatureError, SignedTx, TxHash,
@@ -162,6 +163,9 @@ pub struct Mempool {
     seq: u64,
     /// Pending transactions with a `valid_until_height`, by that height.
     expiry: std::collections::BTreeSet<(u64, TxHash)>,
+    /// Signatures verified here that the pool no longer (or never) held: transactions
+    /// that left it, and those a block brought first.
+    verified: VerifiedSignatures,
 }
 
 impl Mempool {
@@ -176,6 +180,7 @@ impl Mempool {
             bytes: 0,
             seq: 0,
             expiry: std::collections::BTreeSet::new(),
+            verified: VerifiedSignatures::new(crate::verified::DEFAULT_CAPACITY),
         }
     }
 
@@ -207,6 +212,24 @@ impl Mempool {
     /// A pending transaction.
     pub fn get(&self, hash: &TxHash) -> Option<&SignedTx> {
         self.entries.get(hash).map(|e| &e.tx)
+    }
+
+    /// True if `tx`'s signature, exactly, was already verified by this node: the pool
+    /// holds it with that signature, or it passed a check since (a block's, a gossiped
+    /// batch's) or before it left the pool. Such a signature is not checked again.
+    pub fn knows_signature(&self, tx: &SignedTx) -> bool {
+        self.entries
+            .get(&tx.hash())
+            .is_some_and(|e| e.tx.signature == tx.signature)
+            || self.verified.contains(tx)
+    }
+
+    /// Remembers signatures the caller verified that the pool may not hold (those of a
+    /// validated block).
+    pub fn remember_verified<'a>(&mut self, txs: impl IntoIterator<Item = &'a SignedTx>) {
+        for tx in txs {
+            self.verified.insert(tx);
+        }
     }
 
     /// Pending transactions of one account, by nonce.
@@ -250,7 +273,9 @@ impl Mempool {
         if self.entries.contains_key(&tx.hash()) {
             return Err(AdmitError::Duplicate);
         }
-        tx.verify().map_err(AdmitError::BadSignature)?;
+        if !self.verified.contains(&tx) {
+            tx.verify().map_err(AdmitError::BadSignature)?;
+        }
         self.insert_verified(tx, encoded_len, engine)
     }
 
@@ -264,15 +289,22 @@ impl Mempool {
     }
 
     /// Admits a transaction whose signature the caller already verified (with
-    /// [`Mempool::verify_signatures`]).
+    /// [`Mempool::verify_signatures`]). A refused one's signature is remembered (see
+    /// [`Mempool::knows_signature`]), so that another copy is not checked again.
     pub fn admit_verified(
         &mut self,
         tx: SignedTx,
         encoded_len: usize,
         engine: &Engine,
     ) -> Result<TxHash, AdmitError> {
-        self.check_stateless(&tx, encoded_len)?;
-        self.insert_verified(tx, encoded_len, engine)
+        let (hash, signature) = (tx.hash(), tx.signature);
+        let admitted = self
+            .check_stateless(&tx, encoded_len)
+            .and_then(|()| self.insert_verified(tx, encoded_len, engine));
+        if admitted.is_err() {
+            self.verified.insert_parts(hash, signature);
+        }
+        admitted
     }
 
     /// Verifies a burst of transactions with one batch verification, then admits each.
@@ -289,7 +321,7 @@ impl Mempool {
                 results[i] = Some(Err(e));
             } else if self.entries.contains_key(&tx.hash()) {
                 results[i] = Some(Err(AdmitError::Duplicate));
-            } else {
+            } else if !self.verified.contains(tx) {
                 to_verify.push(i);
             }
         }
@@ -496,6 +528,8 @@ impl Mempool {
         let Some(e) = self.entries.remove(hash) else {
             return;
         };
+        // Its signature was verified on the way in: a late copy needs no second check.
+        self.verified.insert_parts(*hash, e.tx.signature);
         self.bytes -= e.bytes;
         if let Some(v) = e.tx.tx.valid_until_height {
             self.expiry.remove(&(v, *hash));
@@ -748,6 +782,46 @@ mod tests {
         let r = t.pool.admit_batch(txs, &t.engine);
         assert_eq!(r.iter().filter(|r| r.is_ok()).count(), 4);
         assert!(matches!(r[2], Err(AdmitError::BadSignature(_))));
+    }
+
+    #[test]
+    fn a_signature_is_known_after_it_leaves_the_pool_and_a_forged_copy_is_not() {
+        let mut t = setup(MempoolLimits::default());
+        let k = t.keys[0].clone();
+        let tx = cancel_all(&k, 0);
+        assert!(!t.pool.knows_signature(&tx));
+        admit(&mut t, tx.clone()).unwrap();
+        assert!(t.pool.knows_signature(&tx));
+        // Final: it leaves the pool, its signature stays known (a late gossip copy is
+        // not checked again; admission then refuses it by its nonce).
+        t.engine.apply_signed(&tx).unwrap();
+        t.pool.remove_final(std::slice::from_ref(&tx), &t.engine);
+        assert!(t.pool.is_empty());
+        assert!(t.pool.knows_signature(&tx));
+        assert!(matches!(
+            admit(&mut t, tx.clone()),
+            Err(AdmitError::NonceTooLow { .. })
+        ));
+        // The same transaction with another signature is checked, and refused.
+        let mut forged = tx.clone();
+        forged.signature.0[5] ^= 1;
+        assert!(!t.pool.knows_signature(&forged));
+        assert!(matches!(
+            admit(&mut t, forged),
+            Err(AdmitError::BadSignature(_))
+        ));
+        // Signatures verified elsewhere (a block's) are remembered on request.
+        let from_block = cancel_all(&k, 1);
+        t.pool.remember_verified([&from_block]);
+        assert!(t.pool.knows_signature(&from_block));
+        // A verified but refused gossip copy is remembered too.
+        let refused = cancel_all(&t.keys[1], 9_999);
+        let len = codec::encode(&refused).len();
+        assert!(t
+            .pool
+            .admit_verified(refused.clone(), len, &t.engine)
+            .is_err());
+        assert!(t.pool.knows_signature(&refused));
     }
 
     #[test]

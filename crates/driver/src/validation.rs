@@ -64,10 +64,7 @@ impl PayloadValidator for NodePayloadValidator {
                 .txs
                 .iter()
                 .enumerate()
-                .filter(|(_, tx)| {
-                    pool.get(&tx.hash())
-                        .is_none_or(|known| known.signature != tx.signature)
-                })
+                .filter(|(_, tx)| !pool.knows_signature(tx))
                 .map(|(i, _)| i)
                 .collect()
         };
@@ -80,6 +77,11 @@ impl PayloadValidator for NodePayloadValidator {
                 return Err(format!("transaction {i} has a bad signature"));
             }
         }
+        // A block often arrives before the gossip copies of its transactions: those
+        // copies need no second check.
+        self.mempool
+            .lock()
+            .remember_verified(unchecked.iter().map(|&i| &block.txs[i]));
         Ok(())
     }
 }

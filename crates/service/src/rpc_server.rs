@@ -306,18 +306,20 @@ impl RpcImpl {
             shared.metrics.refused(e.code_name());
             admit_error(shared, e)
         };
-        shared
-            .mempool
-            .lock()
-            .check_stateless(&stx, len)
-            .map_err(refuse)?;
+        let known = {
+            let pool = shared.mempool.lock();
+            pool.check_stateless(&stx, len).map_err(refuse)?;
+            pool.knows_signature(&stx)
+        };
         // The signature is checked before any lock is taken, batched with the
-        // submissions that arrive with it.
-        shared
-            .signatures
-            .verify(&stx)
-            .await
-            .map_err(|e| refuse(AdmitError::BadSignature(e)))?;
+        // submissions that arrive with it, unless this node verified it already.
+        if !known {
+            shared
+                .signatures
+                .verify(&stx)
+                .await
+                .map_err(|e| refuse(AdmitError::BadSignature(e)))?;
+        }
         {
             let exec = shared.executor.read();
             let mut pool = shared.mempool.lock();
