@@ -75,7 +75,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     crate::password::unlock(&config.node.key_file, args.password_file.as_deref())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if config.node.worker_threads > 0 {
+        runtime.worker_threads(config.node.worker_threads);
+    }
+    let rt = runtime
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

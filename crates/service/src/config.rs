@@ -68,6 +68,9 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Most async-runtime worker threads `node.worker_threads` may ask for.
+pub const MAX_WORKER_THREADS: usize = 1024;
+
 /// `[node]`: where the node keeps its data and which network it joins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -81,6 +84,9 @@ pub struct NodeSection {
     /// The node's ed25519 key file (libp2p identity; the validator key if it is in the
     /// genesis validator set).
     pub key_file: PathBuf,
+    /// Worker threads of the async runtime (RPC, gossip, consensus); 0: one per core.
+    /// Lower it to keep a node to part of a machine that runs other work.
+    pub worker_threads: usize,
 }
 
 impl Default for NodeSection {
@@ -90,6 +96,7 @@ impl Default for NodeSection {
             data_dir: "data".into(),
             genesis: "genesis.toml".into(),
             key_file: "node.key".into(),
+            worker_threads: 0,
         }
     }
 }
@@ -615,6 +622,15 @@ impl Config {
                 return Err(invalid(key, "must be positive"));
             }
         }
+        if self.node.worker_threads > MAX_WORKER_THREADS {
+            return Err(invalid(
+                "node.worker_threads",
+                format!(
+                    "{} is more than {MAX_WORKER_THREADS} (0: one per core)",
+                    self.node.worker_threads
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -948,6 +964,9 @@ genesis = "genesis.toml"
 # ed25519 key file written by `ledger-node keygen` (libp2p identity, and the validator
 # key when it is in the genesis validator set). Keep it readable only by the node.
 key_file = "node.key"
+# Worker threads of the async runtime (RPC, gossip, consensus); 0: one per core.
+# Lower it to keep the node to part of a machine that runs other work.
+worker_threads = 0
 
 [network]
 # libp2p listen addresses.
@@ -1061,6 +1080,17 @@ mod tests {
         expected.node.key_file = dir.path().join("node.key");
         assert_eq!(c, expected);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn worker_threads_zero_means_one_per_core_and_a_huge_count_is_refused() {
+        let mut c = Config::default();
+        assert_eq!(c.node.worker_threads, 0);
+        c.node.worker_threads = 1;
+        c.validate().unwrap();
+        c.node.worker_threads = MAX_WORKER_THREADS + 1;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("node.worker_threads"), "{e}");
     }
 
     #[test]
