@@ -161,7 +161,8 @@ pub struct RpcSection {
     pub max_request_bytes: u32,
     /// Largest response body in bytes.
     pub max_response_bytes: u32,
-    /// Most calls in one batch.
+    /// Most calls in one batch. The calls of a batch run concurrently and may take
+    /// effect in any order; the answers come back in the order of the calls.
     pub max_batch_len: u32,
     /// Most simultaneous TCP connections (HTTP keep-alive and WebSocket alike). Further
     /// ones get `503` with JSON-RPC error -32005 and are closed.
@@ -997,6 +998,8 @@ duplicate_cache_secs = 120
 listen = "127.0.0.1:29101"
 max_request_bytes = 1048576
 max_response_bytes = 16777216
+# Calls in one JSON-RPC batch; they run concurrently (their signatures are checked
+# together) and are answered in order.
 max_batch_len = 50
 # TCP connections (idle keep-alive sockets count), in all and from one IP address.
 # Beyond them: 503 with JSON-RPC error -32005, logged, ledger_rpc_refused_total.

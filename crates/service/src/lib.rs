@@ -16,6 +16,7 @@ pub mod node;
 pub mod offences;
 pub mod process_metrics;
 pub mod progress_log;
+pub mod rpc_batch;
 pub mod rpc_limits;
 pub mod rpc_server;
 pub mod runtime;

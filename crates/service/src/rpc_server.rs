@@ -1348,9 +1348,15 @@ pub async fn serve(
     let middleware = tower::ServiceBuilder::new()
         .option_layer(cors)
         .layer(crate::http::NodeHttpLayer::new(shared.clone()));
+    let max_response_bytes = rpc.max_response_bytes;
+    let rpc_middleware =
+        jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new().layer_fn(move |service| {
+            crate::rpc_batch::ConcurrentBatches::new(service, max_response_bytes)
+        });
     let services = Server::builder()
         .set_config(config)
         .set_http_middleware(middleware)
+        .set_rpc_middleware(rpc_middleware)
         .to_service_builder();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
