@@ -13,7 +13,7 @@
 //! consecutive nonces in one batch are all admitted whatever the order (the mempool
 //! holds a later nonce until the gap before it fills), so wallets need not care.
 
-use futures::future::join_all;
+use futures::stream::{FuturesUnordered, StreamExt};
 use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
 use jsonrpsee::server::{BatchResponseBuilder, MethodResponse};
 use jsonrpsee::types::Request;
@@ -61,33 +61,53 @@ where
         let service = self.service.clone();
         let limit = self.max_response_bytes;
         async move {
-            let answers = join_all(batch.into_iter().map(|entry| {
-                let service = service.clone();
-                async move {
-                    match entry {
-                        Ok(BatchEntry::Call(request)) => Some(service.call(request).await),
-                        Ok(BatchEntry::Notification(n)) => {
-                            service.notification(n).await;
-                            None
-                        }
-                        Err(e) => {
-                            let (error, id) = e.into_parts();
-                            Some(MethodResponse::error(id, error))
-                        }
+            let mut running: FuturesUnordered<_> = batch
+                .into_iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let service = service.clone();
+                    async move {
+                        let answer = match entry {
+                            Ok(BatchEntry::Call(request)) => Some(service.call(request).await),
+                            Ok(BatchEntry::Notification(n)) => {
+                                service.notification(n).await;
+                                None
+                            }
+                            Err(e) => {
+                                let (error, id) = e.into_parts();
+                                Some(MethodResponse::error(id, error))
+                            }
+                        };
+                        (i, answer)
                     }
-                }
-            }))
-            .await;
-            let mut response = BatchResponseBuilder::new_with_limit(limit);
+                })
+                .collect();
+            let mut answers: Vec<Option<MethodResponse>> = std::iter::repeat_with(|| None)
+                .take(running.len())
+                .collect();
             let mut notified = false;
-            for answer in answers {
+            // The answer's length as `BatchResponseBuilder` counts it ("[", and each
+            // answer with its "," or "]"). Once the answers so far exceed the limit,
+            // the rest are dropped unfinished, as jsonrpsee stops at the first answer
+            // over it; appending what finished then fails with jsonrpsee's error.
+            let mut length = 1;
+            while let Some((i, answer)) = running.next().await {
                 match answer {
                     Some(answer) => {
-                        if let Err(too_big) = response.append(answer) {
-                            return too_big;
+                        length += answer.as_ref().len() + 1;
+                        answers[i] = Some(answer);
+                        if length > limit {
+                            break;
                         }
                     }
                     None => notified = true,
+                }
+            }
+            drop(running);
+            let mut response = BatchResponseBuilder::new_with_limit(limit);
+            for answer in answers.into_iter().flatten() {
+                if let Err(too_big) = response.append(answer) {
+                    return too_big;
                 }
             }
             // Only notifications: nothing to answer. An empty batch is an invalid
@@ -248,6 +268,19 @@ mod tests {
         let answer: Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(answer["id"], Value::Null, "{answer}");
         assert_eq!(answer["error"]["code"], -32011, "{answer}");
+        // Calls still running when the answer is already too big are dropped: these two
+        // `meet`s would wait 5 s for a third.
+        let batch = json!([
+            call(json!(1), "echo", json!(long)),
+            call(json!(2), "echo", json!(long)),
+            call(json!(3), "meet", json!("a")),
+            call(json!(4), "meet", json!("b")),
+        ])
+        .to_string();
+        let started = std::time::Instant::now();
+        let answer = post(ours, &batch).await;
+        assert!(started.elapsed() < Duration::from_secs(4), "{answer}");
+        assert_eq!(answer, post(plain, &batch).await);
         ours_handle.stop().unwrap();
         plain_handle.stop().unwrap();
     }
