@@ -11,7 +11,11 @@
 //!
 //! Calls of one batch may take effect in any order. Transactions of one account with
 //! consecutive nonces in one batch are all admitted whatever the order (the mempool
-//! holds a later nonce until the gap before it fills), so wallets need not care.
+//! holds a later nonce until the gap before it fills), so wallets need not care. A read
+//! in the same batch as a write may not see it (`[submit_order, get_orders]`): send
+//! the read after the answer. When a batch's answer is over `max_response_bytes`, every
+//! call still runs to its end and the batch is answered with jsonrpsee's error
+//! (jsonrpsee would not start the calls after the one that crossed the limit).
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use jsonrpsee::core::middleware::{Batch, BatchEntry, Notification, RpcServiceT};
@@ -87,9 +91,11 @@ where
                 .collect();
             let mut notified = false;
             // The answer's length as `BatchResponseBuilder` counts it ("[", and each
-            // answer with its "," or "]"). Once the answers so far exceed the limit,
-            // the rest are dropped unfinished, as jsonrpsee stops at the first answer
-            // over it; appending what finished then fails with jsonrpsee's error.
+            // answer with its "," or "]"). Once the answers so far exceed the limit, the
+            // batch's answer is jsonrpsee's error (appending what finished fails with
+            // it). The calls still running are finished, not dropped half-way (a
+            // submission could otherwise be admitted but never gossiped), and their
+            // answers are thrown away as they come.
             let mut length = 1;
             while let Some((i, answer)) = running.next().await {
                 match answer {
@@ -97,13 +103,13 @@ where
                         length += answer.as_ref().len() + 1;
                         answers[i] = Some(answer);
                         if length > limit {
+                            while running.next().await.is_some() {}
                             break;
                         }
                     }
                     None => notified = true,
                 }
             }
-            drop(running);
             let mut response = BatchResponseBuilder::new_with_limit(limit);
             for answer in answers.into_iter().flatten() {
                 if let Err(too_big) = response.append(answer) {
@@ -136,28 +142,45 @@ mod tests {
     use jsonrpsee::RpcModule;
     use serde_json::{json, Value};
     use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::sync::Barrier;
 
+    struct Context {
+        barrier: Barrier,
+        finished: Arc<AtomicU64>,
+    }
+
     /// A server with `echo` (returns its parameter) and `meet` (returns its parameter
     /// once three `meet` calls are in progress at the same time, or an error after 5 s);
     /// with [`ConcurrentBatches`] or, for comparison, jsonrpsee's own batches.
     async fn server(max_response_bytes: u32, concurrent: bool) -> (SocketAddr, ServerHandle) {
-        let barrier = Arc::new(Barrier::new(3));
-        let mut module = RpcModule::new(barrier);
+        server_counting(max_response_bytes, concurrent, Arc::default()).await
+    }
+
+    /// [`server`], counting in `finished` the `meet` calls that ran to their end.
+    async fn server_counting(
+        max_response_bytes: u32,
+        concurrent: bool,
+        finished: Arc<AtomicU64>,
+    ) -> (SocketAddr, ServerHandle) {
+        let mut module = RpcModule::new(Context {
+            barrier: Barrier::new(3),
+            finished,
+        });
         module
             .register_method("echo", |params, _, _| params.one::<Value>())
             .unwrap();
         module
-            .register_async_method("meet", |params, barrier, _| async move {
+            .register_async_method("meet", |params, cx, _| async move {
                 let v: Value = params.one()?;
-                tokio::time::timeout(Duration::from_secs(5), barrier.wait())
-                    .await
-                    .map_err(|_| {
-                        jsonrpsee::types::ErrorObjectOwned::owned(-1, "met nobody", None::<()>)
-                    })?;
+                let met = tokio::time::timeout(Duration::from_secs(5), cx.barrier.wait()).await;
+                cx.finished.fetch_add(1, Ordering::SeqCst);
+                met.map_err(|_| {
+                    jsonrpsee::types::ErrorObjectOwned::owned(-1, "met nobody", None::<()>)
+                })?;
                 Ok::<_, jsonrpsee::types::ErrorObjectOwned>(v)
             })
             .unwrap();
@@ -268,8 +291,10 @@ mod tests {
         let answer: Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(answer["id"], Value::Null, "{answer}");
         assert_eq!(answer["error"]["code"], -32011, "{answer}");
-        // Calls still running when the answer is already too big are dropped: these two
-        // `meet`s would wait 5 s for a third.
+        // Calls still running when the answer is already too big run to their end
+        // (these two `meet`s wait 5 s for a third, then fail): none is dropped half-way.
+        let finished = Arc::new(AtomicU64::new(0));
+        let (counting, counting_handle) = server_counting(200, true, finished.clone()).await;
         let batch = json!([
             call(json!(1), "echo", json!(long)),
             call(json!(2), "echo", json!(long)),
@@ -277,10 +302,11 @@ mod tests {
             call(json!(4), "meet", json!("b")),
         ])
         .to_string();
-        let started = std::time::Instant::now();
-        let answer = post(ours, &batch).await;
-        assert!(started.elapsed() < Duration::from_secs(4), "{answer}");
-        assert_eq!(answer, post(plain, &batch).await);
+        let answer = post(counting, &batch).await;
+        assert_eq!(finished.load(Ordering::SeqCst), 2, "{answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["error"]["code"], -32011, "{answer}");
+        counting_handle.stop().unwrap();
         ours_handle.stop().unwrap();
         plain_handle.stop().unwrap();
     }
