@@ -6,10 +6,9 @@
 #   scripts/network-bench.sh VALIDATORS SECONDS RATE [RATE ...]
 #   e.g. scripts/network-bench.sh 4 60 3000 6000 max
 #
-# RATE `max` runs unpaced: as fast as the nodes take transactions, with at most 20,000
-# submitted and not yet final. Extra `ledger-cli bench` options go in $BENCH_ARGS; the
-# window sets the latency of an unpaced run (the peak figures use
-# BENCH_ARGS="--max-pending 2500": a full 20,000 only queues, seconds of latency).
+# RATE `max` runs unpaced: as fast as the nodes take transactions, with at most 2,500
+# submitted and not yet final (`ledger-cli bench --max-pending`; this window sets the
+# latency of an unpaced run). Extra `ledger-cli bench` options go in $BENCH_ARGS.
 #
 # Build first: cargo build --release --workspace (binaries in $CARGO_TARGET_DIR/release,
 # default $HOME/.cache/ledger-node/target as in .ci/run). Full reports (JSON, with
