@@ -8,14 +8,15 @@
 #
 # RATE `max` runs unpaced: as fast as the nodes take transactions, with at most 2,500
 # submitted and not yet final (`ledger-cli bench --max-pending`; this window sets the
-# latency of an unpaced run). Extra `ledger-cli bench` options go in $BENCH_ARGS.
+# latency of an unpaced run). Extra `ledger-cli bench` options go in $BENCH_ARGS, extra
+# `ledger-node testnet` options in $TESTNET_ARGS (e.g. --no-validator-indexes).
 #
 # Build first: cargo build --release --workspace (binaries in $CARGO_TARGET_DIR/release,
 # default $HOME/.cache/ledger-node/target as in .ci/run). Full reports (JSON, with
 # per-stage times) are kept in $OUT (default /tmp/ledger-bench).
 set -euo pipefail
 if [ $# -lt 3 ]; then
-    sed -n 2,11p "$0" >&2
+    sed -n 2,12p "$0" >&2
     exit 2
 fi
 validators=$1
@@ -26,7 +27,8 @@ out="${OUT:-/tmp/ledger-bench}"
 mkdir -p "$out"
 for rate in "$@"; do
     dir=$(mktemp -d)
-    "$bin/ledger-node" testnet --dir "$dir" --validators "$validators" \
+    # shellcheck disable=SC2086
+    "$bin/ledger-node" testnet --dir "$dir" --validators "$validators" ${TESTNET_ARGS:-} \
         >"$dir/testnet.log" 2>&1 &
     testnet=$!
     trap 'kill $testnet 2>/dev/null; wait $testnet 2>/dev/null; rm -rf "$dir"' EXIT

@@ -990,7 +990,8 @@ fn spinner(total: u64, template: &str) -> ProgressBar {
     pb
 }
 
-/// The mid price of a market in ticks: the book's mid, else the last trade, else 100.
+/// The mid price of a market in ticks: the book's mid, else the last trade (if the node
+/// keeps trades), else 100.
 async fn mid_ticks(client: &LedgerClient, url: &str, m: &MarketView) -> CliResult<i64> {
     let book = client
         .get_order_book(MarketId(m.id).into(), Some(1))
@@ -1000,13 +1001,17 @@ async fn mid_ticks(client: &LedgerClient, url: &str, m: &MarketView) -> CliResul
         (Some(b), Some(a)) => Some((b.price + a.price) / Decimal::TWO),
         (Some(b), None) => Some(b.price),
         (None, Some(a)) => Some(a.price),
-        (None, None) => client
+        (None, None) => match client
             .get_trades(MarketId(m.id).into(), Some(1), None)
             .await
-            .at(url)?
-            .items
-            .first()
-            .map(|t| t.price),
+            .at(url)
+        {
+            Ok(page) => page.items.first().map(|t| t.price),
+            // A node without query indexes (`[storage] indexes = false`) keeps no trade
+            // list: start from the default price.
+            Err(CliError::Rpc { error, .. }) if error.reason() == Some("not_indexed") => None,
+            Err(e) => return Err(e),
+        },
     }
     .unwrap_or(Decimal::ONE_HUNDRED);
     if m.tick_size.is_zero() {

@@ -109,6 +109,11 @@ pub struct TestnetArgs {
     /// full logs are in DIR/node-I/node.log either way.
     #[arg(long)]
     pub logs: bool,
+    /// Validators keep no query indexes (`[storage] indexes = false`): they commit blocks
+    /// with a quarter of the writes, and answer -32002 `not_indexed` to `get_tx`,
+    /// `get_order`, histories, trades, candles and swaps. Full nodes keep them.
+    #[arg(long)]
+    pub no_validator_indexes: bool,
     /// Streamlet Δ in milliseconds (an epoch is 2Δ). Messages on loopback take well
     /// under a millisecond; 200 leaves room for a loaded 2-core machine.
     #[arg(long, default_value_t = 200)]
@@ -395,6 +400,7 @@ fn write_node(
     role: &str,
     base_port: u16,
     bootnodes: &[String],
+    indexes: bool,
 ) -> Result<NodeInfo> {
     let name = format!("node-{i}");
     let home = dir.join(&name);
@@ -417,6 +423,7 @@ fn write_node(
     c.rpc.cors_origins = vec!["*".into()];
     c.metrics.listen = format!("127.0.0.1:{metrics}");
     c.consensus.participate = role == "validator";
+    c.storage.indexes = indexes;
     let config = home.join("config/node.toml");
     std::fs::create_dir_all(home.join("config"))
         .with_context(|| format!("cannot create {}", home.join("config").display()))?;
@@ -484,7 +491,10 @@ fn create(args: &TestnetArgs) -> Result<TestnetInfo> {
             .filter(|(j, _)| *j != i && *j < args.validators)
             .map(|(_, a)| a.clone())
             .collect();
-        nodes.push(write_node(&args.dir, i, k, role, base_port, &boot)?);
+        let indexes = !(args.no_validator_indexes && role == "validator");
+        nodes.push(write_node(
+            &args.dir, i, k, role, base_port, &boot, indexes,
+        )?);
     }
     let accounts = (0..args.accounts)
         .map(|i| {
@@ -543,6 +553,7 @@ fn add_full_node(dir: &Path, info: &mut TestnetInfo) -> Result<NodeInfo> {
         "full",
         info.base_port(),
         &boot,
+        true,
     )?;
     node.joined = true;
     info.nodes.push(node.clone());
@@ -913,6 +924,7 @@ pub fn dev(d: DevArgs) -> Result<ExitCode> {
         leave: None,
         restart: RestartPolicy::Never,
         logs: d.logs,
+        no_validator_indexes: false,
         delta_ms: d.delta_ms,
         block_ms: d.block_ms,
         finality_depth: d.finality_depth,

@@ -142,7 +142,13 @@ struct World {
 fn world(genesis: &Genesis, me: Option<usize>, store: MemStore, max_exec_backlog: usize) -> World {
     let log: Log = Rc::default();
     let clock = Rc::new(Cell::new(1_000));
-    let chain = ChainStore::new(store.clone(), StoreOptions { sync: false });
+    let chain = ChainStore::new(
+        store.clone(),
+        StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        },
+    );
     Executor::open(chain.clone(), Some(genesis)).expect("store opens");
     let mempool = Arc::new(Mutex::new(Mempool::new(
         MempoolLimits::default(),
@@ -349,7 +355,13 @@ fn a_node_that_is_behind_catches_up_from_a_peer_through_sync() {
     let mut ahead = world(&g, Some(0), MemStore::new(), 32);
     advance(&mut ahead, 3_000);
     let mut exec = Executor::open(
-        ChainStore::new(ahead.store.clone(), StoreOptions { sync: false }),
+        ChainStore::new(
+            ahead.store.clone(),
+            StoreOptions {
+                sync: false,
+                ..StoreOptions::default()
+            },
+        ),
         Some(&g),
     )
     .unwrap();

@@ -285,11 +285,21 @@ pub struct StorageSection {
     /// fsync every committed block (a crash of the machine, not only of the process,
     /// then loses nothing). A validator's own votes are always synced.
     pub sync_writes: bool,
+    /// Keep the query indexes (transactions, orders, trades, account history, candles,
+    /// swaps). A validator that serves no queries may turn them off, as CometBFT
+    /// validators run with `indexer = "null"`: blocks then commit with a quarter of the
+    /// writes, and `get_tx`, `get_order`, the histories, trades, candles and swaps answer
+    /// -32002 `not_indexed`. Turned back on, the node rebuilds them from its blocks at
+    /// start-up.
+    pub indexes: bool,
 }
 
 impl Default for StorageSection {
     fn default() -> Self {
-        StorageSection { sync_writes: true }
+        StorageSection {
+            sync_writes: true,
+            indexes: true,
+        }
     }
 }
 
@@ -1041,6 +1051,10 @@ max_nonce_gap = 1024
 [storage]
 # fsync every committed block. A validator's own votes are always synced.
 sync_writes = true
+# Keep the query indexes (transactions, orders, trades, histories, candles, swaps).
+# false: a validator that serves no queries commits blocks with a quarter of the writes;
+# those queries then answer -32002 not_indexed. Rebuilt from the blocks when turned on.
+indexes = true
 
 [log]
 # RUST_LOG syntax; the RUST_LOG environment variable overrides it.

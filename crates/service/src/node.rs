@@ -154,6 +154,7 @@ pub async fn start(config: Config) -> Result<NodeHandle, NodeError> {
         &config.node.data_dir,
         StoreOptions {
             sync: config.storage.sync_writes,
+            indexes: config.storage.indexes,
         },
     )?;
     crate::state_sync::join_if_configured(&config, &genesis, &key, &store).await?;

@@ -193,7 +193,21 @@ fn lag_notice(reason: &str, queued: u64, limit: u64) -> SubscriptionError {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> RpcError {
+/// A lookup in a query index this node does not keep (`[storage] indexes = false`).
+fn not_indexed(index: &'static str) -> RpcError {
+    internal(ledger_storage::StoreError::NotIndexed(index))
+}
+
+fn internal(e: impl std::fmt::Display + 'static) -> RpcError {
+    // A lookup in an index this node does not keep is not a bug: say so (-32002).
+    if let Some(ledger_storage::StoreError::NotIndexed(_)) =
+        (&e as &dyn std::any::Any).downcast_ref::<ledger_storage::StoreError>()
+    {
+        return RpcError::Unavailable {
+            reason: "not_indexed",
+            message: e.to_string(),
+        };
+    }
     RpcError::Internal(e.to_string())
 }
 
@@ -369,11 +383,16 @@ impl RpcImpl {
     }
 
     /// A transaction's view wherever it is (final, included, pending), if known here.
+    /// A node without indexes (`[storage] indexes = false`) still knows its included
+    /// and pending transactions; of any other it cannot tell whether it is final.
     fn tx_view(&self, hash: &TxHash) -> Result<Option<TxView>, RpcError> {
-        if let Some(v) = self.final_view(hash)? {
-            return Ok(Some(v));
-        }
         let store = &self.shared.store;
+        let indexed = store.options().indexes;
+        if indexed {
+            if let Some(v) = self.final_view(hash)? {
+                return Ok(Some(v));
+            }
+        }
         let included = self.shared.included.read().get(hash).copied();
         if let Some((height, block_hash)) = included {
             if let Some(block) = store.block_by_hash(&block_hash).map_err(internal)? {
@@ -384,7 +403,10 @@ impl RpcImpl {
                 }
             }
         }
-        Ok(self.shared.mempool.lock().get(hash).map(TxView::pending))
+        match self.shared.mempool.lock().get(hash).map(TxView::pending) {
+            None if !indexed => Err(not_indexed("tx_index")),
+            view => Ok(view),
+        }
     }
 
     /// Waits until the transaction reaches `wanted` (or a later status), polling the
@@ -686,6 +708,10 @@ impl LedgerApiServer for RpcImpl {
         timeout_ms: Option<u64>,
     ) -> RpcResult<TxSubmitted> {
         let timeout_ms = wait_timeout(timeout_ms)?;
+        if wait.is_some() && !self.shared.store.options().indexes {
+            // Waiting reads the transaction index: refuse before admitting anything.
+            return Err(not_indexed("tx_index").into());
+        }
         let stx = self.submit(tx, "submit_tx", "any", |_| true).await?;
         let is_order = matches!(stx.tx.payload, Payload::PlaceOrder(_));
         let tx = match wait {

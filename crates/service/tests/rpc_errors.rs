@@ -167,3 +167,55 @@ async fn bad_input_gets_documented_errors_and_changes_nothing() {
     assert_eq!(get(addr, "/health").await.0, 200);
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_without_indexes_trades_and_says_what_it_cannot_answer() {
+    let key = Keypair::for_testing("rpc-unindexed-validator");
+    let mut net = Net::new(&genesis(std::slice::from_ref(&key), streamlet(50)));
+    let mut c = net.config(0, &key, Vec::new(), true);
+    c.storage.indexes = false;
+    net.start(c).await;
+    let client = net.client(0).await;
+    wait_until("a final block", Duration::from_secs(20), || async {
+        final_height(&client).await >= 1
+    })
+    .await;
+
+    let mut wallet = Wallet::from_node(&client, account(0)).await.unwrap();
+    let m = wallet.market_id("BTC/USD").unwrap();
+    let order = wallet.place_limit(m, Side::Buy, Decimal::from(100), Decimal::ONE);
+    // Waiting for finality reads the transaction index: refused before admission, so the
+    // same transaction is still new afterwards.
+    let e = api_error(
+        client
+            .submit_tx(WireTx::from(&order), Some(ledger_rpc::WaitFor::Final), None)
+            .await,
+    );
+    assert_eq!((e.code, e.reason()), (-32002, Some("not_indexed")), "{e:?}");
+    let placed = client.submit_order(WireTx::from(&order)).await.unwrap();
+
+    // The order executes: it rests on the book and the nonce is used.
+    wait_until("the order on the book", Duration::from_secs(20), || async {
+        client
+            .get_order_book(MarketRef::Symbol("BTC/USD".into()), None)
+            .await
+            .is_ok_and(|b| b.bids.len() == 1)
+    })
+    .await;
+    let acct = client.get_account(account(0).public()).await.unwrap();
+    assert_eq!(acct.next_nonce, 1);
+
+    // What only the indexes answer says so, with the documented code and reason.
+    let e = api_error(client.get_tx(placed.tx_hash).await);
+    assert_eq!((e.code, e.reason()), (-32002, Some("not_indexed")), "{e:?}");
+    assert!(e.message.contains("indexes = false"), "{}", e.message);
+    let e = api_error(
+        client
+            .get_trades(MarketRef::Symbol("BTC/USD".into()), None, None)
+            .await,
+    );
+    assert_eq!((e.code, e.reason()), (-32002, Some("not_indexed")), "{e:?}");
+    // And the node keeps serving the rest.
+    assert!(client.chain_status().await.is_ok());
+    net.shutdown().await;
+}

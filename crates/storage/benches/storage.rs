@@ -33,7 +33,14 @@ fn commit(
     sync: bool,
     dir: &std::path::Path,
 ) -> f64 {
-    let store = ChainStore::open(dir, StoreOptions { sync }).expect("open");
+    let store = ChainStore::open(
+        dir,
+        StoreOptions {
+            sync,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
     let mut ex = Executor::open(store, Some(genesis)).expect("init");
     let started = Instant::now();
     let mut slowest = 0f64;
@@ -200,7 +207,14 @@ fn main() {
     for run in 0..runs {
         let dir = work.path().join(format!("recovery-{run}"));
         {
-            let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("open");
+            let store = ChainStore::open(
+                &dir,
+                StoreOptions {
+                    sync: false,
+                    ..StoreOptions::default()
+                },
+            )
+            .expect("open");
             let mut ex = Executor::open(store, Some(&genesis)).expect("init");
             for b in &blocks {
                 ex.record_final(b, &testkit::certificate(b.height()))
@@ -208,7 +222,14 @@ fn main() {
             }
         }
         let t = Instant::now();
-        let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("open");
+        let store = ChainStore::open(
+            &dir,
+            StoreOptions {
+                sync: false,
+                ..StoreOptions::default()
+            },
+        )
+        .expect("open");
         let ex = Executor::open(store, None).expect("recover");
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(ex.applied_height(), n_blocks as u64);

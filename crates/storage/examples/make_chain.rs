@@ -31,7 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let (genesis, keys) = testkit::genesis(100);
     std::fs::write(format!("{dir}.genesis.toml"), genesis.to_toml())?;
-    let store = ChainStore::open(&dir, StoreOptions { sync: false })?;
+    let store = ChainStore::open(
+        &dir,
+        StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        },
+    )?;
     let mut exec = Executor::open(store.clone(), Some(&genesis))?;
     let mut stream = testkit::BlockStream::new(&genesis, &keys, 7, false);
     for i in 0..blocks {

@@ -30,11 +30,22 @@ pub struct StoreOptions {
     /// peers. The validator's safety record
     /// ([`crate::ConsensusStore::save_safety_record`]) is synced regardless.
     pub sync: bool,
+    /// Keep the query indexes ([`schema::INDEXES`]: transactions, orders, trades,
+    /// account history, candles, swaps; default `true`). Without them each block writes
+    /// a quarter as much and a validator under load finalizes about a third more
+    /// (docs/performance.md), but the index readers answer
+    /// [`StoreError::NotIndexed`]. Their completeness markers are then neither written
+    /// nor checked; turned back on, the start-up check finds them behind and rebuilds
+    /// them from the blocks (not possible in a store that starts at a snapshot).
+    pub indexes: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { sync: true }
+        StoreOptions {
+            sync: true,
+            indexes: true,
+        }
     }
 }
 
@@ -119,6 +130,15 @@ impl<S: Store> ChainStore<S> {
 
     pub(crate) fn write(&self, batch: &Batch) -> Result<()> {
         self.inner.write(batch, self.options.sync)
+    }
+
+    /// Refuses a lookup in a query index this store does not keep.
+    pub(crate) fn indexed(&self, cf: Cf) -> Result<()> {
+        if self.options.indexes || !cf.is_index() {
+            Ok(())
+        } else {
+            Err(StoreError::NotIndexed(cf.name()))
+        }
     }
 
     /// Flushes everything to disk (call before a clean shutdown).
@@ -423,7 +443,8 @@ impl<S: Store> ChainStore<S> {
         let history_from = self.history_from()?;
         for pass in [schema::MarkerOf::Final, schema::MarkerOf::Applied] {
             for (cf, of) in schema::MARKED {
-                if of != pass {
+                // Indexes the store does not keep are not kept complete either.
+                if of != pass || (cf.is_index() && !self.options.indexes) {
                     continue;
                 }
                 let expected = match of {
@@ -770,11 +791,13 @@ impl<S: Store> ChainStore<S> {
 
     /// Where a transaction landed (final blocks only) and its result.
     pub fn tx(&self, hash: &TxHash) -> Result<Option<TxRecord>> {
+        self.indexed(Cf::TxIndex)?;
         self.get_decoded(Cf::TxIndex, &hash.0)
     }
 
     /// A transaction's record and body.
     pub fn tx_with_body(&self, hash: &TxHash) -> Result<Option<(TxRecord, SignedTx)>> {
+        self.indexed(Cf::TxIndex)?;
         let Some(rec) = self.tx(hash)? else {
             return Ok(None);
         };
@@ -800,6 +823,7 @@ impl<S: Store> ChainStore<S> {
 
     /// An order's history summary.
     pub fn order(&self, id: &OrderId) -> Result<Option<OrderSummary>> {
+        self.indexed(Cf::OrderIndex)?;
         self.get_decoded(Cf::OrderIndex, &id.0)
     }
 
@@ -812,6 +836,7 @@ impl<S: Store> ChainStore<S> {
         cursor: Option<OrderCursor>,
         limit: Option<usize>,
     ) -> Result<Page<OrderSummary, OrderCursor>> {
+        self.indexed(Cf::AccountOrders)?;
         let limit = page_limit(limit);
         let tag = match filter {
             OrderFilter::All => schema::ACCOUNT_ALL,
@@ -861,6 +886,7 @@ impl<S: Store> ChainStore<S> {
         cursor: Option<u64>,
         limit: Option<usize>,
     ) -> Result<Page<TradeRecord, u64>> {
+        self.indexed(Cf::Trades)?;
         let limit = page_limit(limit);
         let start = schema::trade_key(market, 0);
         let end = match cursor {
@@ -890,6 +916,7 @@ impl<S: Store> ChainStore<S> {
 
     /// The newest trade id indexed on `market`, if any.
     pub fn last_trade_id(&self, market: MarketId) -> Result<Option<u64>> {
+        self.indexed(Cf::Trades)?;
         Ok(self
             .trades(market, None, Some(1))?
             .items
@@ -907,6 +934,7 @@ impl<S: Store> ChainStore<S> {
         cursor: Option<u64>,
         limit: Option<usize>,
     ) -> Result<Page<TradeRecord, u64>> {
+        self.indexed(Cf::AccountHistory)?;
         let limit = page_limit(limit);
         let prefix = schema::history_prefix(schema::HISTORY_FILL, account);
         let end = match cursor {
@@ -1012,6 +1040,7 @@ impl<S: Store> ChainStore<S> {
         cursor: Option<HistoryCursor>,
         limit: Option<usize>,
     ) -> Result<Page<TransferRecord, HistoryCursor>> {
+        self.indexed(Cf::AccountHistory)?;
         self.history_page(schema::HISTORY_TRANSFER, account, cursor, limit, |k, v| {
             decode_value(Cf::AccountHistory, k, v)
         })
@@ -1024,6 +1053,7 @@ impl<S: Store> ChainStore<S> {
         cursor: Option<HistoryCursor>,
         limit: Option<usize>,
     ) -> Result<Page<AccountTxRef, HistoryCursor>> {
+        self.indexed(Cf::AccountHistory)?;
         let page = self.history_page(schema::HISTORY_TX, account, cursor, limit, |k, v| {
             let hash: TxHash = decode_value(Cf::AccountHistory, k, v)?;
             Ok((k.to_vec(), hash))
@@ -1050,6 +1080,7 @@ impl<S: Store> ChainStore<S> {
         interval: CandleInterval,
         start: u64,
     ) -> Result<Option<Candle>> {
+        self.indexed(Cf::Candles)?;
         self.get_decoded(
             Cf::Candles,
             &schema::candle_key(market, interval.code(), start),
@@ -1066,6 +1097,7 @@ impl<S: Store> ChainStore<S> {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Candle>> {
+        self.indexed(Cf::Candles)?;
         let start = schema::candle_key(market, interval.code(), 0);
         let end = match before {
             Some(b) => schema::candle_key(market, interval.code(), b).to_vec(),
@@ -1088,6 +1120,7 @@ impl<S: Store> ChainStore<S> {
     /// Rolling 24-hour statistics of a market ending at `to_ms` (the last block's
     /// timestamp), merged from the one-minute candles (at most 1,441 reads).
     pub fn market_stats(&self, market: MarketId, to_ms: u64) -> Result<MarketStats> {
+        self.indexed(Cf::Candles)?;
         let from_ms = CandleInterval::M1.bucket(0, to_ms.saturating_sub(86_400_000));
         let start = schema::candle_key(market, CandleInterval::M1.code(), from_ms);
         let end = schema::candle_key(market, CandleInterval::M1.code(), to_ms.saturating_add(1));

@@ -39,6 +39,13 @@ pub enum StoreError {
         key: String,
     },
 
+    /// The store keeps no query indexes (`StoreOptions::indexes` is off), so it cannot
+    /// answer a lookup of transactions, orders, trades, account history, candles or swaps.
+    #[error(
+        "this node keeps no {0} index ([storage] indexes = false): ask a node that keeps them"
+    )]
+    NotIndexed(&'static str),
+
     /// The directory holds data but not this metadata entry.
     #[error("metadata entry `{0}` is missing: the data directory is incomplete or not a ledger-node store")]
     MissingMeta(&'static str),

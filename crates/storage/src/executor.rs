@@ -168,9 +168,10 @@ impl<S: Store> Executor<S> {
         let applied = store.applied_height()?;
         let final_height = store.final_height()?;
         let history_from = store.history_from()?;
+        let indexes = store.options().indexes;
         let mut incomplete = Vec::new();
         for (cf, of) in schema::MARKED {
-            if of == schema::MarkerOf::Applied {
+            if of == schema::MarkerOf::Applied && (indexes || !cf.is_index()) {
                 let m = store.markers(cf)?;
                 if m != [applied] {
                     incomplete.push(format!("{} (markers {m:?})", cf.name()));
@@ -281,7 +282,7 @@ impl<S: Store> Executor<S> {
         let mut b = Batch::new();
         b.put_encoded(Cf::Roots, &schema::height_key(0), &engine.state_root());
         for (cf, of) in schema::MARKED {
-            if of == schema::MarkerOf::Applied {
+            if of == schema::MarkerOf::Applied && (indexes || !cf.is_index()) {
                 b.put(cf, &schema::marker_key(0), &[]);
             }
         }
@@ -297,14 +298,16 @@ impl<S: Store> Executor<S> {
             let block = &store.final_block_of(h, &rec)?;
             let outcome = engine.execute_block_at(h, &block.txs);
             let mut batch = Batch::new();
-            IndexWriter::new(store, h, block.header.time_ms(), &engine).write(
-                &mut batch,
-                block,
-                &outcome.block_events,
-                &outcome.receipts,
-            )?;
+            if indexes {
+                IndexWriter::new(store, h, block.header.time_ms(), &engine).write(
+                    &mut batch,
+                    block,
+                    &outcome.block_events,
+                    &outcome.receipts,
+                )?;
+            }
             batch.put_encoded(Cf::Roots, &schema::height_key(h), &outcome.state_root);
-            put_markers(&mut batch, schema::MarkerOf::Applied, h);
+            put_markers(&mut batch, schema::MarkerOf::Applied, h, indexes);
             entries += batch.len() as u64;
             store.raw().write(&batch, h == applied)?;
         }
@@ -411,7 +414,7 @@ impl<S: Store> Executor<S> {
             },
         );
         batch.put_encoded(Cf::Meta, meta::FINAL_HEIGHT, &block.height());
-        put_markers(batch, schema::MarkerOf::Final, block.height());
+        put_markers(batch, schema::MarkerOf::Final, block.height(), true);
         // The final marker carries the certificate from now on.
         batch.delete(Cf::Consensus, &crate::consensus::cert_key(&hash));
     }
@@ -523,15 +526,18 @@ impl<S: Store> Executor<S> {
             Self::final_batch(&mut batch, block, hash, cert);
         }
         write_state(&mut batch, &outcome);
-        IndexWriter::new(&self.store, h, block.header.time_ms(), &self.engine).write(
-            &mut batch,
-            block,
-            &outcome.block_events,
-            &outcome.receipts,
-        )?;
+        let indexes = self.store.options().indexes;
+        if indexes {
+            IndexWriter::new(&self.store, h, block.header.time_ms(), &self.engine).write(
+                &mut batch,
+                block,
+                &outcome.block_events,
+                &outcome.receipts,
+            )?;
+        }
         batch.put_encoded(Cf::Roots, &schema::height_key(h), &outcome.state_root);
         batch.put_encoded(Cf::Meta, meta::APPLIED_HEIGHT, &h);
-        put_markers(&mut batch, schema::MarkerOf::Applied, h);
+        put_markers(&mut batch, schema::MarkerOf::Applied, h, indexes);
         self.store.write(&batch)?;
         let committed = Instant::now();
         self.poisoned = None;
@@ -594,10 +600,11 @@ fn report_lost_heights<S: Store>(store: &ChainStore<S>, meta: &StoreMeta) {
 }
 
 /// Moves the completeness markers of the column families of `of` to `height` (see
-/// [`schema`]): puts the marker at `height`, deletes the one below.
-fn put_markers(batch: &mut Batch, of: schema::MarkerOf, height: u64) {
+/// [`schema`]): puts the marker at `height`, deletes the one below. The query indexes'
+/// markers move only if the store keeps them (`indexes`: see `StoreOptions::indexes`).
+fn put_markers(batch: &mut Batch, of: schema::MarkerOf, height: u64, indexes: bool) {
     for (cf, o) in schema::MARKED {
-        if o == of {
+        if o == of && (indexes || !cf.is_index()) {
             batch.put(cf, &schema::marker_key(height), &[]);
             if height > 0 {
                 batch.delete(cf, &schema::marker_key(height - 1));

@@ -224,7 +224,7 @@ pub fn replay_chain<S: Store>(
             });
         }
     }
-    if report.mismatch.is_none() && store.history_from()? == 0 {
+    if report.mismatch.is_none() && store.history_from()? == 0 && store.options().indexes {
         for (cf, expected) in [(Cf::Trades, fills), (Cf::OrderIndex, accepted)] {
             report.index_counts.push(IndexCount {
                 index: cf.name(),

@@ -126,6 +126,27 @@ impl Cf {
     }
 }
 
+/// The query indexes: records derived from the executed blocks that only answer queries
+/// (transactions, orders, trades, account history, candles, swaps). A node may keep none
+/// of them ([`StoreOptions::indexes`](crate::StoreOptions::indexes)); consensus and
+/// execution never read them.
+pub const INDEXES: [Cf; 7] = [
+    Cf::TxIndex,
+    Cf::OrderIndex,
+    Cf::AccountOrders,
+    Cf::Trades,
+    Cf::AccountHistory,
+    Cf::Candles,
+    Cf::Swaps,
+];
+
+impl Cf {
+    /// True for a query index (see [`INDEXES`]).
+    pub fn is_index(self) -> bool {
+        INDEXES.contains(&self)
+    }
+}
+
 /// Column families that carry completeness markers, with what they are complete to.
 pub const MARKED: [(Cf, MarkerOf); 9] = [
     (Cf::Blocks, MarkerOf::Final),

@@ -143,6 +143,7 @@ impl SwapIndexWriter {
 impl<S: Store> ChainStore<S> {
     /// A swap's summary (open or ended), by id.
     pub fn swap(&self, id: &Hash) -> Result<Option<SwapSummary>> {
+        self.indexed(Cf::Swaps)?;
         self.get_decoded(Cf::Swaps, &schema::swap_summary_key(id))
     }
 
@@ -154,6 +155,7 @@ impl<S: Store> ChainStore<S> {
         cursor: Option<&Hash>,
         limit: Option<usize>,
     ) -> Result<Page<SwapSummary, Hash>> {
+        self.indexed(Cf::Swaps)?;
         let limit = page_limit(limit);
         let prefix = schema::account_orders_prefix(schema::SWAP_ACCOUNT, account);
         let end = match cursor {

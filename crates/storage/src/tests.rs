@@ -16,15 +16,21 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A way to get (and re-get, as after a restart) a store over the same data.
 trait Backend {
     type S: Store;
-    fn open(&mut self) -> ChainStore<Self::S>;
+    fn open_with(&mut self, options: StoreOptions) -> ChainStore<Self::S>;
+    fn open(&mut self) -> ChainStore<Self::S> {
+        self.open_with(StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        })
+    }
 }
 
 struct Rocks(tempfile::TempDir);
 
 impl Backend for Rocks {
     type S = RocksStore;
-    fn open(&mut self) -> ChainStore<RocksStore> {
-        ChainStore::open(self.0.path(), StoreOptions { sync: false }).expect("open rocksdb")
+    fn open_with(&mut self, options: StoreOptions) -> ChainStore<RocksStore> {
+        ChainStore::open(self.0.path(), options).expect("open rocksdb")
     }
 }
 
@@ -32,8 +38,8 @@ struct Mem(MemStore);
 
 impl Backend for Mem {
     type S = MemStore;
-    fn open(&mut self) -> ChainStore<MemStore> {
-        ChainStore::new(self.0.clone(), StoreOptions { sync: false })
+    fn open_with(&mut self, options: StoreOptions) -> ChainStore<MemStore> {
+        ChainStore::new(self.0.clone(), options)
     }
 }
 
@@ -60,6 +66,7 @@ suite!(
     blocks_by_height_hash_and_ranges,
     bad_final_blocks_are_refused,
     tx_index_points_at_first_execution,
+    a_store_without_indexes_refuses_lookups_and_rebuilds_them_when_turned_on,
     account_orders_page_newest_first,
     trades_page_newest_first,
     account_history_and_candles_agree_with_the_trades,
@@ -327,6 +334,75 @@ fn tx_index_points_at_first_execution<B: Backend>(b: &mut B) {
         assert_eq!(body.hash(), *hash);
     }
     assert_eq!(store.tx(&Hash::digest(b"nope")).unwrap(), None);
+}
+
+fn a_store_without_indexes_refuses_lookups_and_rebuilds_them_when_turned_on<B: Backend>(b: &mut B) {
+    let f = fixture(8, 50);
+    let off = StoreOptions {
+        sync: false,
+        indexes: false,
+    };
+    let index_entries = |store: &ChainStore<B::S>| {
+        let mut n = 0;
+        for cf in schema::INDEXES {
+            store
+                .raw()
+                .scan(cf, None, None, crate::Direction::Forward, &mut |k, _| {
+                    n += u64::from(!schema::is_marker(k));
+                    Ok(true)
+                })
+                .unwrap();
+        }
+        n
+    };
+    let txs: Vec<(Hash, u64)> = f
+        .blocks
+        .iter()
+        .flat_map(|b| b.txs.iter().map(move |t| (t.hash(), b.height())))
+        .collect();
+    {
+        // Without indexes: the same roots (checked by `finalize_all`), no index entry,
+        // lookups refused with a reason, replay still checks every root.
+        let store = b.open_with(off);
+        let mut ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
+        finalize_all(&mut ex, &f);
+        assert_eq!(index_entries(&store), 0);
+        let (hash, _) = txs[0];
+        assert!(matches!(
+            store.tx(&hash),
+            Err(StoreError::NotIndexed("tx_index"))
+        ));
+        assert!(matches!(
+            store.order(&hash),
+            Err(StoreError::NotIndexed("order_index"))
+        ));
+        assert!(matches!(
+            store.trades(MarketId(0), None, Some(10)),
+            Err(StoreError::NotIndexed("trades"))
+        ));
+        let report = replay_chain(&store, None, |_| {}).unwrap();
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(report.blocks, 8);
+    }
+    {
+        // Reopened still without them: nothing to rebuild, the state as it was.
+        let store = b.open_with(off);
+        let ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
+        assert_eq!((ex.applied_height(), ex.state_root()), (8, f.roots[8]));
+        assert_eq!(index_entries(&store), 0);
+    }
+    // Turned on: the start-up check finds them behind and rebuilds them from the blocks.
+    let store = b.open();
+    let ex = Executor::open(store.clone(), Some(&f.genesis)).unwrap();
+    assert_eq!((ex.applied_height(), ex.state_root()), (8, f.roots[8]));
+    assert!(index_entries(&store) > 400);
+    for (hash, height) in &txs {
+        let rec = store.tx(hash).unwrap().expect("indexed after the rebuild");
+        assert!(rec.height <= *height, "{hash} at {} > {height}", rec.height);
+    }
+    let report = replay_chain(&store, None, |_| {}).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert!(!report.index_counts.is_empty());
 }
 
 fn account_orders_page_newest_first<B: Backend>(b: &mut B) {

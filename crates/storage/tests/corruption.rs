@@ -622,7 +622,14 @@ fn an_interrupted_creation_is_created_again_and_a_lost_current_is_still_refused(
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("MANIFEST-000001"), b"first manifest record").unwrap();
     std::fs::write(dir.join("000001.dbtmp"), b"MANIFEST-000001\n").unwrap();
-    let store = ChainStore::open(&dir, StoreOptions { sync: false }).expect("created again");
+    let store = ChainStore::open(
+        &dir,
+        StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("created again");
     assert!(matches!(store.check(None), Err(StoreError::NotInitialized)));
     drop(store);
     assert!(dir.join("CURRENT").is_file());
@@ -632,7 +639,13 @@ fn an_interrupted_creation_is_created_again_and_a_lost_current_is_still_refused(
     std::fs::create_dir_all(&used).unwrap();
     std::fs::write(used.join("MANIFEST-000001"), b"first manifest record").unwrap();
     std::fs::write(used.join("000004.log"), b"a write").unwrap();
-    match ChainStore::open(&used, StoreOptions { sync: false }) {
+    match ChainStore::open(
+        &used,
+        StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        },
+    ) {
         Err(StoreError::Corrupt { detail, .. }) => assert!(detail.contains("CURRENT"), "{detail}"),
         Err(e) => panic!("refused for the wrong reason: {e}"),
         Ok(_) => panic!("a database with a WAL and no CURRENT was opened"),

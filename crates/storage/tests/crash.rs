@@ -54,7 +54,14 @@ fn crash_child() {
         writeln!(o, "@@ {line}").unwrap();
         o.flush().unwrap();
     };
-    let store = ChainStore::open(&dir, StoreOptions { sync }).unwrap();
+    let store = ChainStore::open(
+        &dir,
+        StoreOptions {
+            sync,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
     let mut ex = Executor::open(store, Some(&genesis)).unwrap();
     say(format!(
         "OPEN {} {}",
@@ -129,7 +136,14 @@ fn check_dir(
     reported_applied: u64,
     stats: &mut Stats,
 ) -> u64 {
-    let store = ChainStore::open(dir, StoreOptions { sync: false }).unwrap();
+    let store = ChainStore::open(
+        dir,
+        StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
     match store.check(Some(&r.genesis)) {
         Err(StoreError::NotInitialized) => {
             assert_eq!(reported_final, 0, "an initialised store vanished");
@@ -302,7 +316,14 @@ fn crash_recovery_under_sigkill() {
         gap = check_dir(dir.path(), &r, fin, app, &mut stats);
         if done {
             // A whole chain written through crashes: verify it end to end, start anew.
-            let store = ChainStore::open(dir.path(), StoreOptions { sync: false }).unwrap();
+            let store = ChainStore::open(
+                dir.path(),
+                StoreOptions {
+                    sync: false,
+                    ..StoreOptions::default()
+                },
+            )
+            .unwrap();
             let report = ledger_storage::replay_chain(&store, Some(&r.genesis), |_| {}).unwrap();
             assert!(
                 report.is_ok() && report.blocks == BLOCKS as u64,
@@ -317,7 +338,14 @@ fn crash_recovery_under_sigkill() {
     }
     // Let the last directory recover completely.
     let ex = Executor::open(
-        ChainStore::open(dir.path(), StoreOptions { sync: false }).unwrap(),
+        ChainStore::open(
+            dir.path(),
+            StoreOptions {
+                sync: false,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap(),
         Some(&r.genesis),
     )
     .unwrap();
