@@ -142,13 +142,7 @@ struct World {
 fn world(genesis: &Genesis, me: Option<usize>, store: MemStore, max_exec_backlog: usize) -> World {
     let log: Log = Rc::default();
     let clock = Rc::new(Cell::new(1_000));
-    let chain = ChainStore::new(
-        store.clone(),
-        StoreOptions {
-            sync: false,
-            ..StoreOptions::default()
-        },
-    );
+    let chain = ChainStore::new(store.clone(), StoreOptions::unsynced());
     Executor::open(chain.clone(), Some(genesis)).expect("store opens");
     let mempool = Arc::new(Mutex::new(Mempool::new(
         MempoolLimits::default(),
@@ -355,13 +349,7 @@ fn a_node_that_is_behind_catches_up_from_a_peer_through_sync() {
     let mut ahead = world(&g, Some(0), MemStore::new(), 32);
     advance(&mut ahead, 3_000);
     let mut exec = Executor::open(
-        ChainStore::new(
-            ahead.store.clone(),
-            StoreOptions {
-                sync: false,
-                ..StoreOptions::default()
-            },
-        ),
+        ChainStore::new(ahead.store.clone(), StoreOptions::unsynced()),
         Some(&g),
     )
     .unwrap();

@@ -323,13 +323,7 @@ impl SimNode {
     fn boot(&mut self, ctx: &mut Context<'_, Wire, NodeObs>) {
         self.incarnation += 1;
         let genesis = self.setup.genesis.clone();
-        let chain = ChainStore::new(
-            self.store.clone(),
-            StoreOptions {
-                sync: false,
-                ..StoreOptions::default()
-            },
-        );
+        let chain = ChainStore::new(self.store.clone(), StoreOptions::unsynced());
         let executor = match Executor::open(chain.clone(), Some(&genesis)) {
             Ok(e) => e,
             Err(e) => return self.die_fatally(ctx, format!("executor: {e}")),
@@ -666,15 +660,9 @@ impl SimNode {
 
     /// The final blocks in the store (what survives a crash), for checkers.
     pub fn stored_final_height(&self) -> u64 {
-        ChainStore::new(
-            self.store.clone(),
-            StoreOptions {
-                sync: false,
-                ..StoreOptions::default()
-            },
-        )
-        .final_height()
-        .unwrap_or(0)
+        ChainStore::new(self.store.clone(), StoreOptions::unsynced())
+            .final_height()
+            .unwrap_or(0)
     }
 }
 

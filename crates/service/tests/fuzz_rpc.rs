@@ -58,14 +58,7 @@ fn node() -> Node {
     let vkeys: Vec<_> = validators.iter().map(|k| k.public()).collect();
     let mut genesis = Genesis::for_testing(&accounts, &vkeys);
     genesis.chain_id = "fuzz".into();
-    let store = ChainStore::open(
-        dir.path(),
-        StoreOptions {
-            sync: false,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("store");
+    let store = ChainStore::open(dir.path(), StoreOptions::unsynced()).expect("store");
     let mut exec = Executor::open(store.clone(), Some(&genesis)).expect("executor");
     let mut blocks = Vec::new();
     let mut parent = genesis.block().hash();

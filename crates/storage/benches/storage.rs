@@ -207,14 +207,7 @@ fn main() {
     for run in 0..runs {
         let dir = work.path().join(format!("recovery-{run}"));
         {
-            let store = ChainStore::open(
-                &dir,
-                StoreOptions {
-                    sync: false,
-                    ..StoreOptions::default()
-                },
-            )
-            .expect("open");
+            let store = ChainStore::open(&dir, StoreOptions::unsynced()).expect("open");
             let mut ex = Executor::open(store, Some(&genesis)).expect("init");
             for b in &blocks {
                 ex.record_final(b, &testkit::certificate(b.height()))
@@ -222,14 +215,7 @@ fn main() {
             }
         }
         let t = Instant::now();
-        let store = ChainStore::open(
-            &dir,
-            StoreOptions {
-                sync: false,
-                ..StoreOptions::default()
-            },
-        )
-        .expect("open");
+        let store = ChainStore::open(&dir, StoreOptions::unsynced()).expect("open");
         let ex = Executor::open(store, None).expect("recover");
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(ex.applied_height(), n_blocks as u64);

@@ -31,13 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let (genesis, keys) = testkit::genesis(100);
     std::fs::write(format!("{dir}.genesis.toml"), genesis.to_toml())?;
-    let store = ChainStore::open(
-        &dir,
-        StoreOptions {
-            sync: false,
-            ..StoreOptions::default()
-        },
-    )?;
+    let store = ChainStore::open(&dir, StoreOptions::unsynced())?;
     let mut exec = Executor::open(store.clone(), Some(&genesis))?;
     let mut stream = testkit::BlockStream::new(&genesis, &keys, 7, false);
     for i in 0..blocks {

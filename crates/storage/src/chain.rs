@@ -49,6 +49,17 @@ impl Default for StoreOptions {
     }
 }
 
+impl StoreOptions {
+    /// The defaults without an fsync per block: for tests, benches and tools whose data
+    /// a machine crash may lose.
+    pub fn unsynced() -> Self {
+        StoreOptions {
+            sync: false,
+            ..StoreOptions::default()
+        }
+    }
+}
+
 /// What the start-up check found.
 #[derive(Clone, Debug)]
 pub struct StoreMeta {
@@ -797,7 +808,6 @@ impl<S: Store> ChainStore<S> {
 
     /// A transaction's record and body.
     pub fn tx_with_body(&self, hash: &TxHash) -> Result<Option<(TxRecord, SignedTx)>> {
-        self.indexed(Cf::TxIndex)?;
         let Some(rec) = self.tx(hash)? else {
             return Ok(None);
         };
@@ -916,7 +926,6 @@ impl<S: Store> ChainStore<S> {
 
     /// The newest trade id indexed on `market`, if any.
     pub fn last_trade_id(&self, market: MarketId) -> Result<Option<u64>> {
-        self.indexed(Cf::Trades)?;
         Ok(self
             .trades(market, None, Some(1))?
             .items

@@ -31,21 +31,12 @@ const TXS: usize = 24;
 const SESSION: usize = 100;
 const FLUSH_EVERY: usize = 25;
 
-/// Index column families whose entry counts are compared.
-const INDEXES: [Cf; 6] = [
-    Cf::TxIndex,
-    Cf::OrderIndex,
-    Cf::AccountOrders,
-    Cf::Trades,
-    Cf::AccountHistory,
-    Cf::Candles,
-];
-
-type Counts = [u64; 6];
+/// Entry counts of the query indexes, in the order of [`schema::INDEXES`].
+type Counts = [u64; schema::INDEXES.len()];
 
 fn counts<S: Store>(store: &ChainStore<S>) -> Counts {
-    let mut c = [0u64; 6];
-    for (i, cf) in INDEXES.iter().enumerate() {
+    let mut c = [0u64; schema::INDEXES.len()];
+    for (i, cf) in schema::INDEXES.iter().enumerate() {
         c[i] = count_entries(store, *cf).unwrap();
     }
     c
@@ -622,14 +613,7 @@ fn an_interrupted_creation_is_created_again_and_a_lost_current_is_still_refused(
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("MANIFEST-000001"), b"first manifest record").unwrap();
     std::fs::write(dir.join("000001.dbtmp"), b"MANIFEST-000001\n").unwrap();
-    let store = ChainStore::open(
-        &dir,
-        StoreOptions {
-            sync: false,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("created again");
+    let store = ChainStore::open(&dir, StoreOptions::unsynced()).expect("created again");
     assert!(matches!(store.check(None), Err(StoreError::NotInitialized)));
     drop(store);
     assert!(dir.join("CURRENT").is_file());
@@ -639,13 +623,7 @@ fn an_interrupted_creation_is_created_again_and_a_lost_current_is_still_refused(
     std::fs::create_dir_all(&used).unwrap();
     std::fs::write(used.join("MANIFEST-000001"), b"first manifest record").unwrap();
     std::fs::write(used.join("000004.log"), b"a write").unwrap();
-    match ChainStore::open(
-        &used,
-        StoreOptions {
-            sync: false,
-            ..StoreOptions::default()
-        },
-    ) {
+    match ChainStore::open(&used, StoreOptions::unsynced()) {
         Err(StoreError::Corrupt { detail, .. }) => assert!(detail.contains("CURRENT"), "{detail}"),
         Err(e) => panic!("refused for the wrong reason: {e}"),
         Ok(_) => panic!("a database with a WAL and no CURRENT was opened"),

@@ -136,14 +136,7 @@ fn check_dir(
     reported_applied: u64,
     stats: &mut Stats,
 ) -> u64 {
-    let store = ChainStore::open(
-        dir,
-        StoreOptions {
-            sync: false,
-            ..StoreOptions::default()
-        },
-    )
-    .unwrap();
+    let store = ChainStore::open(dir, StoreOptions::unsynced()).unwrap();
     match store.check(Some(&r.genesis)) {
         Err(StoreError::NotInitialized) => {
             assert_eq!(reported_final, 0, "an initialised store vanished");
@@ -316,14 +309,7 @@ fn crash_recovery_under_sigkill() {
         gap = check_dir(dir.path(), &r, fin, app, &mut stats);
         if done {
             // A whole chain written through crashes: verify it end to end, start anew.
-            let store = ChainStore::open(
-                dir.path(),
-                StoreOptions {
-                    sync: false,
-                    ..StoreOptions::default()
-                },
-            )
-            .unwrap();
+            let store = ChainStore::open(dir.path(), StoreOptions::unsynced()).unwrap();
             let report = ledger_storage::replay_chain(&store, Some(&r.genesis), |_| {}).unwrap();
             assert!(
                 report.is_ok() && report.blocks == BLOCKS as u64,
@@ -338,14 +324,7 @@ fn crash_recovery_under_sigkill() {
     }
     // Let the last directory recover completely.
     let ex = Executor::open(
-        ChainStore::open(
-            dir.path(),
-            StoreOptions {
-                sync: false,
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap(),
+        ChainStore::open(dir.path(), StoreOptions::unsynced()).unwrap(),
         Some(&r.genesis),
     )
     .unwrap();
